@@ -1,0 +1,96 @@
+"""Settings of the example project, read from the environment with django-environ.
+
+Defaults make ``python manage.py trusted_auth_demo`` work on a fresh machine: SQLite in the
+project folder, the local-memory cache, DEBUG on. For several workers set ``DATABASE_URL``
+(PostgreSQL) and ``CACHE_URL`` (``redis://…``) so replay markers and JWKS caches are shared.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env(
+    DEBUG=(bool, True),
+    ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]"]),
+    TRUSTED_AUTH_JWKS_ALLOW_PRIVATE_NETWORKS=(bool, False),
+)
+
+DEBUG = env("DEBUG")
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-example-project-only-change-me")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "trusted_auth",
+    "example_project",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://trusted-auth")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+
+TRUSTED_AUTH = {
+    "PROJECT_ID": env("TRUSTED_AUTH_PROJECT_ID", default="project-test-example"),
+    "ISSUER": env("TRUSTED_AUTH_ISSUER", default="http://127.0.0.1:8000"),
+    "JWKS_ALLOW_PRIVATE_NETWORKS": env("TRUSTED_AUTH_JWKS_ALLOW_PRIVATE_NETWORKS"),
+    "KEY_ENCRYPTION_KEY": env("TRUSTED_AUTH_KEY_ENCRYPTION_KEY", default=""),
+    "JWKS_CA_BUNDLE": env("TRUSTED_AUTH_JWKS_CA_BUNDLE", default=""),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"trusted_auth": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,60 @@
+"""Test settings. ``DATABASE_URL``/``CACHE_URL`` switch the suite to PostgreSQL/Redis."""
+
+import environ
+
+env = environ.Env()
+
+SECRET_KEY = "tests-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "trusted_auth",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "example_project.urls"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tests")}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "static/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+
+TRUSTED_AUTH = {
+    "PROJECT_ID": "project-test-00000000-0000-0000-0000-000000000000",
+    "ISSUER": "https://testserver",
+    # The test issuers serve their JWKS on loopback.
+    "JWKS_ALLOW_PRIVATE_NETWORKS": True,
+    # 2048-bit session keys keep key generation fast in tests; production default is 3072.
+    "SIGNING_KEY_SIZE": 2048,
+}
+
+SILENCED_SYSTEM_CHECKS = ["trusted_auth.W001"]

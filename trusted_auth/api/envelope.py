@@ -1,0 +1,83 @@
+"""The Stytch wire envelope: ``status_code`` and ``request_id`` on every body; errors mapped once."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trusted_auth.errors import TrustedAuthError
+
+logger = logging.getLogger("trusted_auth")
+
+ERROR_URL = "https://github.com/trusted-auth/trusted_auth#errors"
+
+_DRF_ERROR_TYPES = {
+    exceptions.NotAuthenticated: "unauthorized_credentials",
+    exceptions.AuthenticationFailed: "unauthorized_credentials",
+    exceptions.PermissionDenied: "unauthorized_credentials",
+    exceptions.Throttled: "too_many_requests",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.NotFound: "not_found",
+}
+
+
+def new_request_id() -> str:
+    return f"request-id-{uuid.uuid4()}"
+
+
+def error_response(status_code: int, error_type: str, message: str, request_id: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    body = {"status_code": status_code, "request_id": request_id, "error_type": error_type,
+            "error_message": message, "error_url": ERROR_URL}
+    return Response(body, status=status_code, headers=headers)
+
+
+class StytchAPIView(APIView):
+    """A DRF view that answers in the Stytch envelope, whatever goes wrong."""
+
+    def initial(self, request, *args: Any, **kwargs: Any) -> None:
+        request.request_id = new_request_id()
+        super().initial(request, *args, **kwargs)
+
+    def request_id(self) -> str:
+        return getattr(self.request, "request_id", None) or new_request_id()
+
+    def ok(self, body: dict[str, Any], status_code: int = 200, **kwargs: Any) -> Response:
+        return Response({"status_code": status_code, "request_id": self.request_id(), **body},
+                        status=status_code, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, TrustedAuthError):
+            response = error_response(exc.status_code, exc.error_type, exc.message,
+                                      self.request_id())
+        elif isinstance(exc, exceptions.APIException):
+            error_type = next((name for cls, name in _DRF_ERROR_TYPES.items()
+                               if isinstance(exc, cls)), "bad_request")
+            headers = {}
+            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+                headers["Retry-After"] = str(int(exc.wait) + 1)
+            if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+                exc.status_code = status.HTTP_401_UNAUTHORIZED
+                headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'
+            response = error_response(exc.status_code, error_type, _message(exc.detail),
+                                      self.request_id(), headers)
+        else:
+            logger.exception("trusted_auth: unexpected error in %s", type(self).__name__)
+            response = error_response(500, "internal_server_error",
+                                      "an unexpected error occurred", self.request_id())
+        response.exception = True
+        return response
+
+
+def _message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_message(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_message(item) for item in detail)
+    return str(detail)

@@ -1,0 +1,79 @@
+"""Thin DRF views: parse, call one service, shape the answer."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import AllowAny, IsAuthenticated
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import BadRequest, TrustedAuthError
+from trusted_auth.services.attest import AttestRequest, attest
+from trusted_auth.services.audit import RequestContext
+from trusted_auth.services.signing_keys import current_signing_key, published_keys
+
+from .authentication import ProjectSecretAuthentication
+from .envelope import StytchAPIView
+from .serializers import AttestRequestSerializer
+from .shapes import session_shape, user_shape
+
+JWKS_MAX_AGE_SECONDS = 300
+
+
+def request_context(request) -> RequestContext:
+    header = trusted_auth_settings.CLIENT_IP_HEADER
+    ip = request.META.get(header, "").split(",")[0].strip() if header else ""
+    return RequestContext(ip_address=ip or request.META.get("REMOTE_ADDR") or None,
+                          user_agent=request.META.get("HTTP_USER_AGENT", ""))
+
+
+class ServerAPIView(StytchAPIView):
+    authentication_classes = [ProjectSecretAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def parse(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        if not serializer.is_valid():
+            errors = "; ".join(f"{field}: {' '.join(map(str, messages))}"
+                               for field, messages in serializer.errors.items())
+            raise BadRequest(errors)
+        return {k: v for k, v in serializer.validated_data.items()}
+
+
+class AttestView(ServerAPIView):
+    """``POST /v1/sessions/attest``."""
+
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise BadRequest("the request body must be a JSON object")
+        data = self.parse(AttestRequestSerializer)
+        result = attest(AttestRequest(
+            profile_id=data["profile_id"], token=data["token"],
+            session_duration_minutes=data.get("session_duration_minutes"),
+            session_custom_claims=data.get("session_custom_claims"),
+            session_token=data.get("session_token"), session_jwt=data.get("session_jwt"),
+            context=request_context(request),
+        ))
+        identity = result.identity
+        return self.ok({
+            "user_id": identity.user_id,
+            "user": user_shape(identity),
+            "session": session_shape(result.session, identity.user_id) if result.session else None,
+            "session_token": result.session_token,
+            "session_jwt": result.session_jwt,
+            "user_device": None,
+        })
+
+
+class JwksView(StytchAPIView):
+    """``GET /v1/sessions/jwks/<project_id>``: public keys of our session JWTs. No auth."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request, project_id: str):
+        if project_id != trusted_auth_settings.PROJECT_ID:
+            raise TrustedAuthError("unknown project_id", error_type="project_not_found",
+                                   status_code=404)
+        current_signing_key()  # a fresh deployment publishes its first key before it signs
+        response = self.ok({"keys": published_keys()})
+        response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE_SECONDS}"
+        return response

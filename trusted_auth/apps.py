@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TrustedAuthConfig(AppConfig):
+    name = "trusted_auth"
+    verbose_name = _("Trusted auth")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from trusted_auth import checks  # noqa: F401  (registers the system checks)

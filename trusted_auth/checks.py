@@ -1,0 +1,68 @@
+"""System checks for ``TRUSTED_AUTH``: stable ids, a hint each. Run by ``manage.py check``."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from trusted_auth.conf import DEFAULTS, SETTING_NAME, trusted_auth_settings
+
+_POSITIVE_NUMBERS = (
+    "MAX_TOKEN_BYTES", "JWKS_CACHE_SECONDS", "JWKS_REFETCH_COOLDOWN_SECONDS",
+    "JWKS_CONNECT_TIMEOUT_SECONDS", "JWKS_TOTAL_TIMEOUT_SECONDS", "JWKS_MAX_BYTES",
+    "JWKS_MAX_KEYS", "SESSION_JWT_LIFETIME_SECONDS",
+)
+
+
+@register(Tags.security, "trusted_auth")
+def check_settings(app_configs=None, **kwargs):
+    messages = []
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, dict):
+        return [Error(f"{SETTING_NAME} must be a dict.", id="trusted_auth.E000")]
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        messages.append(Error(
+            f"Unknown {SETTING_NAME} keys: {', '.join(unknown)}.",
+            hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.", id="trusted_auth.E001"))
+    project_id = trusted_auth_settings.PROJECT_ID
+    if not isinstance(project_id, str) or not project_id.strip():
+        messages.append(Error(
+            f"{SETTING_NAME}['PROJECT_ID'] is not set.",
+            hint="Set it to your project id, e.g. 'project-live-…'; it is the Basic auth user "
+                 "and the session JWT audience.", id="trusted_auth.E002"))
+    issuer = trusted_auth_settings.ISSUER
+    parts = urlsplit(issuer) if isinstance(issuer, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc \
+            or issuer.endswith("/"):
+        messages.append(Error(
+            f"{SETTING_NAME}['ISSUER'] must be this deployment's public base URL without a "
+            "trailing slash.",
+            hint="For example 'https://auth.example.com'; the Stytch SDK accepts session JWTs "
+                 "whose iss is its custom_base_url without the slash.", id="trusted_auth.E003"))
+    kek = trusted_auth_settings.KEY_ENCRYPTION_KEY
+    if kek:
+        try:
+            Fernet(kek)
+        except (ValueError, TypeError):
+            messages.append(Error(
+                f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
+                hint="Generate one with: python -c \"from cryptography.fernet import Fernet; "
+                     "print(Fernet.generate_key().decode())\"", id="trusted_auth.E004"))
+    for name in _POSITIVE_NUMBERS:
+        value = getattr(trusted_auth_settings, name)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            messages.append(Error(f"{SETTING_NAME}['{name}'] must be a positive number.",
+                                  id="trusted_auth.E005"))
+    if trusted_auth_settings.CACHE_ALIAS not in settings.CACHES:
+        messages.append(Error(
+            f"{SETTING_NAME}['CACHE_ALIAS'] names no cache in CACHES.", id="trusted_auth.E006"))
+    if trusted_auth_settings.JWKS_ALLOW_PRIVATE_NETWORKS and not settings.DEBUG:
+        messages.append(Warning(
+            f"{SETTING_NAME}['JWKS_ALLOW_PRIVATE_NETWORKS'] is on outside DEBUG.",
+            hint="It lets a profile's JWKS URL reach private and loopback addresses (SSRF); "
+                 "keep it for tests and local demos.", id="trusted_auth.W001"))
+    return messages

@@ -1,0 +1,83 @@
+"""The ``TRUSTED_AUTH`` settings dict, read through one object.
+
+Read a setting where it is used (``trusted_auth_settings.JWKS_CACHE_SECONDS``); never copy it into
+a module constant at import time. The object reloads itself when Django's ``setting_changed`` fires
+(``override_settings`` in tests). Misconfiguration is reported by the system checks in
+``trusted_auth.checks``, not by raising here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+SETTING_NAME = "TRUSTED_AUTH"
+
+DEFAULTS: dict[str, Any] = {
+    # One deployment is one project: the HTTP Basic username and the session JWT audience.
+    "PROJECT_ID": "",
+    # Public base URL of this deployment without trailing slash: `iss` of our session JWTs.
+    "ISSUER": "",
+    # Fernet key (urlsafe base64 of 32 bytes) that encrypts signing keys at rest. Empty: derived
+    # from SECRET_KEY with HKDF, so rotating SECRET_KEY then needs `keys reencrypt`.
+    "KEY_ENCRYPTION_KEY": "",
+    # Django cache alias used for the JWKS cache, refetch cooldowns and replay markers.
+    "CACHE_ALIAS": "default",
+    # External tokens.
+    "MAX_TOKEN_BYTES": 8 * 1024,
+    # JWKS fetching.
+    "JWKS_ALLOW_PRIVATE_NETWORKS": False,
+    "JWKS_CACHE_SECONDS": 300,
+    "JWKS_REFETCH_COOLDOWN_SECONDS": 30,
+    "JWKS_STALE_IF_ERROR_SECONDS": 24 * 3600,
+    "JWKS_CONNECT_TIMEOUT_SECONDS": 3.0,
+    "JWKS_TOTAL_TIMEOUT_SECONDS": 5.0,
+    "JWKS_MAX_BYTES": 256 * 1024,
+    "JWKS_MAX_KEYS": 100,
+    # CA bundle that verifies JWKS hosts; empty: the default (certifi) store.
+    "JWKS_CA_BUNDLE": "",
+    # Our session JWTs.
+    "SESSION_JWT_LIFETIME_SECONDS": 300,
+    "SIGNING_KEY_SIZE": 3072,
+    # Client IP for audit events: REMOTE_ADDR unless you name a header your proxy sets.
+    "CLIENT_IP_HEADER": "",
+}
+
+
+class TrustedAuthSettings:
+    """Attribute access to ``settings.TRUSTED_AUTH`` with defaults, cached until reloaded."""
+
+    def __init__(self, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self._cached: set[str] = set()
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(settings, SETTING_NAME, None)
+        return value if isinstance(value, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.defaults:
+            raise AttributeError(f"Unknown {SETTING_NAME} setting: {name!r}")
+        value = self.user_settings.get(name, self.defaults[name])
+        self._cached.add(name)
+        setattr(self, name, value)
+        return value
+
+    def reload(self) -> None:
+        for name in self._cached:
+            delattr(self, name)
+        self._cached.clear()
+
+
+trusted_auth_settings = TrustedAuthSettings(DEFAULTS)
+
+
+def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting in (SETTING_NAME, "SECRET_KEY", "CACHES"):
+        trusted_auth_settings.reload()
+
+
+setting_changed.connect(_reload_on_change)

@@ -1,0 +1,69 @@
+"""Domain errors raised by services.
+
+Every error carries the Stytch-compatible ``error_type`` and HTTP status it maps to; the API
+layer turns them into the wire envelope in one place (``trusted_auth.api.exceptions``), the CLI
+prints them, the admin shows them.
+"""
+
+from __future__ import annotations
+
+
+class TrustedAuthError(Exception):
+    """Root of every error a service raises on bad input or a refused request."""
+
+    error_type = "bad_request"
+    status_code = 400
+
+    def __init__(self, message: str, *, error_type: str | None = None,
+                 status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if error_type is not None:
+            self.error_type = error_type
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class BadRequest(TrustedAuthError):
+    """A request argument is missing or malformed."""
+
+
+class TokenRejected(TrustedAuthError):
+    """The external token failed a verification step (DESIGN.md §4)."""
+
+    error_type = "invalid_trusted_auth_token"
+    status_code = 401
+
+
+class JwksUnavailable(TrustedAuthError):
+    """The issuer's JWKS could not be fetched and no good copy is cached."""
+
+    error_type = "jwks_unavailable"
+    status_code = 503
+
+
+class InvalidJwksUrl(TrustedAuthError):
+    """A JWKS URL that we refuse to fetch (not https, private network, …)."""
+
+    error_type = "invalid_jwks_url"
+    status_code = 400
+
+
+class ProfileNotFound(TrustedAuthError):
+    error_type = "trusted_token_profile_not_found"
+    status_code = 404
+
+
+class UserNotFound(TrustedAuthError):
+    error_type = "user_not_found"
+    status_code = 404
+
+
+class SessionNotFound(TrustedAuthError):
+    error_type = "session_not_found"
+    status_code = 404
+
+
+class Unauthorized(TrustedAuthError):
+    error_type = "unauthorized_credentials"
+    status_code = 401

@@ -1,0 +1,60 @@
+"""Which public keys we are willing to verify with, and with which algorithm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+EC_CURVE_BY_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+EC_CURVE_BY_KEY = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+
+def unusable_reason(jwk: Any) -> str | None:
+    """Why a key from a JWKS must be dropped, or None when it may verify signatures."""
+    if not isinstance(jwk, dict):
+        return "not an object"
+    kty = jwk.get("kty")
+    if kty not in ("RSA", "EC", "OKP"):
+        return f"kty {kty!r} is not an asymmetric signing key type"
+    if PRIVATE_MEMBERS & jwk.keys():
+        return "contains private key material"
+    if "use" in jwk and jwk["use"] != "sig":
+        return f"use {jwk['use']!r} is not 'sig'"
+    if "alg" in jwk and jwk["alg"] not in ASYMMETRIC_ALGORITHMS:
+        return f"alg {jwk['alg']!r} is not supported"
+    if "key_ops" in jwk and (not isinstance(jwk["key_ops"], list) or "verify" not in jwk["key_ops"]):
+        return "key_ops does not allow verify"
+    if "kid" in jwk and not isinstance(jwk["kid"], str):
+        return "kid is not a string"
+    return None
+
+
+def jwk_fits_algorithm(jwk: dict[str, Any], alg: str) -> bool:
+    """A JWK can verify ``alg`` when its own ``alg`` (if any) agrees and its type and curve fit."""
+    if jwk.get("alg", alg) != alg:
+        return False
+    kty = jwk.get("kty")
+    if alg[:2] in ("RS", "PS"):
+        return kty == "RSA"
+    if alg in EC_CURVE_BY_ALG:
+        return kty == "EC" and jwk.get("crv") == EC_CURVE_BY_ALG[alg]
+    if alg == "EdDSA":
+        return kty == "OKP" and jwk.get("crv") in ("Ed25519", "Ed448")
+    return False
+
+
+def public_key_fits_algorithm(key: Any, alg: str) -> bool:
+    """The same rule for a key loaded from PEM."""
+    if alg[:2] in ("RS", "PS"):
+        return isinstance(key, rsa.RSAPublicKey)
+    if alg in EC_CURVE_BY_ALG:
+        return (isinstance(key, ec.EllipticCurvePublicKey)
+                and EC_CURVE_BY_KEY.get(key.curve.name) == EC_CURVE_BY_ALG[alg])
+    if alg == "EdDSA":
+        return isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
+    return False

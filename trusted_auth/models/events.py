@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .profiles import TrustedAuthTokenProfile
+
+
+class AuditEvent(models.Model):
+    """One attest, successful or not. Never holds the raw token."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("success")
+        FAILURE = "failure", _("failure")
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("action"), max_length=32, default="attest")
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
+    error_type = models.CharField(_("error type"), max_length=64, blank=True, db_index=True)
+    error_message = models.CharField(_("error message"), max_length=500, blank=True)
+    profile = models.ForeignKey(
+        TrustedAuthTokenProfile, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="audit_events", verbose_name=_("profile"),
+    )
+    # The profile id as asked for, kept even when no such profile exists or it was deleted.
+    requested_profile_id = models.CharField(_("requested profile id"), max_length=128, blank=True)
+    token_id = models.CharField(_("token id"), max_length=256, blank=True)
+    subject = models.CharField(_("subject"), max_length=256, blank=True)
+    user_id = models.CharField(_("user id"), max_length=64, blank=True)
+    session_id = models.CharField(_("session id"), max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.outcome} {self.error_type}".strip()

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from trusted_auth import ids
+
+
+def _new_user_id() -> str:
+    return ids.new_id(ids.USER)
+
+
+class UserIdentity(models.Model):
+    """The public, Stytch-shaped face of a Django user: ``user_id``, external id, email, name."""
+
+    # Named django_user, not user: ``user_id`` is the public Stytch id below.
+    django_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_auth_identity",
+        verbose_name=_("Django user"),
+    )
+    user_id = models.CharField(
+        _("user id"), max_length=64, unique=True, default=_new_user_id, editable=False
+    )
+    email = models.EmailField(_("email"), max_length=254)
+    # The issuer that vouches for external_id: (issuer, external_id) is the identity key.
+    external_issuer = models.CharField(_("external issuer"), max_length=500, blank=True)
+    external_id = models.CharField(_("external id"), max_length=256, blank=True)
+    name = models.JSONField(_("name"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, default="active")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("user identity")
+        verbose_name_plural = _("user identities")
+        indexes = [models.Index(Lower("email"), name="trusted_auth_identity_email")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_issuer", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="trusted_auth_identity_external_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.user_id})"

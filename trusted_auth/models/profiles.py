@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trusted_auth import ids
+
+MAX_PEM_KEYS = 5
+SUPPORTED_ALGORITHMS = (
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+)
+DEFAULT_ALGORITHMS = ["RS256", "ES256"]
+REQUIRED_MAPPING_KEYS = ("email", "token_id")
+OPTIONAL_MAPPING_KEYS = (
+    "external_user_id", "external_member_id", "name", "organization_id", "role_ids",
+)
+
+
+def _new_profile_id() -> str:
+    return ids.new_id(ids.PROFILE)
+
+
+def _new_key_id() -> str:
+    return ids.new_id(ids.PROFILE_KEY)
+
+
+def _default_algorithms() -> list[str]:
+    return list(DEFAULT_ALGORITHMS)
+
+
+def validate_attribute_mapping(value: object) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError(_("The attribute mapping must be an object of key → claim name."))
+    allowed = set(REQUIRED_MAPPING_KEYS) | set(OPTIONAL_MAPPING_KEYS)
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise ValidationError(
+            _("Unknown mapping keys: %(keys)s."), params={"keys": ", ".join(unknown)}
+        )
+    missing = [key for key in REQUIRED_MAPPING_KEYS if not value.get(key)]
+    if missing:
+        raise ValidationError(
+            _("The mapping needs %(keys)s."), params={"keys": " and ".join(missing)}
+        )
+    for key, claim in value.items():
+        if not isinstance(claim, str) or not claim.strip() or claim.startswith(".") \
+                or claim.endswith(".") or ".." in claim:
+            raise ValidationError(
+                _("The claim for %(key)s must be a claim name or a dotted path."),
+                params={"key": key},
+            )
+
+
+def validate_algorithms(value: object) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError(_("Name at least one algorithm."))
+    bad = [alg for alg in value if alg not in SUPPORTED_ALGORITHMS]
+    if bad:
+        raise ValidationError(
+            _("Unsupported algorithms: %(algs)s (asymmetric only: %(ok)s)."),
+            params={"algs": ", ".join(map(str, bad)), "ok": ", ".join(SUPPORTED_ALGORITHMS)},
+        )
+
+
+class TrustedAuthTokenProfile(models.Model):
+    """A trusted issuer: which tokens to accept and how their claims map to identity."""
+
+    class KeyType(models.TextChoices):
+        JWK = "JWK", _("JWKS URL")
+        PEM = "PEM", _("PEM public keys")
+
+    class ReplayPolicy(models.TextChoices):
+        SINGLE_USE = "single_use", _("Single use: a token is attested at most once")
+        ALLOW = "allow", _("Allow reuse until the token expires")
+
+    profile_id = models.CharField(
+        _("profile id"), max_length=64, unique=True, default=_new_profile_id, editable=False
+    )
+    name = models.CharField(_("name"), max_length=200)
+    issuer = models.CharField(_("issuer"), max_length=500, help_text=_("Exact `iss` value."))
+    audience = models.CharField(_("audience"), max_length=500, help_text=_("Exact `aud` value."))
+    public_key_type = models.CharField(
+        _("public key type"), max_length=3, choices=KeyType.choices, default=KeyType.JWK
+    )
+    jwks_url = models.URLField(_("JWKS URL"), max_length=1000, blank=True)
+    attribute_mapping = models.JSONField(
+        _("attribute mapping"), default=dict, validators=[validate_attribute_mapping]
+    )
+    can_jit_provision = models.BooleanField(_("JIT provisioning"), default=False)
+    algorithms = models.JSONField(
+        _("allowed algorithms"), default=_default_algorithms, validators=[validate_algorithms]
+    )
+    leeway_seconds = models.PositiveIntegerField(
+        _("leeway (seconds)"), default=30, validators=[MaxValueValidator(300)]
+    )
+    max_token_lifetime_seconds = models.PositiveIntegerField(
+        _("max token lifetime (seconds)"), default=3600,
+        validators=[MinValueValidator(1), MaxValueValidator(366 * 24 * 3600)],
+    )
+    replay_policy = models.CharField(
+        _("replay policy"), max_length=16, choices=ReplayPolicy.choices,
+        default=ReplayPolicy.SINGLE_USE,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("trusted auth token profile")
+        verbose_name_plural = _("trusted auth token profiles")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.issuer})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.public_key_type == self.KeyType.JWK and not self.jwks_url:
+            raise ValidationError({"jwks_url": _("A JWKS profile needs a JWKS URL.")})
+        if self.public_key_type == self.KeyType.PEM and self.jwks_url:
+            raise ValidationError({"jwks_url": _("A PEM profile has no JWKS URL.")})
+
+
+class ProfilePublicKey(models.Model):
+    """One of the (at most five) PEM public keys of a ``PEM`` profile."""
+
+    key_id = models.CharField(
+        _("key id"), max_length=64, unique=True, default=_new_key_id, editable=False
+    )
+    profile = models.ForeignKey(
+        TrustedAuthTokenProfile, on_delete=models.CASCADE, related_name="pem_keys",
+        verbose_name=_("profile"),
+    )
+    public_key_pem = models.TextField(_("public key (PEM)"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("profile public key")
+        verbose_name_plural = _("profile public keys")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.key_id

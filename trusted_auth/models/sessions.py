@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from trusted_auth import ids
+
+from .profiles import TrustedAuthTokenProfile
+
+
+def _new_session_id() -> str:
+    return ids.new_id(ids.SESSION)
+
+
+class SessionQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Session(models.Model):
+    """A first-party session. The session token itself is never stored, only its SHA-256."""
+
+    session_id = models.CharField(
+        _("session id"), max_length=64, unique=True, default=_new_session_id, editable=False
+    )
+    token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_auth_sessions",
+        verbose_name=_("user"),
+    )
+    profile = models.ForeignKey(
+        TrustedAuthTokenProfile, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="sessions", verbose_name=_("profile that started it"),
+    )
+    authentication_factors = models.JSONField(_("authentication factors"), default=list)
+    custom_claims = models.JSONField(_("custom claims"), default=dict, blank=True)
+    roles = models.JSONField(_("roles"), default=list, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    last_accessed_at = models.DateTimeField(_("last accessed at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return self.session_id
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

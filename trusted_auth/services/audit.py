@@ -1,0 +1,59 @@
+"""Audit events: one row per attest, success or failure, and the matching signal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trusted_auth import signals
+from trusted_auth.errors import TrustedAuthError
+from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
+
+
+@dataclass
+class RequestContext:
+    """Who asked: the client address and user agent, as the API layer saw them."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+@dataclass
+class AttestFacts:
+    """What an attest learned before it ended, whichever way it ended."""
+
+    requested_profile_id: str = ""
+    profile: TrustedAuthTokenProfile | None = None
+    token_id: str = ""
+    subject: str = ""
+    user_id: str = ""
+
+
+def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
+    return AuditEvent.objects.create(
+        action="attest",
+        profile=facts.profile,
+        requested_profile_id=facts.requested_profile_id[:128],
+        token_id=facts.token_id[:256],
+        subject=facts.subject[:256],
+        user_id=facts.user_id,
+        ip_address=context.ip_address,
+        user_agent=context.user_agent[:512],
+        **fields,
+    )
+
+
+def record_attest_success(facts: AttestFacts, context: RequestContext, user,
+                          session: Session | None) -> AuditEvent:
+    event = _event(facts, context, outcome=AuditEvent.Outcome.SUCCESS,
+                   session_id=session.session_id if session else "")
+    signals.attest_succeeded.send(sender=record_attest_success, event=event, user=user,
+                                  session=session)
+    return event
+
+
+def record_attest_failure(facts: AttestFacts, context: RequestContext,
+                          error: TrustedAuthError) -> AuditEvent:
+    event = _event(facts, context, outcome=AuditEvent.Outcome.FAILURE,
+                   error_type=error.error_type, error_message=error.message[:500])
+    signals.attest_failed.send(sender=record_attest_failure, event=event, error=error)
+    return event

@@ -1,0 +1,61 @@
+"""Project API secrets for HTTP Basic auth: stored as SHA-256, several live at once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets as std_secrets
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import TrustedAuthError, Unauthorized
+from trusted_auth.models import ApiSecret
+
+SECRET_PREFIX = "secret-"
+
+
+@dataclass
+class CreatedSecret:
+    secret: ApiSecret
+    clear_text: str
+
+
+def _digest(clear_text: str) -> str:
+    # The secret carries 256 random bits, so a fast hash is safe (nothing to brute-force).
+    return hashlib.sha256(clear_text.encode()).hexdigest()
+
+
+def create_secret(description: str = "") -> CreatedSecret:
+    """A new live secret; its clear text is returned here and never again."""
+    clear_text = SECRET_PREFIX + std_secrets.token_urlsafe(32)
+    secret = ApiSecret.objects.create(digest=_digest(clear_text), last_four=clear_text[-4:],
+                                      description=description[:200])
+    return CreatedSecret(secret=secret, clear_text=clear_text)
+
+
+def revoke_secret(secret_id: str) -> ApiSecret:
+    secret = ApiSecret.objects.filter(secret_id=secret_id).first()
+    if secret is None:
+        raise TrustedAuthError(f"no API secret {secret_id!r}", error_type="secret_not_found",
+                               status_code=404)
+    if secret.revoked_at is None:
+        secret.revoked_at = timezone.now()
+        secret.save(update_fields=["revoked_at"])
+    return secret
+
+
+def authenticate_secret(project_id: str, clear_text: str) -> ApiSecret:
+    """The live secret matching HTTP Basic credentials. Raises ``Unauthorized``."""
+    expected = str(trusted_auth_settings.PROJECT_ID)
+    if not expected or not hmac.compare_digest(project_id.encode(), expected.encode()):
+        raise Unauthorized("unknown project_id or secret")
+    secret = ApiSecret.objects.filter(digest=_digest(clear_text), revoked_at__isnull=True).first()
+    if secret is None:
+        raise Unauthorized("unknown project_id or secret")
+    now = timezone.now()
+    if secret.last_used_at is None or (now - secret.last_used_at).total_seconds() > 60:
+        # Written at most once a minute per secret, so every request is not a write.
+        ApiSecret.objects.filter(pk=secret.pk).update(last_used_at=now)
+    return secret

@@ -1,0 +1,137 @@
+"""Sessions: start one, find one by token or JWT, add a factor, apply custom claims."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
+from trusted_auth.models import Session, TrustedAuthTokenProfile
+from trusted_auth.timeutil import rfc3339
+
+from .session_jwt import session_id_from_jwt
+
+MIN_SESSION_MINUTES = 5
+MAX_SESSION_MINUTES = 527040
+MAX_CUSTOM_CLAIMS_BYTES = 4096
+RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+RESERVED_CLAIM_PREFIX = "https://stytch.com/"
+
+
+def token_digest(session_token: str) -> str:
+    return hashlib.sha256(session_token.encode()).hexdigest()
+
+
+def new_session_token() -> str:
+    """A session token with 256 bits from ``secrets``; only its digest is ever stored."""
+    return secrets.token_urlsafe(32)
+
+
+def validate_duration(minutes: Any) -> int | None:
+    if minutes is None:
+        return None
+    if not isinstance(minutes, int) or isinstance(minutes, bool) \
+            or not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
+        raise TrustedAuthError(
+            f"session_duration_minutes must be an integer from {MIN_SESSION_MINUTES} "
+            f"to {MAX_SESSION_MINUTES}",
+            error_type="invalid_session_duration_minutes",
+        )
+    return minutes
+
+
+def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
+    """Check ``session_custom_claims``: an object, no reserved names, at most 4 KiB of JSON."""
+    if claims is None:
+        return None
+    if not isinstance(claims, dict):
+        raise BadRequest("session_custom_claims must be a JSON object")
+    reserved = sorted(k for k in claims if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX))
+    if reserved:
+        raise TrustedAuthError(
+            f"session_custom_claims uses reserved claims: {', '.join(reserved)[:200]}",
+            error_type="reserved_claims_in_custom_claims",
+        )
+    if len(json.dumps(claims, separators=(",", ":")).encode()) > MAX_CUSTOM_CLAIMS_BYTES:
+        raise TrustedAuthError(
+            f"session_custom_claims is larger than {MAX_CUSTOM_CLAIMS_BYTES} bytes",
+            error_type="custom_claims_too_large",
+        )
+    return claims
+
+
+def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) -> dict[str, Any]:
+    """Apply an update: a value sets a key, ``null`` deletes it; the result is size-checked."""
+    if not update:
+        return current
+    merged = {**current, **{k: v for k, v in update.items() if v is not None}}
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+    validate_custom_claims(merged)
+    return merged
+
+
+def find_live_session(*, session_token: Any = None, session_jwt: Any = None,
+                      for_update: bool = False) -> Session:
+    """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
+    queryset = Session.objects.select_related("user")
+    if for_update:
+        queryset = queryset.select_for_update()
+    if session_token is not None:
+        if not isinstance(session_token, str) or not session_token:
+            raise SessionNotFound("session_token is not valid")
+        session = queryset.filter(token_digest=token_digest(session_token)).first()
+    else:
+        session = queryset.filter(session_id=session_id_from_jwt(session_jwt)).first()
+    if session is None or not session.is_live:
+        raise SessionNotFound("no live session for these credentials")
+    return session
+
+
+def trusted_token_factor(token_id: str) -> dict[str, Any]:
+    now = rfc3339(timezone.now())
+    return {
+        "type": "trusted_auth_token",
+        "delivery_method": "trusted_token_exchange",
+        "trusted_auth_token_factor": {"token_id": token_id},
+        "created_at": now,
+        "updated_at": now,
+        "last_authenticated_at": now,
+    }
+
+
+def start_session(*, user, profile: TrustedAuthTokenProfile, token_id: str, minutes: int,
+                  custom_claims: dict[str, Any] | None, roles: list[str],
+                  ip_address: str | None, user_agent: str) -> tuple[Session, str]:
+    """Create a session; returns it with its session token (shown to the caller once)."""
+    session_token = new_session_token()
+    now = timezone.now()
+    session = Session.objects.create(
+        token_digest=token_digest(session_token), user=user, profile=profile,
+        authentication_factors=[trusted_token_factor(token_id)],
+        custom_claims=merge_custom_claims({}, custom_claims), roles=roles,
+        ip_address=ip_address, user_agent=user_agent[:512],
+        started_at=now, last_accessed_at=now, expires_at=now + timedelta(minutes=minutes),
+    )
+    return session, session_token
+
+
+def add_factor(session: Session, *, token_id: str, minutes: int | None,
+               custom_claims: dict[str, Any] | None) -> Session:
+    """Attach a trusted token factor to an existing session, extending it when asked."""
+    now = timezone.now()
+    session.authentication_factors = [*session.authentication_factors,
+                                      trusted_token_factor(token_id)]
+    session.custom_claims = merge_custom_claims(session.custom_claims, custom_claims)
+    session.last_accessed_at = now
+    if minutes is not None:
+        session.expires_at = now + timedelta(minutes=minutes)
+    session.save(update_fields=["authentication_factors", "custom_claims", "last_accessed_at",
+                                "expires_at"])
+    return session

@@ -1,0 +1,284 @@
+"""Verifying an external token against a profile: the pipeline of DESIGN.md §4, in order.
+
+``verify_external_token`` is the one code path the attest API, the CLI's ``profile test`` and the
+admin's "test a token" page share. Each step appends a ``Check`` to an optional trace so a dry
+run can show every check with its outcome; the first failing step raises a ``TrustedAuthError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import TokenRejected, TrustedAuthError
+from trusted_auth.models import TrustedAuthTokenProfile
+
+from .issuer_keys import verification_keys
+
+MAX_TOKEN_ID_LENGTH = 256
+MAX_EXTERNAL_ID_LENGTH = 256
+_REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip")
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class VerifiedToken:
+    """A token that passed every check, with its claims mapped to Stytch attribute names."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    attributes: dict[str, Any]
+    expires_at: float
+
+
+@dataclass
+class Trace:
+    checks: list[Check] = field(default_factory=list)
+    header: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
+    attributes: dict[str, Any] | None = None
+
+    def record(self, name: str, passed: bool, detail: str = "") -> None:
+        self.checks.append(Check(name, passed, detail))
+
+
+def claims_rejected(message: str) -> TokenRejected:
+    return TokenRejected(message, error_type="jwt_invalid_claims")
+
+
+def _b64url_json(segment: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return json.loads(raw)
+    except (binascii.Error, ValueError, RecursionError) as e:
+        raise TokenRejected("token header is not base64url-encoded JSON") from e
+
+
+def _check_size(token: Any) -> None:
+    if not isinstance(token, str) or not token:
+        raise TokenRejected("token must be a non-empty string")
+    limit = trusted_auth_settings.MAX_TOKEN_BYTES
+    if len(token.encode("utf-8", "surrogatepass")) > limit:
+        raise TokenRejected(f"token is larger than {limit} bytes")
+
+
+def _parse_header(profile: TrustedAuthTokenProfile, token: str) -> dict[str, Any]:
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise TokenRejected(
+            f"token must be a JWS in compact form with 3 segments, not {len(segments)}"
+            + (" (JWE is not accepted)" if len(segments) == 5 else "")
+        )
+    if not all(segments):
+        raise TokenRejected("token has an empty segment")
+    header = _b64url_json(segments[0])
+    if not isinstance(header, dict):
+        raise TokenRejected("token header is not a JSON object")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in profile.algorithms:
+        raise TokenRejected(
+            f"algorithm {str(alg)[:20]!r} is not allowed by this profile "
+            f"(allowed: {', '.join(profile.algorithms)})"
+        )
+    for name in _REJECTED_HEADER_PARAMS:
+        if name in header:
+            raise TokenRejected(f"token header parameter {name!r} is not accepted")
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > 256):
+        raise TokenRejected("token kid must be a non-empty string of at most 256 characters")
+    return header
+
+
+def _decode(profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any]) -> dict[str, Any]:
+    keys = verification_keys(profile, header["alg"], header.get("kid"))
+    for index, key in enumerate(keys):
+        try:
+            return jwt.decode(
+                token, key, algorithms=[header["alg"]], issuer=profile.issuer,
+                audience=profile.audience, leeway=profile.leeway_seconds,
+                options={"require": ["exp", "iat", "iss", "aud"],
+                         "enforce_minimum_key_length": True},
+            )
+        except jwt.InvalidSignatureError as e:
+            if index == len(keys) - 1:
+                raise TokenRejected("token signature does not verify") from e
+        except jwt.InvalidIssuerError as e:
+            raise TokenRejected("token issuer does not match the profile",
+                                error_type="jwt_invalid_issuer") from e
+        except jwt.InvalidAudienceError as e:
+            raise TokenRejected("token audience does not match the profile",
+                                error_type="jwt_invalid_audience") from e
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError,
+                jwt.InvalidIssuedAtError, jwt.MissingRequiredClaimError) as e:
+            raise claims_rejected(f"token claims are not valid: {e}") from e
+        except jwt.PyJWTError as e:
+            raise TokenRejected(f"token could not be verified: {e}") from e
+        except Exception as e:  # noqa: BLE001 - key handling on hostile input must never 500
+            raise TokenRejected(f"token could not be verified: {type(e).__name__}") from e
+    raise TokenRejected("no key to verify the token with")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def claim_at_path(claims: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path (``user_metadata.name``), or None when any step is missing."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _bounded_string(value: Any, name: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise claims_rejected(f"mapped {name} must be a non-empty string")
+    if len(value) > limit:
+        raise claims_rejected(f"mapped {name} is longer than {limit} characters")
+    return value
+
+
+def _email(value: Any) -> str:
+    if not isinstance(value, str):
+        raise claims_rejected("mapped email must be a string")
+    # Only plain ASCII addresses, unchanged by NFKC: no Kelvin sign (U+212A) lowering to "k".
+    if not value.isascii() or unicodedata.normalize("NFKC", value) != value:
+        raise claims_rejected("mapped email must be plain ASCII")
+    try:
+        validate_email(value)
+    except ValidationError as e:
+        raise claims_rejected("mapped email is not a valid email address") from e
+    return value
+
+
+def _name(value: Any) -> dict[str, str]:
+    if isinstance(value, str) and value.strip():
+        return {"first_name": value.strip()[:150]}
+    if isinstance(value, dict):
+        return {k: v[:150] for k, v in value.items()
+                if k in ("first_name", "middle_name", "last_name") and isinstance(v, str)}
+    return {}
+
+
+def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> dict[str, Any]:
+    """Apply the profile's attribute mapping to verified claims."""
+    mapping = profile.attribute_mapping or {}
+    attributes: dict[str, Any] = {
+        "email": _email(claim_at_path(claims, mapping.get("email", "email"))),
+        "token_id": _bounded_string(claim_at_path(claims, mapping.get("token_id", "jti")),
+                                    "token_id", MAX_TOKEN_ID_LENGTH),
+    }
+    for key in ("external_user_id", "external_member_id", "organization_id"):
+        if key in mapping:
+            attributes[key] = _bounded_string(claim_at_path(claims, mapping[key]), key,
+                                              MAX_EXTERNAL_ID_LENGTH)
+    if "name" in mapping:
+        attributes["name"] = _name(claim_at_path(claims, mapping["name"]))
+    if "role_ids" in mapping:
+        roles = claim_at_path(claims, mapping["role_ids"])
+        if roles is None:
+            roles = []
+        if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+            raise claims_rejected("mapped role_ids must be a list of strings")
+        attributes["role_ids"] = roles
+    return attributes
+
+
+def _check_claims(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> dict[str, Any]:
+    for name in ("exp", "iat"):
+        if not _is_number(claims.get(name)):
+            raise claims_rejected(f"{name} must be a JSON number")
+    if "nbf" in claims and not _is_number(claims["nbf"]):
+        raise claims_rejected("nbf must be a JSON number")
+    if claims["exp"] - claims["iat"] > profile.max_token_lifetime_seconds:
+        raise claims_rejected(
+            f"token lifetime exceeds the profile's maximum of "
+            f"{profile.max_token_lifetime_seconds} seconds"
+        )
+    if claims.get("email_verified") in (False, "false"):
+        raise claims_rejected("the issuer says the email is not verified")
+    return map_attributes(profile, claims)
+
+
+def replay_cache_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> str:
+    jti = claims.get("jti")
+    if isinstance(jti, str) and jti:
+        material = f"{profile.issuer}\0{jti}"
+    else:
+        material = f"raw\0{token}"
+    return "trusted_auth:replay:" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def _consume(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> None:
+    if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
+        return
+    remaining = claims["exp"] + profile.leeway_seconds - time.time()
+    cache = caches[trusted_auth_settings.CACHE_ALIAS]
+    if not cache.add(replay_cache_key(profile, token, claims), 1, timeout=max(1, math.ceil(remaining))):
+        raise TokenRejected("token has already been attested", error_type="trusted_token_replayed")
+
+
+def verify_external_token(
+    profile: TrustedAuthTokenProfile, token: Any, *, trace: Trace | None = None,
+    consume: bool = True,
+) -> VerifiedToken:
+    """Run every check of DESIGN.md §4 on ``token``. Raises ``TrustedAuthError`` at the first failure.
+
+    With ``consume=False`` (dry runs) the replay step only reports whether the token was already
+    attested and marks nothing.
+    """
+    trace = trace if trace is not None else Trace()
+    step = "size"
+    try:
+        _check_size(token)
+        trace.record(step, True, f"{len(token)} bytes")
+        step = "header"
+        header = _parse_header(profile, token)
+        trace.header = header
+        trace.record(step, True, f"alg {header['alg']}, kid {header.get('kid')!r}")
+        step = "signature and registered claims"
+        claims = _decode(profile, token, header)
+        trace.claims = claims
+        trace.record(step, True, "signature, iss, aud, exp, iat, nbf verified")
+        step = "claims and mapping"
+        attributes = _check_claims(profile, claims)
+        trace.attributes = attributes
+        trace.record(step, True, "lifetime, email, token_id and mapped attributes valid")
+        step = "replay"
+        if consume:
+            _consume(profile, token, claims)
+            trace.record(step, True, "first use" if profile.replay_policy == "single_use"
+                         else "reuse allowed by profile")
+        else:
+            used = caches[trusted_auth_settings.CACHE_ALIAS].get(
+                replay_cache_key(profile, token, claims)) is not None
+            if used and profile.replay_policy == TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
+                raise TokenRejected("token has already been attested",
+                                    error_type="trusted_token_replayed")
+            trace.record(step, True, "not attested before (dry run marks nothing)")
+    except TrustedAuthError as e:
+        trace.record(step, False, f"{e.error_type}: {e.message}")
+        raise
+    return VerifiedToken(header=header, claims=claims, attributes=attributes,
+                         expires_at=float(claims["exp"]))
