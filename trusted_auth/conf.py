@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     # Our session JWTs.
     "SESSION_JWT_LIFETIME_SECONDS": 300,
     "SIGNING_KEY_SIZE": 3072,
+    # Sessions unused for this long are refused on authenticate; None: no idle timeout.
+    "SESSION_IDLE_TIMEOUT_SECONDS": None,
+    # B2B roles a token may assign (role_ids); an unknown role is refused, never dropped.
+    "ROLES": ["stytch_member", "stytch_admin"],
     # Client IP for audit events: REMOTE_ADDR unless you name a header your proxy sets.
     "CLIENT_IP_HEADER": "",
 }

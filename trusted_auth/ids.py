@@ -4,6 +4,9 @@ import uuid
 
 USER = "user"
 SESSION = "session"
+MEMBER_SESSION = "member-session"
+ORGANIZATION = "organization"
+MEMBER = "member"
 PROFILE = "ttp"
 PROFILE_KEY = "pem"
 SECRET = "secret"

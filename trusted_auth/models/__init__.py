@@ -1,6 +1,7 @@
 from .events import AuditEvent
 from .identities import UserIdentity
 from .keys import SigningKey
+from .organizations import Member, Organization
 from .profiles import ProfilePublicKey, TrustedAuthTokenProfile
 from .secrets import ApiSecret
 from .sessions import Session
@@ -8,6 +9,8 @@ from .sessions import Session
 __all__ = [
     "ApiSecret",
     "AuditEvent",
+    "Member",
+    "Organization",
     "ProfilePublicKey",
     "Session",
     "SigningKey",

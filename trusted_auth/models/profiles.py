@@ -89,6 +89,11 @@ class TrustedAuthTokenProfile(models.Model):
         _("attribute mapping"), default=dict, validators=[validate_attribute_mapping]
     )
     can_jit_provision = models.BooleanField(_("JIT provisioning"), default=False)
+    can_jit_create_organizations = models.BooleanField(
+        _("JIT organization creation"), default=False,
+        help_text=_("B2B: create the organization a token's mapped organization_id claim names "
+                    "when none exists."),
+    )
     algorithms = models.JSONField(
         _("allowed algorithms"), default=_default_algorithms, validators=[validate_algorithms]
     )

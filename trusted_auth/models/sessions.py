@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trusted_auth import ids
 
+from .organizations import Member, Organization
 from .profiles import TrustedAuthTokenProfile
 
 
@@ -20,7 +21,11 @@ class SessionQuerySet(models.QuerySet):
 
 
 class Session(models.Model):
-    """A first-party session. The session token itself is never stored, only its SHA-256."""
+    """A first-party session. The session token itself is never stored, only its SHA-256.
+
+    A consumer session belongs to a Django ``user``; a B2B member session to a ``member`` and
+    its ``organization`` (and carries a ``member-session-…`` id).
+    """
 
     session_id = models.CharField(
         _("session id"), max_length=64, unique=True, default=_new_session_id, editable=False
@@ -28,7 +33,15 @@ class Session(models.Model):
     token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_auth_sessions",
-        verbose_name=_("user"),
+        null=True, blank=True, verbose_name=_("user"),
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="sessions", null=True, blank=True,
+        verbose_name=_("member"),
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="member_sessions", null=True,
+        blank=True, verbose_name=_("organization"),
     )
     profile = models.ForeignKey(
         TrustedAuthTokenProfile, on_delete=models.SET_NULL, null=True, blank=True,
@@ -50,6 +63,14 @@ class Session(models.Model):
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
         ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(user__isnull=False, member__isnull=True)
+                           | models.Q(user__isnull=True, member__isnull=False,
+                                      organization__isnull=False)),
+                name="trusted_auth_session_has_one_owner",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.session_id

@@ -46,7 +46,7 @@ def get_profile(profile_id: Any) -> TrustedAuthTokenProfile:
     return profile
 
 
-def _validate_request(request: AttestRequest) -> tuple[int | None, dict[str, Any] | None]:
+def validate_attest_request(request: AttestRequest) -> tuple[int | None, dict[str, Any] | None]:
     if request.session_token is not None and request.session_jwt is not None:
         raise TrustedAuthError("pass session_token or session_jwt, not both",
                                error_type="too_many_session_arguments")
@@ -56,7 +56,7 @@ def _validate_request(request: AttestRequest) -> tuple[int | None, dict[str, Any
 
 
 def _attest(request: AttestRequest, facts: AttestFacts) -> AttestResult:
-    minutes, custom_claims = _validate_request(request)
+    minutes, custom_claims = validate_attest_request(request)
     profile = facts.profile = get_profile(request.profile_id)
     attaching = request.session_token is not None or request.session_jwt is not None
     if attaching:

@@ -21,21 +21,24 @@ class RequestContext:
 class AttestFacts:
     """What an attest learned before it ended, whichever way it ended."""
 
+    action: str = "attest"
     requested_profile_id: str = ""
     profile: TrustedAuthTokenProfile | None = None
     token_id: str = ""
     subject: str = ""
     user_id: str = ""
+    organization_id: str = ""
 
 
 def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
     return AuditEvent.objects.create(
-        action="attest",
+        action=facts.action,
         profile=facts.profile,
         requested_profile_id=facts.requested_profile_id[:128],
         token_id=facts.token_id[:256],
         subject=facts.subject[:256],
         user_id=facts.user_id,
+        organization_id=facts.organization_id,
         ip_address=context.ip_address,
         user_agent=context.user_agent[:512],
         **fields,

@@ -17,6 +17,7 @@ from trusted_auth.timeutil import rfc3339
 from .signing_keys import PUBLISHED_STATES, current_signing_key, private_key
 
 SESSION_CLAIM = "https://stytch.com/session"
+ORGANIZATION_CLAIM = "https://stytch.com/organization"
 
 
 def session_claim(session: Session, authentication_factors: list[dict[str, Any]] | None = None
@@ -48,6 +49,9 @@ def issue_session_jwt(session: Session, subject: str) -> str:
         "exp": expires,
         SESSION_CLAIM: session_claim(session),
     })
+    if session.organization_id is not None:
+        claims[ORGANIZATION_CLAIM] = {"organization_id": session.organization.organization_id,
+                                      "slug": session.organization.slug}
     return jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from trusted_auth import ids
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
-from trusted_auth.models import Session, TrustedAuthTokenProfile
+from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.timeutil import rfc3339
 
 from .session_jwt import session_id_from_jwt
@@ -80,7 +81,7 @@ def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) 
 def find_live_session(*, session_token: Any = None, session_jwt: Any = None,
                       for_update: bool = False) -> Session:
     """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
-    queryset = Session.objects.select_related("user")
+    queryset = Session.objects.select_related("user", "member", "organization")
     if for_update:
         queryset = queryset.select_for_update()
     if session_token is not None:
@@ -106,14 +107,21 @@ def trusted_token_factor(token_id: str) -> dict[str, Any]:
     }
 
 
-def start_session(*, user, profile: TrustedAuthTokenProfile, token_id: str, minutes: int,
+def start_session(*, profile: TrustedAuthTokenProfile, token_id: str, minutes: int,
                   custom_claims: dict[str, Any] | None, roles: list[str],
-                  ip_address: str | None, user_agent: str) -> tuple[Session, str]:
-    """Create a session; returns it with its session token (shown to the caller once)."""
+                  ip_address: str | None, user_agent: str, user=None,
+                  member: Member | None = None, organization: Organization | None = None,
+                  ) -> tuple[Session, str]:
+    """Create a consumer session (``user``) or a member session (``member`` + ``organization``).
+
+    Returns it with its session token, which the caller shows once: only its digest is stored.
+    """
     session_token = new_session_token()
     now = timezone.now()
     session = Session.objects.create(
-        token_digest=token_digest(session_token), user=user, profile=profile,
+        session_id=ids.new_id(ids.MEMBER_SESSION if member else ids.SESSION),
+        token_digest=token_digest(session_token), user=user, member=member,
+        organization=organization, profile=profile,
         authentication_factors=[trusted_token_factor(token_id)],
         custom_claims=merge_custom_claims({}, custom_claims), roles=roles,
         ip_address=ip_address, user_agent=user_agent[:512],

@@ -1,0 +1,40 @@
+"""B2B endpoints: ``/v1/b2b/sessions/…``. Thin: parse, call one service, shape the answer."""
+
+from __future__ import annotations
+
+from trusted_auth.errors import BadRequest
+from trusted_auth.services.b2b_attest import B2BAttestRequest, b2b_attest
+
+from .b2b_shapes import member_session_shape, member_shape, organization_shape
+from .serializers import B2BAttestRequestSerializer
+from .views import JwksView, ServerAPIView, request_context
+
+
+class B2BAttestView(ServerAPIView):
+    """``POST /v1/b2b/sessions/attest``."""
+
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise BadRequest("the request body must be a JSON object")
+        data = self.parse(B2BAttestRequestSerializer)
+        result = b2b_attest(B2BAttestRequest(
+            profile_id=data["profile_id"], token=data["token"],
+            organization_id=data.get("organization_id"),
+            session_duration_minutes=data.get("session_duration_minutes"),
+            session_custom_claims=data.get("session_custom_claims"),
+            session_token=data.get("session_token"), session_jwt=data.get("session_jwt"),
+            context=request_context(request),
+        ))
+        return self.ok({
+            "member_id": result.member.member_id,
+            "member_session": member_session_shape(result.session),
+            "session_token": result.session_token,
+            "session_jwt": result.session_jwt,
+            "member": member_shape(result.member),
+            "organization": organization_shape(result.organization),
+            "member_device": None,
+        })
+
+
+class B2BJwksView(JwksView):
+    """``GET /v1/b2b/sessions/jwks/<project_id>``: the same keys sign both kinds of session."""

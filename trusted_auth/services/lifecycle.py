@@ -1,0 +1,148 @@
+"""The rest of a session's life: authenticate (and extend), revoke, list, clear expired.
+
+Consumer and B2B share these functions; ``member`` selects the kind. A consumer endpoint never
+sees a member session and the other way round: the wrong kind is ``session_not_found``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
+from trusted_auth.models import Session
+
+from . import sessions
+from .session_jwt import issue_session_jwt, session_id_from_jwt
+
+
+@dataclass
+class AuthenticatedSession:
+    session: Session
+    session_token: str
+    session_jwt: str
+
+
+def _one_credential(session_token: Any, session_jwt: Any) -> None:
+    if session_token is not None and session_jwt is not None:
+        raise TrustedAuthError("pass session_token or session_jwt, not both",
+                               error_type="too_many_session_arguments")
+    if session_token is None and session_jwt is None:
+        raise BadRequest("session_token or session_jwt is required")
+
+
+def _check_kind(session: Session, member: bool) -> Session:
+    if (session.member_id is not None) != member:
+        raise SessionNotFound("no live session for these credentials")
+    return session
+
+
+def _idle_expired(session: Session) -> bool:
+    idle = trusted_auth_settings.SESSION_IDLE_TIMEOUT_SECONDS
+    return bool(idle) and timezone.now() - session.last_accessed_at > timedelta(seconds=idle)
+
+
+def subject_of(session: Session) -> str:
+    """The ``sub`` of a session's JWTs: the member id or the consumer user id."""
+    if session.member_id is not None:
+        return session.member.member_id
+    return session.user.trusted_auth_identity.user_id
+
+
+def authenticate_session(*, session_token: Any = None, session_jwt: Any = None,
+                         session_duration_minutes: Any = None,
+                         session_custom_claims: Any = None,
+                         member: bool = False) -> AuthenticatedSession:
+    """Check a session is live (absolute expiry and idle timeout), touch it, extend it when
+    asked, update its custom claims, and return a fresh session JWT.
+
+    A ``session_jwt`` past its ``exp`` is accepted while its signature is valid and the session
+    lives. Raises ``SessionNotFound`` for revoked, expired, idle or unknown sessions.
+    """
+    _one_credential(session_token, session_jwt)
+    minutes = sessions.validate_duration(session_duration_minutes)
+    claims = sessions.validate_custom_claims(session_custom_claims)
+    with transaction.atomic():
+        session = _check_kind(sessions.find_live_session(
+            session_token=session_token, session_jwt=session_jwt, for_update=True), member)
+        now = timezone.now()
+        idle = _idle_expired(session)
+        if idle:
+            # Committed before we refuse, so the idle session stays ended.
+            session.revoked_at = now
+            session.save(update_fields=["revoked_at"])
+        else:
+            session.last_accessed_at = now
+            if minutes is not None:
+                session.expires_at = now + timedelta(minutes=minutes)
+            session.custom_claims = sessions.merge_custom_claims(session.custom_claims, claims)
+            session.save(update_fields=["last_accessed_at", "expires_at", "custom_claims"])
+    if idle:
+        raise SessionNotFound("the session was idle for too long")
+    return AuthenticatedSession(session=session, session_token=session_token or "",
+                                session_jwt=issue_session_jwt(session, subject_of(session)))
+
+
+def revoke_sessions(*, session_id: Any = None, session_token: Any = None, session_jwt: Any = None,
+                    member_id: Any = None, member: bool = False) -> int:
+    """Revoke one session (by id, token or JWT) or, B2B only, every session of a member.
+
+    Returns how many sessions were revoked. Exactly one argument must be given.
+    """
+    given = [v for v in (session_id, session_token, session_jwt, member_id) if v is not None]
+    if len(given) != 1:
+        raise BadRequest("pass exactly one of session_id, session_token, session_jwt"
+                         + (", member_id" if member else ""))
+    queryset = Session.objects.filter(revoked_at__isnull=True,
+                                      member__isnull=not member)
+    if member_id is not None:
+        if not member:
+            raise BadRequest("member_id is a B2B argument")
+        queryset = queryset.filter(member__member_id=member_id)
+    elif session_id is not None:
+        queryset = queryset.filter(session_id=session_id)
+    elif session_token is not None:
+        queryset = queryset.filter(token_digest=sessions.token_digest(str(session_token)))
+    else:
+        queryset = queryset.filter(session_id=session_id_from_jwt(session_jwt))
+    revoked = queryset.update(revoked_at=timezone.now())
+    if revoked == 0 and member_id is None:
+        raise SessionNotFound("no live session for these credentials")
+    return revoked
+
+
+def live_sessions(*, user_id: Any = None, organization_id: Any = None,
+                  member_id: Any = None) -> list[Session]:
+    """Live consumer sessions of a user, or live member sessions of a member in an organization."""
+    queryset = Session.objects.live().select_related("user__trusted_auth_identity", "member",
+                                                     "organization")
+    if user_id is not None:
+        if not isinstance(user_id, str) or not user_id:
+            raise BadRequest("user_id is required")
+        return list(queryset.filter(user__trusted_auth_identity__user_id=user_id))
+    if not organization_id or not member_id:
+        raise BadRequest("organization_id and member_id are required")
+    return list(queryset.filter(organization__organization_id=organization_id,
+                                member__member_id=member_id))
+
+
+def clear_expired_sessions(batch_size: int = 1000) -> int:
+    """Delete sessions past their absolute expiry, ``batch_size`` rows per statement.
+
+    Revoked sessions are kept until they expire, so the admin can still show who revoked what.
+    """
+    if batch_size < 1:
+        raise BadRequest("batch size must be at least 1")
+    deleted = 0
+    cutoff = timezone.now()
+    while True:
+        batch = list(Session.objects.filter(expires_at__lte=cutoff)
+                     .values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return deleted
+        deleted += Session.objects.filter(pk__in=batch).delete()[0]
