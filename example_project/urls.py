@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from example_project import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("example/whoami", views.whoami, name="whoami"),
+    path("example/signin", views.signin, name="signin"),
+    path("example/me", views.me, name="me"),
     path("", include("trusted_auth.urls")),
 ]

@@ -45,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_TIMEOUT_SECONDS": None,
     # B2B roles a token may assign (role_ids); an unknown role is refused, never dropped.
     "ROLES": ["stytch_member", "stytch_admin"],
+    # BearerSessionAuthentication: also read the session row for every JWT, so revocation
+    # takes effect before the 5-minute JWT expires (one query per request).
+    "BEARER_CHECK_REVOCATION": False,
+    "BEARER_KEY_CACHE_SECONDS": 60,
+    # The browser flow (trusted_auth.browser): length of the session it starts.
+    "BROWSER_SESSION_MINUTES": 60 * 24,
     # Client IP for audit events: REMOTE_ADDR unless you name a header your proxy sets.
     "CLIENT_IP_HEADER": "",
 }

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from trusted_auth import browser
 from trusted_auth.api import b2b_views, session_views, views
 
 app_name = "trusted_auth"
@@ -20,4 +21,6 @@ urlpatterns = [
     path("v1/b2b/sessions/revoke", session_views.B2BRevokeView.as_view(), name="b2b-revoke"),
     path("v1/b2b/sessions/jwks/<str:project_id>", b2b_views.B2BJwksView.as_view(),
          name="b2b-jwks"),
+    path("browser/exchange", browser.exchange_token, name="browser-exchange"),
+    path("browser/logout", browser.logout_view, name="browser-logout"),
 ]

@@ -1,0 +1,80 @@
+"""The browser flow: a same-origin page POSTs an external token and is logged in to Django.
+
+``POST browser/exchange`` (form or JSON: ``profile_id``, ``token``) is CSRF-protected like any
+Django form view, refuses cross-site requests, attests the token (a consumer session of
+``BROWSER_SESSION_MINUTES``) and calls ``django.contrib.auth.login``, so ordinary Django views
+and the admin see ``request.user``. ``POST browser/logout`` revokes that session and logs out.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
+
+from trusted_auth.api.envelope import ERROR_URL, new_request_id
+from trusted_auth.api.views import request_context
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import BadRequest, TrustedAuthError
+from trusted_auth.services.attest import AttestRequest, attest
+from trusted_auth.services.lifecycle import revoke_sessions
+
+SESSION_KEY = "trusted_auth_session_id"
+
+
+def _error(status: int, error_type: str, message: str) -> JsonResponse:
+    return JsonResponse({"status_code": status, "request_id": new_request_id(),
+                         "error_type": error_type, "error_message": message,
+                         "error_url": ERROR_URL}, status=status)
+
+
+def _arguments(request: HttpRequest) -> dict:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError as e:
+            raise BadRequest("the request body is not JSON") from e
+        if not isinstance(data, dict):
+            raise BadRequest("the request body must be a JSON object")
+        return data
+    return request.POST.dict()
+
+
+@require_POST
+@csrf_protect
+def exchange_token(request: HttpRequest) -> JsonResponse:
+    """Attest an external token and log its user in to this Django site."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return _error(403, "cross_site_request", "the browser flow accepts same-origin requests only")
+    try:
+        data = _arguments(request)
+        result = attest(AttestRequest(
+            profile_id=data.get("profile_id"), token=data.get("token"),
+            session_duration_minutes=trusted_auth_settings.BROWSER_SESSION_MINUTES,
+            context=request_context(request),
+        ))
+    except TrustedAuthError as e:
+        return _error(e.status_code, e.error_type, e.message)
+    login(request, result.identity.django_user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    request.session[SESSION_KEY] = result.session.session_id
+    return JsonResponse({"status_code": 200, "request_id": new_request_id(),
+                         "user_id": result.identity.user_id,
+                         "session_id": result.session.session_id})
+
+
+@require_POST
+@csrf_protect
+def logout_view(request: HttpRequest) -> JsonResponse:
+    """Revoke the trusted_auth session behind this browser login and log out of Django."""
+    session_id = request.session.get(SESSION_KEY)
+    if session_id:
+        try:
+            revoke_sessions(session_id=session_id)
+        except TrustedAuthError:
+            pass  # already revoked or expired: logging out is still right
+    logout(request)
+    return JsonResponse({"status_code": 200, "request_id": new_request_id()})
