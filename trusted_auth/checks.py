@@ -13,7 +13,8 @@ from trusted_auth.conf import DEFAULTS, SETTING_NAME, trusted_auth_settings
 _POSITIVE_NUMBERS = (
     "MAX_TOKEN_BYTES", "JWKS_CACHE_SECONDS", "JWKS_REFETCH_COOLDOWN_SECONDS",
     "JWKS_CONNECT_TIMEOUT_SECONDS", "JWKS_TOTAL_TIMEOUT_SECONDS", "JWKS_MAX_BYTES",
-    "JWKS_MAX_KEYS", "SESSION_JWT_LIFETIME_SECONDS",
+    "JWKS_MAX_KEYS", "SESSION_JWT_LIFETIME_SECONDS", "KEY_PUBLISH_SECONDS",
+    "BEARER_KEY_CACHE_SECONDS", "BROWSER_SESSION_MINUTES",
 )
 
 
@@ -60,6 +61,11 @@ def check_settings(app_configs=None, **kwargs):
     if trusted_auth_settings.CACHE_ALIAS not in settings.CACHES:
         messages.append(Error(
             f"{SETTING_NAME}['CACHE_ALIAS'] names no cache in CACHES.", id="trusted_auth.E006"))
+    key_size = trusted_auth_settings.SIGNING_KEY_SIZE
+    if not isinstance(key_size, int) or key_size < 2048:
+        messages.append(Error(
+            f"{SETTING_NAME}['SIGNING_KEY_SIZE'] must be an RSA size of at least 2048 bits.",
+            hint="3072 is the default for new keys.", id="trusted_auth.E007"))
     if trusted_auth_settings.JWKS_ALLOW_PRIVATE_NETWORKS and not settings.DEBUG:
         messages.append(Warning(
             f"{SETTING_NAME}['JWKS_ALLOW_PRIVATE_NETWORKS'] is on outside DEBUG.",

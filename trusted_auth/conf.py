@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     # Our session JWTs.
     "SESSION_JWT_LIFETIME_SECONDS": 300,
     "SIGNING_KEY_SIZE": 3072,
+    # A key published as `next` signs only after this long (JWKS caches must have seen it).
+    "KEY_PUBLISH_SECONDS": 3600,
     # Sessions unused for this long are refused on authenticate; None: no idle timeout.
     "SESSION_IDLE_TIMEOUT_SECONDS": None,
     # B2B roles a token may assign (role_ids); an unknown role is refused, never dropped.

@@ -67,3 +67,13 @@ class SessionNotFound(TrustedAuthError):
 class Unauthorized(TrustedAuthError):
     error_type = "unauthorized_credentials"
     status_code = 401
+
+
+class OrganizationNotFound(TrustedAuthError):
+    error_type = "organization_not_found"
+    status_code = 404
+
+
+class MemberNotFound(TrustedAuthError):
+    error_type = "member_not_found"
+    status_code = 404

@@ -18,6 +18,12 @@ from .shapes import session_shape, user_shape
 JWKS_MAX_AGE_SECONDS = 300
 
 
+def jwks_max_age() -> int:
+    """How long a client may cache our JWKS: at most half the publish window of a ``next`` key,
+    so any cached copy is refreshed (and holds the new key) before that key starts signing."""
+    return max(0, min(JWKS_MAX_AGE_SECONDS, int(trusted_auth_settings.KEY_PUBLISH_SECONDS) // 2))
+
+
 def request_context(request) -> RequestContext:
     header = trusted_auth_settings.CLIENT_IP_HEADER
     ip = request.META.get(header, "").split(",")[0].strip() if header else ""
@@ -75,5 +81,5 @@ class JwksView(StytchAPIView):
                                    status_code=404)
         current_signing_key()  # a fresh deployment publishes its first key before it signs
         response = self.ok({"keys": published_keys()})
-        response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE_SECONDS}"
+        response["Cache-Control"] = f"public, max-age={jwks_max_age()}"
         return response

@@ -10,20 +10,10 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import BadRequest, TrustedAuthError
+from trusted_auth.errors import BadRequest, MemberNotFound, OrganizationNotFound, TrustedAuthError
 from trusted_auth.models import Member, Organization, TrustedAuthTokenProfile
 
 from .verification import claims_rejected
-
-
-class OrganizationNotFound(TrustedAuthError):
-    error_type = "organization_not_found"
-    status_code = 404
-
-
-class MemberNotFound(TrustedAuthError):
-    error_type = "member_not_found"
-    status_code = 404
 
 
 def _normalise_domains(domains: list[str] | None) -> list[str]:

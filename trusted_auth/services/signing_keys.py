@@ -6,8 +6,10 @@ import base64
 import hashlib
 import json
 import threading
+from datetime import timedelta
 from typing import Any
 
+from cryptography.fernet import InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import IntegrityError, transaction
@@ -15,8 +17,10 @@ from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
 from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import TrustedAuthError
 from trusted_auth.internal.encryption import key_encryption_fernet
 from trusted_auth.models import SigningKey
+from trusted_auth.timeutil import rfc3339
 
 PUBLISHED_STATES = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
 
@@ -80,3 +84,106 @@ def published_keys() -> list[dict[str, Any]]:
     """Every public key that may still verify a live session JWT (JWKS ``keys``)."""
     return [key.public_jwk for key in
             SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at")]
+
+
+class RotationRefused(TrustedAuthError):
+    error_type = "key_rotation_refused"
+    status_code = 409
+
+
+def _latest(state: str) -> SigningKey | None:
+    return SigningKey.objects.filter(state=state).order_by("-created_at").first()
+
+
+def rotate(*, promote: bool = False) -> dict[str, Any]:
+    """One step of a zero-downtime rotation.
+
+    Without a ``next`` key: publish a new key as ``next`` (in JWKS, not signing yet). With one:
+    promote it to ``current`` (the old current becomes ``previous``) when ``promote`` is asked
+    or the key has been published for ``KEY_PUBLISH_SECONDS`` — long enough for every JWKS
+    cache (``Cache-Control: max-age``) to have seen it; otherwise refuse.
+    """
+    pending = _latest(SigningKey.State.NEXT)
+    if pending is None:
+        current_signing_key()  # a first rotation on a fresh install still leaves a signer
+        created = generate_signing_key(SigningKey.State.NEXT)
+        return {"action": "published", "kid": created.kid, "state": created.state}
+    age = (timezone.now() - pending.created_at).total_seconds()
+    if not promote and age < trusted_auth_settings.KEY_PUBLISH_SECONDS:
+        raise RotationRefused(
+            f"key {pending.kid} has been published for {int(age)} s; promote after "
+            f"{trusted_auth_settings.KEY_PUBLISH_SECONDS} s or pass --promote")
+    now = timezone.now()
+    with transaction.atomic():
+        demoted = list(SigningKey.objects.select_for_update().filter(
+            state=SigningKey.State.CURRENT))
+        SigningKey.objects.filter(pk__in=[k.pk for k in demoted]).update(
+            state=SigningKey.State.PREVIOUS, deactivated_at=now)
+        SigningKey.objects.filter(pk=pending.pk).update(state=SigningKey.State.CURRENT,
+                                                        activated_at=now)
+    return {"action": "promoted", "kid": pending.kid, "state": SigningKey.State.CURRENT,
+            "previous": [k.kid for k in demoted]}
+
+
+def retire(*, force: bool = False) -> dict[str, Any]:
+    """Remove ``previous`` keys from JWKS once no unexpired session JWT can carry their kid.
+
+    A JWT signed just before a key stopped signing lives ``SESSION_JWT_LIFETIME_SECONDS`` more;
+    retiring earlier would make those JWTs fail verification, so it is refused unless ``force``.
+    """
+    lifetime = trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS
+    retired, waiting = [], []
+    for key in SigningKey.objects.filter(state=SigningKey.State.PREVIOUS):
+        stopped = key.deactivated_at or key.created_at
+        safe_at = stopped + timedelta(seconds=lifetime)
+        if force or timezone.now() >= safe_at:
+            retired.append(key)
+        else:
+            waiting.append({"kid": key.kid, "safe_at": rfc3339(safe_at)})
+    if waiting and not force:
+        raise RotationRefused(
+            "session JWTs signed by these keys may still be live: "
+            + ", ".join(f"{w['kid']} (safe at {w['safe_at']})" for w in waiting)
+            + "; wait, or pass --force")
+    SigningKey.objects.filter(pk__in=[k.pk for k in retired]).update(
+        state=SigningKey.State.RETIRED)
+    return {"action": "retired", "kids": [k.kid for k in retired]}
+
+
+def reencrypt(old_kek: bytes) -> int:
+    """Re-encrypt every stored private key under the current key-encryption key.
+
+    Keys already under the current KEK are left as they are; ``old_kek`` decrypts the rest
+    (``MultiFernet`` tries the current key first). Returns how many keys were rewritten.
+    """
+    current = key_encryption_fernet()
+    both = MultiFernet([current, key_encryption_fernet(old_kek)])
+    rewritten = 0
+    with transaction.atomic():
+        for key in SigningKey.objects.select_for_update():
+            token = bytes(key.private_key_encrypted)
+            try:
+                current.decrypt(token)
+                continue
+            except InvalidToken:
+                pass
+            try:
+                key.private_key_encrypted = both.rotate(token)
+            except InvalidToken as e:
+                raise TrustedAuthError(
+                    f"key {key.kid} decrypts with neither the current nor the old KEK",
+                    error_type="invalid_key_encryption_key") from e
+            key.save(update_fields=["private_key_encrypted"])
+            rewritten += 1
+    return rewritten
+
+
+def key_as_dict(key: SigningKey) -> dict[str, Any]:
+    return {"kid": key.kid, "state": key.state, "algorithm": key.algorithm,
+            "key_size": key.key_size, "created_at": rfc3339(key.created_at),
+            "activated_at": rfc3339(key.activated_at),
+            "deactivated_at": rfc3339(key.deactivated_at)}
+
+
+def list_keys() -> list[dict[str, Any]]:
+    return [key_as_dict(k) for k in SigningKey.objects.order_by("-created_at")]
