@@ -77,3 +77,18 @@ class OrganizationNotFound(TrustedAuthError):
 class MemberNotFound(TrustedAuthError):
     error_type = "member_not_found"
     status_code = 404
+
+
+class InvalidProfile(TrustedAuthError):
+    """A trusted auth token profile (or one of its PEM keys) that we refuse to save.
+
+    ``field`` names the profile field at fault when there is one, so a form can show the
+    error next to it.
+    """
+
+    error_type = "invalid_profile"
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError
-from trusted_auth.services.attest import AttestRequest, attest
+from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
 from trusted_auth.services.audit import RequestContext
 from trusted_auth.services.signing_keys import current_signing_key, published_keys
 
@@ -36,7 +37,13 @@ class ServerAPIView(StytchAPIView):
     permission_classes = [IsAuthenticated]
 
     def parse(self, serializer_class):
-        serializer = serializer_class(data=self.request.data)
+        try:
+            body = self.request.data
+        except ParseError as e:
+            raise BadRequest(f"the request body is not valid JSON: {e.detail}") from e
+        if not isinstance(body, dict):
+            raise BadRequest("the request body must be a JSON object")
+        serializer = serializer_class(data=body)
         if not serializer.is_valid():
             errors = "; ".join(f"{field}: {' '.join(map(str, messages))}"
                                for field, messages in serializer.errors.items())
@@ -48,15 +55,21 @@ class AttestView(ServerAPIView):
     """``POST /v1/sessions/attest``."""
 
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise BadRequest("the request body must be a JSON object")
-        data = self.parse(AttestRequestSerializer)
+        context = request_context(request)
+        try:
+            data = self.parse(AttestRequestSerializer)
+        except BadRequest as error:
+            # After a parse error DRF holds an empty body, so this read cannot raise again.
+            body = request.data
+            record_malformed_attest(body.get("profile_id") if isinstance(body, dict) else None,
+                                    context, error)
+            raise
         result = attest(AttestRequest(
             profile_id=data["profile_id"], token=data["token"],
             session_duration_minutes=data.get("session_duration_minutes"),
             session_custom_claims=data.get("session_custom_claims"),
             session_token=data.get("session_token"), session_jwt=data.get("session_jwt"),
-            context=request_context(request),
+            context=context,
         ))
         identity = result.identity
         return self.ok({

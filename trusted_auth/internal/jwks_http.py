@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import InvalidJwksUrl, JwksUnavailable
@@ -38,6 +41,53 @@ class PrivateAddressRefused(OSError):
     """Raised from inside the connection when the peer is not a public address."""
 
 
+class _Deadline:
+    """Shuts down the connections of one fetch when its total deadline passes.
+
+    ``requests`` applies its read timeout to each socket read, so a server that drips its TLS
+    handshake or its headers a byte at a time would otherwise hold the fetch (and the profile's
+    fetch lock) for as long as it likes. Shutting the socket down wakes the blocked read.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._expired = False
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        # A duplicate descriptor of the same connection: it stays usable after the TLS layer
+        # takes the original socket object over, and shutting it down ends the connection.
+        with self._lock:
+            self._sockets.append(sock.dup())
+            if self._expired:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by the peer
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
+_current_deadline: ContextVar[_Deadline | None] = ContextVar("jwks_fetch_deadline", default=None)
+
+
 class _GuardedHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -46,6 +96,9 @@ class _GuardedHTTPSConnection(HTTPSConnection):
             if not is_public_address(peer):
                 sock.close()
                 raise PrivateAddressRefused(f"refusing to connect to non-public address {peer}")
+        deadline = _current_deadline.get()
+        if deadline is not None:
+            deadline.watch(sock)
         return sock
 
 
@@ -147,8 +200,10 @@ def fetch_jwks(url: str) -> FetchedJwks:
     validate_jwks_url(url)
     connect_timeout = min(float(trusted_auth_settings.JWKS_CONNECT_TIMEOUT_SECONDS), total)
     verify: Any = trusted_auth_settings.JWKS_CA_BUNDLE or True
+    watchdog = _Deadline(deadline - time.monotonic())
+    token = _current_deadline.set(watchdog)
     try:
-        with _session() as session:
+        with watchdog, _session() as session:
             response = session.get(
                 url, allow_redirects=False, stream=True, verify=verify,
                 timeout=(connect_timeout, max(0.1, deadline - time.monotonic())),
@@ -160,8 +215,13 @@ def fetch_jwks(url: str) -> FetchedJwks:
                 if response.status_code != 200:
                     raise JwksUnavailable(f"JWKS URL answered HTTP {response.status_code}")
                 body = _read_capped(response, deadline, int(trusted_auth_settings.JWKS_MAX_BYTES))
-    except requests.RequestException as e:
-        raise JwksUnavailable(f"JWKS fetch failed: {type(e).__name__}") from e
-    except OSError as e:
+    except (requests.RequestException, Urllib3Error, OSError) as e:
+        # Reading the streamed body raises urllib3's own errors (truncated body, read timeout).
+        if time.monotonic() >= deadline:
+            raise JwksUnavailable("JWKS fetch exceeded its total deadline") from e
+        if isinstance(e, requests.RequestException | Urllib3Error):
+            raise JwksUnavailable(f"JWKS fetch failed: {type(e).__name__}") from e
         raise JwksUnavailable(f"JWKS fetch failed: {e}") from e
+    finally:
+        _current_deadline.reset(token)
     return parse_jwks(body)

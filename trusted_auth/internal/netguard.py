@@ -11,13 +11,16 @@ import ipaddress
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _6TO4 = ipaddress.ip_network("2002::/16")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated (RFC 4291), still parsed
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address carries (mapped, NAT64, 6to4), if any."""
+    """The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4), if any."""
     if address.ipv4_mapped:
         return address.ipv4_mapped
+    if address in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address))
     if address in _NAT64 or address in _NAT64_LOCAL:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address.sixtofour:

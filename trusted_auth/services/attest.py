@@ -7,14 +7,15 @@ from typing import Any
 
 from django.db import transaction
 
-from trusted_auth.errors import BadRequest, ProfileNotFound, TrustedAuthError
-from trusted_auth.models import Session, TrustedAuthTokenProfile, UserIdentity
+from trusted_auth.errors import TrustedAuthError
+from trusted_auth.models import Session, UserIdentity
 
 from . import sessions
 from .audit import AttestFacts, RequestContext, record_attest_failure, record_attest_success
 from .identities import resolve_user
+from .profiles import get_profile
 from .session_jwt import issue_session_jwt
-from .verification import verify_external_token
+from .verification import consume_external_token, verify_external_token
 
 
 @dataclass
@@ -36,16 +37,6 @@ class AttestResult:
     session_jwt: str
 
 
-def get_profile(profile_id: Any) -> TrustedAuthTokenProfile:
-    if not isinstance(profile_id, str) or not profile_id:
-        raise BadRequest("profile_id is required")
-    profile = (TrustedAuthTokenProfile.objects.prefetch_related("pem_keys")
-               .filter(profile_id=profile_id).first())
-    if profile is None:
-        raise ProfileNotFound(f"no trusted auth token profile {profile_id[:80]!r}")
-    return profile
-
-
 def validate_attest_request(request: AttestRequest) -> tuple[int | None, dict[str, Any] | None]:
     if request.session_token is not None and request.session_jwt is not None:
         raise TrustedAuthError("pass session_token or session_jwt, not both",
@@ -63,7 +54,9 @@ def _attest(request: AttestRequest, facts: AttestFacts) -> AttestResult:
         # Resolve the session first, so a bad session argument does not use up the token.
         sessions.find_live_session(session_token=request.session_token,
                                    session_jwt=request.session_jwt)
-    verified = verify_external_token(profile, request.token)
+    # When attaching, the token is marked as used only once the session is known to be the
+    # user's: a wrong session argument leaves it usable.
+    verified = verify_external_token(profile, request.token, consume=not attaching)
     facts.token_id = verified.attributes["token_id"]
     facts.subject = str(verified.claims.get("sub", ""))[:256]
     identity = resolve_user(profile, verified.attributes)
@@ -80,6 +73,8 @@ def _attest(request: AttestRequest, facts: AttestFacts) -> AttestResult:
                 )
             sessions.add_factor(session, token_id=verified.attributes["token_id"],
                                 minutes=minutes, custom_claims=custom_claims)
+            # Last, so a concurrent replay rolls the factor back with the transaction.
+            consume_external_token(profile, request.token, verified.claims)
             session_token = request.session_token or ""
         elif minutes is not None:
             session, session_token = sessions.start_session(
@@ -93,6 +88,18 @@ def _attest(request: AttestRequest, facts: AttestFacts) -> AttestResult:
                         session_jwt=session_jwt)
 
 
+def _requested_profile_id(profile_id: Any) -> str:
+    return profile_id if isinstance(profile_id, str) else ""
+
+
+def record_malformed_attest(profile_id: Any, context: RequestContext,
+                            error: TrustedAuthError) -> None:
+    """Audit an attest refused before it could start: a body that is not a JSON object, a
+    missing ``token``… It is still an attest that failed, so it leaves an event and a signal."""
+    record_attest_failure(AttestFacts(requested_profile_id=_requested_profile_id(profile_id)),
+                          context, error)
+
+
 def attest(request: AttestRequest) -> AttestResult:
     """Attest ``request.token``; every outcome writes an audit event and sends a signal.
 
@@ -100,8 +107,7 @@ def attest(request: AttestRequest) -> AttestResult:
     and the user resolved, and no session is started (empty ``session_token``/``session_jwt``).
     Attaching by ``session_jwt`` returns an empty ``session_token``: we store only its digest.
     """
-    facts = AttestFacts(requested_profile_id=request.profile_id
-                        if isinstance(request.profile_id, str) else "")
+    facts = AttestFacts(requested_profile_id=_requested_profile_id(request.profile_id))
     try:
         result = _attest(request, facts)
     except TrustedAuthError as error:

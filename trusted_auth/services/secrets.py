@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import secrets as std_secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError, Unauthorized
 from trusted_auth.models import ApiSecret
+from trusted_auth.timeutil import rfc3339
 
 SECRET_PREFIX = "secret-"
 
@@ -35,7 +37,29 @@ def create_secret(description: str = "") -> CreatedSecret:
     return CreatedSecret(secret=secret, clear_text=clear_text)
 
 
+def list_secrets() -> list[ApiSecret]:
+    """Every secret, newest first, live and revoked."""
+    return list(ApiSecret.objects.order_by("-created_at", "-id"))
+
+
+def has_live_secret() -> bool:
+    return ApiSecret.objects.filter(revoked_at__isnull=True).exists()
+
+
+def secret_as_dict(secret: ApiSecret) -> dict[str, Any]:
+    """A secret as plain data: never its clear text or digest."""
+    return {
+        "secret_id": secret.secret_id,
+        "last_four": secret.last_four,
+        "description": secret.description,
+        "created_at": rfc3339(secret.created_at),
+        "last_used_at": rfc3339(secret.last_used_at),
+        "revoked_at": rfc3339(secret.revoked_at),
+    }
+
+
 def revoke_secret(secret_id: str) -> ApiSecret:
+    """Revoke a secret (idempotent): it stops authenticating at once."""
     secret = ApiSecret.objects.filter(secret_id=secret_id).first()
     if secret is None:
         raise TrustedAuthError(f"no API secret {secret_id!r}", error_type="secret_not_found",

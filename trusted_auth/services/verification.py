@@ -230,7 +230,10 @@ def replay_cache_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[
     return "trusted_auth:replay:" + hashlib.sha256(material.encode()).hexdigest()
 
 
-def _consume(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> None:
+def consume_external_token(profile: TrustedAuthTokenProfile, token: str,
+                           claims: dict[str, Any]) -> None:
+    """Mark a verified token as attested (single-use profiles). Raises ``trusted_token_replayed``
+    when it was marked before; the marker is a ``cache.add``, so it holds across workers."""
     if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
         return
     remaining = claims["exp"] + profile.leeway_seconds - time.time()
@@ -245,8 +248,9 @@ def verify_external_token(
 ) -> VerifiedToken:
     """Run every check of DESIGN.md §4 on ``token``. Raises ``TrustedAuthError`` at the first failure.
 
-    With ``consume=False`` (dry runs) the replay step only reports whether the token was already
-    attested and marks nothing.
+    With ``consume=False`` (dry runs, or a caller that marks the token later with
+    ``consume_external_token``) the replay step only refuses a token already attested and marks
+    nothing.
     """
     trace = trace if trace is not None else Trace()
     step = "size"
@@ -267,7 +271,7 @@ def verify_external_token(
         trace.record(step, True, "lifetime, email, token_id and mapped attributes valid")
         step = "replay"
         if consume:
-            _consume(profile, token, claims)
+            consume_external_token(profile, token, claims)
             trace.record(step, True, "first use" if profile.replay_policy == "single_use"
                          else "reuse allowed by profile")
         else:

@@ -1,0 +1,32 @@
+"""``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
+
+Groups: ``secret`` (API secrets) and ``profile`` (trusted auth token profiles). Each action parses
+its arguments and calls one service function; every rule lives in ``trusted_auth.services``.
+Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from trusted_auth.management.cli import CommandIO, run_action
+from trusted_auth.management.groups import profile, secret
+
+GROUPS = (secret, profile)
+
+
+class Command(BaseCommand):
+    help = (
+        "Administer trusted_auth: API secrets and trusted auth token profiles. Every action "
+        "prints JSON on stdout. Run `trusted_auth GROUP --help` for a group's actions."
+    )
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP",
+                                       title="groups")
+        for group in GROUPS:
+            group.add_group(groups)
+
+    def handle(self, *args, **options):
+        run_action(options, CommandIO(self, options["verbosity"], options.get("stdin")))

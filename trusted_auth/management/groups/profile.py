@@ -1,0 +1,258 @@
+"""``manage.py trusted_auth profile …``: trusted auth token profiles, and a dry run of a token.
+
+Actions: create, list, show, update, delete, add-pem, remove-pem, test. The rules (key types,
+five-key limit, https JWKS URL, mapping, algorithms) live in ``trusted_auth.services.profiles``;
+this module reads files and turns arguments into that module's plain arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from trusted_auth.errors import InvalidProfile
+from trusted_auth.models import TrustedAuthTokenProfile
+from trusted_auth.models.profiles import (
+    MAX_PEM_KEYS,
+    OPTIONAL_MAPPING_KEYS,
+    REQUIRED_MAPPING_KEYS,
+    SUPPORTED_ALGORITHMS,
+)
+from trusted_auth.services import profiles
+
+from ..cli import CommandIO, add_action, group_actions, read_input
+
+CREATE_EXAMPLE = """\
+example:
+  manage.py trusted_auth profile create --name "Acme Auth0" \\
+      --issuer https://acme.eu.auth0.com/ --audience https://api.acme.example \\
+      --jwks-url https://acme.eu.auth0.com/.well-known/jwks.json \\
+      --map email=email token_id=jti external_user_id=sub name=name --jit
+"""
+MAPPING_HELP = (
+    f"Stytch attribute = claim name or dotted path (user_metadata.name); "
+    f"{' and '.join(REQUIRED_MAPPING_KEYS)} are required, optional: "
+    f"{', '.join(OPTIONAL_MAPPING_KEYS)}"
+)
+
+
+# Reading arguments ---------------------------------------------------------------------------
+
+
+def _mapping_pair(text: str) -> tuple[str, str]:
+    key, separator, claim = text.partition("=")
+    if not separator or not key.strip() or not claim.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=CLAIM (like email=email), got {text!r}")
+    return key.strip(), claim.strip()
+
+
+def _mapping(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
+    if pairs is None:
+        return None
+    mapping: dict[str, str] = {}
+    for key, claim in pairs:
+        if key in mapping and mapping[key] != claim:
+            raise CommandError(f"--map names {key} twice ({mapping[key]} and {claim})")
+        mapping[key] = claim
+    return mapping
+
+
+def _pem_keys(paths: list[str] | None, io: CommandIO) -> list[str] | None:
+    """The text of each PEM file, checked one by one so an error names its file."""
+    if paths is None:
+        return None
+    pems = []
+    for path in paths:
+        data = read_input(path, io, what="PEM file")
+        try:
+            key = profiles.validate_public_key_pem(data)
+        except InvalidProfile as e:
+            raise CommandError(f"{path}: {e.message}") from e
+        io.note(f"{path}: {profiles.describe_public_key(key)} public key", level=2)
+        pems.append(data.decode("ascii"))
+    return pems
+
+
+def _profile_fields(options: dict[str, Any], io: CommandIO) -> dict[str, Any]:
+    """The profile settings given on the command line (None: not given)."""
+    return {
+        "name": options["name"],
+        "issuer": options["issuer"],
+        "audience": options["audience"],
+        "jwks_url": options["jwks_url"],
+        "pem_keys": _pem_keys(options["pem_files"], io),
+        "attribute_mapping": _mapping(options["map"]),
+        "can_jit_provision": options["jit"],
+        "can_jit_create_organizations": options["jit_organizations"],
+        "algorithms": options["algorithms"],
+        "leeway_seconds": options["leeway"],
+        "max_token_lifetime_seconds": options["max_lifetime"],
+        "replay_policy": options["replay_policy"],
+    }
+
+
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+# Actions -------------------------------------------------------------------------------------
+
+
+def create(options: dict[str, Any], io: CommandIO) -> None:
+    profile = profiles.create_profile(**_given(_profile_fields(options, io)))
+    io.emit(profiles.profile_as_dict(profile))
+    io.note(f"Created {profile.profile_id}. Check a token against it without side effects: "
+            f"trusted_auth profile test --profile-id {profile.profile_id} --token …")
+
+
+def list_(options: dict[str, Any], io: CommandIO) -> None:
+    io.emit([profiles.profile_as_dict(profile) for profile in profiles.list_profiles()])
+
+
+def show(options: dict[str, Any], io: CommandIO) -> None:
+    profile = profiles.get_profile(options["profile_id"])
+    io.emit(profiles.profile_as_dict(profile, include_pem=True))
+
+
+def update(options: dict[str, Any], io: CommandIO) -> None:
+    changes = _given(_profile_fields(options, io))
+    if not changes:
+        raise CommandError("nothing to change: give at least one option "
+                           "(trusted_auth profile update --help)")
+    profile = profiles.update_profile(options["profile_id"], changes)
+    io.emit(profiles.profile_as_dict(profile))
+    io.note(f"Updated {', '.join(sorted(changes))} of {profile.profile_id}.", level=2)
+
+
+def delete(options: dict[str, Any], io: CommandIO) -> None:
+    described = profiles.delete_profile(options["profile_id"])
+    io.emit({"deleted": True, "profile": described})
+    io.note(f"Deleted {described['profile_id']}. Sessions it started stay valid until they "
+            "expire or are revoked.")
+
+
+def add_pem(options: dict[str, Any], io: CommandIO) -> None:
+    [pem] = _pem_keys([options["pem_file"]], io) or [""]
+    row = profiles.add_pem_key(options["profile_id"], pem)
+    profile = profiles.get_profile(options["profile_id"])
+    io.emit({"added_key": profiles.pem_key_as_dict(row),
+             "profile": profiles.profile_as_dict(profile)})
+
+
+def remove_pem(options: dict[str, Any], io: CommandIO) -> None:
+    row = profiles.remove_pem_key(options["profile_id"], options["key_id"])
+    profile = profiles.get_profile(options["profile_id"])
+    io.emit({"removed_key": profiles.pem_key_as_dict(row),
+             "profile": profiles.profile_as_dict(profile)})
+
+
+def test(options: dict[str, Any], io: CommandIO) -> None:
+    token = options["token"]
+    if token == "-":
+        token = read_input("-", io, what="token from").decode("utf-8", "replace")
+    result = profiles.dry_run_token(options["profile_id"], token.strip())
+    io.emit(result.as_dict())
+    for check in result.trace.checks:
+        io.note(f"  {'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}", level=2)
+    if result.error is not None:
+        raise CommandError(f"the token fails the {result.failed_check!r} check: "
+                           f"{result.error.message} ({result.error.error_type})")
+    io.note(f"The token passes all {len(result.trace.checks)} checks. Dry run: no session was "
+            "started, the token was not marked as used, no audit event was written.")
+
+
+# Parsers -------------------------------------------------------------------------------------
+
+
+def _add_profile_id(parser: CommandParser) -> None:
+    parser.add_argument("--profile-id", required=True, metavar="ID", help="the ttp-… id")
+
+
+def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
+    """The settings ``create`` requires (where marked) and ``update`` may change."""
+    required = creating
+    issuer = parser.add_argument_group("issuer")
+    issuer.add_argument("--name", required=required, help="a name for people")
+    issuer.add_argument("--issuer", required=required, metavar="ISS",
+                        help="the exact `iss` claim of accepted tokens")
+    issuer.add_argument("--audience", required=required, metavar="AUD",
+                        help="the exact `aud` claim (or one entry of it) of accepted tokens")
+    keys = parser.add_argument_group(
+        "keys", "where the issuer's public keys come from: one of" if creating else
+        "replacing the key source: --jwks-url drops the PEM keys, --pem-file the JWKS URL")
+    source = keys.add_mutually_exclusive_group(required=required)
+    source.add_argument("--jwks-url", metavar="URL",
+                        help="https URL of the issuer's JWKS (validated now, fetched on first use)")
+    source.add_argument(
+        "--pem-file", dest="pem_files", action="extend", nargs="+", metavar="PATH",
+        help=f"PEM public key file(s), 1 to {MAX_PEM_KEYS}: RSA >= 2048 bits, EC P-256/P-384/"
+             "P-521 or Ed25519; '-' reads stdin" + ("" if creating else
+                                                    "; replaces every PEM key"),
+    )
+    claims = parser.add_argument_group("claims")
+    claims.add_argument(
+        "--map", action="extend", nargs="+", type=_mapping_pair, required=required,
+        metavar="KEY=CLAIM",
+        help=MAPPING_HELP + ("" if creating else "; replaces the whole mapping"),
+    )
+    claims.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
+                        help="create unknown users/members on first attest (default: off)")
+    claims.add_argument(
+        "--jit-organizations", action=argparse.BooleanOptionalAction, default=None,
+        help="B2B: create the organization a mapped organization_id names (default: off)")
+    policy = parser.add_argument_group("policy")
+    policy.add_argument(
+        "--algorithms", nargs="+", choices=SUPPORTED_ALGORITHMS, metavar="ALG",
+        help=f"allowed signing algorithms, from {' '.join(SUPPORTED_ALGORITHMS)} "
+             "(default: RS256 ES256)" + ("" if creating else "; replaces the list"))
+    policy.add_argument("--leeway", type=int, metavar="SECONDS",
+                        help="clock skew allowed on exp/nbf/iat, 0..300 (default: 30)")
+    policy.add_argument("--max-lifetime", type=int, metavar="SECONDS",
+                        help="largest exp - iat accepted (default: 3600)")
+    policy.add_argument("--replay-policy", choices=TrustedAuthTokenProfile.ReplayPolicy.values,
+                        help="single_use: a token is attested once (default); allow: reuse "
+                             "until it expires")
+
+
+def add_group(groups: argparse._SubParsersAction) -> None:
+    actions = group_actions(
+        groups, "profile", help="trusted auth token profiles: whose tokens to accept",
+        description="Trusted auth token profiles: which issuer, audience and keys to trust, and "
+                    "how token claims map to users and members.",
+    )
+    parser = add_action(actions, "create", create, help="create a profile",
+                        description="Create a profile trusting a JWKS URL or 1 to "
+                                    f"{MAX_PEM_KEYS} PEM public keys.",
+                        epilog=CREATE_EXAMPLE)
+    _add_profile_fields(parser, creating=True)
+    add_action(actions, "list", list_, help="list profiles")
+    parser = add_action(actions, "show", show, help="show one profile, PEM keys included")
+    _add_profile_id(parser)
+    parser = add_action(actions, "update", update, help="change some settings of a profile",
+                        description="Change the settings given; leave the others as they are.")
+    _add_profile_id(parser)
+    _add_profile_fields(parser, creating=False)
+    parser = add_action(actions, "delete", delete, help="delete a profile and its PEM keys")
+    _add_profile_id(parser)
+    parser = add_action(actions, "add-pem", add_pem,
+                        help=f"add a PEM public key to a PEM profile (at most {MAX_PEM_KEYS})")
+    _add_profile_id(parser)
+    parser.add_argument("--pem-file", required=True, metavar="PATH",
+                        help="the PEM public key file; '-' reads stdin")
+    parser = add_action(actions, "remove-pem", remove_pem,
+                        help="remove a PEM key from a profile (never its last one)")
+    _add_profile_id(parser)
+    parser.add_argument("--key-id", required=True, metavar="KEY_ID", help="the pem-… id")
+    parser = add_action(
+        actions, "test", test, help="dry run: check a token against a profile",
+        description="Run every verification check on a token and print each outcome, the "
+                    "decoded header and claims and the mapped attributes. Starts no session, "
+                    "does not mark the token as used, writes no audit event. Exit status 1 "
+                    "when a check fails.",
+    )
+    _add_profile_id(parser)
+    parser.add_argument("--token", required=True, metavar="TOKEN",
+                        help="the external JWT; '-' reads it from stdin (keeps it out of the "
+                             "shell history)")

@@ -1,0 +1,60 @@
+"""``manage.py trusted_auth secret create|list|revoke``: API secrets for HTTP Basic auth."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.services import secrets
+
+from ..cli import CommandIO, add_action, group_actions
+
+
+def create(options: dict[str, Any], io: CommandIO) -> None:
+    created = secrets.create_secret(options["description"])
+    io.emit({
+        "secret_id": created.secret.secret_id,
+        "secret": created.clear_text,
+        "created_at": secrets.secret_as_dict(created.secret)["created_at"],
+    })
+    io.note("Store the secret now: it is not shown again. HTTP Basic credentials are "
+            f"{trusted_auth_settings.PROJECT_ID or '<PROJECT_ID>'}:<secret>.")
+
+
+def list_(options: dict[str, Any], io: CommandIO) -> None:
+    io.emit([secrets.secret_as_dict(secret) for secret in secrets.list_secrets()])
+
+
+def revoke(options: dict[str, Any], io: CommandIO) -> None:
+    positional, option = options["secret_id"], options["secret_id_option"]
+    if positional and option and positional != option:
+        raise CommandError("give the secret id once, as SECRET_ID or --secret-id")
+    secret_id = positional or option
+    if not secret_id:
+        raise CommandError("name the secret to revoke: SECRET_ID or --secret-id")
+    io.emit(secrets.secret_as_dict(secrets.revoke_secret(secret_id)))
+    if not secrets.has_live_secret():
+        io.warn("No live API secret remains: the HTTP API refuses every request until "
+                "`trusted_auth secret create`.")
+
+
+def add_group(groups: argparse._SubParsersAction) -> None:
+    actions = group_actions(
+        groups, "secret", help="API secrets for HTTP Basic auth (project_id:secret)",
+        description="API secrets: several may be live at once, so rotate by creating the new "
+                    "one, switching clients, then revoking the old one.",
+    )
+    parser = add_action(actions, "create", create,
+                        help="create a live secret; its clear text is printed once")
+    parser.add_argument("--description", default="", metavar="TEXT",
+                        help="what the secret is for (up to 200 characters)")
+    add_action(actions, "list", list_,
+               help="list secrets, live and revoked (never their clear text)")
+    parser = add_action(actions, "revoke", revoke,
+                        help="revoke a secret: it stops authenticating at once")
+    parser.add_argument("secret_id", nargs="?", metavar="SECRET_ID", help="the secret-… id")
+    parser.add_argument("--secret-id", dest="secret_id_option", metavar="SECRET_ID",
+                        help="the same, as an option")
