@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from trusted_auth.errors import BadRequest
 from trusted_auth.services.b2b_attest import B2BAttestRequest, b2b_attest
 
 from .b2b_shapes import member_session_shape, member_shape, organization_shape
@@ -14,16 +13,15 @@ class B2BAttestView(ServerAPIView):
     """``POST /v1/b2b/sessions/attest``."""
 
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise BadRequest("the request body must be a JSON object")
-        data = self.parse(B2BAttestRequestSerializer)
+        context = request_context(request)
+        data = self.parse_attest(B2BAttestRequestSerializer, context, action="b2b_attest")
         result = b2b_attest(B2BAttestRequest(
             profile_id=data["profile_id"], token=data["token"],
             organization_id=data.get("organization_id"),
             session_duration_minutes=data.get("session_duration_minutes"),
             session_custom_claims=data.get("session_custom_claims"),
             session_token=data.get("session_token"), session_jwt=data.get("session_jwt"),
-            context=request_context(request),
+            context=context,
         ))
         return self.ok({
             "member_id": result.member.member_id,

@@ -50,20 +50,24 @@ class ServerAPIView(StytchAPIView):
             raise BadRequest(errors)
         return {k: v for k, v in serializer.validated_data.items()}
 
+    def parse_attest(self, serializer_class, context, *, action: str):
+        """``parse`` for attest endpoints: a malformed attest is still an audited failure."""
+        try:
+            return self.parse(serializer_class)
+        except BadRequest as error:
+            # After a parse error DRF holds an empty body, so this read cannot raise again.
+            body = self.request.data
+            record_malformed_attest(body.get("profile_id") if isinstance(body, dict) else None,
+                                    context, error, action=action)
+            raise
+
 
 class AttestView(ServerAPIView):
     """``POST /v1/sessions/attest``."""
 
     def post(self, request):
         context = request_context(request)
-        try:
-            data = self.parse(AttestRequestSerializer)
-        except BadRequest as error:
-            # After a parse error DRF holds an empty body, so this read cannot raise again.
-            body = request.data
-            record_malformed_attest(body.get("profile_id") if isinstance(body, dict) else None,
-                                    context, error)
-            raise
+        data = self.parse_attest(AttestRequestSerializer, context, action="attest")
         result = attest(AttestRequest(
             profile_id=data["profile_id"], token=data["token"],
             session_duration_minutes=data.get("session_duration_minutes"),

@@ -88,15 +88,16 @@ def _attest(request: AttestRequest, facts: AttestFacts) -> AttestResult:
                         session_jwt=session_jwt)
 
 
-def _requested_profile_id(profile_id: Any) -> str:
+def requested_profile_id(profile_id: Any) -> str:
     return profile_id if isinstance(profile_id, str) else ""
 
 
 def record_malformed_attest(profile_id: Any, context: RequestContext,
-                            error: TrustedAuthError) -> None:
+                            error: TrustedAuthError, action: str = "attest") -> None:
     """Audit an attest refused before it could start: a body that is not a JSON object, a
     missing ``token``… It is still an attest that failed, so it leaves an event and a signal."""
-    record_attest_failure(AttestFacts(requested_profile_id=_requested_profile_id(profile_id)),
+    record_attest_failure(AttestFacts(action=action,
+                                      requested_profile_id=requested_profile_id(profile_id)),
                           context, error)
 
 
@@ -107,7 +108,7 @@ def attest(request: AttestRequest) -> AttestResult:
     and the user resolved, and no session is started (empty ``session_token``/``session_jwt``).
     Attaching by ``session_jwt`` returns an empty ``session_token``: we store only its digest.
     """
-    facts = AttestFacts(requested_profile_id=_requested_profile_id(request.profile_id))
+    facts = AttestFacts(requested_profile_id=requested_profile_id(request.profile_id))
     try:
         result = _attest(request, facts)
     except TrustedAuthError as error:

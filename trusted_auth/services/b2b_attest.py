@@ -11,11 +11,12 @@ from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Member, Organization, Session
 
 from . import sessions
-from .attest import AttestRequest, get_profile, validate_attest_request
+from .attest import AttestRequest, requested_profile_id, validate_attest_request
 from .audit import AttestFacts, record_attest_failure, record_attest_success
 from .organizations import resolve_member, resolve_organization, validate_roles
+from .profiles import get_profile
 from .session_jwt import issue_session_jwt
-from .verification import verify_external_token
+from .verification import consume_external_token, verify_external_token
 
 DEFAULT_B2B_SESSION_MINUTES = 60
 
@@ -44,7 +45,9 @@ def _attest(request: B2BAttestRequest, facts: AttestFacts) -> B2BAttestResult:
         if existing.member_id is None:
             raise TrustedAuthError("that session is not a member session",
                                    error_type="session_not_found", status_code=404)
-    verified = verify_external_token(profile, request.token)
+    # As in consumer attest: when attaching, the token is used up only once the session is
+    # known to be this member's, in this organization.
+    verified = verify_external_token(profile, request.token, consume=not attaching)
     facts.token_id = verified.attributes["token_id"]
     facts.subject = str(verified.claims.get("sub", ""))[:256]
     organization = resolve_organization(profile, request.organization_id,
@@ -63,6 +66,7 @@ def _attest(request: B2BAttestRequest, facts: AttestFacts) -> B2BAttestResult:
                     error_type="session_user_mismatch")
             sessions.add_factor(session, token_id=facts.token_id, minutes=minutes,
                                 custom_claims=custom_claims)
+            consume_external_token(profile, request.token, verified.claims)
             session_token = request.session_token or ""
         else:
             session, session_token = sessions.start_session(
@@ -81,8 +85,8 @@ def b2b_attest(request: B2BAttestRequest) -> B2BAttestResult:
 
     Without ``session_duration_minutes`` a 60-minute session is started.
     """
-    facts = AttestFacts(action="b2b_attest", requested_profile_id=request.profile_id
-                        if isinstance(request.profile_id, str) else "")
+    facts = AttestFacts(action="b2b_attest",
+                        requested_profile_id=requested_profile_id(request.profile_id))
     try:
         result = _attest(request, facts)
     except TrustedAuthError as error:

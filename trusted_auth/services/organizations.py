@@ -13,6 +13,8 @@ from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, MemberNotFound, OrganizationNotFound, TrustedAuthError
 from trusted_auth.models import Member, Organization, TrustedAuthTokenProfile
 
+from trusted_auth.timeutil import rfc3339
+
 from .verification import claims_rejected
 
 
@@ -149,3 +151,22 @@ def resolve_member(profile: TrustedAuthTokenProfile, organization: Organization,
         if member is None:
             raise
         return member
+
+
+def organization_as_dict(organization: Organization) -> dict[str, Any]:
+    return {"organization_id": organization.organization_id, "name": organization.name,
+            "slug": organization.slug, "external_id": organization.external_id,
+            "email_allowed_domains": organization.email_allowed_domains,
+            "created_at": rfc3339(organization.created_at)}
+
+
+def member_as_dict(member: Member) -> dict[str, Any]:
+    return {"member_id": member.member_id,
+            "organization_id": member.organization.organization_id,
+            "email": member.email, "name": member.name, "external_id": member.external_id,
+            "roles": member.roles, "status": member.status,
+            "created_at": rfc3339(member.created_at)}
+
+
+def list_members(organization: Organization) -> list[Member]:
+    return list(Member.objects.select_related("organization").filter(organization=organization))

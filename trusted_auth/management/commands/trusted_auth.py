@@ -1,6 +1,7 @@
 """``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
 
-Groups: ``secret`` (API secrets) and ``profile`` (trusted auth token profiles). Each action parses
+Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``org`` and
+``member`` (B2B), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``. Each action parses
 its arguments and calls one service function; every rule lives in ``trusted_auth.services``.
 Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
 """
@@ -10,14 +11,15 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from trusted_auth.management.cli import CommandIO, run_action
-from trusted_auth.management.groups import profile, secret
+from trusted_auth.management.groups import jwks, keys, member, org, profile, secret, sessions
 
-GROUPS = (secret, profile)
+GROUPS = (secret, profile, org, member, keys, jwks, sessions)
 
 
 class Command(BaseCommand):
     help = (
-        "Administer trusted_auth: API secrets and trusted auth token profiles. Every action "
+        "Administer trusted_auth: secrets, profiles, organizations, members, keys, sessions. "
+        "Every action "
         "prints JSON on stdout. Run `trusted_auth GROUP --help` for a group's actions."
     )
     stealth_options = ("stdin",)
