@@ -19,52 +19,7 @@ from stytch.core.response_base import StytchError
 from trusted_auth.models import AuditEvent, Session, UserIdentity
 from trusted_auth.services.secrets import create_secret
 
-from .tls_server import TLSLiveServer
-
 SDK_USER_AGENT_PREFIX = "Stytch Python v"
-
-
-@pytest.fixture
-def tls_live_server(transactional_db, server_ssl_context, settings):
-    """The example project over HTTPS on 127.0.0.1; our session JWT ``iss`` is its base URL."""
-    server = TLSLiveServer(server_ssl_context)
-    server.start()
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ISSUER": server.url}
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def trust_test_ca(monkeypatch, ca_bundle):
-    """Trust the test CA the way a deployment would: through the environment, set before any
-    client (and so any SSL context) is created."""
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
-    monkeypatch.setenv("SSL_CERT_FILE", ca_bundle)
-    # A proxy configured on the developer's machine must not intercept loopback.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def sdk_factory(tls_live_server, settings):
-    """Build ``stytch.Client``s for our server; their HTTP sessions are closed at teardown so
-    no keep-alive connection outlives the server."""
-    http_sessions: list[requests.Session] = []
-
-    def make(secret: str) -> stytch.Client:
-        http_session = requests.Session()
-        http_sessions.append(http_session)
-        return stytch.Client(settings.TRUSTED_AUTH["PROJECT_ID"], secret,
-                             custom_base_url=f"{tls_live_server.url}/", sync_session=http_session)
-
-    yield make
-    for http_session in http_sessions:
-        http_session.close()
-
-
-@pytest.fixture
-def sdk(trust_test_ca, sdk_factory) -> stytch.Client:
-    return sdk_factory(create_secret("sdk compat").clear_text)
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ import secrets as std_secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import TrustedAuthError, Unauthorized
+from trusted_auth.errors import BadRequest, TrustedAuthError, Unauthorized
 from trusted_auth.models import ApiSecret
 from trusted_auth.timeutil import rfc3339
 
@@ -68,6 +69,61 @@ def revoke_secret(secret_id: str) -> ApiSecret:
         secret.revoked_at = timezone.now()
         secret.save(update_fields=["revoked_at"])
     return secret
+
+
+def _pending_rotation() -> ApiSecret | None:
+    return (ApiSecret.objects.select_related("replaces")
+            .filter(replaces__isnull=False, revoked_at__isnull=True).first())
+
+
+def rotate_start(secret_id: str | None = None) -> CreatedSecret:
+    """Stytch's M2M pattern, step 1: a second secret, valid beside the one it will replace.
+
+    Without ``secret_id`` the project's only live secret is rotated. Switch every client to the
+    new secret, then ``rotate_complete`` revokes the old one (or ``rotate_cancel`` drops the new).
+    """
+    if _pending_rotation() is not None:
+        raise TrustedAuthError("a rotation is already under way: complete or cancel it first",
+                               error_type="secret_rotation_in_progress", status_code=409)
+    live = ApiSecret.objects.filter(revoked_at__isnull=True)
+    if secret_id:
+        old = live.filter(secret_id=secret_id).first()
+        if old is None:
+            raise TrustedAuthError(f"no live API secret {secret_id!r}",
+                                   error_type="secret_not_found", status_code=404)
+    else:
+        candidates = list(live[:2])
+        if len(candidates) != 1:
+            raise BadRequest("name the secret to rotate with --secret-id: "
+                             f"there are {live.count()} live secrets")
+        old = candidates[0]
+    created = create_secret(f"rotation of {old.secret_id}")
+    created.secret.replaces = old
+    created.secret.save(update_fields=["replaces"])
+    return created
+
+
+def rotate_complete() -> ApiSecret:
+    """Step 2: revoke the replaced secret; the new one stays as the live secret."""
+    new = _pending_rotation()
+    if new is None:
+        raise BadRequest("no secret rotation is under way")
+    with transaction.atomic():
+        revoke_secret(new.replaces.secret_id)
+        new.replaces = None
+        new.save(update_fields=["replaces"])
+    return new
+
+
+def rotate_cancel() -> ApiSecret:
+    """Or step 2: drop the new secret; the old one stays as it was."""
+    new = _pending_rotation()
+    if new is None:
+        raise BadRequest("no secret rotation is under way")
+    with transaction.atomic():
+        new.replaces = None
+        new.save(update_fields=["replaces"])
+        return revoke_secret(new.secret_id)
 
 
 def authenticate_secret(project_id: str, clear_text: str) -> ApiSecret:

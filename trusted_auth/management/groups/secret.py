@@ -41,6 +41,19 @@ def revoke(options: dict[str, Any], io: CommandIO) -> None:
                 "`trusted_auth secret create`.")
 
 
+def rotate(options: dict[str, Any], io: CommandIO) -> None:
+    if options["start"]:
+        created = secrets.rotate_start(options["secret_id_option"])
+        io.emit({"secret_id": created.secret.secret_id, "secret": created.clear_text,
+                 "replaces": created.secret.replaces.secret_id})
+        io.note("Both secrets work now. Switch every client to the new one, then run "
+                "`secret rotate --complete` (or `--cancel`).")
+    elif options["complete"]:
+        io.emit(secrets.secret_as_dict(secrets.rotate_complete()))
+    else:
+        io.emit(secrets.secret_as_dict(secrets.rotate_cancel()))
+
+
 def add_group(groups: argparse._SubParsersAction) -> None:
     actions = group_actions(
         groups, "secret", help="API secrets for HTTP Basic auth (project_id:secret)",
@@ -58,3 +71,12 @@ def add_group(groups: argparse._SubParsersAction) -> None:
     parser.add_argument("secret_id", nargs="?", metavar="SECRET_ID", help="the secret-… id")
     parser.add_argument("--secret-id", dest="secret_id_option", metavar="SECRET_ID",
                         help="the same, as an option")
+    parser = add_action(actions, "rotate", rotate,
+                        help="rotate a secret without downtime: --start, then --complete")
+    step = parser.add_mutually_exclusive_group(required=True)
+    step.add_argument("--start", action="store_true",
+                      help="create a second secret, valid beside the old one (shown once)")
+    step.add_argument("--complete", action="store_true", help="revoke the old secret")
+    step.add_argument("--cancel", action="store_true", help="drop the new secret")
+    parser.add_argument("--secret-id", dest="secret_id_option", metavar="SECRET_ID",
+                        help="with --start: the secret to rotate (default: the only live one)")
