@@ -12,7 +12,6 @@ from __future__ import annotations
 import jwt
 import pytest
 import requests
-import stytch
 from stytch.consumer.models.sessions import Session as SDKSession
 from stytch.core.response_base import StytchError
 

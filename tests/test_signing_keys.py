@@ -1,6 +1,6 @@
 import jwt
 import pytest
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from trusted_auth.internal.encryption import derive_fernet_key
@@ -34,7 +34,7 @@ def test_configured_kek_is_used_and_a_wrong_one_cannot_decrypt(settings):
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "KEY_ENCRYPTION_KEY": kek}
     key = current_signing_key()
     Fernet(kek.encode()).decrypt(bytes(key.private_key_encrypted))
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidToken):
         Fernet(derive_fernet_key(settings.SECRET_KEY)).decrypt(bytes(key.private_key_encrypted))
 
 

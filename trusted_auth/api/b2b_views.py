@@ -6,7 +6,7 @@ from trusted_auth.services.b2b_attest import B2BAttestRequest, b2b_attest
 
 from .b2b_shapes import member_session_shape, member_shape, organization_shape
 from .serializers import B2BAttestRequestSerializer
-from .views import JwksView, ServerAPIView, request_context
+from .views import JwksView, ServerAPIView, attest_arguments, request_context
 
 
 class B2BAttestView(ServerAPIView):
@@ -16,13 +16,8 @@ class B2BAttestView(ServerAPIView):
         context = request_context(request)
         data = self.parse_attest(B2BAttestRequestSerializer, context, action="b2b_attest")
         result = b2b_attest(B2BAttestRequest(
-            profile_id=data["profile_id"], token=data["token"],
-            organization_id=data.get("organization_id"),
-            session_duration_minutes=data.get("session_duration_minutes"),
-            session_custom_claims=data.get("session_custom_claims"),
-            session_token=data.get("session_token"), session_jwt=data.get("session_jwt"),
-            context=context,
-        ))
+            **attest_arguments(data), organization_id=data.get("organization_id"),
+            context=context))
         return self.ok({
             "member_id": result.member.member_id,
             "member_session": member_session_shape(result.session),

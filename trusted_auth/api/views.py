@@ -32,6 +32,13 @@ def request_context(request) -> RequestContext:
                           user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
+def attest_arguments(data: dict) -> dict:
+    """The attest fields of parsed request data (``telemetry_id`` is accepted and ignored)."""
+    return {name: data.get(name) for name in (
+        "profile_id", "token", "session_duration_minutes", "session_custom_claims",
+        "session_token", "session_jwt")}
+
+
 class ServerAPIView(StytchAPIView):
     authentication_classes = [ProjectSecretAuthentication]
     permission_classes = [IsAuthenticated]
@@ -68,13 +75,7 @@ class AttestView(ServerAPIView):
     def post(self, request):
         context = request_context(request)
         data = self.parse_attest(AttestRequestSerializer, context, action="attest")
-        result = attest(AttestRequest(
-            profile_id=data["profile_id"], token=data["token"],
-            session_duration_minutes=data.get("session_duration_minutes"),
-            session_custom_claims=data.get("session_custom_claims"),
-            session_token=data.get("session_token"), session_jwt=data.get("session_jwt"),
-            context=context,
-        ))
+        result = attest(AttestRequest(**attest_arguments(data), context=context))
         identity = result.identity
         return self.ok({
             "user_id": identity.user_id,

@@ -4,12 +4,13 @@ import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
+from django.conf import settings
+from django.db import migrations, models
+
 import trusted_auth.models.identities
 import trusted_auth.models.profiles
 import trusted_auth.models.secrets
 import trusted_auth.models.sessions
-from django.conf import settings
-from django.db import migrations, models
 
 
 class Migration(migrations.Migration):

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.db.models.functions.text
-import trusted_auth.models.organizations
 from django.conf import settings
 from django.db import migrations, models
+
+import trusted_auth.models.organizations
 
 
 class Migration(migrations.Migration):

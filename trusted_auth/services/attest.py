@@ -101,6 +101,22 @@ def record_malformed_attest(profile_id: Any, context: RequestContext,
                           context, error)
 
 
+def run_audited(action: str, request: AttestRequest, attest_once, user_of):
+    """Run ``attest_once(request, facts)``; every outcome writes an audit event and a signal.
+
+    ``facts`` is filled in as the attest learns things, so a failure is recorded with all
+    that was known when it failed. ``user_of(result)`` is the Django user for the signal.
+    """
+    facts = AttestFacts(action=action, requested_profile_id=requested_profile_id(request.profile_id))
+    try:
+        result = attest_once(request, facts)
+    except TrustedAuthError as error:
+        record_attest_failure(facts, request.context, error)
+        raise
+    record_attest_success(facts, request.context, user_of(result), result.session)
+    return result
+
+
 def attest(request: AttestRequest) -> AttestResult:
     """Attest ``request.token``; every outcome writes an audit event and sends a signal.
 
@@ -108,11 +124,4 @@ def attest(request: AttestRequest) -> AttestResult:
     and the user resolved, and no session is started (empty ``session_token``/``session_jwt``).
     Attaching by ``session_jwt`` returns an empty ``session_token``: we store only its digest.
     """
-    facts = AttestFacts(requested_profile_id=requested_profile_id(request.profile_id))
-    try:
-        result = _attest(request, facts)
-    except TrustedAuthError as error:
-        record_attest_failure(facts, request.context, error)
-        raise
-    record_attest_success(facts, request.context, result.identity.django_user, result.session)
-    return result
+    return run_audited("attest", request, _attest, lambda result: result.identity.django_user)

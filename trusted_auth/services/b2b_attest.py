@@ -11,8 +11,8 @@ from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Member, Organization, Session
 
 from . import sessions
-from .attest import AttestRequest, requested_profile_id, validate_attest_request
-from .audit import AttestFacts, record_attest_failure, record_attest_success
+from .attest import AttestRequest, run_audited, validate_attest_request
+from .audit import AttestFacts
 from .organizations import resolve_member, resolve_organization, validate_roles
 from .profiles import get_profile
 from .session_jwt import issue_session_jwt
@@ -50,13 +50,15 @@ def _attest(request: B2BAttestRequest, facts: AttestFacts) -> B2BAttestResult:
     verified = verify_external_token(profile, request.token, consume=not attaching)
     facts.token_id = verified.attributes["token_id"]
     facts.subject = str(verified.claims.get("sub", ""))[:256]
-    organization = resolve_organization(profile, request.organization_id,
-                                        verified.attributes.get("organization_id"))
-    facts.organization_id = organization.organization_id
     roles = validate_roles(verified.attributes.get("role_ids", []))
-    member = resolve_member(profile, organization, verified.attributes)
-    facts.user_id = member.member_id
+    # One transaction from here: a refused attest (member not found or not allowed, another
+    # member's session…) leaves no JIT-created organization or member behind.
     with transaction.atomic():
+        organization = resolve_organization(profile, request.organization_id,
+                                            verified.attributes.get("organization_id"))
+        facts.organization_id = organization.organization_id
+        member = resolve_member(profile, organization, verified.attributes)
+        facts.user_id = member.member_id
         if attaching:
             session = sessions.find_live_session(session_token=request.session_token,
                                                  session_jwt=request.session_jwt, for_update=True)
@@ -85,12 +87,4 @@ def b2b_attest(request: B2BAttestRequest) -> B2BAttestResult:
 
     Without ``session_duration_minutes`` a 60-minute session is started.
     """
-    facts = AttestFacts(action="b2b_attest",
-                        requested_profile_id=requested_profile_id(request.profile_id))
-    try:
-        result = _attest(request, facts)
-    except TrustedAuthError as error:
-        record_attest_failure(facts, request.context, error)
-        raise
-    record_attest_success(facts, request.context, result.member.django_user, result.session)
-    return result
+    return run_audited("b2b_attest", request, _attest, lambda result: result.member.django_user)

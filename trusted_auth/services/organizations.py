@@ -12,7 +12,6 @@ from django.utils.text import slugify
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, MemberNotFound, OrganizationNotFound, TrustedAuthError
 from trusted_auth.models import Member, Organization, TrustedAuthTokenProfile
-
 from trusted_auth.timeutil import rfc3339
 
 from .verification import claims_rejected

@@ -189,10 +189,17 @@ def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> 
         "token_id": _bounded_string(claim_at_path(claims, mapping.get("token_id", "jti")),
                                     "token_id", MAX_TOKEN_ID_LENGTH),
     }
-    for key in ("external_user_id", "external_member_id", "organization_id"):
+    for key in ("external_user_id", "external_member_id"):
         if key in mapping:
             attributes[key] = _bounded_string(claim_at_path(claims, mapping[key]), key,
                                               MAX_EXTERNAL_ID_LENGTH)
+    # The organization may come from the request instead (B2B attest decides), so a token
+    # without the mapped claim is fine; a claim that is there must be a proper string.
+    organization = claim_at_path(claims, mapping["organization_id"]) \
+        if "organization_id" in mapping else None
+    if organization is not None:
+        attributes["organization_id"] = _bounded_string(organization, "organization_id",
+                                                        MAX_EXTERNAL_ID_LENGTH)
     if "name" in mapping:
         attributes["name"] = _name(claim_at_path(claims, mapping["name"]))
     if "role_ids" in mapping:
