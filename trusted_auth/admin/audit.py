@@ -19,8 +19,8 @@ EVENT_FIELDS = ("created_at", "action", "outcome", "error_type", "error_message"
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "outcome_badge", "error_type", "profile_link", "token_id",
-                    "subject", "user_id", "ip_address")
+    list_display = ("created_at", "outcome_badge", "error_type", "profile_link", "subject",
+                    "user_id", "ip_address")
     list_display_links = ("created_at",)
     list_filter = ("outcome", "error_type", "profile", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=token_id", "=subject", "=user_id", "=session_id", "=requested_profile_id",

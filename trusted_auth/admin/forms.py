@@ -13,6 +13,7 @@ from trusted_auth.errors import InvalidProfile, TrustedAuthError
 from trusted_auth.internal.jwks_http import FetchedJwks
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
+    DEFAULT_ALGORITHMS,
     MAX_PEM_KEYS,
     OPTIONAL_MAPPING_KEYS,
     REQUIRED_MAPPING_KEYS,
@@ -66,7 +67,7 @@ class ProfileForm(forms.ModelForm):
         help_text=_("https only. Fetched once when you save; its usable keys are listed below."))
     algorithms = forms.MultipleChoiceField(
         label=_("allowed algorithms"), choices=[(a, a) for a in SUPPORTED_ALGORITHMS],
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple, initial=DEFAULT_ALGORITHMS,
         help_text=_("The token's alg must be one of these; the token never chooses. "
                     "Asymmetric algorithms only."),
     )

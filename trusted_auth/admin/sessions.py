@@ -64,8 +64,8 @@ class SessionStateFilter(admin.SimpleListFilter):
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ("session_id", "owner", "kind", "organization", "profile", "state",
-                    "started_at", "expires_at", "revoked_at")
+    list_display = ("session_id", "owner", "organization_name", "profile_name", "state",
+                    "started_at", "expires_at")
     list_filter = (SessionStateFilter, "profile", "organization")
     search_fields = ("=session_id", "user__email", "user__trusted_auth_identity__email",
                      "=user__trusted_auth_identity__user_id", "member__email",
@@ -82,9 +82,13 @@ class SessionAdmin(admin.ModelAdmin):
     def owner(self, session: Session) -> str:
         return session_owner(session)
 
-    @admin.display(description=_("kind"))
-    def kind(self, session: Session) -> str:
-        return _("member") if session.member_id is not None else _("user")
+    @admin.display(description=_("organization"), ordering="organization__name")
+    def organization_name(self, session: Session) -> str:
+        return session.organization.name if session.organization_id else "—"
+
+    @admin.display(description=_("profile"), ordering="profile__name")
+    def profile_name(self, session: Session) -> str:
+        return session.profile.name if session.profile_id else "—"
 
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
