@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from cryptography.x509.oid import NameOID
 from django.urls import reverse
 
-from trusted_auth.errors import TrustedAuthError
+from trusted_auth.errors import InvalidProfile, TrustedAuthError
 from trusted_auth.models import (
     AuditEvent,
     Member,
@@ -27,6 +27,7 @@ from trusted_auth.models import (
 )
 from trusted_auth.services.attest import AttestRequest, attest
 from trusted_auth.services.organizations import create_member, create_organization
+from trusted_auth.services.profiles import create_profile
 
 from .issuers import AUDIENCE, ISSUER, SigningPair
 
@@ -379,3 +380,12 @@ def test_every_admin_page_renders(admin_client, pem_profile):
             == 200, model
     for model in ("trustedauthtokenprofile", "organization", "member"):
         assert admin_client.get(reverse(f"admin:trusted_auth_{model}_add")).status_code == 200
+
+
+def test_the_cli_and_the_admin_share_the_issuer_rule(db, signer):
+    with pytest.raises(InvalidProfile, match="an issuer URL must use https") as refused:
+        create_profile(name="x", issuer="http://issuer.test", audience=AUDIENCE,
+                       attribute_mapping={"email": "email", "token_id": "jti"},
+                       pem_keys=[signer.public_pem])
+    assert refused.value.field == "issuer"
+    assert not TrustedAuthTokenProfile.objects.exists()
