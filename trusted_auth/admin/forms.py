@@ -14,7 +14,6 @@ from trusted_auth.internal.jwks_http import FetchedJwks
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
     DEFAULT_ALGORITHMS,
-    MAX_PEM_KEYS,
     OPTIONAL_MAPPING_KEYS,
     REQUIRED_MAPPING_KEYS,
     SUPPORTED_ALGORITHMS,
@@ -144,7 +143,8 @@ class ProfileForm(forms.ModelForm):
             self.instance.attribute_mapping = mapping
         key_type = cleaned.get("public_key_type")
         url = cleaned.get("jwks_url")
-        if key_type == TrustedAuthTokenProfile.KeyType.JWK and url and "jwks_url" not in self.errors:
+        is_jwks = key_type == TrustedAuthTokenProfile.KeyType.JWK
+        if is_jwks and url and "jwks_url" not in self.errors:
             try:
                 fetched = profile_service.preview_jwks(url)
             except TrustedAuthError as e:
@@ -209,5 +209,3 @@ class TestTokenForm(forms.Form):
                     "marked as used and nothing is stored."),
     )
 
-
-MAX_PEM_KEY_FORMS = MAX_PEM_KEYS

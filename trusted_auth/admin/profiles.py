@@ -20,13 +20,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from trusted_auth.models import AuditEvent, ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.models.profiles import MAX_PEM_KEYS
 from trusted_auth.services.issuer_keys import cached_keyset, store_keyset
 from trusted_auth.services.profiles import dry_run_token, pem_key_as_dict
 from trusted_auth.services.verification import PIPELINE_STEPS
 
 from .forms import (
     MAPPING_KEYS,
-    MAX_PEM_KEY_FORMS,
     PemKeyForm,
     PemKeyFormSet,
     ProfileForm,
@@ -54,12 +54,12 @@ class ProfilePublicKeyInline(admin.StackedInline):
     formset = PemKeyFormSet
     fields = ("public_key_pem", "key_summary")
     readonly_fields = ("key_summary",)
-    max_num = MAX_PEM_KEY_FORMS
+    max_num = MAX_PEM_KEYS
     verbose_name = _("PEM public key")
     verbose_name_plural = _("PEM public keys (PEM profiles: 1 to 5)")
 
     def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
-        return 0 if obj is not None and obj.public_key_type == "JWK" else (0 if obj else 1)
+        return 0 if obj is not None else 1  # a new profile starts with one empty key box
 
     @admin.display(description=_("key"))
     def key_summary(self, row: ProfilePublicKey) -> str:
@@ -141,14 +141,6 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
                 self.message_user(request, _("Dropped from the JWKS: %(dropped)s.")
                                   % {"dropped": dropped}, messages.WARNING)
 
-    def save_related(self, request: HttpRequest, form: ProfileForm, formsets, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        if form.instance.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:
-            form.instance.pem_keys.all().delete()  # none are left after validation; belt and braces
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).prefetch_related("pem_keys")
-
     def get_urls(self):
         opts = self.model._meta
         return [
@@ -194,8 +186,8 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
             "has_view_permission": True, "app_label": opts.app_label,
             "failed_attests_url": failed_attests_url(profile),
         }
-        return TemplateResponse(request, "admin/trusted_auth/trustedauthtokenprofile/test_token.html",
-                                context)
+        return TemplateResponse(
+            request, "admin/trusted_auth/trustedauthtokenprofile/test_token.html", context)
 
 
 def failed_attests_url(profile: TrustedAuthTokenProfile) -> str:
@@ -224,7 +216,8 @@ def _time_claims(claims: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 def dry_run_context(dry_run) -> dict[str, Any]:
-    """What the test-token page shows: each pipeline step (run or not), header, claims, attributes."""
+    """What the test-token page shows: each pipeline step (run or not), header, claims and
+    mapped attributes."""
     ran = {check.name: check for check in dry_run.trace.checks}
     steps = []
     for name in PIPELINE_STEPS:
