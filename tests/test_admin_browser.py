@@ -23,10 +23,6 @@ from trusted_auth.services.secrets import create_secret
 
 from .issuers import AUDIENCE, ISSUER
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to
-# run next to it (SynchronousOnlyOperation). The documented workaround for Playwright + Django:
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,10 +41,30 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    # Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to
+    # run next to it (SynchronousOnlyOperation). The documented workaround for Playwright +
+    # Django, limited to these tests:
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                 args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _log_in(page, base: str) -> None:
+    page.goto(f"{base}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
 
 
 @pytest.fixture
@@ -170,3 +186,48 @@ def test_security_engineer_journey(page, shoot, live_server, admin_user, signer,
     page.goto(f"{base}/admin/trusted_auth/signingkey/")
     page.wait_for_selector("#key-rotation")
     shoot("12-signing-keys")
+
+
+def test_jwks_profile_lists_the_fetched_keys(page, shoot, live_server, admin_user, issuer):
+    base = live_server.url
+    _log_in(page, base)
+    page.goto(f"{base}/admin/trusted_auth/trustedauthtokenprofile/add/")
+    page.fill("#id_name", "Supabase")
+    page.fill("#id_issuer", ISSUER)
+    page.fill("#id_audience", AUDIENCE)
+    page.check("input[name=public_key_type][value=JWK]")
+    page.fill("#id_jwks_url", issuer.url.replace("https://", "http://"))
+    page.click("input[name=_continue]")
+    assert "JWKS URL must use https" in page.locator(".field-jwks_url .errorlist").inner_text()
+    shoot("13-jwks-url-refused")
+    page.fill("#id_jwks_url", issuer.url)
+    page.click("input[name=_continue]")
+    page.wait_for_selector("ul.messagelist li.success")
+    assert issuer.signer.kid in page.locator("ul.messagelist").inner_text()
+    assert issuer.signer.kid in page.locator(".field-jwks_keys table").inner_text()
+    shoot("14-jwks-profile-keys")
+
+
+def test_organization_shows_members_and_sessions(page, shoot, live_server, admin_user,
+                                                 pem_profile):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from trusted_auth.services.organizations import create_member, create_organization
+
+    organization = create_organization(name="Acme", slug="acme",
+                                       email_allowed_domains=["acme.com"])
+    member = create_member(organization=organization, email="ada@acme.com",
+                           roles=["stytch_admin"])
+    session = Session.objects.create(token_digest="e" * 64, member=member,
+                                     organization=organization, profile=pem_profile,
+                                     expires_at=timezone.now() + timedelta(hours=1))
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/trusted_auth/organization/{organization.pk}/change/")
+    assert member.member_id in page.content() and session.session_id in page.content()
+    shoot("15-organization")
+    page.locator(".field-member_link a").first.click()
+    page.wait_for_selector("#member_form")
+    assert page.locator("input[name=roles][value=stytch_admin]").is_checked()
+    shoot("16-member")

@@ -63,6 +63,7 @@ class ProfileForm(forms.ModelForm):
     map_role_ids = _mapping_field("role_ids")
     jwks_url = forms.URLField(
         label=_("JWKS URL"), required=False, max_length=1000, assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),
         help_text=_("https only. Fetched once when you save; its usable keys are listed below."))
     algorithms = forms.MultipleChoiceField(
         label=_("allowed algorithms"), choices=[(a, a) for a in SUPPORTED_ALGORITHMS],
@@ -78,7 +79,9 @@ class ProfileForm(forms.ModelForm):
             "can_jit_create_organizations", "algorithms", "leeway_seconds",
             "max_token_lifetime_seconds", "replay_policy",
         ]
-        widgets = {"public_key_type": forms.RadioSelect}
+        widgets = {"public_key_type": forms.RadioSelect,
+                   "issuer": forms.TextInput(attrs={"class": "vTextField", "size": 80}),
+                   "audience": forms.TextInput(attrs={"class": "vTextField", "size": 80})}
         help_texts = {
             "issuer": _("The exact iss of the IdP's tokens: an https URL (no trailing slash "
                         "unless the IdP writes one) or the plain string the IdP uses."),

@@ -98,7 +98,7 @@ class OrganizationForm(forms.ModelForm):
 class MembersInline(admin.TabularInline):
     model = Member
     fk_name = "organization"
-    fields = ("member_link", "email", "name", "roles", "status")
+    fields = ("member_link", "email", "name", "role_list", "status")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -112,6 +112,10 @@ class MembersInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("roles"))
+    def role_list(self, member: Member) -> str:
+        return ", ".join(member.roles or []) or "—"
 
     @admin.display(description=_("member"))
     def member_link(self, member: Member) -> str:
@@ -169,7 +173,8 @@ class MemberForm(forms.ModelForm):
 @admin.register(Member)
 class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
     form = MemberForm
-    list_display = ("email", "member_id", "organization", "name", "roles", "status", "created_at")
+    list_display = ("email", "member_id", "organization", "name", "role_list", "status",
+                    "created_at")
     list_filter = ("status", "organization")
     search_fields = ("email", "=member_id", "=external_id", "name")
     list_select_related = ("organization",)
@@ -182,6 +187,10 @@ class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("organization")
+
+    @admin.display(description=_("roles"))
+    def role_list(self, member: Member) -> str:
+        return ", ".join(member.roles or []) or "—"
 
     @admin.display(description=_("see also"))
     def links(self, member: Member) -> str:
