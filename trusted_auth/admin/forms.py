@@ -22,6 +22,7 @@ from trusted_auth.models.profiles import (
 from trusted_auth.services import profiles as profile_service
 
 MAPPING_FIELD_PREFIX = "map_"
+WIDE = "width: min(40em, 100%)"  # issuers and URLs are long
 MAPPING_KEYS = REQUIRED_MAPPING_KEYS + OPTIONAL_MAPPING_KEYS
 _MAPPING_HELP = {
     "email": _("Required. The claim holding the user's email, e.g. email."),
@@ -63,7 +64,7 @@ class ProfileForm(forms.ModelForm):
     map_role_ids = _mapping_field("role_ids")
     jwks_url = forms.URLField(
         label=_("JWKS URL"), required=False, max_length=1000, assume_scheme="https",
-        widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),
+        widget=forms.URLInput(attrs={"class": "vURLField", "style": WIDE}),
         help_text=_("https only. Fetched once when you save; its usable keys are listed below."))
     algorithms = forms.MultipleChoiceField(
         label=_("allowed algorithms"), choices=[(a, a) for a in SUPPORTED_ALGORITHMS],
@@ -80,8 +81,8 @@ class ProfileForm(forms.ModelForm):
             "max_token_lifetime_seconds", "replay_policy",
         ]
         widgets = {"public_key_type": forms.RadioSelect,
-                   "issuer": forms.TextInput(attrs={"class": "vTextField", "size": 80}),
-                   "audience": forms.TextInput(attrs={"class": "vTextField", "size": 80})}
+                   "issuer": forms.TextInput(attrs={"class": "vTextField", "style": WIDE}),
+                   "audience": forms.TextInput(attrs={"class": "vTextField", "style": WIDE})}
         help_texts = {
             "issuer": _("The exact iss of the IdP's tokens: an https URL (no trailing slash "
                         "unless the IdP writes one) or the plain string the IdP uses."),
