@@ -45,12 +45,17 @@ def validate_attribute_mapping(value: object) -> None:
             _("The mapping needs %(keys)s."), params={"keys": " and ".join(missing)}
         )
     for key, claim in value.items():
-        if not isinstance(claim, str) or not claim.strip() or claim.startswith(".") \
-                or claim.endswith(".") or ".." in claim:
-            raise ValidationError(
-                _("The claim for %(key)s must be a claim name or a dotted path."),
-                params={"key": key},
-            )
+        validate_claim_path(key, claim)
+
+
+def validate_claim_path(key: str, claim: object) -> None:
+    """One mapping value: a claim name (``email``) or a dotted path (``user_metadata.name``)."""
+    if not isinstance(claim, str) or not claim.strip() or claim.startswith(".") \
+            or claim.endswith(".") or ".." in claim:
+        raise ValidationError(
+            _("The claim for %(key)s must be a claim name or a dotted path."),
+            params={"key": key},
+        )
 
 
 def validate_algorithms(value: object) -> None:

@@ -63,8 +63,13 @@ def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
 
 def refresh_keyset(profile: TrustedAuthTokenProfile) -> KeySet:
     """Fetch the profile's JWKS now and store it in the shared cache."""
-    fetched = fetch_jwks(profile.jwks_url)
-    keyset = KeySet(url=profile.jwks_url, keys=fetched.keys, fetched_at=time.time())
+    return store_keyset(profile, fetch_jwks(profile.jwks_url).keys)
+
+
+def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -> KeySet:
+    """Store keys just fetched from the profile's JWKS URL as its fresh key set (the admin
+    fetches once on save to show the keys, and that fetch then serves attests too)."""
+    keyset = KeySet(url=profile.jwks_url, keys=keys, fetched_at=time.time())
     lifetime = (trusted_auth_settings.JWKS_CACHE_SECONDS
                 + trusted_auth_settings.JWKS_STALE_IF_ERROR_SECONDS)
     _cache().set(

@@ -21,6 +21,11 @@ def _normalise_domains(domains: list[str] | None) -> list[str]:
     return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
 
 
+def normalise_domains(domains: list[str] | None) -> list[str]:
+    """Email domains as ``email_allowed_domains`` stores them: lower case, no ``@``, sorted."""
+    return _normalise_domains(domains)
+
+
 def create_organization(*, name: str, slug: str = "", external_id: str = "",
                         email_allowed_domains: list[str] | None = None) -> Organization:
     organization = Organization(

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -37,7 +38,7 @@ from trusted_auth.errors import (
     TrustedAuthError,
 )
 from trusted_auth.internal.jwk import EC_CURVE_BY_KEY, public_key_fits_algorithm
-from trusted_auth.internal.jwks_http import validate_jwks_url
+from trusted_auth.internal.jwks_http import FetchedJwks, fetch_jwks, validate_jwks_url
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
     MAX_PEM_KEYS,
@@ -231,7 +232,68 @@ def _stored_keys(profile: TrustedAuthTokenProfile) -> list[tuple[ProfilePublicKe
     return [(row, _load_stored(row)) for row in profile.pem_keys.all()]
 
 
+def normalised_public_key_pem(pem: str | bytes) -> str:
+    """``validate_public_key_pem``, then the key as a ``PUBLIC KEY`` (SubjectPublicKeyInfo)
+    PEM block: the form every stored key takes."""
+    return _spki(validate_public_key_pem(pem), serialization.Encoding.PEM).decode()
+
+
+def check_pem_keys(pems: Sequence[str], algorithms: Sequence[str]) -> None:
+    """The rules for a PEM profile's whole key list: 1..5 keys that parse, no duplicates, each
+    usable with one of ``algorithms``. Raises ``InvalidProfile``."""
+    _check_keys_fit(_load_pem_keys(pems), algorithms)
+
+
 # Field validation ----------------------------------------------------------------------------
+
+
+def validate_issuer(issuer: Any) -> None:
+    """An ``iss`` as the IdP writes it: an https URL, or a plain string that is not a URL.
+
+    Either is matched exactly, so surrounding whitespace and control characters (which no
+    IdP puts in ``iss``) are refused, and so is a URL with another scheme than https.
+    Raises ``InvalidProfile``.
+    """
+    if not isinstance(issuer, str) or not issuer.strip():
+        raise InvalidProfile("the issuer is required: the exact iss the IdP puts in its tokens",
+                             field="issuer")
+    if issuer != issuer.strip():
+        raise InvalidProfile("the issuer has leading or trailing spaces; tokens are matched on "
+                             "the exact iss", field="issuer")
+    if any(ord(c) < 32 or ord(c) == 127 for c in issuer):
+        raise InvalidProfile("the issuer contains control characters", field="issuer")
+    if "://" not in issuer and not issuer.lower().startswith(("http:", "https:")):
+        return
+    try:
+        parts = urlsplit(issuer)
+        host = parts.hostname
+    except ValueError as e:
+        raise InvalidProfile(f"the issuer is not a valid URL: {e}", field="issuer") from e
+    if parts.scheme != "https":
+        raise InvalidProfile("an issuer URL must use https (or give the plain string the IdP "
+                             "uses as iss)", field="issuer")
+    if not host or " " in issuer:
+        raise InvalidProfile("the issuer URL has no valid host", field="issuer")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidProfile("the issuer URL must not carry credentials", field="issuer")
+
+
+def clean_attribute_mapping(mapping: Any) -> dict[str, str]:
+    """The mapping with its claims stripped, or ``InvalidProfile`` on ``attribute_mapping``."""
+    return _clean_mapping(mapping)
+
+
+def clean_algorithms(algorithms: Any) -> list[str]:
+    """The allowed algorithms without duplicates, or ``InvalidProfile`` on ``algorithms``."""
+    return _clean_algorithms(algorithms)
+
+
+def preview_jwks(url: Any) -> FetchedJwks:
+    """Check a JWKS URL and fetch it once through the safe fetcher: its usable keys and the
+    dropped ones with why. Raises ``InvalidProfile``, ``InvalidJwksUrl`` or ``JwksUnavailable``.
+    """
+    _check_jwks_url(url)
+    return fetch_jwks(url)
 
 
 def _clean_mapping(mapping: Any) -> dict[str, str]:
@@ -280,6 +342,8 @@ def _full_clean(profile: TrustedAuthTokenProfile) -> None:
 
 def _save(profile: TrustedAuthTokenProfile, new_pems: Sequence[str] | None) -> None:
     """Validate ``profile`` as it now stands and save it; ``new_pems`` replaces its PEM keys."""
+    if profile.issuer:  # an empty one is full_clean's "cannot be blank"
+        validate_issuer(profile.issuer)
     profile.attribute_mapping = _clean_mapping(profile.attribute_mapping)
     profile.algorithms = _clean_algorithms(profile.algorithms)
     keys: list[PublicKeyTypes] = []

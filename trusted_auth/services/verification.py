@@ -31,6 +31,9 @@ from .issuer_keys import verification_keys
 MAX_TOKEN_ID_LENGTH = 256
 MAX_EXTERNAL_ID_LENGTH = 256
 _REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip")
+# The names of the steps ``verify_external_token`` records in a ``Trace``, in order.
+PIPELINE_STEPS = ("size", "header", "signature and registered claims", "claims and mapping",
+                  "replay")
 
 
 @dataclass

@@ -1,0 +1,233 @@
+"""The admin dashboard end to end in a real headless Chromium (Playwright, Debian's chromium).
+
+Logs in, creates a PEM profile through the form (first with a private key, refused next to the
+field), tests a valid and an expired token, revokes a session, and finds the failed attest in
+the audit log from the profile page. Each page is saved as a screenshot under
+``artifacts/admin-screenshots/``.
+
+Without /usr/bin/chromium the tests are skipped, unless ``CI`` is set: CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+
+from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
+from trusted_auth.services.secrets import create_secret
+
+from .issuers import AUDIENCE, ISSUER
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "admin-screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must run the browser tests")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to
+    # run next to it (SynchronousOnlyOperation). The documented workaround for Playwright +
+    # Django, limited to these tests:
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                 args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _log_in(page, base: str) -> None:
+    page.goto(f"{base}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shoot(page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+def _private_pem(signer) -> str:
+    return signer.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+
+
+def test_security_engineer_journey(page, shoot, live_server, admin_user, signer, token_factory,
+                                   settings):
+    base = live_server.url
+    # Log in.
+    page.goto(f"{base}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    shoot("01-login")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    assert page.locator("text=Trusted auth token profiles").count() >= 1
+    shoot("02-dashboard")
+
+    # Create a PEM profile: a private key is refused next to the key field.
+    page.goto(f"{base}/admin/trusted_auth/trustedauthtokenprofile/add/")
+    page.fill("#id_name", "Our signer")
+    page.fill("#id_issuer", ISSUER)
+    page.fill("#id_audience", AUDIENCE)
+    page.check("input[name=public_key_type][value=PEM]")
+    page.fill("#id_map_external_user_id", "sub")
+    page.check("#id_can_jit_provision")
+    page.fill("#id_pem_keys-0-public_key_pem", _private_pem(signer))
+    page.click("input[name=_save]")
+    error = page.locator(".inline-group .errorlist").first
+    assert "this is a PRIVATE key" in error.inner_text()
+    assert not TrustedAuthTokenProfile.objects.exists()
+    shoot("03-profile-private-key-refused")
+    page.fill("#id_pem_keys-0-public_key_pem", signer.public_pem)
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist li.success")
+    profile = TrustedAuthTokenProfile.objects.get()
+    assert profile.pem_keys.count() == 1
+    shoot("04-profile-list")
+
+    page.click(f"text={profile.name}")
+    page.wait_for_selector("#trustedauthtokenprofile_form")
+    assert "RSA 2048" in page.content()
+    shoot("05-profile-change")
+
+    # Test a token: a valid one passes every check, an expired one fails with its reason.
+    page.locator(".object-tools >> text=Test a token").click()
+    page.fill("#id_token", token_factory(email="ada@example.com"))
+    page.click("text=Run every check")
+    assert "The token passes every check." in page.locator("#verdict").inner_text()
+    assert "ada@example.com" in page.locator("#mapped-attributes").inner_text()
+    shoot("06-test-token-valid")
+    now = int(time.time())
+    page.fill("#id_token", token_factory(iat=now - 4000, exp=now - 3600))
+    page.click("text=Run every check")
+    verdict = page.locator("#verdict").inner_text()
+    assert "Refused at" in verdict and "jwt_invalid_claims" in verdict
+    assert page.locator("#checks td.fail").count() == 1
+    shoot("07-test-token-expired")
+    assert not Session.objects.exists() and not AuditEvent.objects.exists()
+
+    # Real attests over HTTP: one session, one failure.
+    secret = create_secret("browser test").clear_text
+    auth = (settings.TRUSTED_AUTH["PROJECT_ID"], secret)
+    ok = requests.post(f"{base}/v1/sessions/attest", auth=auth, timeout=10, json={
+        "profile_id": profile.profile_id, "token": token_factory(email="ada@example.com"),
+        "session_duration_minutes": 60})
+    assert ok.status_code == 200, ok.text
+    refused = requests.post(f"{base}/v1/sessions/attest", auth=auth, timeout=10, json={
+        "profile_id": profile.profile_id,
+        "token": token_factory(iat=now - 4000, exp=now - 3600)})
+    assert refused.json()["error_type"] == "jwt_invalid_claims"
+
+    # Revoke the session.
+    session = Session.objects.get()
+    page.goto(f"{base}/admin/trusted_auth/session/?state=live")
+    assert session.session_id in page.content()
+    shoot("08-sessions")
+    page.check(f"input.action-select[value='{session.pk}']")
+    page.select_option("select[name=action]", "revoke_selected")
+    page.click("button[name=index]")
+    assert "Revoked 1 session." in page.locator("ul.messagelist").inner_text()
+    shoot("09-session-revoked")
+    session.refresh_from_db()
+    assert session.revoked_at is not None
+
+    # The failed attest, two clicks from the profile page.
+    page.goto(f"{base}/admin/trusted_auth/trustedauthtokenprofile/{profile.pk}/change/")
+    page.locator(".object-tools >> text=Failed attests").click()
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1 and "jwt_invalid_claims" in rows.first.inner_text()
+    shoot("10-audit-failures")
+    rows.first.locator("th a").click()
+    page.wait_for_selector("text=Signature has expired")
+    assert "jwt_invalid_claims" in page.content()
+    shoot("11-audit-event")
+
+    page.goto(f"{base}/admin/trusted_auth/signingkey/")
+    page.wait_for_selector("#key-rotation")
+    shoot("12-signing-keys")
+
+
+def test_jwks_profile_lists_the_fetched_keys(page, shoot, live_server, admin_user, issuer):
+    base = live_server.url
+    _log_in(page, base)
+    page.goto(f"{base}/admin/trusted_auth/trustedauthtokenprofile/add/")
+    page.fill("#id_name", "Supabase")
+    page.fill("#id_issuer", ISSUER)
+    page.fill("#id_audience", AUDIENCE)
+    page.check("input[name=public_key_type][value=JWK]")
+    page.fill("#id_jwks_url", issuer.url.replace("https://", "http://"))
+    page.click("input[name=_continue]")
+    assert "JWKS URL must use https" in page.locator(".field-jwks_url .errorlist").inner_text()
+    shoot("13-jwks-url-refused")
+    page.fill("#id_jwks_url", issuer.url)
+    page.click("input[name=_continue]")
+    page.wait_for_selector("ul.messagelist li.success")
+    assert issuer.signer.kid in page.locator("ul.messagelist").inner_text()
+    assert issuer.signer.kid in page.locator(".field-jwks_keys table").inner_text()
+    shoot("14-jwks-profile-keys")
+
+
+def test_organization_shows_members_and_sessions(page, shoot, live_server, admin_user,
+                                                 pem_profile):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from trusted_auth.services.organizations import create_member, create_organization
+
+    organization = create_organization(name="Acme", slug="acme",
+                                       email_allowed_domains=["acme.com"])
+    member = create_member(organization=organization, email="ada@acme.com",
+                           roles=["stytch_admin"])
+    session = Session.objects.create(token_digest="e" * 64, member=member,
+                                     organization=organization, profile=pem_profile,
+                                     expires_at=timezone.now() + timedelta(hours=1))
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/trusted_auth/organization/{organization.pk}/change/")
+    assert member.member_id in page.content() and session.session_id in page.content()
+    shoot("15-organization")
+    page.locator(".field-member_link a").first.click()
+    page.wait_for_selector("#member_form")
+    assert page.locator("input[name=roles][value=stytch_admin]").is_checked()
+    shoot("16-member")

@@ -1,0 +1,7 @@
+"""The Django admin as the product's dashboard, one module per aggregate.
+
+Forms and views here parse input and call the services (``trusted_auth.services``), so the
+admin, the CLI and the API share one code path for every rule.
+"""
+
+from . import audit, identities, keys, profiles, sessions  # noqa: F401 - registers the admins

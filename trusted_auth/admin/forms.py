@@ -1,0 +1,215 @@
+"""Admin forms for trusted auth token profiles. Each check is a service validator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext_lazy as _
+
+from trusted_auth.errors import InvalidProfile, TrustedAuthError
+from trusted_auth.internal.jwks_http import FetchedJwks
+from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.models.profiles import (
+    DEFAULT_ALGORITHMS,
+    OPTIONAL_MAPPING_KEYS,
+    REQUIRED_MAPPING_KEYS,
+    SUPPORTED_ALGORITHMS,
+    validate_claim_path,
+)
+from trusted_auth.services import profiles as profile_service
+
+MAPPING_FIELD_PREFIX = "map_"
+WIDE = "width: min(40em, 100%)"  # issuers and URLs are long
+MAPPING_KEYS = REQUIRED_MAPPING_KEYS + OPTIONAL_MAPPING_KEYS
+_MAPPING_HELP = {
+    "email": _("Required. The claim holding the user's email, e.g. email."),
+    "token_id": _("Required. A claim unique per token, e.g. jti or session_id: it names the "
+                  "factor on the session and keys replay protection."),
+    "external_user_id": _("The IdP's stable user id, e.g. sub: then (issuer, this id) identifies "
+                          "the user instead of the email."),
+    "external_member_id": _("B2B: the IdP's stable member id."),
+    "name": _("A string (the first name) or an object with first_name/middle_name/last_name."),
+    "organization_id": _("B2B: an organization id, slug or external id."),
+    "role_ids": _("B2B: a list of role ids, each one of TRUSTED_AUTH['ROLES']."),
+}
+
+
+def mapping_field_name(key: str) -> str:
+    return MAPPING_FIELD_PREFIX + key
+
+
+def _field_error(error: TrustedAuthError) -> ValidationError:
+    return ValidationError(error.message)
+
+
+def _mapping_field(key: str) -> forms.CharField:
+    return forms.CharField(label=key, required=key in REQUIRED_MAPPING_KEYS, max_length=200,
+                           help_text=_MAPPING_HELP[key])
+
+
+class ProfileForm(forms.ModelForm):
+    """The profile form: one text box per mapping key instead of raw JSON, algorithms as
+    checkboxes, and the JWKS URL fetched once (through the safe fetcher) when it is saved."""
+
+    # One per key of MAPPING_KEYS, named by mapping_field_name().
+    map_email = _mapping_field("email")
+    map_token_id = _mapping_field("token_id")
+    map_external_user_id = _mapping_field("external_user_id")
+    map_external_member_id = _mapping_field("external_member_id")
+    map_name = _mapping_field("name")
+    map_organization_id = _mapping_field("organization_id")
+    map_role_ids = _mapping_field("role_ids")
+    jwks_url = forms.URLField(
+        label=_("JWKS URL"), required=False, max_length=1000, assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField", "style": WIDE}),
+        help_text=_("https only. Fetched once when you save; its usable keys are listed below."))
+    algorithms = forms.MultipleChoiceField(
+        label=_("allowed algorithms"), choices=[(a, a) for a in SUPPORTED_ALGORITHMS],
+        widget=forms.CheckboxSelectMultiple, initial=DEFAULT_ALGORITHMS,
+        help_text=_("The token's alg must be one of these; the token never chooses. "
+                    "Asymmetric algorithms only."),
+    )
+
+    class Meta:
+        model = TrustedAuthTokenProfile
+        fields = [
+            "name", "issuer", "audience", "public_key_type", "jwks_url", "can_jit_provision",
+            "can_jit_create_organizations", "algorithms", "leeway_seconds",
+            "max_token_lifetime_seconds", "replay_policy",
+        ]
+        widgets = {"public_key_type": forms.RadioSelect,
+                   "issuer": forms.TextInput(attrs={"class": "vTextField", "style": WIDE}),
+                   "audience": forms.TextInput(attrs={"class": "vTextField", "style": WIDE})}
+        help_texts = {
+            "issuer": _("The exact iss of the IdP's tokens: an https URL (no trailing slash "
+                        "unless the IdP writes one) or the plain string the IdP uses."),
+            "audience": _("The exact aud value (a token's aud may be a list containing it)."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetched_jwks: FetchedJwks | None = None
+        mapping = self.instance.attribute_mapping or {}
+        if not self.instance.pk and not mapping:
+            mapping = {"email": "email", "token_id": "jti"}
+        for key in MAPPING_KEYS:
+            self.fields[mapping_field_name(key)].initial = mapping.get(key, "")
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # The model's clean() repeats "needs a JWKS URL" for a URL this form already refused.
+        if hasattr(errors, "error_dict"):
+            errors = ValidationError({field: messages for field, messages
+                                      in errors.error_dict.items() if field not in self.errors})
+        super()._update_errors(errors)
+
+    def clean_issuer(self) -> str:
+        issuer = self.cleaned_data["issuer"]
+        try:
+            profile_service.validate_issuer(issuer)
+        except InvalidProfile as e:
+            raise _field_error(e) from e
+        return issuer
+
+    def clean_algorithms(self) -> list[str]:
+        try:
+            return profile_service.clean_algorithms(self.cleaned_data["algorithms"])
+        except InvalidProfile as e:
+            raise _field_error(e) from e
+
+    def _clean_mapping_fields(self) -> dict[str, str] | None:
+        mapping: dict[str, str] = {}
+        for key in MAPPING_KEYS:
+            name = mapping_field_name(key)
+            claim = (self.cleaned_data.get(name) or "").strip()
+            if not claim:
+                continue
+            try:
+                validate_claim_path(key, claim)
+            except ValidationError as e:
+                self.add_error(name, e)
+                continue
+            mapping[key] = claim
+        if any(mapping_field_name(key) in self.errors for key in MAPPING_KEYS):
+            return None
+        try:
+            return profile_service.clean_attribute_mapping(mapping)
+        except InvalidProfile as e:
+            self.add_error(None, _field_error(e))
+            return None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        mapping = self._clean_mapping_fields()
+        if mapping is not None:
+            self.instance.attribute_mapping = mapping
+        key_type = cleaned.get("public_key_type")
+        url = cleaned.get("jwks_url")
+        is_jwks = key_type == TrustedAuthTokenProfile.KeyType.JWK
+        if is_jwks and url and "jwks_url" not in self.errors:
+            try:
+                fetched = profile_service.preview_jwks(url)
+            except TrustedAuthError as e:
+                self.add_error("jwks_url", _field_error(e))
+            else:
+                if not fetched.keys:
+                    reasons = "; ".join(f"{d['kid'] or '(no kid)'}: {d['reason']}"
+                                        for d in fetched.dropped[:5])
+                    self.add_error("jwks_url", ValidationError(
+                        _("The JWKS has no usable signing key%(why)s."),
+                        params={"why": f" ({reasons})" if reasons else ""}))
+                else:
+                    self.fetched_jwks = fetched
+        return cleaned
+
+
+class PemKeyForm(forms.ModelForm):
+    class Meta:
+        model = ProfilePublicKey
+        fields = ["public_key_pem"]
+        widgets = {"public_key_pem": forms.Textarea(attrs={
+            "rows": 7, "cols": 70, "spellcheck": "false", "class": "vLargeTextField",
+            "placeholder": "-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----"})}
+        help_texts = {"public_key_pem": _(
+            "The issuer's PUBLIC key: RSA of 2048 bits or more, EC P-256/P-384/P-521 or "
+            "Ed25519. Never a private key or a certificate.")}
+
+    def clean_public_key_pem(self) -> str:
+        try:
+            return profile_service.normalised_public_key_pem(self.cleaned_data["public_key_pem"])
+        except InvalidProfile as e:
+            raise _field_error(e) from e
+
+
+class PemKeyFormSet(BaseInlineFormSet):
+    """The key list as a whole: 1..5 keys for a PEM profile, none for a JWKS profile."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        pems = [form.cleaned_data["public_key_pem"] for form in self.forms
+                if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)]
+        profile = self.instance
+        if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:
+            if pems:
+                raise ValidationError(_("A JWKS profile holds no PEM keys: tick Delete on each "
+                                        "key, or choose PEM public keys as the key type."))
+            return
+        try:
+            profile_service.check_pem_keys(pems, list(profile.algorithms or []))
+        except InvalidProfile as e:
+            raise _field_error(e) from e
+
+
+class TestTokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("token"), strip=True,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "spellcheck": "false",
+                                     "autocomplete": "off", "class": "vLargeTextField"}),
+        help_text=_("Paste a JWT. Every check runs; no session is started, the token is not "
+                    "marked as used and nothing is stored."),
+    )
+

@@ -1,0 +1,235 @@
+"""Trusted auth token profiles: the configuration a security engineer edits, and the
+"test a token" page that runs the verification pipeline on a pasted JWT without consequences."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from trusted_auth.models import AuditEvent, ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.models.profiles import MAX_PEM_KEYS
+from trusted_auth.services.issuer_keys import cached_keyset, store_keyset
+from trusted_auth.services.profiles import dry_run_token, pem_key_as_dict
+from trusted_auth.services.verification import PIPELINE_STEPS
+
+from .forms import (
+    MAPPING_KEYS,
+    PemKeyForm,
+    PemKeyFormSet,
+    ProfileForm,
+    TestTokenForm,
+    mapping_field_name,
+)
+
+TIME_CLAIMS = ("iat", "nbf", "exp")
+
+
+def keys_table(keys: list[dict[str, Any]]) -> str:
+    """kid, kty, alg (and curve) of JWKS keys as a small HTML table."""
+    rows = format_html_join(
+        "", "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        ((k.get("kid", "—"), k.get("kty", "—"), k.get("alg", "any that fits"), k.get("crv", ""))
+         for k in keys),
+    )
+    return format_html('<table class="jwks-keys"><thead><tr><th>kid</th><th>kty</th><th>alg</th>'
+                       "<th>crv</th></tr></thead><tbody>{}</tbody></table>", rows)
+
+
+class ProfilePublicKeyInline(admin.StackedInline):
+    model = ProfilePublicKey
+    form = PemKeyForm
+    formset = PemKeyFormSet
+    fields = ("public_key_pem", "key_summary")
+    readonly_fields = ("key_summary",)
+    max_num = MAX_PEM_KEYS
+    verbose_name = _("PEM public key")
+    verbose_name_plural = _("PEM public keys (PEM profiles: 1 to 5)")
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return 0 if obj is not None else 1  # a new profile starts with one empty key box
+
+    @admin.display(description=_("key"))
+    def key_summary(self, row: ProfilePublicKey) -> str:
+        if not row.pk:
+            return "—"
+        described = pem_key_as_dict(row)
+        return format_html("{} · {} · SHA-256 {}", described["key_id"], described["key_type"],
+                           described["sha256_fingerprint"] or "—")
+
+
+@admin.register(TrustedAuthTokenProfile)
+class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
+    form = ProfileForm
+    inlines = [ProfilePublicKeyInline]
+    list_display = ("name", "profile_id", "issuer", "audience", "public_key_type",
+                    "can_jit_provision", "tools")
+    list_filter = ("public_key_type", "can_jit_provision", "replay_policy")
+    search_fields = ("name", "profile_id", "issuer", "audience")
+    readonly_fields = ("profile_id", "jwks_keys", "created_at", "updated_at")
+    save_on_top = True
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None):
+        return [
+            (_("Identity"), {"fields": ("name", "profile_id", "issuer", "audience")}),
+            (_("Keys"), {
+                "fields": ("public_key_type", "jwks_url", "jwks_keys"),
+                "description": _("Trust a JWKS URL, or up to five PEM public keys (listed "
+                                 "below the form)."),
+            }),
+            (_("Attribute mapping"), {
+                "fields": tuple(mapping_field_name(key) for key in MAPPING_KEYS),
+                "description": _(
+                    "Which claim of the token gives each attribute. Bold ones are required. "
+                    "A dotted path reaches into nested claims: user_metadata.full_name reads "
+                    '{"user_metadata": {"full_name": …}}. A claim name that itself contains a '
+                    "dot cannot be mapped."),
+            }),
+            (_("Policy"), {"fields": ("can_jit_provision", "can_jit_create_organizations",
+                                      "algorithms", "leeway_seconds",
+                                      "max_token_lifetime_seconds", "replay_policy")}),
+            (_("History"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+        ]
+
+    @admin.display(description=_("JWKS keys"))
+    def jwks_keys(self, profile: TrustedAuthTokenProfile) -> str:
+        if profile.public_key_type != TrustedAuthTokenProfile.KeyType.JWK or not profile.pk:
+            return "—"
+        keyset = cached_keyset(profile)
+        if keyset is None:
+            return _("Not in the cache now; saving the profile fetches the JWKS again.")
+        fetched = datetime.fromtimestamp(keyset.fetched_at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return format_html("{}<p class=\"help\">{} {} UTC</p>", keys_table(keyset.keys),
+                           _("Fetched"), fetched)
+
+    @admin.display(description=_("tools"))
+    def tools(self, profile: TrustedAuthTokenProfile) -> str:
+        return format_html('<a href="{}">{}</a> · <a href="{}">{}</a>',
+                           self.test_token_url(profile), _("Test a token"),
+                           failed_attests_url(profile), _("Failed attests"))
+
+    def test_token_url(self, profile: TrustedAuthTokenProfile) -> str:
+        opts = self.model._meta
+        return reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_test_token",
+                       args=[profile.pk])
+
+    def save_model(self, request: HttpRequest, obj: TrustedAuthTokenProfile, form: ProfileForm,
+                   change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        fetched = form.fetched_jwks
+        if fetched is not None:
+            store_keyset(obj, fetched.keys)
+            kids = ", ".join(f"{k.get('kid', '(no kid)')} ({k.get('kty')} {k.get('alg', '')})"
+                             .replace(" )", ")") for k in fetched.keys)
+            self.message_user(request, _("JWKS fetched: %(n)d usable key(s): %(kids)s.")
+                              % {"n": len(fetched.keys), "kids": kids}, messages.SUCCESS)
+            if fetched.dropped:
+                dropped = "; ".join(f"{d['kid'] or '(no kid)'}: {d['reason']}"
+                                    for d in fetched.dropped)
+                self.message_user(request, _("Dropped from the JWKS: %(dropped)s.")
+                                  % {"dropped": dropped}, messages.WARNING)
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path("<path:object_id>/test-token/", self.admin_site.admin_view(self.test_token_view),
+                 name=f"{opts.app_label}_{opts.model_name}_test_token"),
+        ] + super().get_urls()
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        profile = self.get_object(request, unquote(object_id))
+        if profile is not None:
+            extra_context.update({
+                "test_token_url": self.test_token_url(profile),
+                "failed_attests_url": failed_attests_url(profile),
+                "sessions_url": reverse(f"{self.admin_site.name}:trusted_auth_session_changelist")
+                + f"?profile__id__exact={profile.pk}",
+            })
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @method_decorator(never_cache)
+    @method_decorator(sensitive_post_parameters("token"))
+    def test_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        profile = self.get_object(request, unquote(object_id))
+        if profile is None:
+            raise Http404(_("No such profile."))
+        if not self.has_view_or_change_permission(request, profile):
+            raise PermissionDenied
+        result = None
+        if request.method == "POST":
+            form = TestTokenForm(request.POST)
+            if form.is_valid():
+                result = dry_run_context(dry_run_token(profile.profile_id,
+                                                       form.cleaned_data["token"]))
+                form = TestTokenForm()  # the token is not echoed back into the page
+        else:
+            form = TestTokenForm()
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": opts, "original": profile, "profile": profile, "form": form,
+            "result": result, "title": _("Test a token against %(name)s") % {"name": profile.name},
+            "has_view_permission": True, "app_label": opts.app_label,
+            "failed_attests_url": failed_attests_url(profile),
+        }
+        return TemplateResponse(
+            request, "admin/trusted_auth/trustedauthtokenprofile/test_token.html", context)
+
+
+def failed_attests_url(profile: TrustedAuthTokenProfile) -> str:
+    return (reverse("admin:trusted_auth_auditevent_changelist")
+            + f"?outcome__exact={AuditEvent.Outcome.FAILURE}&profile__id__exact={profile.pk}")
+
+
+def _pretty(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def _time_claims(claims: dict[str, Any] | None) -> list[tuple[str, str]]:
+    rows = []
+    now = datetime.now(tz=UTC)
+    for name in TIME_CLAIMS:
+        value = (claims or {}).get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                moment = datetime.fromtimestamp(value, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                continue
+            delta = int((moment - now).total_seconds())
+            when = f"in {delta} s" if delta >= 0 else f"{-delta} s ago"
+            rows.append((name, f"{moment:%Y-%m-%d %H:%M:%S} UTC ({when})"))
+    return rows
+
+
+def dry_run_context(dry_run) -> dict[str, Any]:
+    """What the test-token page shows: each pipeline step (run or not), header, claims and
+    mapped attributes."""
+    ran = {check.name: check for check in dry_run.trace.checks}
+    steps = []
+    for name in PIPELINE_STEPS:
+        check = ran.get(name)
+        steps.append({"name": name, "status": "not run" if check is None else
+                      ("pass" if check.passed else "fail"),
+                      "detail": "" if check is None else check.detail})
+    claims = dry_run.trace.claims
+    return {
+        "passed": dry_run.passed, "error": dry_run.error, "failed_check": dry_run.failed_check,
+        "steps": steps, "header": _pretty(dry_run.trace.header), "claims": _pretty(claims),
+        "unverified_claims": _pretty(dry_run.unverified_claims),
+        "time_claims": _time_claims(claims if claims is not None else dry_run.unverified_claims),
+        "attributes": _pretty(dry_run.trace.attributes),
+    }

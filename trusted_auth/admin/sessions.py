@@ -1,0 +1,190 @@
+"""Sessions: find them (state, profile, organization, email, member, id) and revoke them.
+
+No page shows a session token: only its digest is stored, and the admin leaves even that out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from trusted_auth.errors import SessionNotFound
+from trusted_auth.models import Session
+from trusted_auth.services.lifecycle import revoke_sessions
+
+SESSION_FIELDS = (
+    "session_id", "user", "member", "organization", "profile", "roles",
+    "authentication_factors", "custom_claims", "ip_address", "user_agent", "started_at",
+    "last_accessed_at", "expires_at", "revoked_at",
+)
+
+
+def session_state(session: Session) -> str:
+    if session.revoked_at is not None:
+        return "revoked"
+    return "live" if session.expires_at > timezone.now() else "expired"
+
+
+def session_owner(session: Session) -> str:
+    """Who the session belongs to: the member's email, or the user's public identity."""
+    if session.member_id is not None:
+        return session.member.email
+    try:
+        return session.user.trusted_auth_identity.email
+    except ObjectDoesNotExist:
+        return session.user.get_username()
+
+
+class SessionStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any):
+        return [("live", _("live")), ("expired", _("expired")), ("revoked", _("revoked"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "live":
+            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ("session_id", "owner", "organization_name", "profile_name", "state",
+                    "started_at", "expires_at")
+    list_filter = (SessionStateFilter, "profile", "organization")
+    search_fields = ("=session_id", "user__email", "user__trusted_auth_identity__email",
+                     "=user__trusted_auth_identity__user_id", "member__email",
+                     "=member__member_id")
+    search_help_text = _("User or member email (part of it), or an exact session, user or "
+                         "member id.")
+    list_select_related = ("user__trusted_auth_identity", "member", "organization", "profile")
+    fields = SESSION_FIELDS
+    readonly_fields = SESSION_FIELDS
+    actions = ["revoke_selected"]
+    show_full_result_count = False
+
+    @admin.display(description=_("user or member"))
+    def owner(self, session: Session) -> str:
+        return session_owner(session)
+
+    @admin.display(description=_("organization"), ordering="organization__name")
+    def organization_name(self, session: Session) -> str:
+        return session.organization.name if session.organization_id else "—"
+
+    @admin.display(description=_("profile"), ordering="profile__name")
+    def profile_name(self, session: Session) -> str:
+        return session.profile.name if session.profile_id else "—"
+
+    @admin.display(description=_("state"))
+    def state(self, session: Session) -> str:
+        return session_state(session)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # sessions start by attesting a token, never by hand
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke with the action; nothing else about a session is editable
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: a revoked session stays visible until it expires
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description=_("Revoke selected sessions"), permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        revoked = 0
+        targets = queryset.filter(revoked_at__isnull=True).values_list("session_id", "member_id")
+        for session_id, member_id in targets:
+            try:
+                revoked += revoke_sessions(session_id=session_id, member=member_id is not None)
+            except SessionNotFound:
+                pass  # revoked by someone else meanwhile
+        if revoked:
+            self.message_user(request, ngettext("Revoked %(n)d session.",
+                                                "Revoked %(n)d sessions.", revoked)
+                              % {"n": revoked}, messages.SUCCESS)
+        else:
+            self.message_user(request, _("The selected sessions were already revoked."),
+                              messages.WARNING)
+
+
+class RecentSessionsInline(admin.TabularInline):
+    """The latest sessions of an owner, read-only; the rest through the filtered session list."""
+
+    model = Session
+    fk_name: str
+    fields = ("session_link", "state", "profile", "started_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    limit = 20
+    verbose_name_plural = _("latest sessions (revoke them from the session list)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("profile")
+
+    @admin.display(description=_("session"))
+    def session_link(self, session: Session) -> str:
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:trusted_auth_session_change", args=[session.pk]),
+                           session.session_id)
+
+    @admin.display(description=_("state"))
+    def state(self, session: Session) -> str:
+        return session_state(session)
+
+
+def latest_pks(queryset: QuerySet, limit: int, *ordering: str) -> list[int]:
+    """The primary keys of the first ``limit`` rows: a formset's queryset cannot be sliced."""
+    return list(queryset.order_by(*ordering).values_list("pk", flat=True)[:limit])
+
+
+def limited_inline_kwargs(model_admin: admin.ModelAdmin, request: HttpRequest, obj: Any,
+                          inline: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Give inlines that declare a ``limit`` only their first ``limit`` rows."""
+    limit = getattr(inline, "limit", None)
+    if limit and obj is not None and obj.pk is not None:
+        fk = inline.fk_name
+        queryset = inline.get_queryset(request)
+        pks = latest_pks(queryset.filter(Q(**{fk: obj})), limit, *inline.limit_ordering)
+        kwargs["queryset"] = queryset.filter(pk__in=pks)
+    return kwargs
+
+
+class MemberSessionsInline(RecentSessionsInline):
+    fk_name = "member"
+    limit_ordering = ("-started_at", "-pk")
+
+
+class OrganizationSessionsInline(RecentSessionsInline):
+    fk_name = "organization"
+    limit_ordering = ("-started_at", "-pk")
+    fields = ("session_link", "member", "state", "profile", "started_at", "expires_at",
+              "revoked_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("member")
