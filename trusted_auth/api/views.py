@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
@@ -17,6 +18,10 @@ from .serializers import AttestRequestSerializer
 from .shapes import session_shape, user_shape
 
 JWKS_MAX_AGE_SECONDS = 300
+
+# What reading a hostile body can raise besides ParseError: a body over Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE, or JSON nested deeper than the parser's recursion limit.
+_UNREADABLE_BODY = (ParseError, RequestDataTooBig, RecursionError)
 
 
 def jwks_max_age() -> int:
@@ -48,6 +53,10 @@ class ServerAPIView(StytchAPIView):
             body = self.request.data
         except ParseError as e:
             raise BadRequest(f"the request body is not valid JSON: {e.detail}") from e
+        except RequestDataTooBig as e:
+            raise BadRequest("the request body is too large") from e
+        except RecursionError as e:
+            raise BadRequest("the request body is not valid JSON: nested too deeply") from e
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
         serializer = serializer_class(data=body)
@@ -62,8 +71,10 @@ class ServerAPIView(StytchAPIView):
         try:
             return self.parse(serializer_class)
         except BadRequest as error:
-            # After a parse error DRF holds an empty body, so this read cannot raise again.
-            body = self.request.data
+            try:
+                body = self.request.data
+            except _UNREADABLE_BODY:
+                body = None
             record_malformed_attest(body.get("profile_id") if isinstance(body, dict) else None,
                                     context, error, action=action)
             raise

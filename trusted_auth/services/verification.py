@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from .issuer_keys import verification_keys
 
 MAX_TOKEN_ID_LENGTH = 256
 MAX_EXTERNAL_ID_LENGTH = 256
-_REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip")
+_REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip", "b64")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass
@@ -73,6 +75,18 @@ def _b64url_json(segment: str) -> Any:
         raise TokenRejected("token header is not base64url-encoded JSON") from e
 
 
+def _is_canonical_base64url(segment: str) -> bool:
+    """Only the base64url alphabet, no padding, and zero unused bits in the last character.
+
+    Decoders ignore those bits (and, leniently, stray characters), so without this check one
+    signature has several spellings: a different token string for the same signed token.
+    """
+    if not _BASE64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        return False
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == segment
+
+
 def _check_size(token: Any) -> None:
     if not isinstance(token, str) or not token:
         raise TokenRejected("token must be a non-empty string")
@@ -90,6 +104,8 @@ def _parse_header(profile: TrustedAuthTokenProfile, token: str) -> dict[str, Any
         )
     if not all(segments):
         raise TokenRejected("token has an empty segment")
+    if not all(_is_canonical_base64url(segment) for segment in segments):
+        raise TokenRejected("token segments must be unpadded, canonical base64url")
     header = _b64url_json(segments[0])
     if not isinstance(header, dict):
         raise TokenRejected("token header is not a JSON object")
@@ -229,11 +245,15 @@ def _check_claims(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> d
 
 
 def replay_cache_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> str:
+    """The replay marker's key: issuer and ``jti``, or without ``jti`` the signed part of the
+    token (header and payload), never its signature: ECDSA signatures are malleable ((r, s) and
+    (r, n - s) both verify) and RSA-PSS ones randomized, so the same signed claims can arrive
+    with another signature, and must still count as the same token."""
     jti = claims.get("jti")
     if isinstance(jti, str) and jti:
         material = f"{profile.issuer}\0{jti}"
     else:
-        material = f"raw\0{token}"
+        material = f"signed\0{token.rsplit('.', 1)[0]}"
     return "trusted_auth:replay:" + hashlib.sha256(material.encode()).hexdigest()
 
 
