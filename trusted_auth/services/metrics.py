@@ -31,8 +31,8 @@ ERROR_TYPES = (
     "user_not_found", "member_not_found", "organization_not_found", "session_not_found",
     "session_user_mismatch", "too_many_session_arguments", "invalid_session_duration_minutes",
     "reserved_claims_in_custom_claims", "custom_claims_too_large",
-    "email_jit_provisioning_not_allowed", "invalid_jwks_url", "jwks_unavailable",
-    "too_many_requests", OTHER,
+    "email_jit_provisioning_not_allowed", "organization_mismatch", "invalid_jwks_url",
+    "jwks_unavailable", "too_many_requests", OTHER,
 )
 
 
