@@ -42,7 +42,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from trusted_auth.models import AuditEvent, Session
 
-from .issuers import AUDIENCE, ISSUER, DROP, JwksIssuer, SigningPair, default_claims
+from .issuers import AUDIENCE, DROP, ISSUER, JwksIssuer, SigningPair, default_claims
 from .test_attest_rejections import assert_rejected, b64url, post_attest
 
 INVALID = "invalid_trusted_auth_token"

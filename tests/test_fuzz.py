@@ -16,7 +16,8 @@ from typing import Any
 
 import jwt
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Session

@@ -21,8 +21,7 @@ from typing import Any
 import pytest
 from jwt.algorithms import get_default_algorithms
 
-from trusted_auth.internal.jwk import jwk_fits_algorithm, public_key_fits_algorithm, \
-    unusable_reason
+from trusted_auth.internal.jwk import jwk_fits_algorithm, public_key_fits_algorithm, unusable_reason
 from trusted_auth.services.issuer_keys import _pyjwk
 from trusted_auth.services.profiles import validate_public_key_pem
 

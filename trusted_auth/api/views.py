@@ -12,15 +12,15 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError, Unauthorized
 from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
-from trusted_auth.services.metrics import exposition
 from trusted_auth.services.audit import RequestContext
+from trusted_auth.services.metrics import exposition
 from trusted_auth.services.signing_keys import current_signing_key, published_keys
 
 from .authentication import ProjectSecretAuthentication
 from .envelope import StytchAPIView
 from .serializers import AttestRequestSerializer
-from .throttling import AttestIPThrottle, AttestProfileThrottle, client_ip
 from .shapes import session_shape, user_shape
+from .throttling import AttestIPThrottle, AttestProfileThrottle, client_ip
 
 JWKS_MAX_AGE_SECONDS = 300
 
