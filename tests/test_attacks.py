@@ -435,6 +435,33 @@ def test_hostile_request_bodies_are_bad_requests(api, pem_profile, url, body, me
     assert_rejected(response, 400, "bad_request", message)
 
 
+def nested(depth: int) -> str:
+    return "[" * (depth - 1) + "]" * (depth - 1)
+
+
+@pytest.mark.parametrize("depth", [33, 908])
+def test_custom_claims_nested_too_deeply_are_bad_requests(api, pem_profile, token_factory, depth):
+    """Found by this suite: claims nested ~900 deep still parsed, then hit the recursion limit
+    when the session row was saved (a 500). Nesting is now capped at 32 levels."""
+    body = (f'{{"profile_id": "{pem_profile.profile_id}", "token": "{token_factory()}", '
+            f'"session_duration_minutes": 60, "session_custom_claims": {{"a": {nested(depth)}}}}}')
+    response = api.post("/v1/sessions/attest", body, content_type="application/json")
+    assert_rejected(response, 400, "bad_request", "nested deeper than 32 levels")
+
+
+def test_custom_claims_nested_32_deep_are_kept(api, pem_profile, token_factory):
+    claims = {"a": json.loads(nested(32))}
+    response = post_attest(api, pem_profile.profile_id, token_factory(),
+                           session_duration_minutes=60, session_custom_claims=claims)
+    assert response.status_code == 200, response.json()
+    assert response.json()["session"]["custom_claims"] == claims
+    refreshed = api.post("/v1/sessions/authenticate",
+                         {"session_token": response.json()["session_token"],
+                          "session_custom_claims": {"b": json.loads(nested(33))}}, format="json")
+    assert refreshed.status_code == 400, refreshed.json()
+    assert "nested deeper than 32 levels" in refreshed.json()["error_message"]
+
+
 @pytest.mark.parametrize("url", ["/v1/sessions/authenticate", "/v1/b2b/sessions/authenticate"])
 def test_hostile_bodies_on_authenticate_are_bad_requests(api, url):
     response = api.post(url, '{"session_token": ' + "[" * 50_000, content_type="application/json")

@@ -20,6 +20,9 @@ from .session_jwt import session_id_from_jwt
 MIN_SESSION_MINUTES = 5
 MAX_SESSION_MINUTES = 527040
 MAX_CUSTOM_CLAIMS_BYTES = 4096
+# Deeper values parse, but every later json.dumps/loads (the database column, the session JWT)
+# recurses once per level: near Python's recursion limit that was a 500.
+MAX_CUSTOM_CLAIMS_DEPTH = 32
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 RESERVED_CLAIM_PREFIX = "https://stytch.com/"
 
@@ -46,12 +49,30 @@ def validate_duration(minutes: Any) -> int | None:
     return minutes
 
 
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (a scalar is 0), without recursing."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
-    """Check ``session_custom_claims``: an object, no reserved names, at most 4 KiB of JSON."""
+    """Check ``session_custom_claims``: an object, no reserved names, at most 4 KiB of JSON
+    nested at most 32 levels."""
     if claims is None:
         return None
     if not isinstance(claims, dict):
         raise BadRequest("session_custom_claims must be a JSON object")
+    if json_depth(claims) > MAX_CUSTOM_CLAIMS_DEPTH:
+        raise BadRequest(f"session_custom_claims is nested deeper than {MAX_CUSTOM_CLAIMS_DEPTH} "
+                         "levels")
     reserved = sorted(k for k in claims if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX))
     if reserved:
         raise TrustedAuthError(
