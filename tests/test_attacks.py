@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.core.cache import caches
+from django.test import Client
 from jwt.algorithms import RSAAlgorithm
 
 from trusted_auth.models import AuditEvent, Session
@@ -433,6 +434,21 @@ def test_hostile_request_bodies_are_bad_requests(api, pem_profile, url, body, me
     """Found by this suite: both were 500s (RecursionError, RequestDataTooBig) before."""
     response = api.post(url, body, content_type="application/json")
     assert_rejected(response, 400, "bad_request", message)
+
+
+@pytest.mark.parametrize("body, message", [
+    pytest.param('{"profile_id": "p", "token": ' + "[" * 100_000, "not JSON", id="nested"),
+    pytest.param('{"profile_id": "p", "token": "' + "a" * 3_000_000 + '"}', "too large",
+                 id="3MB"),
+])
+def test_hostile_bodies_on_the_browser_flow_are_bad_requests(pem_profile, body, message):
+    client = Client(enforce_csrf_checks=True)
+    assert client.get("/example/signin").status_code == 200
+    response = client.post("/browser/exchange", body, content_type="application/json",
+                           HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    assert response.status_code == 400, response.content
+    assert response.json()["error_type"] == "bad_request"
+    assert message in response.json()["error_message"]
 
 
 def nested(depth: int) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 from django.core.checks import Error
+from django.test import Client
 
 from trusted_auth.checks import check_settings
 from trusted_auth.models import AuditEvent, Session
@@ -193,3 +194,19 @@ def test_an_unknown_scope_is_a_system_check_error(settings):
 def test_default_rates_pass_the_checks(settings):
     settings.DEBUG = True
     assert check_settings() == []
+
+
+def browser_exchange(profile_id: str, token: str):
+    """One sign-in from a fresh browser: its own cookies and CSRF token."""
+    client = Client(enforce_csrf_checks=True)
+    assert client.get("/example/signin").status_code == 200
+    return client.post("/browser/exchange", {"profile_id": profile_id, "token": token},
+                       HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+
+
+def test_the_browser_flow_shares_the_attest_limits(pem_profile, token_factory, settings):
+    rates(settings, attest_ip=None, attest_profile="1/m")
+    first = browser_exchange(pem_profile.profile_id, token_factory())
+    assert first.status_code == 200, first.content
+    assert_throttled(browser_exchange(pem_profile.profile_id, token_factory()))
+    assert Session.objects.count() == 1

@@ -11,6 +11,7 @@ endpoint must not be able to fill the audit table.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
@@ -84,3 +85,17 @@ class AttestProfileThrottle(TrustedAuthThrottle):
             return None
         # A digest: cache keys stay short and printable whatever a client sends.
         return hashlib.sha256(profile_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass
+class _ProfileHolder:
+    throttle_profile_id: Any
+
+
+def attest_throttle_wait(request: Any, profile_id: Any) -> float | None:
+    """For attest paths outside DRF (the browser flow): None when both attest limits allow the
+    request, else the seconds to wait. Same scopes and counts as the API's attest."""
+    for throttle in (AttestIPThrottle(), AttestProfileThrottle()):
+        if not throttle.allow_request(request, _ProfileHolder(profile_id)):
+            return throttle.wait() or 0.0
+    return None
