@@ -210,3 +210,15 @@ def test_the_browser_flow_shares_the_attest_limits(pem_profile, token_factory, s
     assert first.status_code == 200, first.content
     assert_throttled(browser_exchange(pem_profile.profile_id, token_factory()))
     assert Session.objects.count() == 1
+
+
+@pytest.mark.parametrize("forged", ["unknown", "<script>", "1.2.3.4.5", "", "::ffff:zz"])
+def test_a_forged_client_ip_header_falls_back_to_the_peer(api, pem_profile, settings, forged):
+    """A new string per request must not buy a new allowance, nor reach the audit IP column."""
+    rates(settings, attest_ip="1/m", attest_profile=None)
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}
+    first = attest_from(api, pem_profile.profile_id, "a.b.c", HTTP_X_FORWARDED_FOR=forged)
+    assert first.status_code == 401
+    assert AuditEvent.objects.get().ip_address == "127.0.0.1"
+    assert_throttled(attest_from(api, pem_profile.profile_id, "a.b.c",
+                                 HTTP_X_FORWARDED_FOR=forged + "x"))
