@@ -588,3 +588,60 @@ def test_replay_across_two_processes_sharing_the_cache(api, pem_profile, token_f
     assert_rejected(response, 401, "trusted_token_replayed", sessions=1)
     assert AuditEvent.objects.filter(outcome="failure").count() == 1
     assert Session.objects.count() == 1
+
+
+# --- NUL characters: fine for SQLite, refused by PostgreSQL text and jsonb columns --------------
+# Run the suite with DATABASE_URL=postgres://… to see these matter: before the fixes, each was a
+# 500 there (psycopg's DataError), and a pass on SQLite.
+
+
+@pytest.mark.parametrize("claims, message", [
+    pytest.param({"jti": "jti-\x00-nul"}, "token_id must not contain control characters",
+                 id="token-id"),
+    pytest.param({"email": "ada\x00@example.com"}, "not a valid email", id="email"),
+])
+def test_nul_in_mapped_claims_is_refused(api, pem_profile, token_factory, claims, message):
+    response = post_attest(api, pem_profile.profile_id, token_factory(**claims),
+                           session_duration_minutes=60)
+    assert_rejected(response, 401, CLAIMS, message)
+
+
+def test_nul_in_the_subject_is_not_stored(api, pem_profile, token_factory):
+    response = post_attest(api, pem_profile.profile_id, token_factory(sub="ext-\x00-1"),
+                           session_duration_minutes=60)
+    assert response.status_code == 200, response.json()
+    assert AuditEvent.objects.get().subject == "ext--1"
+
+
+def test_nul_in_custom_claims_is_a_bad_request(api, pem_profile, token_factory):
+    for claims in ({"a": "x\x00y"}, {"k\x00": 1}, {"a": [{"b": "\x00"}]}):
+        response = post_attest(api, pem_profile.profile_id, token_factory(),
+                               session_duration_minutes=60, session_custom_claims=claims)
+        assert_rejected(response, 400, "bad_request", "NUL")
+
+
+def test_nul_in_a_malformed_attest_is_audited(api):
+    response = api.post("/v1/sessions/attest", {"profile_id": "ttp-\x00", "token": ""},
+                        format="json")
+    event = assert_rejected(response, 400, "bad_request")
+    assert event.requested_profile_id == "ttp-"
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/v1/sessions?user_id=user-%00", "sessions"),
+    ("/v1/b2b/sessions?organization_id=o%00&member_id=m%00", "member_sessions"),
+])
+def test_nul_in_query_parameters_matches_nothing(api, url, field):
+    response = api.get(url)
+    assert response.status_code == 200, response.json()
+    assert response.json()[field] == []
+
+
+def test_nul_in_the_browser_flows_profile_id(pem_profile, token_factory):
+    client = Client(enforce_csrf_checks=True)
+    assert client.get("/example/signin").status_code == 200
+    response = client.post("/browser/exchange", {"profile_id": "ttp-\x00", "token": "a.b.c"},
+                           content_type="application/json",
+                           HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    assert response.status_code == 404, response.content
+    assert response.json()["error_type"] == "trusted_token_profile_not_found"

@@ -147,7 +147,7 @@ BODY_FIELDS = ["profile_id", "token", "session_duration_minutes", "session_custo
 
 @given(body=st.one_of(json_values, st.dictionaries(st.sampled_from(BODY_FIELDS), json_values,
                                                    max_size=6)))
-@settings(max_examples=50)
+@settings(max_examples=settings.default.max_examples // 2)
 @pytest.mark.parametrize("url", [
     "/v1/sessions/attest", "/v1/b2b/sessions/attest", "/v1/sessions/authenticate",
     "/v1/b2b/sessions/authenticate", "/v1/sessions/revoke", "/v1/b2b/sessions/revoke",

@@ -63,6 +63,18 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def _contains_nul(value: Any) -> bool:
+    """Whether a NUL appears in any string, key or value, of a JSON value (PostgreSQL's jsonb
+    refuses ``\\u0000``). Call it on values already known to be shallow."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
 def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
     """Check ``session_custom_claims``: an object, no reserved names, at most 4 KiB of JSON
     nested at most 32 levels."""
@@ -73,6 +85,8 @@ def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
     if json_depth(claims) > MAX_CUSTOM_CLAIMS_DEPTH:
         raise BadRequest(f"session_custom_claims is nested deeper than {MAX_CUSTOM_CLAIMS_DEPTH} "
                          "levels")
+    if _contains_nul(claims):
+        raise BadRequest("session_custom_claims must not contain NUL characters")
     reserved = sorted(k for k in claims if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX))
     if reserved:
         raise TrustedAuthError(

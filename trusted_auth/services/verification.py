@@ -167,12 +167,23 @@ def claim_at_path(claims: dict[str, Any], path: str) -> Any:
     return value
 
 
+def _has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in value)
+
+
 def _bounded_string(value: Any, name: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise claims_rejected(f"mapped {name} must be a non-empty string")
     if len(value) > limit:
         raise claims_rejected(f"mapped {name} is longer than {limit} characters")
+    # Ids are stored and compared: a NUL is refused by PostgreSQL, a newline forges log lines.
+    if _has_control_characters(value):
+        raise claims_rejected(f"mapped {name} must not contain control characters")
     return value
+
+
+def _plain_text(value: str) -> str:
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc")
 
 
 def _email(value: Any) -> str:
@@ -190,9 +201,9 @@ def _email(value: Any) -> str:
 
 def _name(value: Any) -> dict[str, str]:
     if isinstance(value, str) and value.strip():
-        return {"first_name": value.strip()[:150]}
+        return {"first_name": _plain_text(value).strip()[:150]}
     if isinstance(value, dict):
-        return {k: v[:150] for k, v in value.items()
+        return {k: _plain_text(v)[:150] for k, v in value.items()
                 if k in ("first_name", "middle_name", "last_name") and isinstance(v, str)}
     return {}
 
@@ -222,7 +233,8 @@ def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> 
         roles = claim_at_path(claims, mapping["role_ids"])
         if roles is None:
             roles = []
-        if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+        if not isinstance(roles, list) or not all(
+                isinstance(r, str) and r and not _has_control_characters(r) for r in roles):
             raise claims_rejected("mapped role_ids must be a list of strings")
         attributes["role_ids"] = roles
     return attributes
