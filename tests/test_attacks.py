@@ -645,3 +645,11 @@ def test_nul_in_the_browser_flows_profile_id(pem_profile, token_factory):
                            HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert response.status_code == 404, response.content
     assert response.json()["error_type"] == "trusted_token_profile_not_found"
+
+
+def test_nul_in_the_user_agent_is_not_stored(api, pem_profile, token_factory):
+    response = api.post("/v1/sessions/attest", {"profile_id": pem_profile.profile_id,
+                                                "token": token_factory()},
+                        format="json", HTTP_USER_AGENT="curl/8\x00evil")
+    assert response.status_code == 200, response.json()
+    assert AuditEvent.objects.get().user_agent == "curl/8evil"
