@@ -12,11 +12,13 @@ import json
 
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from trusted_auth.api.envelope import ERROR_URL, new_request_id
+from trusted_auth.api.throttling import attest_throttle_wait
 from trusted_auth.api.views import request_context
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError
@@ -33,15 +35,17 @@ def _error(status: int, error_type: str, message: str) -> JsonResponse:
 
 
 def _arguments(request: HttpRequest) -> dict:
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except ValueError as e:
-            raise BadRequest("the request body is not JSON") from e
-        if not isinstance(data, dict):
-            raise BadRequest("the request body must be a JSON object")
-        return data
-    return request.POST.dict()
+    try:
+        if request.content_type != "application/json":
+            return request.POST.dict()
+        data = json.loads(request.body or b"{}")
+    except RequestDataTooBig as e:
+        raise BadRequest("the request body is too large") from e
+    except (ValueError, RecursionError) as e:
+        raise BadRequest("the request body is not JSON") from e
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
 
 
 @require_POST
@@ -52,6 +56,12 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
         return _error(403, "cross_site_request", "the browser flow accepts same-origin requests only")
     try:
         data = _arguments(request)
+        wait = attest_throttle_wait(request, data.get("profile_id"))
+        if wait is not None:
+            response = _error(429, "too_many_requests",
+                              f"Request was throttled. Expected available in {int(wait)} seconds.")
+            response["Retry-After"] = str(int(wait) + 1)
+            return response
         result = attest(AttestRequest(
             profile_id=data.get("profile_id"), token=data.get("token"),
             session_duration_minutes=trusted_auth_settings.BROWSER_SESSION_MINUTES,

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from rest_framework.throttling import SimpleRateThrottle
 
 from trusted_auth.conf import DEFAULTS, SETTING_NAME, trusted_auth_settings
 
@@ -71,4 +72,31 @@ def check_settings(app_configs=None, **kwargs):
             f"{SETTING_NAME}['JWKS_ALLOW_PRIVATE_NETWORKS'] is on outside DEBUG.",
             hint="It lets a profile's JWKS URL reach private and loopback addresses (SSRF); "
                  "keep it for tests and local demos.", id="trusted_auth.W001"))
+    messages.extend(_check_throttle_rates())
+    return messages
+
+
+def _check_throttle_rates() -> list[Error]:
+    rates = trusted_auth_settings.THROTTLE_RATES
+    if not isinstance(rates, dict):
+        return [Error(f"{SETTING_NAME}['THROTTLE_RATES'] must be a dict.",
+                      id="trusted_auth.E020")]
+    messages = []
+    for scope, rate in rates.items():
+        if scope not in DEFAULTS["THROTTLE_RATES"]:
+            messages.append(Error(
+                f"{SETTING_NAME}['THROTTLE_RATES'] has an unknown scope {scope!r}.",
+                hint=f"Known scopes: {', '.join(sorted(DEFAULTS['THROTTLE_RATES']))}.",
+                id="trusted_auth.E020"))
+            continue
+        try:
+            if rate is not None:
+                SimpleRateThrottle.parse_rate(None, rate)
+                if int(rate.split("/")[0]) <= 0:
+                    raise ValueError(rate)
+        except (ValueError, KeyError, AttributeError, TypeError, IndexError):
+            messages.append(Error(
+                f"{SETTING_NAME}['THROTTLE_RATES'][{scope!r}] is not a rate: {rate!r}.",
+                hint="Write it as 'N/s', 'N/m', 'N/h' or 'N/d', or None to disable the scope.",
+                id="trusted_auth.E020"))
     return messages

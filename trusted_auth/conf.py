@@ -55,6 +55,19 @@ DEFAULTS: dict[str, Any] = {
     "BROWSER_SESSION_MINUTES": 60 * 24,
     # Client IP for audit events: REMOTE_ADDR unless you name a header your proxy sets.
     "CLIENT_IP_HEADER": "",
+    # Rate limits per scope, "N/s", "N/m", "N/h" or "N/d" (DRF syntax), counted in the
+    # CACHE_ALIAS cache so they hold across workers. None disables a scope; a scope left out
+    # keeps its default. attest_ip and authenticate_ip are per client IP (CLIENT_IP_HEADER
+    # applies); attest_profile is per requested profile_id.
+    "THROTTLE_RATES": {"attest_ip": "600/m", "attest_profile": "1200/m",
+                       "authenticate_ip": "6000/m"},
+    # The structured log line per attest (logger "trusted_auth.attest") names the email in
+    # clear only when True; otherwise a keyed hash of it (same email, same hash).
+    "LOG_EMAILS": False,
+    # GET <mount>/metrics in Prometheus text format; a 404 unless enabled.
+    "METRICS_ENABLED": False,
+    # When set, /metrics also requires "Authorization: Bearer <this value>".
+    "METRICS_BEARER_TOKEN": "",
 }
 
 

@@ -23,4 +23,5 @@ urlpatterns = [
          name="b2b-jwks"),
     path("browser/exchange", browser.exchange_token, name="browser-exchange"),
     path("browser/logout", browser.logout_view, name="browser-logout"),
+    path("metrics", views.MetricsView.as_view(), name="metrics"),
 ]

@@ -6,10 +6,10 @@ from trusted_auth.services.b2b_attest import B2BAttestRequest, b2b_attest
 
 from .b2b_shapes import member_session_shape, member_shape, organization_shape
 from .serializers import B2BAttestRequestSerializer
-from .views import JwksView, ServerAPIView, attest_arguments, request_context
+from .views import AttestAPIView, JwksView, attest_arguments, request_context
 
 
-class B2BAttestView(ServerAPIView):
+class B2BAttestView(AttestAPIView):
     """``POST /v1/b2b/sessions/attest``."""
 
     def post(self, request):

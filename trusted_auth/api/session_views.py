@@ -11,6 +11,7 @@ from .serializers import (
     RevokeRequestSerializer,
 )
 from .shapes import session_shape, user_shape
+from .throttling import AuthenticateIPThrottle
 from .views import ServerAPIView
 
 
@@ -18,6 +19,7 @@ class AuthenticateView(ServerAPIView):
     """``POST /v1/sessions/authenticate``."""
 
     member = False
+    throttle_classes = [AuthenticateIPThrottle]
 
     def post(self, request):
         data = self.parse(AuthenticateRequestSerializer)

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import hmac
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import BadRequest, TrustedAuthError
+from trusted_auth.errors import BadRequest, TrustedAuthError, Unauthorized
 from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
 from trusted_auth.services.audit import RequestContext
+from trusted_auth.services.metrics import exposition
 from trusted_auth.services.signing_keys import current_signing_key, published_keys
 
 from .authentication import ProjectSecretAuthentication
 from .envelope import StytchAPIView
 from .serializers import AttestRequestSerializer
 from .shapes import session_shape, user_shape
+from .throttling import AttestIPThrottle, AttestProfileThrottle, client_ip
 
 JWKS_MAX_AGE_SECONDS = 300
+
+# What reading a hostile body can raise besides ParseError: a body over Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE, or JSON nested deeper than the parser's recursion limit.
+_UNREADABLE_BODY = (ParseError, RequestDataTooBig, RecursionError)
 
 
 def jwks_max_age() -> int:
@@ -26,9 +36,7 @@ def jwks_max_age() -> int:
 
 
 def request_context(request) -> RequestContext:
-    header = trusted_auth_settings.CLIENT_IP_HEADER
-    ip = request.META.get(header, "").split(",")[0].strip() if header else ""
-    return RequestContext(ip_address=ip or request.META.get("REMOTE_ADDR") or None,
+    return RequestContext(ip_address=client_ip(request),
                           user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
@@ -48,6 +56,10 @@ class ServerAPIView(StytchAPIView):
             body = self.request.data
         except ParseError as e:
             raise BadRequest(f"the request body is not valid JSON: {e.detail}") from e
+        except RequestDataTooBig as e:
+            raise BadRequest("the request body is too large") from e
+        except RecursionError as e:
+            raise BadRequest("the request body is not valid JSON: nested too deeply") from e
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
         serializer = serializer_class(data=body)
@@ -57,19 +69,34 @@ class ServerAPIView(StytchAPIView):
             raise BadRequest(errors)
         return {k: v for k, v in serializer.validated_data.items()}
 
+
+class AttestAPIView(ServerAPIView):
+    """An attest endpoint: limited per client IP before the body is read, and per requested
+    profile once it is parsed (``parse_attest``)."""
+
+    throttle_classes = [AttestIPThrottle]
+
     def parse_attest(self, serializer_class, context, *, action: str):
-        """``parse`` for attest endpoints: a malformed attest is still an audited failure."""
+        """``parse`` for attest endpoints: a malformed attest is still an audited failure.
+        A well-formed one is then held to the per-profile rate limit."""
         try:
-            return self.parse(serializer_class)
+            data = self.parse(serializer_class)
         except BadRequest as error:
-            # After a parse error DRF holds an empty body, so this read cannot raise again.
-            body = self.request.data
+            try:
+                body = self.request.data
+            except _UNREADABLE_BODY:
+                body = None
             record_malformed_attest(body.get("profile_id") if isinstance(body, dict) else None,
                                     context, error, action=action)
             raise
+        self.throttle_profile_id = data["profile_id"]
+        throttle = AttestProfileThrottle()
+        if not throttle.allow_request(self.request, self):
+            self.throttled(self.request, throttle.wait())
+        return data
 
 
-class AttestView(ServerAPIView):
+class AttestView(AttestAPIView):
     """``POST /v1/sessions/attest``."""
 
     def post(self, request):
@@ -101,3 +128,24 @@ class JwksView(StytchAPIView):
         response = self.ok({"keys": published_keys()})
         response["Cache-Control"] = f"public, max-age={jwks_max_age()}"
         return response
+
+
+class MetricsView(StytchAPIView):
+    """``GET /metrics``: the counters in Prometheus text format, when ``METRICS_ENABLED``.
+
+    Protected by ``METRICS_BEARER_TOKEN`` when that is set; otherwise open to whoever reaches
+    the URL, like most scrape targets (so mount it on an internal network).
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        if not trusted_auth_settings.METRICS_ENABLED:
+            raise TrustedAuthError("not found", error_type="not_found", status_code=404)
+        expected = trusted_auth_settings.METRICS_BEARER_TOKEN
+        if expected:
+            given = request.META.get("HTTP_AUTHORIZATION", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+                raise Unauthorized("metrics need Authorization: Bearer <METRICS_BEARER_TOKEN>")
+        return HttpResponse(exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")

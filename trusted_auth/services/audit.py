@@ -30,17 +30,24 @@ class AttestFacts:
     organization_id: str = ""
 
 
+def _text(value: str, limit: int) -> str:
+    """A column-safe copy of text that may come from a client: PostgreSQL refuses NUL."""
+    return value.replace("\x00", "")[:limit]
+
+
 def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
+    if "error_message" in fields:
+        fields["error_message"] = _text(fields["error_message"], 500)
     return AuditEvent.objects.create(
         action=facts.action,
         profile=facts.profile,
-        requested_profile_id=facts.requested_profile_id[:128],
-        token_id=facts.token_id[:256],
-        subject=facts.subject[:256],
+        requested_profile_id=_text(facts.requested_profile_id, 128),
+        token_id=_text(facts.token_id, 256),
+        subject=_text(facts.subject, 256),
         user_id=facts.user_id,
         organization_id=facts.organization_id,
         ip_address=context.ip_address,
-        user_agent=context.user_agent[:512],
+        user_agent=_text(context.user_agent, 512),
         **fields,
     )
 
@@ -57,6 +64,6 @@ def record_attest_success(facts: AttestFacts, context: RequestContext, user,
 def record_attest_failure(facts: AttestFacts, context: RequestContext,
                           error: TrustedAuthError) -> AuditEvent:
     event = _event(facts, context, outcome=AuditEvent.Outcome.FAILURE,
-                   error_type=error.error_type, error_message=error.message[:500])
+                   error_type=error.error_type, error_message=error.message)
     signals.attest_failed.send(sender=record_attest_failure, event=event, error=error)
     return event

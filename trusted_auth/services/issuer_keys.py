@@ -26,6 +26,8 @@ from trusted_auth.internal.jwk import jwk_fits_algorithm, public_key_fits_algori
 from trusted_auth.internal.jwks_http import fetch_jwks
 from trusted_auth.models import TrustedAuthTokenProfile
 
+from . import metrics
+
 _fetch_locks: dict[str, threading.Lock] = {}
 _fetch_locks_guard = threading.Lock()
 
@@ -63,7 +65,13 @@ def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
 
 def refresh_keyset(profile: TrustedAuthTokenProfile) -> KeySet:
     """Fetch the profile's JWKS now and store it in the shared cache."""
-    return store_keyset(profile, fetch_jwks(profile.jwks_url).keys)
+    try:
+        fetched = fetch_jwks(profile.jwks_url)
+    except (JwksUnavailable, InvalidJwksUrl):
+        metrics.increment(metrics.JWKS_FETCHES, outcome="failure")
+        raise
+    metrics.increment(metrics.JWKS_FETCHES, outcome="success")
+    return store_keyset(profile, fetched.keys)
 
 
 def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -> KeySet:
@@ -104,9 +112,11 @@ def jwks_for(profile: TrustedAuthTokenProfile, kid: str | None) -> KeySet:
         return _refetch(profile, None)
     has_kid = kid is None or any(k.get("kid") == kid for k in keyset.keys)
     if _is_fresh(keyset) and has_kid:
+        metrics.increment(metrics.JWKS_CACHE_HITS)
         return keyset
     if not _cache().add(_cooldown_cache_key(profile), 1,
                         timeout=trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS):
+        metrics.increment(metrics.JWKS_CACHE_HITS)
         return keyset  # someone refetched within the cooldown: use what we have
     return _refetch(profile, keyset)
 

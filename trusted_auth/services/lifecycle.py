@@ -121,6 +121,8 @@ def live_sessions(*, user_id: Any = None, organization_id: Any = None,
     """Live consumer sessions of a user, or live member sessions of a member in an organization."""
     queryset = Session.objects.live().select_related("user__trusted_auth_identity", "member",
                                                      "organization")
+    if any(isinstance(i, str) and "\x00" in i for i in (user_id, organization_id, member_id)):
+        return []  # no id holds a NUL, and PostgreSQL refuses to compare one
     if user_id is not None:
         if not isinstance(user_id, str) or not user_id:
             raise BadRequest("user_id is required")

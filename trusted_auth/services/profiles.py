@@ -84,6 +84,8 @@ def get_profile(profile_id: Any, *, for_update: bool = False) -> TrustedAuthToke
     """
     if not isinstance(profile_id, str) or not profile_id:
         raise BadRequest("profile_id is required")
+    if "\x00" in profile_id:  # no id holds one, and PostgreSQL refuses to compare it
+        raise ProfileNotFound("no trusted auth token profile with a NUL in its id")
     profiles = TrustedAuthTokenProfile.objects.prefetch_related("pem_keys")
     if for_update:
         profiles = profiles.select_for_update()

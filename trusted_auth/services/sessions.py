@@ -20,6 +20,9 @@ from .session_jwt import session_id_from_jwt
 MIN_SESSION_MINUTES = 5
 MAX_SESSION_MINUTES = 527040
 MAX_CUSTOM_CLAIMS_BYTES = 4096
+# Deeper values parse, but every later json.dumps/loads (the database column, the session JWT)
+# recurses once per level: near Python's recursion limit that was a 500.
+MAX_CUSTOM_CLAIMS_DEPTH = 32
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 RESERVED_CLAIM_PREFIX = "https://stytch.com/"
 
@@ -46,12 +49,44 @@ def validate_duration(minutes: Any) -> int | None:
     return minutes
 
 
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (a scalar is 0), without recursing."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _contains_nul(value: Any) -> bool:
+    """Whether a NUL appears in any string, key or value, of a JSON value (PostgreSQL's jsonb
+    refuses ``\\u0000``). Call it on values already known to be shallow."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
 def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
-    """Check ``session_custom_claims``: an object, no reserved names, at most 4 KiB of JSON."""
+    """Check ``session_custom_claims``: an object, no reserved names, at most 4 KiB of JSON
+    nested at most 32 levels."""
     if claims is None:
         return None
     if not isinstance(claims, dict):
         raise BadRequest("session_custom_claims must be a JSON object")
+    if json_depth(claims) > MAX_CUSTOM_CLAIMS_DEPTH:
+        raise BadRequest(f"session_custom_claims is nested deeper than {MAX_CUSTOM_CLAIMS_DEPTH} "
+                         "levels")
+    if _contains_nul(claims):
+        raise BadRequest("session_custom_claims must not contain NUL characters")
     reserved = sorted(k for k in claims if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX))
     if reserved:
         raise TrustedAuthError(
@@ -83,7 +118,9 @@ def find_live_session(*, session_token: Any = None, session_jwt: Any = None,
     """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
     queryset = Session.objects.select_related("user", "member", "organization")
     if for_update:
-        queryset = queryset.select_for_update()
+        # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # outer joins select_related makes (user or member is always null).
+        queryset = queryset.select_for_update(of=("self",))
     if session_token is not None:
         if not isinstance(session_token, str) or not session_token:
             raise SessionNotFound("session_token is not valid")

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from .issuer_keys import verification_keys
 
 MAX_TOKEN_ID_LENGTH = 256
 MAX_EXTERNAL_ID_LENGTH = 256
-_REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip")
+_REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip", "b64")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 # The names of the steps ``verify_external_token`` records in a ``Trace``, in order.
 PIPELINE_STEPS = ("size", "header", "signature and registered claims", "claims and mapping",
                   "replay")
@@ -76,6 +78,18 @@ def _b64url_json(segment: str) -> Any:
         raise TokenRejected("token header is not base64url-encoded JSON") from e
 
 
+def _is_canonical_base64url(segment: str) -> bool:
+    """Only the base64url alphabet, no padding, and zero unused bits in the last character.
+
+    Decoders ignore those bits (and, leniently, stray characters), so without this check one
+    signature has several spellings: a different token string for the same signed token.
+    """
+    if not _BASE64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        return False
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == segment
+
+
 def _check_size(token: Any) -> None:
     if not isinstance(token, str) or not token:
         raise TokenRejected("token must be a non-empty string")
@@ -93,6 +107,8 @@ def _parse_header(profile: TrustedAuthTokenProfile, token: str) -> dict[str, Any
         )
     if not all(segments):
         raise TokenRejected("token has an empty segment")
+    if not all(_is_canonical_base64url(segment) for segment in segments):
+        raise TokenRejected("token segments must be unpadded, canonical base64url")
     header = _b64url_json(segments[0])
     if not isinstance(header, dict):
         raise TokenRejected("token header is not a JSON object")
@@ -154,12 +170,23 @@ def claim_at_path(claims: dict[str, Any], path: str) -> Any:
     return value
 
 
+def _has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in value)
+
+
 def _bounded_string(value: Any, name: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise claims_rejected(f"mapped {name} must be a non-empty string")
     if len(value) > limit:
         raise claims_rejected(f"mapped {name} is longer than {limit} characters")
+    # Ids are stored and compared: a NUL is refused by PostgreSQL, a newline forges log lines.
+    if _has_control_characters(value):
+        raise claims_rejected(f"mapped {name} must not contain control characters")
     return value
+
+
+def _plain_text(value: str) -> str:
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc")
 
 
 def _email(value: Any) -> str:
@@ -177,9 +204,9 @@ def _email(value: Any) -> str:
 
 def _name(value: Any) -> dict[str, str]:
     if isinstance(value, str) and value.strip():
-        return {"first_name": value.strip()[:150]}
+        return {"first_name": _plain_text(value).strip()[:150]}
     if isinstance(value, dict):
-        return {k: v[:150] for k, v in value.items()
+        return {k: _plain_text(v)[:150] for k, v in value.items()
                 if k in ("first_name", "middle_name", "last_name") and isinstance(v, str)}
     return {}
 
@@ -209,7 +236,8 @@ def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> 
         roles = claim_at_path(claims, mapping["role_ids"])
         if roles is None:
             roles = []
-        if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+        if not isinstance(roles, list) or not all(
+                isinstance(r, str) and r and not _has_control_characters(r) for r in roles):
             raise claims_rejected("mapped role_ids must be a list of strings")
         attributes["role_ids"] = roles
     return attributes
@@ -232,11 +260,15 @@ def _check_claims(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> d
 
 
 def replay_cache_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> str:
+    """The replay marker's key: issuer and ``jti``, or without ``jti`` the signed part of the
+    token (header and payload), never its signature: ECDSA signatures are malleable ((r, s) and
+    (r, n - s) both verify) and RSA-PSS ones randomized, so the same signed claims can arrive
+    with another signature, and must still count as the same token."""
     jti = claims.get("jti")
     if isinstance(jti, str) and jti:
         material = f"{profile.issuer}\0{jti}"
     else:
-        material = f"raw\0{token}"
+        material = f"signed\0{token.rsplit('.', 1)[0]}"
     return "trusted_auth:replay:" + hashlib.sha256(material.encode()).hexdigest()
 
 

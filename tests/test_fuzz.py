@@ -1,0 +1,158 @@
+"""Property tests: whatever arrives, attest answers with a domain error, never anything else.
+
+Hypothesis generates arbitrary strings and bytes, real tokens mutated segment by segment, tokens
+signed by the profile's own key over arbitrary claims, and arbitrary JSON request bodies. Example
+counts are modest so the suite stays fast; raise them locally with the ``deep``
+profile (``HYPOTHESIS_PROFILE=deep``, 5000 examples each) when hunting.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import string
+from typing import Any
+
+import jwt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trusted_auth.errors import TrustedAuthError
+from trusted_auth.models import Session
+from trusted_auth.services.attest import AttestRequest, attest
+
+from .issuers import default_claims
+
+settings.register_profile("trusted_auth", max_examples=100, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                 HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                 HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "trusted_auth"))
+
+B64URL = string.ascii_letters + string.digits + "-_"
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+
+
+def b64url(data: bytes | str) -> str:
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def attest_refuses(profile, token: Any, **fields: Any) -> TrustedAuthError | None:
+    """Run the attest service; return its domain error, or None when it accepted the token.
+    Any other exception propagates and fails the property."""
+    try:
+        attest(AttestRequest(profile_id=profile.profile_id, token=token, **fields))
+    except TrustedAuthError as error:
+        assert error.status_code in (400, 401, 403, 404, 409, 413, 429, 503), error
+        return error
+    return None
+
+
+@pytest.fixture
+def real_token(token_factory):
+    return token_factory()
+
+
+@given(token=st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
+    st.lists(st.text(alphabet=B64URL + ".=+/ \n\x00", max_size=60), max_size=6).map(".".join),
+    st.just("a" * 9000),
+    json_values,
+))
+def test_arbitrary_input_is_refused_with_a_domain_error(pem_profile, token):
+    assert attest_refuses(pem_profile, token, session_duration_minutes=60) is not None
+    assert Session.objects.count() == 0
+
+
+def _mutate_segment(segment: str, data: st.DataObject) -> str:
+    kind = data.draw(st.sampled_from(["flip", "truncate", "extend", "replace", "empty"]))
+    if kind == "flip" and segment:
+        i = data.draw(st.integers(0, len(segment) - 1))
+        return segment[:i] + data.draw(st.sampled_from(B64URL + "=.+/")) + segment[i + 1:]
+    if kind == "truncate":
+        return segment[:data.draw(st.integers(0, len(segment)))]
+    if kind == "extend":
+        return segment + data.draw(st.text(alphabet=B64URL, min_size=1, max_size=8))
+    if kind == "replace":
+        return b64url(json.dumps(data.draw(json_values)))
+    return ""
+
+
+@given(data=st.data())
+def test_mutated_real_tokens_are_refused(pem_profile, real_token, data):
+    segments = real_token.split(".")
+    structure = data.draw(st.sampled_from(["mutate", "reorder", "drop", "duplicate", "header"]))
+    if structure == "mutate":
+        index = data.draw(st.integers(0, 2))
+        segments[index] = _mutate_segment(segments[index], data)
+    elif structure == "reorder":
+        permutation = data.draw(st.permutations(segments).filter(lambda p: p != segments))
+        segments = list(permutation)
+    elif structure == "drop":
+        del segments[data.draw(st.integers(0, 2))]
+    elif structure == "duplicate":
+        segments.insert(data.draw(st.integers(0, 3)), segments[data.draw(st.integers(0, 2))])
+    else:  # a new header over the original payload and signature
+        header = data.draw(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
+        header.setdefault("alg", data.draw(st.sampled_from(["RS256", "ES256", "none", "HS256"])))
+        segments[0] = b64url(json.dumps(header))
+    token = ".".join(segments)
+    if token == real_token:
+        return
+    assert attest_refuses(pem_profile, token, session_duration_minutes=60) is not None
+    assert Session.objects.count() == 0
+
+
+CLAIM_NAMES = ["iss", "aud", "exp", "iat", "nbf", "email", "email_verified", "jti", "sub"]
+
+
+@given(overrides=st.dictionaries(st.sampled_from(CLAIM_NAMES), json_values, min_size=1,
+                                 max_size=4),
+       headers=st.dictionaries(st.sampled_from(["kid", "typ", "crit", "jku", "x5c", "b64",
+                                                "cty", "zip"]),
+                               json_values, max_size=2))
+def test_signed_tokens_with_arbitrary_claims_never_break_verification(pem_profile, signer,
+                                                                      overrides, headers):
+    """Signed by the profile's own key, so every claim check runs on hostile values. Accepted
+    only when the claims are in fact acceptable; without a duration no session starts."""
+    claims = default_claims(**overrides)
+    try:
+        token = signer.sign(claims, headers={k: v for k, v in headers.items() if k != "kid"})
+    except (TypeError, ValueError, jwt.PyJWTError):
+        return  # PyJWT will not encode it (e.g. a non-string iss); nothing to send
+    error = attest_refuses(pem_profile, token)
+    if error is None:
+        assert isinstance(claims["email"], str) and claims["email"].isascii()
+        assert isinstance(claims["jti"], str) and claims["jti"].strip()
+        assert claims["iss"] == pem_profile.issuer
+    assert Session.objects.count() == 0
+
+
+BODY_FIELDS = ["profile_id", "token", "session_duration_minutes", "session_custom_claims",
+               "session_token", "session_jwt", "session_id", "member_session_id", "member_id",
+               "telemetry_id", "organization_id"]
+
+
+@given(body=st.one_of(json_values, st.dictionaries(st.sampled_from(BODY_FIELDS), json_values,
+                                                   max_size=6)))
+@settings(max_examples=settings.default.max_examples // 2)
+@pytest.mark.parametrize("url", [
+    "/v1/sessions/attest", "/v1/b2b/sessions/attest", "/v1/sessions/authenticate",
+    "/v1/b2b/sessions/authenticate", "/v1/sessions/revoke", "/v1/b2b/sessions/revoke",
+])
+def test_arbitrary_json_bodies_never_500(api, pem_profile, url, body):
+    response = api.post(url, json.dumps(body), content_type="application/json")
+    assert response.status_code < 500, response.json()
+    assert {"status_code", "request_id"} <= response.json().keys()

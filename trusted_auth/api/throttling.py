@@ -1,0 +1,114 @@
+"""Rate limits for the attest and authenticate endpoints: DRF throttles over the shared cache.
+
+The counts live in the ``CACHE_ALIAS`` cache, so a limit holds across workers when the cache is
+shared (Redis). DRF's sliding window reads and writes a list of timestamps, which is not atomic:
+under concurrent requests a few more than the limit may pass. That bounds a flood; it is not
+an exact quota. A throttled request is answered ``429 too_many_requests`` with ``Retry-After``
+(see ``envelope.py``), counted in the metrics, and not audited: an attacker flooding the
+endpoint must not be able to fill the audit table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+from rest_framework.throttling import SimpleRateThrottle
+
+from trusted_auth.conf import DEFAULTS, trusted_auth_settings
+from trusted_auth.services import metrics
+
+
+def _ip_or_none(value: Any) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip())) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def client_ip(request: Any) -> str | None:
+    """The client address: the first entry of ``CLIENT_IP_HEADER`` when set, else REMOTE_ADDR.
+
+    Only a well-formed IP address counts: a forged header value ("unknown", a script) falls back
+    to REMOTE_ADDR, so it can neither dodge a rate limit with a fresh string per request nor
+    reach the audit table's IP column (which PostgreSQL would refuse with an error).
+    """
+    header = trusted_auth_settings.CLIENT_IP_HEADER
+    forwarded = _ip_or_none(request.META.get(header, "").split(",")[0]) if header else None
+    return forwarded or _ip_or_none(request.META.get("REMOTE_ADDR"))
+
+
+class TrustedAuthThrottle(SimpleRateThrottle):
+    """A ``SimpleRateThrottle`` whose rate and cache come from ``TRUSTED_AUTH``."""
+
+    cache_format = "trusted_auth:throttle:%(scope)s:%(ident)s"
+    # Refusals of this scope are attests: counted as such in trusted_auth_attests_total.
+    counts_as_attest = False
+
+    def __init__(self) -> None:
+        self.cache = caches[trusted_auth_settings.CACHE_ALIAS]
+        super().__init__()
+
+    def get_rate(self) -> str | None:
+        rates = trusted_auth_settings.THROTTLE_RATES
+        return rates.get(self.scope, DEFAULTS["THROTTLE_RATES"].get(self.scope))
+
+    def identity(self, request: Any, view: Any) -> str | None:
+        raise NotImplementedError
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        ident = self.identity(request, view)
+        return self.cache_format % {"scope": self.scope, "ident": ident} if ident else None
+
+    def throttle_failure(self) -> bool:
+        metrics.increment(metrics.THROTTLED, scope=self.scope)
+        if self.counts_as_attest:
+            metrics.increment(metrics.ATTESTS, outcome="throttled",
+                              error_type="too_many_requests")
+        return False
+
+
+class ClientIPThrottle(TrustedAuthThrottle):
+    def identity(self, request: Any, view: Any) -> str | None:
+        return client_ip(request)
+
+
+class AttestIPThrottle(ClientIPThrottle):
+    scope = "attest_ip"
+    counts_as_attest = True
+
+
+class AuthenticateIPThrottle(ClientIPThrottle):
+    scope = "authenticate_ip"
+
+
+class AttestProfileThrottle(TrustedAuthThrottle):
+    """Per requested ``profile_id``. Checked by the view once the body is parsed (DRF checks
+    throttles before the body is read, and a malformed attest must still be audited)."""
+
+    scope = "attest_profile"
+    counts_as_attest = True
+
+    def identity(self, request: Any, view: Any) -> str | None:
+        profile_id = getattr(view, "throttle_profile_id", None)
+        if not isinstance(profile_id, str):
+            return None
+        # A digest: cache keys stay short and printable whatever a client sends.
+        return hashlib.sha256(profile_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass
+class _ProfileHolder:
+    throttle_profile_id: Any
+
+
+def attest_throttle_wait(request: Any, profile_id: Any) -> float | None:
+    """For attest paths outside DRF (the browser flow): None when both attest limits allow the
+    request, else the seconds to wait. Same scopes and counts as the API's attest."""
+    for throttle in (AttestIPThrottle(), AttestProfileThrottle()):
+        if not throttle.allow_request(request, _ProfileHolder(profile_id)):
+            return throttle.wait() or 0.0
+    return None
