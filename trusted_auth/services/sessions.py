@@ -83,7 +83,9 @@ def find_live_session(*, session_token: Any = None, session_jwt: Any = None,
     """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
     queryset = Session.objects.select_related("user", "member", "organization")
     if for_update:
-        queryset = queryset.select_for_update()
+        # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # outer joins that select_related makes for user/member/organization.
+        queryset = queryset.select_for_update(of=("self",))
     if session_token is not None:
         if not isinstance(session_token, str) or not session_token:
             raise SessionNotFound("session_token is not valid")
