@@ -247,3 +247,11 @@ def test_parallel_b2b_jit_attests_create_one_organization_and_one_member(
     assert member.organization.external_id == "ext-new-org"
     assert {body["member_id"] for _, body in results} == {member.member_id}
     assert Session.objects.filter(member=member).count() == PARALLEL_ATTESTS
+
+
+def test_the_benchmark_floor_endpoint_does_nothing(client):
+    """``GET /example/noop`` (bench/run.py's framework floor) answers without credentials."""
+    response = client.get("/example/noop")
+
+    assert response.status_code == 200
+    assert response.json() == {}
