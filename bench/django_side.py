@@ -32,7 +32,12 @@ from django.test import RequestFactory  # noqa: E402
 
 from trusted_auth.authentication import BearerSessionAuthentication  # noqa: E402
 from trusted_auth.conf import trusted_auth_settings  # noqa: E402
-from trusted_auth.models import ProfilePublicKey, Session, TrustedAuthTokenProfile  # noqa: E402
+from trusted_auth.models import (  # noqa: E402
+    ProfilePublicKey,
+    Session,
+    SigningKey,
+    TrustedAuthTokenProfile,
+)
 from trusted_auth.services.attest import AttestRequest, attest  # noqa: E402
 from trusted_auth.services.profiles import get_profile  # noqa: E402
 from trusted_auth.services.secrets import create_secret  # noqa: E402
@@ -120,6 +125,8 @@ def inprocess(outdir: Path, seconds: float) -> None:
     session = Session.objects.select_related("user__trusted_auth_identity").first()
     session_jwt = issue_session_jwt(session, subject_of(session))
     claims = jwt.decode(session_jwt, options={"verify_signature": False})
+    signing_public = jwt.PyJWK(SigningKey.objects.get(
+        kid=jwt.get_unverified_header(session_jwt)["kid"]).public_jwk, algorithm="RS256")
     bearer = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {session_jwt}")
     authentication = BearerSessionAuthentication()
     results = {
@@ -131,6 +138,11 @@ def inprocess(outdir: Path, seconds: float) -> None:
             claims, signing_key, algorithm="RS256")),
         "verify_external_token": rate(seconds, lambda: verify_external_token(
             profile, external, consume=False)),
+        # The same decode on our session JWT (longer token, RSA-3072 key by default): the
+        # floor for the two rows below.
+        "raw_decode_session_jwt": rate(seconds, lambda: jwt.decode(
+            session_jwt, signing_public, algorithms=["RS256"], audience=claims["aud"],
+            issuer=claims["iss"])),
         # What a resource server does per request (BearerSessionAuthentication, no database).
         "bearer_session_jwt": rate(seconds, lambda: authentication.authenticate(bearer)),
         # What POST /v1/sessions/authenticate with a session_jwt does first (reads the key row).

@@ -45,9 +45,9 @@ class GunicornServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{self.log()}")
             try:
-                if requests.get(self.url + ready_path, timeout=2).status_code == 200:
+                if requests.get(self.url + ready_path, timeout=10).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 pass
             time.sleep(0.2)
         self.stop()
