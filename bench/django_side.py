@@ -27,7 +27,6 @@ django.setup()
 import jwt  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-
 from django.test import RequestFactory  # noqa: E402
 
 from trusted_auth.authentication import BearerSessionAuthentication  # noqa: E402
@@ -39,9 +38,9 @@ from trusted_auth.models import (  # noqa: E402
     TrustedAuthTokenProfile,
 )
 from trusted_auth.services.attest import AttestRequest, attest  # noqa: E402
+from trusted_auth.services.lifecycle import subject_of  # noqa: E402
 from trusted_auth.services.profiles import get_profile  # noqa: E402
 from trusted_auth.services.secrets import create_secret  # noqa: E402
-from trusted_auth.services.lifecycle import subject_of  # noqa: E402
 from trusted_auth.services.session_jwt import decode_session_jwt, issue_session_jwt  # noqa: E402
 from trusted_auth.services.signing_keys import current_signing_key  # noqa: E402
 from trusted_auth.services.verification import verify_external_token  # noqa: E402

@@ -129,7 +129,7 @@ def wrk(url: str, script: Path, duration: float, connections: int) -> dict[str, 
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
          "-s", str(script), url], check=True, capture_output=True, text=True).stdout
-    line = next(l for l in output.splitlines() if l.startswith("BENCH_JSON "))
+    line = next(row for row in output.splitlines() if row.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     seconds = raw["duration_us"] / 1e6
     return {"rps": raw["requests"] / seconds, "requests": raw["requests"],
@@ -144,8 +144,8 @@ def write_scripts(workdir: Path, facts: dict, tokens_file: Path, sessions_file: 
     scripts["no-op"].write_text(LUA_REPORT)
     walks = {
         "attest": ("/v1/sessions/attest", tokens_file,
-                   '{"profile_id":"%s","session_duration_minutes":60,"token":"'
-                   % facts["profile_id"], '"}'),
+                   '{"profile_id":"' + facts["profile_id"]
+                   + '","session_duration_minutes":60,"token":"', '"}'),
         "authenticate": ("/v1/sessions/authenticate", sessions_file,
                          '{"session_token":"', '"}'),
     }
@@ -253,7 +253,8 @@ def print_table(results: dict, args) -> None:
              rates["bearer_session_jwt"] / rates["raw_decode_session_jwt"], 0.8),
         ]
         for label, value, target in checks:
-            print(f"  [{backend}] {label:<44}{value:>6.2f}  {'met' if value >= target else 'MISSED'}")
+            verdict = "met" if value >= target else "MISSED"
+            print(f"  [{backend}] {label:<44}{value:>6.2f}  {verdict}")
         rss = max(result["rss_mb"])
         print(f"  [{backend}] {'RSS per worker < 120 MB':<44}{rss:>6.0f}  "
               f"{'met' if rss < 120 else 'MISSED'}")
