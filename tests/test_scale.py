@@ -12,6 +12,7 @@ import base64
 import os
 import threading
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -54,8 +55,8 @@ def basic_auth(secret: str) -> tuple[str, str]:
 def database_url() -> str:
     """The test database (``test_<name>``, made by pytest-django) as a URL for a child process."""
     db = connection.settings_dict
-    return (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}")
+    return (f"postgres://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'], safe='')}"
+            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}")
 
 
 @pytest.fixture
