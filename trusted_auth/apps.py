@@ -9,3 +9,6 @@ class TrustedAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from trusted_auth import checks  # noqa: F401  (registers the system checks)
+        from trusted_auth.services import profile_cache
+
+        profile_cache.connect_signals()

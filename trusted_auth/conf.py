@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "BROWSER_SESSION_MINUTES": 60 * 24,
     # Client IP for audit events: REMOTE_ADDR unless you name a header your proxy sets.
     "CLIENT_IP_HEADER": "",
+    # Attest reads its profile from the cache (CACHE_ALIAS) for at most this long; every change
+    # through the ORM drops the copy at once. 0: read the database every time.
+    "PROFILE_CACHE_SECONDS": 60,
 }
 
 
