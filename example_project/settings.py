@@ -62,7 +62,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://trusted-auth")}
+# Several workers or hosts: CACHE_URL=redis://host:6379/0 (Django's own RedisCache, pinned here:
+# django-environ would switch to django-redis whenever that happens to be installed), and
+# DATABASE_URL=postgres://user:password@host:5432/name?conn_max_age=600&conn_health_checks=true
+# (persistent connections; see "Running at scale" in the README).
+_CACHE_URL = env.str("CACHE_URL", default="locmemcache://trusted-auth")
+CACHES = {"default": env.cache_url_config(
+    _CACHE_URL, backend="django.core.cache.backends.redis.RedisCache"
+    if _CACHE_URL.startswith(("redis://", "rediss://")) else None)}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -86,6 +93,7 @@ TRUSTED_AUTH = {
     "JWKS_ALLOW_PRIVATE_NETWORKS": env("TRUSTED_AUTH_JWKS_ALLOW_PRIVATE_NETWORKS"),
     "KEY_ENCRYPTION_KEY": env("TRUSTED_AUTH_KEY_ENCRYPTION_KEY", default=""),
     "JWKS_CA_BUNDLE": env("TRUSTED_AUTH_JWKS_CA_BUNDLE", default=""),
+    "SIGNING_KEY_SIZE": env.int("TRUSTED_AUTH_SIGNING_KEY_SIZE", default=3072),
 }
 
 LOGGING = {

@@ -8,5 +8,6 @@ urlpatterns = [
     path("example/whoami", views.whoami, name="whoami"),
     path("example/signin", views.signin, name="signin"),
     path("example/me", views.me, name="me"),
+    path("example/noop", views.NoopView.as_view(), name="noop"),
     path("", include("trusted_auth.urls")),
 ]

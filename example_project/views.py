@@ -5,8 +5,9 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from trusted_auth.authentication import BearerSessionAuthentication
 from trusted_auth.models import TrustedAuthTokenProfile
@@ -38,3 +39,13 @@ def signin(request):
 def me(request):
     """An ordinary Django view: it sees the user the browser flow logged in."""
     return JsonResponse({"username": request.user.get_username(), "email": request.user.email})
+
+
+class NoopView(APIView):
+    """``GET /example/noop``: DRF with nothing to do, the floor the benchmark compares with."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return Response({})

@@ -39,7 +39,11 @@ TEMPLATES = [{
     ]},
 }]
 DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tests")}
+# redis:// is Django's own RedisCache (django-environ would pick django-redis if installed).
+_CACHE_URL = env.str("CACHE_URL", default="locmemcache://tests")
+CACHES = {"default": env.cache_url_config(
+    _CACHE_URL, backend="django.core.cache.backends.redis.RedisCache"
+    if _CACHE_URL.startswith(("redis://", "rediss://")) else None)}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
@@ -56,6 +60,8 @@ TRUSTED_AUTH = {
     "JWKS_ALLOW_PRIVATE_NETWORKS": True,
     # 2048-bit session keys keep key generation fast in tests; production default is 3072.
     "SIGNING_KEY_SIZE": 2048,
+    # The Gunicorn servers of tests/test_scale.py trust the test CA through the environment.
+    "JWKS_CA_BUNDLE": env.str("TRUSTED_AUTH_JWKS_CA_BUNDLE", default=""),
 }
 
 SILENCED_SYSTEM_CHECKS = ["trusted_auth.W001"]

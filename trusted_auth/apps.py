@@ -9,6 +9,7 @@ class TrustedAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from trusted_auth import checks  # noqa: F401  (registers the system checks)
-        from trusted_auth.services import observability
+        from trusted_auth.services import observability, profile_cache
 
         observability.connect()
+        profile_cache.connect_signals()

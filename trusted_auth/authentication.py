@@ -26,7 +26,7 @@ from rest_framework import authentication, exceptions
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Member, Session, SigningKey
-from trusted_auth.services.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM
+from trusted_auth.services.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, unverified_kid
 from trusted_auth.services.sessions import find_live_session
 from trusted_auth.services.signing_keys import PUBLISHED_STATES
 
@@ -140,7 +140,7 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
 
     def _authenticate_jwt(self, token: str):
         try:
-            key = _verification_key(jwt.get_unverified_header(token).get("kid"))
+            key = _verification_key(unverified_kid(token))
             claims = jwt.decode(
                 token, key, algorithms=["RS256"], audience=trusted_auth_settings.PROJECT_ID,
                 issuer=trusted_auth_settings.ISSUER,

@@ -68,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_ENABLED": False,
     # When set, /metrics also requires "Authorization: Bearer <this value>".
     "METRICS_BEARER_TOKEN": "",
+    # Attest reads its profile from the cache (CACHE_ALIAS) for at most this long; every change
+    # through the ORM drops the copy at once. 0: read the database every time.
+    "PROFILE_CACHE_SECONDS": 60,
 }
 
 

@@ -34,8 +34,10 @@ class UserIdentity(models.Model):
     class Meta:
         verbose_name = _("user identity")
         verbose_name_plural = _("user identities")
-        indexes = [models.Index(Lower("email"), name="trusted_auth_identity_email")]
         constraints = [
+            # One identity per email, case-insensitively: the lookup key when no external id is
+            # mapped, and what makes concurrent JIT attests for one new email create one user.
+            models.UniqueConstraint(Lower("email"), name="trusted_auth_identity_email_unique"),
             models.UniqueConstraint(
                 fields=["external_issuer", "external_id"],
                 condition=~models.Q(external_id=""),

@@ -13,7 +13,7 @@ from trusted_auth.models import Session, UserIdentity
 from . import sessions
 from .audit import AttestFacts, RequestContext, record_attest_failure, record_attest_success
 from .identities import resolve_user
-from .profiles import get_profile
+from .profile_cache import profile_for_attest
 from .session_jwt import issue_session_jwt
 from .verification import consume_external_token, verify_external_token
 
@@ -48,7 +48,7 @@ def validate_attest_request(request: AttestRequest) -> tuple[int | None, dict[st
 
 def _attest(request: AttestRequest, facts: AttestFacts) -> AttestResult:
     minutes, custom_claims = validate_attest_request(request)
-    profile = facts.profile = get_profile(request.profile_id)
+    profile = facts.profile = profile_for_attest(request.profile_id)
     attaching = request.session_token is not None or request.session_jwt is not None
     if attaching:
         # Resolve the session first, so a bad session argument does not use up the token.

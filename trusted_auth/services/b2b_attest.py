@@ -14,7 +14,7 @@ from . import sessions
 from .attest import AttestRequest, run_audited, validate_attest_request
 from .audit import AttestFacts
 from .organizations import resolve_member, resolve_organization, validate_roles
-from .profiles import get_profile
+from .profile_cache import profile_for_attest
 from .session_jwt import issue_session_jwt
 from .verification import consume_external_token, verify_external_token
 
@@ -37,7 +37,7 @@ class B2BAttestResult:
 
 def _attest(request: B2BAttestRequest, facts: AttestFacts) -> B2BAttestResult:
     minutes, custom_claims = validate_attest_request(request)
-    profile = facts.profile = get_profile(request.profile_id)
+    profile = facts.profile = profile_for_attest(request.profile_id)
     attaching = request.session_token is not None or request.session_jwt is not None
     if attaching:
         existing = sessions.find_live_session(session_token=request.session_token,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from trusted_auth.errors import UserNotFound
 from trusted_auth.models import TrustedAuthTokenProfile, UserIdentity
@@ -18,16 +19,26 @@ def _find(profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -> UserI
                     .filter(external_issuer=profile.issuer, external_id=external_id).first())
         if identity is not None:
             return identity
+    # Lower(email) = lower(value), not email__iexact: it is the unique index's own expression, so
+    # the lookup is an index probe on PostgreSQL (iexact compiles to UPPER(...), no index).
     identity = (UserIdentity.objects.select_related("django_user")
-                .filter(email__iexact=attributes["email"]).order_by("id").first())
+                .alias(email_lower=Lower("email"))
+                .filter(email_lower=attributes["email"].lower()).first())
     if identity is None or not external_id:
         return identity
+    if (identity.external_issuer, identity.external_id) == (profile.issuer, external_id):
+        return identity  # created by a concurrent attest between the two lookups
     if identity.external_id and identity.external_issuer == profile.issuer:
         # Same email, but this issuer vouched for a different subject before: not the same person.
         raise UserNotFound("this email belongs to a different external identity of this issuer")
     if not identity.external_id:
         identity.external_issuer, identity.external_id = profile.issuer, external_id
-        identity.save(update_fields=["external_issuer", "external_id"])
+        try:
+            with transaction.atomic():
+                identity.save(update_fields=["external_issuer", "external_id"])
+        except IntegrityError as e:
+            # A concurrent attest gave this external id to another identity (another email).
+            raise UserNotFound("this external identity belongs to a different user") from e
     return identity
 
 
@@ -73,9 +84,11 @@ def resolve_user(profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -
             identity.external_id = external_id
             identity.name = attributes.get("name", {})
             identity.save()
-    except IntegrityError:
-        # A concurrent attest created the same identity first: use theirs.
+    except IntegrityError as e:
+        # A concurrent attest created the same identity first (the unique constraints on the
+        # email and on (issuer, external id) chose one): use theirs. The savepoint above rolled
+        # back only our half-made user.
         identity = _find(profile, attributes)
         if identity is None:
-            raise
+            raise UserNotFound("a concurrent attest created a conflicting identity") from e
     return identity

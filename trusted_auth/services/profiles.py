@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 
 from trusted_auth.errors import (
     BadRequest,
@@ -86,12 +87,18 @@ def get_profile(profile_id: Any, *, for_update: bool = False) -> TrustedAuthToke
         raise BadRequest("profile_id is required")
     if "\x00" in profile_id:  # no id holds one, and PostgreSQL refuses to compare it
         raise ProfileNotFound("no trusted auth token profile with a NUL in its id")
-    profiles = TrustedAuthTokenProfile.objects.prefetch_related("pem_keys")
+    profiles = TrustedAuthTokenProfile.objects.all()
     if for_update:
         profiles = profiles.select_for_update()
     profile = profiles.filter(profile_id=profile_id).first()
     if profile is None:
         raise ProfileNotFound(f"no trusted auth token profile {profile_id[:80]!r}")
+    # Only a PEM profile has keys to read: reading a JWKS profile (every attest) saves the
+    # empty query. An update (for_update) reads them anyway, to replace or delete them.
+    is_pem = profile.public_key_type == TrustedAuthTokenProfile.KeyType.PEM
+    prefetch_related_objects([profile], Prefetch(
+        "pem_keys", queryset=ProfilePublicKey.objects.all() if is_pem or for_update else
+        ProfilePublicKey.objects.none()))
     return profile
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from functools import lru_cache
@@ -60,13 +61,26 @@ def _public_key(jwk_json: str) -> jwt.PyJWK:
     return jwt.PyJWK(json.loads(jwk_json), algorithm="RS256")
 
 
+def unverified_kid(token: Any) -> Any:
+    """The ``kid`` in a compact JWS header, read from the header segment alone.
+
+    Only picks the key: ``jwt.decode`` then checks the whole token. Cheaper than
+    ``jwt.get_unverified_header``, which base64-checks every segment character by character
+    before ``jwt.decode`` does it all again (measured: a third of a Bearer verification).
+    Raises on anything malformed; callers turn every exception into a refusal.
+    """
+    segment = token.split(".", 1)[0]
+    header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    return header.get("kid") if isinstance(header, dict) else None
+
+
 def decode_session_jwt(token: Any, *, allow_expired: bool) -> dict[str, Any]:
     """Verify one of our session JWTs. Raises ``SessionNotFound`` when it is not ours or invalid.
 
     ``allow_expired`` accepts a valid signature past ``exp``: the session itself decides.
     """
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
+        kid = unverified_kid(token)
         key = SigningKey.objects.filter(kid=kid, state__in=PUBLISHED_STATES).first() \
             if isinstance(kid, str) else None
         if key is None:

@@ -116,7 +116,9 @@ def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) 
 def find_live_session(*, session_token: Any = None, session_jwt: Any = None,
                       for_update: bool = False) -> Session:
     """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
-    queryset = Session.objects.select_related("user", "member", "organization")
+    # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
+    queryset = Session.objects.select_related("user__trusted_auth_identity", "member",
+                                              "organization")
     if for_update:
         # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
         # outer joins select_related makes (user or member is always null).
