@@ -94,6 +94,12 @@ TRUSTED_AUTH = {
     "KEY_ENCRYPTION_KEY": env("TRUSTED_AUTH_KEY_ENCRYPTION_KEY", default=""),
     "JWKS_CA_BUNDLE": env("TRUSTED_AUTH_JWKS_CA_BUNDLE", default=""),
     "SIGNING_KEY_SIZE": env.int("TRUSTED_AUTH_SIGNING_KEY_SIZE", default=3072),
+    # "attest_ip=600/m,attest_profile=1200/m,authenticate_ip=6000/m"; a scope left out keeps
+    # its default, "none" turns it off.
+    "THROTTLE_RATES": {
+        scope: None if rate.lower() == "none" else rate
+        for scope, rate in env.dict("TRUSTED_AUTH_THROTTLE_RATES", default={}).items()
+    },
 }
 
 LOGGING = {
