@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.services.secrets import create_secret
 
 from .issuers import AUDIENCE, ISSUER, JwksIssuer, SigningPair, default_claims
+from .scripted_server import ScriptedServer
 from .tls_server import TLSLiveServer
 
 
@@ -131,8 +133,8 @@ def trust_test_ca(monkeypatch, ca_bundle):
 
 @pytest.fixture
 def sdk_factory(tls_live_server, settings):
-    """Build ``stytch.Client``s (or ``make(secret, b2b=True)``: ``B2BClient``s) for our server; their HTTP sessions are closed at teardown so
-    no keep-alive connection outlives the server."""
+    """Build ``stytch.Client``s (or, with ``make(secret, b2b=True)``, ``B2BClient``s) for our
+    server; their HTTP sessions are closed at teardown so no keep-alive connection outlives it."""
     http_sessions: list[requests.Session] = []
 
     def make(secret: str, b2b: bool = False):
@@ -150,3 +152,17 @@ def sdk_factory(tls_live_server, settings):
 @pytest.fixture
 def sdk(trust_test_ca, sdk_factory) -> stytch.Client:
     return sdk_factory(create_secret("sdk compat").clear_text)
+
+
+@pytest.fixture
+def scripted_server(server_ssl_context) -> Iterator[Callable[..., ScriptedServer]]:
+    """Start ``ScriptedServer``s with ``scripted_server(respond)``; all stop at teardown."""
+    started: list[ScriptedServer] = []
+
+    def start(respond) -> ScriptedServer:
+        started.append(ScriptedServer(server_ssl_context, respond))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()

@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from trusted_auth.models import AuditEvent, Session
 from trusted_auth.services.verification import verify_external_token
 
 from .issuers import JwksIssuer, SigningPair, default_claims
+from .scripted_server import drip, send_body
 
 ATTEST_URL = "/v1/sessions/attest"
 UNAVAILABLE = "jwks_unavailable"
@@ -79,70 +79,6 @@ def issuer(module_issuer) -> JwksIssuer:
 @pytest.fixture
 def jwks_profile(issuer, profile_factory):
     return profile_factory(jwks_url=issuer.url, can_jit_provision=True)
-
-
-class ScriptedServer:
-    """A TLS server on 127.0.0.1 whose every answer is written by ``respond(server, handler)``.
-
-    ``requests`` lists the paths asked for; ``stopping`` tells a slow ``respond`` to give up,
-    so stopping the server never waits on it.
-    """
-
-    def __init__(self, ssl_context, respond: Callable[[ScriptedServer, BaseHTTPRequestHandler],
-                                                     None]) -> None:
-        server = self
-        self.requests: list[str] = []
-        self.stopping = threading.Event()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                server.requests.append(self.path)
-                try:
-                    respond(server, self)
-                except OSError:
-                    pass  # the client gave up, as it should
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def scripted_server(server_ssl_context) -> Iterator[Callable[..., ScriptedServer]]:
-    started: list[ScriptedServer] = []
-
-    def start(respond) -> ScriptedServer:
-        started.append(ScriptedServer(server_ssl_context, respond))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-def send_body(handler: BaseHTTPRequestHandler, body: bytes, *, length: bool = True,
-              headers: dict[str, str] | None = None) -> None:
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    if length:
-        handler.send_header("Content-Length", str(len(body)))
-    for name, value in (headers or {}).items():
-        handler.send_header(name, value)
-    handler.end_headers()
-    handler.wfile.write(body)
 
 
 # --- accepted keys, rotation, the refetch cooldown ---------------------------------------------
@@ -478,14 +414,6 @@ def test_documents_that_are_not_a_jwks_are_unavailable(body):
     with pytest.raises(TrustedAuthError) as info:
         parse_jwks(body)
     assert info.value.error_type == UNAVAILABLE
-
-
-def drip(server: ScriptedServer, handler: BaseHTTPRequestHandler, data: bytes,
-         interval: float = 0.05) -> None:
-    for index in range(len(data)):
-        if server.stopping.wait(interval):
-            return
-        handler.wfile.write(data[index:index + 1])
 
 
 @pytest.mark.parametrize("slow_part", ["body", "headers"])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -24,8 +23,8 @@ from trusted_auth.models import AuditEvent, Session
 from trusted_auth.services.profiles import create_profile
 
 from .issuers import AUDIENCE, ISSUER, SigningPair, default_claims
+from .scripted_server import drip, send_body
 from .test_attest_rejections import ENVELOPE_FIELDS, post_attest
-from .test_jwks import ScriptedServer, drip, send_body
 
 INVALID_URL = "invalid_jwks_url"
 UNAVAILABLE = "jwks_unavailable"
@@ -152,17 +151,9 @@ def test_through_the_api_a_private_jwks_url_is_a_400_with_an_audit_event(api, pr
 
 
 @pytest.fixture
-def hostile(server_ssl_context, settings) -> Iterator:
+def hostile(scripted_server, settings):
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_ALLOW_PRIVATE_NETWORKS": True}
-    started: list[ScriptedServer] = []
-
-    def start(respond) -> ScriptedServer:
-        started.append(ScriptedServer(server_ssl_context, respond))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
+    return scripted_server
 
 
 @pytest.mark.parametrize("location", [
