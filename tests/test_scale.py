@@ -180,6 +180,21 @@ def authenticated_client(secret: str) -> APIClient:
     return client
 
 
+def attest_all_in_parallel(post, secret: str, profile_id: str, tokens: list[str],
+                           **fields: Any) -> list[tuple[int, dict]]:
+    """``post(client, profile_id, token, **fields)`` for every token at once; asserts that all
+    of them succeeded and returns their ``(status, body)``."""
+
+    def attest(n: int):
+        response = post(authenticated_client(secret), profile_id, tokens[n], **fields)
+        return response.status_code, response.json()
+
+    results = run_in_parallel(len(tokens), attest)
+    assert [r[0] if isinstance(r, tuple) else repr(r) for r in results] == \
+        [200] * len(tokens), results
+    return results
+
+
 def test_parallel_jit_attests_for_one_new_email_create_one_user(postgres_and_redis, pem_profile,
                                                                  token_factory):
     secret = create_secret("scale").clear_text
@@ -187,15 +202,9 @@ def test_parallel_jit_attests_for_one_new_email_create_one_user(postgres_and_red
     tokens = [token_factory(email="Ada.Lovelace@example.com" if n % 2 else
                             "ada.lovelace@EXAMPLE.com") for n in range(PARALLEL_ATTESTS)]
 
-    def attest(n: int):
-        response = post_attest(authenticated_client(secret), pem_profile.profile_id, tokens[n],
-                               session_duration_minutes=60)
-        return response.status_code, response.json()
+    results = attest_all_in_parallel(post_attest, secret, pem_profile.profile_id, tokens,
+                                     session_duration_minutes=60)
 
-    results = run_in_parallel(PARALLEL_ATTESTS, attest)
-
-    assert [r[0] if isinstance(r, tuple) else repr(r) for r in results] == \
-        [200] * PARALLEL_ATTESTS, results
     assert get_user_model().objects.count() == 1
     identity = UserIdentity.objects.get()
     assert {body["user_id"] for _, body in results} == {identity.user_id}
@@ -213,15 +222,9 @@ def test_parallel_jit_attests_with_an_external_id_create_one_user(postgres_and_r
     tokens = [token_factory(email="grace@example.com", sub="ext-grace")
               for _ in range(PARALLEL_ATTESTS)]
 
-    def attest(n: int):
-        response = post_attest(authenticated_client(secret), profile.profile_id, tokens[n],
-                               session_duration_minutes=60)
-        return response.status_code, response.json()
+    attest_all_in_parallel(post_attest, secret, profile.profile_id, tokens,
+                           session_duration_minutes=60)
 
-    results = run_in_parallel(PARALLEL_ATTESTS, attest)
-
-    assert [r[0] if isinstance(r, tuple) else repr(r) for r in results] == \
-        [200] * PARALLEL_ATTESTS, results
     assert get_user_model().objects.count() == 1
     identity = UserIdentity.objects.get()
     assert (identity.external_issuer, identity.external_id) == (profile.issuer, "ext-grace")
@@ -236,14 +239,8 @@ def test_parallel_b2b_jit_attests_create_one_organization_and_one_member(
     tokens = [token_factory(email="ada@example.com", org="ext-new-org", roles=[])
               for _ in range(PARALLEL_ATTESTS)]
 
-    def attest(n: int):
-        response = post_b2b(authenticated_client(secret), profile.profile_id, tokens[n])
-        return response.status_code, response.json()
+    results = attest_all_in_parallel(post_b2b, secret, profile.profile_id, tokens)
 
-    results = run_in_parallel(PARALLEL_ATTESTS, attest)
-
-    assert [r[0] if isinstance(r, tuple) else repr(r) for r in results] == \
-        [200] * PARALLEL_ATTESTS, results
     member = Member.objects.get()
     assert member.organization.external_id == "ext-new-org"
     assert {body["member_id"] for _, body in results} == {member.member_id}
