@@ -10,14 +10,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import caches
 from django.core.checks import Error
-from django.test import Client
+from django.test import Client, RequestFactory
 
+from trusted_auth.api.throttling import AuthenticateIPThrottle
 from trusted_auth.checks import check_settings
 from trusted_auth.models import AuditEvent, Session
 
@@ -116,6 +118,32 @@ def test_authenticate_is_limited_per_client_ip(api, settings):
     assert_throttled(api.post(AUTHENTICATE, {"session_token": "nope"}, format="json"))
     b2b = api.post("/v1/b2b/sessions/authenticate", {"session_token": "nope"}, format="json")
     assert_throttled(b2b)
+
+
+def test_concurrent_requests_never_pass_more_than_the_limit(settings):
+    """The counter is one atomic ``incr``: of 40 simultaneous requests from one address with a
+    limit of 15, exactly 15 pass. DRF's own timestamp-list window let all 40 through on Redis
+    (the PostgreSQL + Redis pass of .ci/run), where every read-modify-write overlapped."""
+    rates(settings, authenticate_ip="15/h")
+    request = RequestFactory().post(AUTHENTICATE, REMOTE_ADDR="203.0.113.9")
+    barrier = threading.Barrier(40)
+    allowed: list[bool] = []
+
+    def one() -> None:
+        throttle = AuthenticateIPThrottle()
+        barrier.wait(timeout=10)
+        allowed.append(throttle.allow_request(request, None))
+
+    threads = [threading.Thread(target=one) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert (allowed.count(True), allowed.count(False)) == (15, 25)
+    refused = AuthenticateIPThrottle()
+    assert not refused.allow_request(request, None)
+    assert 0 < refused.wait() <= 3600
 
 
 def test_none_disables_a_scope(api, pem_profile, settings):
