@@ -287,8 +287,7 @@ def main() -> None:
                 "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
                 "TRUSTED_AUTH_SIGNING_KEY_SIZE": str(args.signing_key_size),
                 # One wrk client on one IP: limits it never reaches, so the throttles still run
-                # (a cache read and write per scope) but refuse nothing. Per-second windows keep
-                # DRF's request history as short as the default per-minute rates keep it.
+                # (an add and an incr in the cache per scope) but refuse nothing.
                 "TRUSTED_AUTH_THROTTLE_RATES": "attest_ip=100000/s,attest_profile=100000/s,"
                                                "authenticate_ip=100000/s"}
     workdir = Path(tempfile.mkdtemp(prefix="trusted-auth-bench."))
