@@ -8,8 +8,10 @@ import re
 
 import pytest
 
+from trusted_auth.errors import JwksUnavailable
 from trusted_auth.models import AuditEvent
 from trusted_auth.services import metrics
+from trusted_auth.services.profiles import preview_jwks
 
 from .issuers import JwksIssuer, SigningPair, default_claims
 from .test_attest_rejections import ENVELOPE_FIELDS, post_attest
@@ -184,6 +186,18 @@ def test_jwks_fetches_and_cache_hits(api, client, jwks_issuer, profile_factory, 
     assert samples['trusted_auth_jwks_fetches_total{outcome="failure"}'] == 1
     assert samples['trusted_auth_attests_total{outcome="failure",'
                    'error_type="jwks_unavailable"}'] == 1
+
+
+def test_the_admin_check_on_save_is_a_counted_fetch(client, jwks_issuer, settings):
+    configure(settings, METRICS_ENABLED=True)
+    preview_jwks(jwks_issuer.url)
+    jwks_issuer.down = True
+    with pytest.raises(JwksUnavailable):
+        preview_jwks(jwks_issuer.url)
+
+    samples = scrape(client)
+    assert samples['trusted_auth_jwks_fetches_total{outcome="success"}'] == 1
+    assert samples['trusted_auth_jwks_fetches_total{outcome="failure"}'] == 1
 
 
 def test_an_unknown_error_type_is_counted_as_other(api, client, pem_profile, settings):

@@ -23,7 +23,7 @@ from django.core.cache import caches
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import InvalidJwksUrl, JwksUnavailable, TokenRejected
 from trusted_auth.internal.jwk import jwk_fits_algorithm, public_key_fits_algorithm
-from trusted_auth.internal.jwks_http import fetch_jwks
+from trusted_auth.internal.jwks_http import FetchedJwks, fetch_jwks
 from trusted_auth.models import TrustedAuthTokenProfile
 
 from . import metrics
@@ -63,15 +63,21 @@ def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
     return KeySet(url=entry["url"], keys=entry["keys"], fetched_at=entry["fetched_at"])
 
 
-def refresh_keyset(profile: TrustedAuthTokenProfile) -> KeySet:
-    """Fetch the profile's JWKS now and store it in the shared cache."""
+def fetch_counted(url: str) -> FetchedJwks:
+    """``fetch_jwks``, counted in ``trusted_auth_jwks_fetches_total`` by outcome: every fetch
+    we make (attests, ``jwks refresh``, the admin's check on save) goes through here."""
     try:
-        fetched = fetch_jwks(profile.jwks_url)
+        fetched = fetch_jwks(url)
     except (JwksUnavailable, InvalidJwksUrl):
         metrics.increment(metrics.JWKS_FETCHES, outcome="failure")
         raise
     metrics.increment(metrics.JWKS_FETCHES, outcome="success")
-    return store_keyset(profile, fetched.keys)
+    return fetched
+
+
+def refresh_keyset(profile: TrustedAuthTokenProfile) -> KeySet:
+    """Fetch the profile's JWKS now and store it in the shared cache."""
+    return store_keyset(profile, fetch_counted(profile.jwks_url).keys)
 
 
 def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -> KeySet:

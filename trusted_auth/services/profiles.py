@@ -39,7 +39,7 @@ from trusted_auth.errors import (
     TrustedAuthError,
 )
 from trusted_auth.internal.jwk import EC_CURVE_BY_KEY, public_key_fits_algorithm
-from trusted_auth.internal.jwks_http import FetchedJwks, fetch_jwks, validate_jwks_url
+from trusted_auth.internal.jwks_http import FetchedJwks, validate_jwks_url
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
     MAX_PEM_KEYS,
@@ -49,6 +49,7 @@ from trusted_auth.models.profiles import (
 )
 from trusted_auth.timeutil import rfc3339
 
+from .issuer_keys import fetch_counted
 from .verification import Trace, verify_external_token
 
 MIN_RSA_KEY_BITS = 2048
@@ -302,7 +303,7 @@ def preview_jwks(url: Any) -> FetchedJwks:
     dropped ones with why. Raises ``InvalidProfile``, ``InvalidJwksUrl`` or ``JwksUnavailable``.
     """
     _check_jwks_url(url)
-    return fetch_jwks(url)
+    return fetch_counted(url)
 
 
 def _clean_mapping(mapping: Any) -> dict[str, str]:
