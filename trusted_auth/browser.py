@@ -53,7 +53,8 @@ def _arguments(request: HttpRequest) -> dict:
 def exchange_token(request: HttpRequest) -> JsonResponse:
     """Attest an external token and log its user in to this Django site."""
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return _error(403, "cross_site_request", "the browser flow accepts same-origin requests only")
+        return _error(403, "cross_site_request",
+                      "the browser flow accepts same-origin requests only")
     try:
         data = _arguments(request)
         wait = attest_throttle_wait(request, data.get("profile_id"))

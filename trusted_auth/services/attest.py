@@ -78,7 +78,8 @@ def _attest(request: AttestRequest, facts: AttestFacts) -> AttestResult:
             session_token = request.session_token or ""
         elif minutes is not None:
             session, session_token = sessions.start_session(
-                user=identity.django_user, profile=profile, token_id=verified.attributes["token_id"],
+                user=identity.django_user, profile=profile,
+                token_id=verified.attributes["token_id"],
                 minutes=minutes, custom_claims=custom_claims,
                 roles=verified.attributes.get("role_ids", []),
                 ip_address=request.context.ip_address, user_agent=request.context.user_agent,
@@ -107,7 +108,8 @@ def run_audited(action: str, request: AttestRequest, attest_once, user_of):
     ``facts`` is filled in as the attest learns things, so a failure is recorded with all
     that was known when it failed. ``user_of(result)`` is the Django user for the signal.
     """
-    facts = AttestFacts(action=action, requested_profile_id=requested_profile_id(request.profile_id))
+    facts = AttestFacts(action=action,
+                        requested_profile_id=requested_profile_id(request.profile_id))
     try:
         result = attest_once(request, facts)
     except TrustedAuthError as error:

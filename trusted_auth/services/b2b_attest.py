@@ -1,4 +1,4 @@
-"""B2B attest: verify an external token and open (or extend) a member session in one organization."""
+"""B2B attest: verify an external token, open (or extend) a member session in one organization."""
 
 from __future__ import annotations
 

@@ -75,7 +75,8 @@ def create_member(*, organization: Organization, email: str, name: str = "",
 
 
 def validate_roles(role_ids: list[str]) -> list[str]:
-    """Roles must be ones the project defines in ``TRUSTED_AUTH["ROLES"]``: never silently dropped."""
+    """Roles must be ones the project defines in ``TRUSTED_AUTH["ROLES"]``; never silently
+    dropped."""
     known = set(trusted_auth_settings.ROLES)
     unknown = [role for role in role_ids if role not in known]
     if unknown:

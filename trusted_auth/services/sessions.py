@@ -87,7 +87,8 @@ def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
                          "levels")
     if _contains_nul(claims):
         raise BadRequest("session_custom_claims must not contain NUL characters")
-    reserved = sorted(k for k in claims if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX))
+    reserved = sorted(k for k in claims
+                      if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX))
     if reserved:
         raise TrustedAuthError(
             f"session_custom_claims uses reserved claims: {', '.join(reserved)[:200]}",

@@ -287,7 +287,8 @@ def consume_external_token(profile: TrustedAuthTokenProfile, token: str,
         return
     remaining = claims["exp"] + profile.leeway_seconds - time.time()
     cache = caches[trusted_auth_settings.CACHE_ALIAS]
-    if not cache.add(replay_cache_key(profile, token, claims), 1, timeout=max(1, math.ceil(remaining))):
+    marker = replay_cache_key(profile, token, claims)
+    if not cache.add(marker, 1, timeout=max(1, math.ceil(remaining))):
         raise TokenRejected("token has already been attested", error_type="trusted_token_replayed")
 
 
@@ -295,7 +296,8 @@ def verify_external_token(
     profile: TrustedAuthTokenProfile, token: Any, *, trace: Trace | None = None,
     consume: bool = True,
 ) -> VerifiedToken:
-    """Run every check of DESIGN.md §4 on ``token``. Raises ``TrustedAuthError`` at the first failure.
+    """Run every check of DESIGN.md §4 on ``token``; raise ``TrustedAuthError`` at the first
+    failure.
 
     With ``consume=False`` (dry runs, or a caller that marks the token later with
     ``consume_external_token``) the replay step only refuses a token already attested and marks
