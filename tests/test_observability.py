@@ -144,8 +144,8 @@ def test_attests_are_counted_by_outcome_and_error_type(api, client, pem_profile,
 
 def test_throttled_requests_are_counted(api, client, pem_profile, settings):
     configure(settings, METRICS_ENABLED=True,
-              THROTTLE_RATES={"attest_ip": "1/m", "attest_profile": None,
-                              "authenticate_ip": "1/m"})
+              THROTTLE_RATES={"attest_ip": "1/d", "attest_profile": None,
+                              "authenticate_ip": "1/d"})
     for _ in range(3):
         post_attest(api, pem_profile.profile_id, "a.b.c")
     for _ in range(2):
