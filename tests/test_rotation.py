@@ -117,14 +117,26 @@ def test_reencrypt_moves_keys_to_a_new_kek(settings):
     key.refresh_from_db()
     with pytest.raises(InvalidToken):
         Fernet(new_kek.encode()).decrypt(bytes(key.private_key_encrypted))
-    assert cli("keys", "reencrypt", "--from-old-kek", old_kek) == {"reencrypted": 1}
+    assert cli("keys", "reencrypt", f"--from-old-kek={old_kek}") == {"reencrypted": 1}
     key.refresh_from_db()
     Fernet(new_kek.encode()).decrypt(bytes(key.private_key_encrypted))
-    assert cli("keys", "reencrypt", "--from-old-kek", old_kek) == {"reencrypted": 0}
+    assert cli("keys", "reencrypt", f"--from-old-kek={old_kek}") == {"reencrypted": 0}
     with pytest.raises(CommandError, match="neither"):
         settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH,
                                  "KEY_ENCRYPTION_KEY": Fernet.generate_key().decode()}
-        cli("keys", "reencrypt", "--from-old-kek", old_kek)
+        cli("keys", "reencrypt", f"--from-old-kek={old_kek}")
+
+
+@pytest.mark.django_db
+def test_reencrypt_takes_an_old_kek_that_begins_with_a_dash(settings):
+    """One Fernet key in 64 begins with '-' (urlsafe base64): the documented ``=`` form takes it."""
+    old_kek = "-" + Fernet.generate_key().decode()[1:]
+    Fernet(old_kek.encode())  # still a valid key
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "KEY_ENCRYPTION_KEY": old_kek}
+    current_signing_key()
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH,
+                             "KEY_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    assert cli("keys", "reencrypt", f"--from-old-kek={old_kek}") == {"reencrypted": 1}
 
 
 @pytest.mark.django_db

@@ -43,4 +43,6 @@ def add_group(groups: argparse._SubParsersAction) -> None:
     parser = add_action(actions, "reencrypt", reencrypt,
                         help="re-encrypt private keys under the current key-encryption key")
     parser.add_argument("--from-old-kek", required=True, metavar="FERNET_KEY",
-                        help="the key-encryption key the keys are stored under now")
+                        help="the key-encryption key the keys are stored under now; write "
+                             "--from-old-kek=KEY: a Fernet key may begin with '-', which "
+                             "argparse would take for an option after a space")
