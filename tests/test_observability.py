@@ -13,7 +13,7 @@ from trusted_auth.models import AuditEvent
 from trusted_auth.services import metrics
 from trusted_auth.services.profiles import preview_jwks
 
-from .issuers import JwksIssuer, SigningPair, default_claims
+from .issuers import default_claims
 from .test_attest_rejections import ENVELOPE_FIELDS, post_attest
 
 METRICS = "/metrics"
@@ -160,27 +160,19 @@ def test_throttled_requests_are_counted(api, client, pem_profile, settings):
     assert AuditEvent.objects.count() == 1
 
 
-@pytest.fixture
-def jwks_issuer(server_ssl_context):
-    server = JwksIssuer(keys=[SigningPair.rsa()])
-    server.start(server_ssl_context)
-    yield server
-    server.stop()
-
-
-def test_jwks_fetches_and_cache_hits(api, client, jwks_issuer, profile_factory, settings):
+def test_jwks_fetches_and_cache_hits(api, client, issuer, profile_factory, settings):
     configure(settings, METRICS_ENABLED=True)
-    profile = profile_factory(jwks_url=jwks_issuer.url, can_jit_provision=True)
+    profile = profile_factory(jwks_url=issuer.url, can_jit_provision=True)
     for _ in range(3):
-        token = jwks_issuer.signer.sign(default_claims())
+        token = issuer.signer.sign(default_claims())
         assert post_attest(api, profile.profile_id, token).status_code == 200
     samples = scrape(client)
     assert samples['trusted_auth_jwks_fetches_total{outcome="success"}'] == 1
     assert samples["trusted_auth_jwks_cache_hits_total"] == 2
 
-    jwks_issuer.down = True
-    down = profile_factory(jwks_url=jwks_issuer.url, can_jit_provision=True)
-    response = post_attest(api, down.profile_id, jwks_issuer.signer.sign(default_claims()))
+    issuer.down = True
+    down = profile_factory(jwks_url=issuer.url, can_jit_provision=True)
+    response = post_attest(api, down.profile_id, issuer.signer.sign(default_claims()))
     assert response.json()["error_type"] == "jwks_unavailable"
     samples = scrape(client)
     assert samples['trusted_auth_jwks_fetches_total{outcome="failure"}'] == 1
@@ -188,12 +180,12 @@ def test_jwks_fetches_and_cache_hits(api, client, jwks_issuer, profile_factory, 
                    'error_type="jwks_unavailable"}'] == 1
 
 
-def test_the_admin_check_on_save_is_a_counted_fetch(client, jwks_issuer, settings):
+def test_the_admin_check_on_save_is_a_counted_fetch(client, issuer, settings):
     configure(settings, METRICS_ENABLED=True)
-    preview_jwks(jwks_issuer.url)
-    jwks_issuer.down = True
+    preview_jwks(issuer.url)
+    issuer.down = True
     with pytest.raises(JwksUnavailable):
-        preview_jwks(jwks_issuer.url)
+        preview_jwks(issuer.url)
 
     samples = scrape(client)
     assert samples['trusted_auth_jwks_fetches_total{outcome="success"}'] == 1
