@@ -28,18 +28,18 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.gunicorn_server import GunicornServer, free_port  # noqa: E402
+
 PYTHON = sys.executable
 WARMUP_TOKENS = 40
 
@@ -74,55 +74,18 @@ def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid Lua string literal here
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run(command: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, check=True, **kwargs)
 
 
-class Gunicorn:
-    def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [PYTHON, "-m", "gunicorn", "example_project.wsgi:application",
-                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-                 "--worker-class", "sync", "--backlog", "2048"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-            try:
-                if requests.get(self.url + "/example/noop", timeout=10).status_code == 200:
-                    return
-            except requests.RequestException:  # not listening yet, or still booting
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-
-    def worker_rss_mb(self) -> list[float]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        sizes = []
-        for pid in children.read_text().split():
-            status = Path(f"/proc/{pid}/status").read_text()
-            sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
-        return sizes
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def worker_rss_mb(server: GunicornServer) -> list[float]:
+    """Resident memory of each Gunicorn worker (the master's children), in MB."""
+    pid = server.process.pid
+    sizes = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        status = Path(f"/proc/{child}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
+    return sizes
 
 
 def wrk(url: str, script: Path, duration: float, connections: int) -> dict[str, float]:
@@ -175,8 +138,10 @@ def bench_backend(name: str, env: dict[str, str], args, workdir: Path) -> dict:
     tokens_file.write_text("\n".join(measured) + "\n")
     scripts = write_scripts(workdir, facts, tokens_file, workdir / "session_tokens.txt")
 
-    server = Gunicorn({**env, "TRUSTED_AUTH_ISSUER": "http://127.0.0.1"}, args.workers,
-                      workdir / "gunicorn.log")
+    server = GunicornServer({**env, "TRUSTED_AUTH_ISSUER": "http://127.0.0.1"},
+                            workdir / "gunicorn.log", workers=args.workers,
+                            extra_args=("--backlog", "2048"))
+    server.start("/example/noop")
     results: dict = {"scenarios": {}}
     try:
         auth = (facts["project_id"], facts["secret"])
@@ -198,7 +163,7 @@ def bench_backend(name: str, env: dict[str, str], args, workdir: Path) -> dict:
         if attested > len(measured):
             print(f"[{name}] only {len(measured)} tokens for {attested} attests: raise "
                   f"--attest-rate-cap", file=sys.stderr)
-        results["rss_mb"] = server.worker_rss_mb()
+        results["rss_mb"] = worker_rss_mb(server)
     finally:
         server.stop()
     print(f"[{name}] in-process rates …", file=sys.stderr)

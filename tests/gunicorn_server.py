@@ -1,4 +1,5 @@
-"""The example project under Gunicorn in a child process, for the multi-process tests."""
+"""The example project under Gunicorn in a child process: the multi-process tests and the
+benchmark (bench/run.py) both start it from here."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ def free_port() -> int:
 class GunicornServer:
     """``gunicorn example_project.wsgi`` on 127.0.0.1 with the given environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.log_path = log_path
         self.workers = workers
+        self.extra_args = extra_args
         self.process: subprocess.Popen | None = None
 
     def start(self, ready_path: str, timeout: float = 60.0) -> None:
@@ -37,7 +40,7 @@ class GunicornServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "example_project.wsgi:application",
                  "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                 "--worker-class", "sync", "--graceful-timeout", "5"],
+                 "--worker-class", "sync", "--graceful-timeout", "5", *self.extra_args],
                 cwd=REPOSITORY, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
