@@ -57,11 +57,23 @@ def _load_signer(pem: bytes) -> None:
 
 def _mint(start_stop: tuple[int, int]) -> list[str]:
     now = int(time.time())
-    return [jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": f"bench-{n}",
-                        "email": f"bench-{n % 500}@example.com", "jti": str(uuid.uuid4()),
-                        "iat": now, "exp": now + 3600}, _signer, algorithm="RS256",
-                       headers={"kid": "bench"})
-            for n in range(*start_stop)]
+    return [
+        jwt.encode(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": f"bench-{n}",
+                "email": f"bench-{n % 500}@example.com",
+                "jti": str(uuid.uuid4()),
+                "iat": now,
+                "exp": now + 3600,
+            },
+            _signer,
+            algorithm="RS256",
+            headers={"kid": "bench"},
+        )
+        for n in range(*start_stop)
+    ]
 
 
 def mint_tokens(pem: bytes, count: int) -> list[str]:
@@ -75,31 +87,47 @@ def mint_tokens(pem: bytes, count: int) -> list[str]:
 
 def setup(outdir: Path, tokens: int, sessions: int) -> None:
     signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = signer.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                               serialization.NoEncryption())
-    public_pem = signer.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = signer.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = (
+        signer.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     profile = TrustedAuthTokenProfile.objects.create(
-        name="Bench signer", issuer=ISSUER, audience=AUDIENCE,
-        public_key_type=TrustedAuthTokenProfile.KeyType.PEM, can_jit_provision=True,
-        attribute_mapping={"email": "email", "token_id": "jti"})
+        name="Bench signer",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        public_key_type=TrustedAuthTokenProfile.KeyType.PEM,
+        can_jit_provision=True,
+        attribute_mapping={"email": "email", "token_id": "jti"},
+    )
     ProfilePublicKey.objects.create(profile=profile, public_key_pem=public_pem)
     current_signing_key()  # generating the signing key is not part of any measured request
     secret = create_secret("bench").clear_text
     _load_signer(pem)
     session_tokens, session_jwt = [], ""
     for token in _mint((0, sessions)):
-        result = attest(AttestRequest(profile_id=profile.profile_id, token=token,
-                                      session_duration_minutes=600))
+        result = attest(
+            AttestRequest(profile_id=profile.profile_id, token=token, session_duration_minutes=600)
+        )
         session_tokens.append(result.session_token)
         session_jwt = result.session_jwt
     (outdir / "attest_tokens.txt").write_text("\n".join(mint_tokens(pem, tokens)) + "\n")
     (outdir / "session_tokens.txt").write_text("\n".join(session_tokens) + "\n")
-    (outdir / "setup.json").write_text(json.dumps({
-        "project_id": trusted_auth_settings.PROJECT_ID, "secret": secret,
-        "profile_id": profile.profile_id, "session_jwt": session_jwt,
-        "signer_pem": pem.decode(), "signing_key_size": current_signing_key().key_size,
-    }))
+    (outdir / "setup.json").write_text(
+        json.dumps(
+            {
+                "project_id": trusted_auth_settings.PROJECT_ID,
+                "secret": secret,
+                "profile_id": profile.profile_id,
+                "session_jwt": session_jwt,
+                "signer_pem": pem.decode(),
+                "signing_key_size": current_signing_key().key_size,
+            }
+        )
+    )
 
 
 def rate(seconds: float, work) -> float:
@@ -119,34 +147,52 @@ def inprocess(outdir: Path, seconds: float) -> None:
     external = _mint((10**9, 10**9 + 1))[0]
     public = _signer.public_key()
     profile = get_profile(facts["profile_id"])
-    signing_key = rsa.generate_private_key(public_exponent=65537,
-                                           key_size=facts["signing_key_size"])
+    signing_key = rsa.generate_private_key(
+        public_exponent=65537, key_size=facts["signing_key_size"]
+    )
     session = Session.objects.select_related("user__trusted_auth_identity").first()
     session_jwt = issue_session_jwt(session, subject_of(session))
     claims = jwt.decode(session_jwt, options={"verify_signature": False})
-    signing_public = jwt.PyJWK(SigningKey.objects.get(
-        kid=jwt.get_unverified_header(session_jwt)["kid"]).public_jwk, algorithm="RS256")
+    signing_public = jwt.PyJWK(
+        SigningKey.objects.get(kid=jwt.get_unverified_header(session_jwt)["kid"]).public_jwk,
+        algorithm="RS256",
+    )
     bearer = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {session_jwt}")
     authentication = BearerSessionAuthentication()
     results = {
-        "raw_decode_rs256_2048": rate(seconds, lambda: jwt.decode(
-            external, public, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)),
-        "raw_sign_rs256_2048": rate(seconds, lambda: jwt.encode(
-            {"sub": "x"}, _signer, algorithm="RS256")),
-        f"raw_sign_rs256_{facts['signing_key_size']}": rate(seconds, lambda: jwt.encode(
-            claims, signing_key, algorithm="RS256")),
-        "verify_external_token": rate(seconds, lambda: verify_external_token(
-            profile, external, consume=False)),
+        "raw_decode_rs256_2048": rate(
+            seconds,
+            lambda: jwt.decode(
+                external, public, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER
+            ),
+        ),
+        "raw_sign_rs256_2048": rate(
+            seconds, lambda: jwt.encode({"sub": "x"}, _signer, algorithm="RS256")
+        ),
+        f"raw_sign_rs256_{facts['signing_key_size']}": rate(
+            seconds, lambda: jwt.encode(claims, signing_key, algorithm="RS256")
+        ),
+        "verify_external_token": rate(
+            seconds, lambda: verify_external_token(profile, external, consume=False)
+        ),
         # The same decode on our session JWT (longer token, RSA-3072 key by default): the
         # floor for the two rows below.
-        "raw_decode_session_jwt": rate(seconds, lambda: jwt.decode(
-            session_jwt, signing_public, algorithms=["RS256"], audience=claims["aud"],
-            issuer=claims["iss"])),
+        "raw_decode_session_jwt": rate(
+            seconds,
+            lambda: jwt.decode(
+                session_jwt,
+                signing_public,
+                algorithms=["RS256"],
+                audience=claims["aud"],
+                issuer=claims["iss"],
+            ),
+        ),
         # What a resource server does per request (BearerSessionAuthentication, no database).
         "bearer_session_jwt": rate(seconds, lambda: authentication.authenticate(bearer)),
         # What POST /v1/sessions/authenticate with a session_jwt does first (reads the key row).
-        "decode_session_jwt": rate(seconds, lambda: decode_session_jwt(
-            session_jwt, allow_expired=True)),
+        "decode_session_jwt": rate(
+            seconds, lambda: decode_session_jwt(session_jwt, allow_expired=True)
+        ),
         "issue_session_jwt": rate(seconds, lambda: issue_session_jwt(session, subject_of(session))),
     }
     print(json.dumps(results))

@@ -90,33 +90,59 @@ def worker_rss_mb(server: GunicornServer) -> list[float]:
 
 def wrk(url: str, script: Path, duration: float, connections: int) -> dict[str, float]:
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-         "-s", str(script), url], check=True, capture_output=True, text=True).stdout
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     line = next(row for row in output.splitlines() if row.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     seconds = raw["duration_us"] / 1e6
-    return {"rps": raw["requests"] / seconds, "requests": raw["requests"],
-            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-            "errors": sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))}
+    return {
+        "rps": raw["requests"] / seconds,
+        "requests": raw["requests"],
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "errors": sum(raw[k] for k in ("connect", "read", "write", "status", "timeout")),
+    }
 
 
 def write_scripts(workdir: Path, facts: dict, tokens_file: Path, sessions_file: Path) -> dict:
-    auth = "Basic " + base64.b64encode(
-        f"{facts['project_id']}:{facts['secret']}".encode()).decode()
+    auth = "Basic " + base64.b64encode(f"{facts['project_id']}:{facts['secret']}".encode()).decode()
     scripts = {"no-op": workdir / "noop.lua"}
     scripts["no-op"].write_text(LUA_REPORT)
     walks = {
-        "attest": ("/v1/sessions/attest", tokens_file,
-                   '{"profile_id":"' + facts["profile_id"]
-                   + '","session_duration_minutes":60,"token":"', '"}'),
-        "authenticate": ("/v1/sessions/authenticate", sessions_file,
-                         '{"session_token":"', '"}'),
+        "attest": (
+            "/v1/sessions/attest",
+            tokens_file,
+            '{"profile_id":"' + facts["profile_id"] + '","session_duration_minutes":60,"token":"',
+            '"}',
+        ),
+        "authenticate": ("/v1/sessions/authenticate", sessions_file, '{"session_token":"', '"}'),
     }
     for name, (path, source, prefix, suffix) in walks.items():
         scripts[name] = workdir / f"{name}.lua"
-        scripts[name].write_text(LUA_WALK % {
-            "file": lua_string(str(source)), "auth": lua_string(auth), "path": lua_string(path),
-            "prefix": lua_string(prefix), "suffix": lua_string(suffix)} + LUA_REPORT)
+        scripts[name].write_text(
+            LUA_WALK
+            % {
+                "file": lua_string(str(source)),
+                "auth": lua_string(auth),
+                "path": lua_string(path),
+                "prefix": lua_string(prefix),
+                "suffix": lua_string(suffix),
+            }
+            + LUA_REPORT
+        )
     return scripts
 
 
@@ -129,8 +155,17 @@ def bench_backend(name: str, env: dict[str, str], args, workdir: Path) -> dict:
         with sqlite3.connect("/" + path.lstrip("/")) as db:
             db.execute("PRAGMA journal_mode=WAL")
     token_count = int(args.duration * args.attest_rate_cap) + WARMUP_TOKENS
-    run([PYTHON, "bench/django_side.py", "setup", str(workdir), str(token_count),
-         str(args.sessions)], env)
+    run(
+        [
+            PYTHON,
+            "bench/django_side.py",
+            "setup",
+            str(workdir),
+            str(token_count),
+            str(args.sessions),
+        ],
+        env,
+    )
     facts = json.loads((workdir / "setup.json").read_text())
     tokens = (workdir / "attest_tokens.txt").read_text().split()
     warmup, measured = tokens[:WARMUP_TOKENS], tokens[WARMUP_TOKENS:]
@@ -138,9 +173,12 @@ def bench_backend(name: str, env: dict[str, str], args, workdir: Path) -> dict:
     tokens_file.write_text("\n".join(measured) + "\n")
     scripts = write_scripts(workdir, facts, tokens_file, workdir / "session_tokens.txt")
 
-    server = GunicornServer({**env, "TRUSTED_AUTH_ISSUER": "http://127.0.0.1"},
-                            workdir / "gunicorn.log", workers=args.workers,
-                            extra_args=("--backlog", "2048"))
+    server = GunicornServer(
+        {**env, "TRUSTED_AUTH_ISSUER": "http://127.0.0.1"},
+        workdir / "gunicorn.log",
+        workers=args.workers,
+        extra_args=("--backlog", "2048"),
+    )
     server.start("/example/noop")
     results: dict = {"scenarios": {}}
     try:
@@ -148,44 +186,80 @@ def bench_backend(name: str, env: dict[str, str], args, workdir: Path) -> dict:
         session_token = (workdir / "session_tokens.txt").read_text().split()[0]
         with requests.Session() as http:  # every worker imports and caches what it needs
             for token in warmup:
-                http.post(server.url + "/v1/sessions/attest", auth=auth, timeout=30, json={
-                    "profile_id": facts["profile_id"], "token": token,
-                    "session_duration_minutes": 60}).raise_for_status()
-                http.post(server.url + "/v1/sessions/authenticate", auth=auth, timeout=30,
-                          json={"session_token": session_token}).raise_for_status()
+                http.post(
+                    server.url + "/v1/sessions/attest",
+                    auth=auth,
+                    timeout=30,
+                    json={
+                        "profile_id": facts["profile_id"],
+                        "token": token,
+                        "session_duration_minutes": 60,
+                    },
+                ).raise_for_status()
+                http.post(
+                    server.url + "/v1/sessions/authenticate",
+                    auth=auth,
+                    timeout=30,
+                    json={"session_token": session_token},
+                ).raise_for_status()
         wrk(server.url + "/example/noop", scripts["no-op"], 2, args.connections)
         for scenario in ("no-op", "attest", "authenticate"):
             print(f"[{name}] {scenario} for {args.duration} s …", file=sys.stderr)
             path = "/example/noop" if scenario == "no-op" else "/"
-            results["scenarios"][scenario] = wrk(server.url + path, scripts[scenario],
-                                                 args.duration, args.connections)
+            results["scenarios"][scenario] = wrk(
+                server.url + path, scripts[scenario], args.duration, args.connections
+            )
         attested = results["scenarios"]["attest"]["requests"]
         if attested > len(measured):
-            print(f"[{name}] only {len(measured)} tokens for {attested} attests: raise "
-                  f"--attest-rate-cap", file=sys.stderr)
+            print(
+                f"[{name}] only {len(measured)} tokens for {attested} attests: raise "
+                f"--attest-rate-cap",
+                file=sys.stderr,
+            )
         results["rss_mb"] = worker_rss_mb(server)
     finally:
         server.stop()
     print(f"[{name}] in-process rates …", file=sys.stderr)
-    results["inprocess"] = json.loads(run(
-        [PYTHON, "bench/django_side.py", "inprocess", str(workdir), str(args.inprocess_seconds)],
-        env, capture_output=True, text=True).stdout)
+    results["inprocess"] = json.loads(
+        run(
+            [
+                PYTHON,
+                "bench/django_side.py",
+                "inprocess",
+                str(workdir),
+                str(args.inprocess_seconds),
+            ],
+            env,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     return results
 
 
 def print_table(results: dict, args) -> None:
-    print(f"\ntrusted_auth benchmark: {os.cpu_count()} CPUs, Gunicorn {args.workers} sync "
-          f"workers, wrk -t1 -c{args.connections}, {args.duration:g} s per scenario, loopback, "
-          f"session JWTs signed with RSA-{args.signing_key_size}")
-    print(f"{'backend':<16}{'scenario':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'x no-op':>9}{'errors':>8}")
+    print(
+        f"\ntrusted_auth benchmark: {os.cpu_count()} CPUs, Gunicorn {args.workers} sync "
+        f"workers, wrk -t1 -c{args.connections}, {args.duration:g} s per scenario, loopback, "
+        f"session JWTs signed with RSA-{args.signing_key_size}"
+    )
+    print(
+        f"{'backend':<16}{'scenario':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'x no-op':>9}{'errors':>8}"
+    )
     for backend, result in results.items():
         floor = result["scenarios"]["no-op"]["rps"]
         for scenario, s in result["scenarios"].items():
-            print(f"{backend:<16}{scenario:<14}{s['rps']:>9.0f}{s['p50_ms']:>9.1f}"
-                  f"{s['p99_ms']:>9.1f}{s['rps'] / floor:>9.2f}{s['errors']:>8}")
-    print("\nworker RSS after the run (MB): " + "; ".join(
-        f"{b}: " + ", ".join(f"{mb:.0f}" for mb in r["rss_mb"]) for b, r in results.items()))
+            print(
+                f"{backend:<16}{scenario:<14}{s['rps']:>9.0f}{s['p50_ms']:>9.1f}"
+                f"{s['p99_ms']:>9.1f}{s['rps'] / floor:>9.2f}{s['errors']:>8}"
+            )
+    print(
+        "\nworker RSS after the run (MB): "
+        + "; ".join(
+            f"{b}: " + ", ".join(f"{mb:.0f}" for mb in r["rss_mb"]) for b, r in results.items()
+        )
+    )
     print("\nin-process, one core, calls/s (x raw jwt.decode RS256-2048):")
     for backend, result in results.items():
         rates = result["inprocess"]
@@ -212,17 +286,25 @@ def print_table(results: dict, args) -> None:
         checks = [
             ("attest >= 0.35 x no-op", s["attest"]["rps"] / floor, 0.35),
             ("authenticate >= 0.6 x no-op", s["authenticate"]["rps"] / floor, 0.6),
-            ("verify_external_token >= 0.8 x raw decode",
-             rates["verify_external_token"] / rates["raw_decode_rs256_2048"], 0.8),
-            ("Bearer session JWT >= 0.8 x its raw decode",
-             rates["bearer_session_jwt"] / rates["raw_decode_session_jwt"], 0.8),
+            (
+                "verify_external_token >= 0.8 x raw decode",
+                rates["verify_external_token"] / rates["raw_decode_rs256_2048"],
+                0.8,
+            ),
+            (
+                "Bearer session JWT >= 0.8 x its raw decode",
+                rates["bearer_session_jwt"] / rates["raw_decode_session_jwt"],
+                0.8,
+            ),
         ]
         for label, value, target in checks:
             verdict = "met" if value >= target else "MISSED"
             print(f"  [{backend}] {label:<44}{value:>6.2f}  {verdict}")
         rss = max(result["rss_mb"])
-        print(f"  [{backend}] {'RSS per worker < 120 MB':<44}{rss:>6.0f}  "
-              f"{'met' if rss < 120 else 'MISSED'}")
+        print(
+            f"  [{backend}] {'RSS per worker < 120 MB':<44}{rss:>6.0f}  "
+            f"{'met' if rss < 120 else 'MISSED'}"
+        )
         errors = sum(x["errors"] for x in s.values())
         print(f"  [{backend}] {'zero errors':<44}{errors:>6}  {'met' if not errors else 'MISSED'}")
 
@@ -233,28 +315,41 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument("--sessions", type=int, default=200, help="sessions for authenticate")
-    parser.add_argument("--attest-rate-cap", type=float, default=800,
-                        help="fresh tokens minted per second of the attest scenario")
+    parser.add_argument(
+        "--attest-rate-cap",
+        type=float,
+        default=800,
+        help="fresh tokens minted per second of the attest scenario",
+    )
     parser.add_argument("--inprocess-seconds", type=float, default=2)
-    parser.add_argument("--backends", default="sqlite,postgres",
-                        help="comma-separated: sqlite, postgres")
+    parser.add_argument(
+        "--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres"
+    )
     parser.add_argument("--database-url", help="use this PostgreSQL instead of starting one")
     parser.add_argument("--cache-url", help="use this Redis instead of starting one")
-    parser.add_argument("--signing-key-size", type=int, default=3072,
-                        help="RSA size of the session signing key (SIGNING_KEY_SIZE)")
+    parser.add_argument(
+        "--signing-key-size",
+        type=int,
+        default=3072,
+        help="RSA size of the session signing key (SIGNING_KEY_SIZE)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
 
-    base_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example_project.settings",
-                "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-                "TRUSTED_AUTH_SIGNING_KEY_SIZE": str(args.signing_key_size),
-                # One wrk client on one IP: limits it never reaches, so the throttles still run
-                # (an add and an incr in the cache per scope) but refuse nothing.
-                "TRUSTED_AUTH_THROTTLE_RATES": "attest_ip=100000/s,attest_profile=100000/s,"
-                                               "authenticate_ip=100000/s"}
+    base_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+        "TRUSTED_AUTH_SIGNING_KEY_SIZE": str(args.signing_key_size),
+        # One wrk client on one IP: limits it never reaches, so the throttles still run
+        # (an add and an incr in the cache per scope) but refuse nothing.
+        "TRUSTED_AUTH_THROTTLE_RATES": "attest_ip=100000/s,attest_profile=100000/s,"
+        "authenticate_ip=100000/s",
+    }
     workdir = Path(tempfile.mkdtemp(prefix="trusted-auth-bench."))
     workdir.chmod(0o755)  # the PostgreSQL cluster below belongs to the postgres user
     services = workdir / "services"
@@ -264,22 +359,36 @@ def main() -> None:
             backend_dir = workdir / backend
             backend_dir.mkdir()
             if backend == "sqlite":
-                db_url = (f"sqlite:///{backend_dir / 'db.sqlite3'}"
-                          "?conn_max_age=600&transaction_mode=IMMEDIATE&timeout=20")
+                db_url = (
+                    f"sqlite:///{backend_dir / 'db.sqlite3'}"
+                    "?conn_max_age=600&transaction_mode=IMMEDIATE&timeout=20"
+                )
                 env = {**base_env, "DATABASE_URL": db_url, "CACHE_URL": "locmemcache://bench"}
                 label = "sqlite+locmem"
             elif backend == "postgres":
                 if args.database_url and args.cache_url:
                     db_url, cache_url = args.database_url, args.cache_url
                 else:
-                    lines = run([str(ROOT / ".ci/pg-redis"), "start", str(services),
-                                 str(free_port()), str(free_port())], base_env,
-                                capture_output=True, text=True).stdout.split()
+                    lines = run(
+                        [
+                            str(ROOT / ".ci/pg-redis"),
+                            "start",
+                            str(services),
+                            str(free_port()),
+                            str(free_port()),
+                        ],
+                        base_env,
+                        capture_output=True,
+                        text=True,
+                    ).stdout.split()
                     urls = dict(line.split("=", 1) for line in lines)
                     db_url, cache_url = urls["DATABASE_URL"], urls["CACHE_URL"]
                 sep = "&" if "?" in db_url else "?"
-                env = {**base_env, "CACHE_URL": cache_url,
-                       "DATABASE_URL": f"{db_url}{sep}conn_max_age=600&conn_health_checks=true"}
+                env = {
+                    **base_env,
+                    "CACHE_URL": cache_url,
+                    "DATABASE_URL": f"{db_url}{sep}conn_max_age=600&conn_health_checks=true",
+                }
                 label = "postgres+redis"
             else:
                 raise SystemExit(f"unknown backend {backend!r}")

@@ -67,9 +67,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # DATABASE_URL=postgres://user:password@host:5432/name?conn_max_age=600&conn_health_checks=true
 # (persistent connections; see "Running at scale" in the README).
 _CACHE_URL = env.str("CACHE_URL", default="locmemcache://trusted-auth")
-CACHES = {"default": env.cache_url_config(
-    _CACHE_URL, backend="django.core.cache.backends.redis.RedisCache"
-    if _CACHE_URL.startswith(("redis://", "rediss://")) else None)}
+CACHES = {
+    "default": env.cache_url_config(
+        _CACHE_URL,
+        backend="django.core.cache.backends.redis.RedisCache"
+        if _CACHE_URL.startswith(("redis://", "rediss://"))
+        else None,
+    )
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -20,19 +20,22 @@ def whoami(request):
     """``GET /example/whoami`` with ``Authorization: Bearer <session_jwt or session_token>``."""
     user = request.user
     identity = getattr(user, "trusted_auth_identity", None)
-    return Response({
-        "username": user.get_username() if hasattr(user, "get_username") else str(user),
-        "email": user.email,
-        "user_id": identity.user_id if identity else None,
-        "session_id": getattr(request.auth, "session_id", None),
-    })
+    return Response(
+        {
+            "username": user.get_username() if hasattr(user, "get_username") else str(user),
+            "email": user.email,
+            "user_id": identity.user_id if identity else None,
+            "session_id": getattr(request.auth, "session_id", None),
+        }
+    )
 
 
 @ensure_csrf_cookie
 def signin(request):
     """A page that posts an external token to trusted_auth's browser flow."""
-    return render(request, "example/signin.html",
-                  {"profiles": TrustedAuthTokenProfile.objects.all()})
+    return render(
+        request, "example/signin.html", {"profiles": TrustedAuthTokenProfile.objects.all()}
+    )
 
 
 @login_required(login_url="/example/signin")

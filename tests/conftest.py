@@ -70,10 +70,12 @@ def profile_factory(db):
         fields.setdefault("issuer", ISSUER)
         fields.setdefault("audience", AUDIENCE)
         fields.setdefault("attribute_mapping", {"email": "email", "token_id": "jti"})
-        key_type = TrustedAuthTokenProfile.KeyType.JWK if jwks_url else \
-            TrustedAuthTokenProfile.KeyType.PEM
+        key_type = (
+            TrustedAuthTokenProfile.KeyType.JWK if jwks_url else TrustedAuthTokenProfile.KeyType.PEM
+        )
         profile = TrustedAuthTokenProfile.objects.create(
-            public_key_type=key_type, jwks_url=jwks_url, **fields)
+            public_key_type=key_type, jwks_url=jwks_url, **fields
+        )
         for pem in pem_keys or []:
             ProfilePublicKey.objects.create(profile=profile, public_key_pem=pem)
         return profile
@@ -90,8 +92,12 @@ def pem_profile(profile_factory, signer):
 def token_factory(signer):
     """Sign test tokens: ``token_factory(email=…, exp=DROP, headers={…}, key=other_pair)``."""
 
-    def make(key: SigningPair | None = None, headers: dict[str, Any] | None = None,
-             with_kid: bool = True, **claims: Any) -> str:
+    def make(
+        key: SigningPair | None = None,
+        headers: dict[str, Any] | None = None,
+        with_kid: bool = True,
+        **claims: Any,
+    ) -> str:
         return (key or signer).sign(default_claims(**claims), headers=headers, with_kid=with_kid)
 
     return make
@@ -141,8 +147,12 @@ def sdk_factory(tls_live_server, settings):
         http_session = requests.Session()
         http_sessions.append(http_session)
         client_class = stytch.B2BClient if b2b else stytch.Client
-        return client_class(settings.TRUSTED_AUTH["PROJECT_ID"], secret,
-                             custom_base_url=f"{tls_live_server.url}/", sync_session=http_session)
+        return client_class(
+            settings.TRUSTED_AUTH["PROJECT_ID"],
+            secret,
+            custom_base_url=f"{tls_live_server.url}/",
+            sync_session=http_session,
+        )
 
     yield make
     for http_session in http_sessions:

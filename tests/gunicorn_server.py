@@ -25,8 +25,13 @@ def free_port() -> int:
 class GunicornServer:
     """``gunicorn example_project.wsgi`` on 127.0.0.1 with the given environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        workers: int = 1,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
@@ -38,10 +43,25 @@ class GunicornServer:
     def start(self, ready_path: str, timeout: float = 60.0) -> None:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "example_project.wsgi:application",
-                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                 "--worker-class", "sync", "--graceful-timeout", "5", *self.extra_args],
-                cwd=REPOSITORY, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "example_project.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    str(self.workers),
+                    "--worker-class",
+                    "sync",
+                    "--graceful-timeout",
+                    "5",
+                    *self.extra_args,
+                ],
+                cwd=REPOSITORY,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -30,19 +30,28 @@ class SigningPair:
 
     @classmethod
     def rsa(cls, bits: int = 2048, alg: str = "RS256") -> SigningPair:
-        return cls(rsa.generate_private_key(public_exponent=65537, key_size=bits),
-                   f"kid-{uuid.uuid4().hex[:12]}", alg)
+        return cls(
+            rsa.generate_private_key(public_exponent=65537, key_size=bits),
+            f"kid-{uuid.uuid4().hex[:12]}",
+            alg,
+        )
 
     @classmethod
     def ec(cls, curve: ec.EllipticCurve | None = None, alg: str = "ES256") -> SigningPair:
-        return cls(ec.generate_private_key(curve or ec.SECP256R1()),
-                   f"kid-{uuid.uuid4().hex[:12]}", alg)
+        return cls(
+            ec.generate_private_key(curve or ec.SECP256R1()), f"kid-{uuid.uuid4().hex[:12]}", alg
+        )
 
     @property
     def public_pem(self) -> str:
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo,
-        ).decode()
+        return (
+            self.private_key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM,
+                serialization.PublicFormat.SubjectPublicKeyInfo,
+            )
+            .decode()
+        )
 
     @property
     def public_jwk(self) -> dict[str, Any]:
@@ -51,8 +60,9 @@ class SigningPair:
         jwk.update({"kid": self.kid, "alg": self.alg, "use": "sig"})
         return jwk
 
-    def sign(self, claims: dict[str, Any], headers: dict[str, Any] | None = None,
-             with_kid: bool = True) -> str:
+    def sign(
+        self, claims: dict[str, Any], headers: dict[str, Any] | None = None, with_kid: bool = True
+    ) -> str:
         all_headers = {"kid": self.kid} if with_kid else {}
         all_headers.update(headers or {})
         return jwt.encode(claims, self.private_key, algorithm=self.alg, headers=all_headers)
@@ -61,9 +71,14 @@ class SigningPair:
 def default_claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": f"ext-{uuid.uuid4().hex[:8]}",
-        "email": "ada@example.com", "email_verified": True,
-        "jti": f"jti-{uuid.uuid4()}", "iat": now, "exp": now + 300,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": f"ext-{uuid.uuid4().hex[:8]}",
+        "email": "ada@example.com",
+        "email_verified": True,
+        "jti": f"jti-{uuid.uuid4()}",
+        "iat": now,
+        "exp": now + 300,
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not DROP}

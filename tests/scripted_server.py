@@ -16,8 +16,9 @@ class ScriptedServer:
     so stopping the server never waits on it.
     """
 
-    def __init__(self, ssl_context, respond: Callable[[ScriptedServer, BaseHTTPRequestHandler],
-                                                     None]) -> None:
+    def __init__(
+        self, ssl_context, respond: Callable[[ScriptedServer, BaseHTTPRequestHandler], None]
+    ) -> None:
         server = self
         self.requests: list[str] = []
         self.stopping = threading.Event()
@@ -48,8 +49,13 @@ class ScriptedServer:
         self.httpd.server_close()
 
 
-def send_body(handler: BaseHTTPRequestHandler, body: bytes, *, length: bool = True,
-              headers: dict[str, str] | None = None) -> None:
+def send_body(
+    handler: BaseHTTPRequestHandler,
+    body: bytes,
+    *,
+    length: bool = True,
+    headers: dict[str, str] | None = None,
+) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")
     if length:
@@ -60,9 +66,10 @@ def send_body(handler: BaseHTTPRequestHandler, body: bytes, *, length: bool = Tr
     handler.wfile.write(body)
 
 
-def drip(server: ScriptedServer, handler: BaseHTTPRequestHandler, data: bytes,
-         interval: float = 0.05) -> None:
+def drip(
+    server: ScriptedServer, handler: BaseHTTPRequestHandler, data: bytes, interval: float = 0.05
+) -> None:
     for index in range(len(data)):
         if server.stopping.wait(interval):
             return
-        handler.wfile.write(data[index:index + 1])
+        handler.wfile.write(data[index : index + 1])

@@ -27,9 +27,15 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "admin-screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +54,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                 args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield browser
             browser.close()
     finally:
@@ -88,12 +93,13 @@ def shoot(page):
 
 def _private_pem(signer) -> str:
     return signer.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
-def test_security_engineer_journey(page, shoot, live_server, admin_user, signer, token_factory,
-                                   settings):
+def test_security_engineer_journey(
+    page, shoot, live_server, admin_user, signer, token_factory, settings
+):
     base = live_server.url
     # Log in.
     page.goto(f"{base}/admin/login/?next=/admin/")
@@ -150,13 +156,26 @@ def test_security_engineer_journey(page, shoot, live_server, admin_user, signer,
     # Real attests over HTTP: one session, one failure.
     secret = create_secret("browser test").clear_text
     auth = (settings.TRUSTED_AUTH["PROJECT_ID"], secret)
-    ok = requests.post(f"{base}/v1/sessions/attest", auth=auth, timeout=10, json={
-        "profile_id": profile.profile_id, "token": token_factory(email="ada@example.com"),
-        "session_duration_minutes": 60})
+    ok = requests.post(
+        f"{base}/v1/sessions/attest",
+        auth=auth,
+        timeout=10,
+        json={
+            "profile_id": profile.profile_id,
+            "token": token_factory(email="ada@example.com"),
+            "session_duration_minutes": 60,
+        },
+    )
     assert ok.status_code == 200, ok.text
-    refused = requests.post(f"{base}/v1/sessions/attest", auth=auth, timeout=10, json={
-        "profile_id": profile.profile_id,
-        "token": token_factory(iat=now - 4000, exp=now - 3600)})
+    refused = requests.post(
+        f"{base}/v1/sessions/attest",
+        auth=auth,
+        timeout=10,
+        json={
+            "profile_id": profile.profile_id,
+            "token": token_factory(iat=now - 4000, exp=now - 3600),
+        },
+    )
     assert refused.json()["error_type"] == "jwt_invalid_claims"
 
     # Revoke the session.
@@ -208,21 +227,22 @@ def test_jwks_profile_lists_the_fetched_keys(page, shoot, live_server, admin_use
     shoot("14-jwks-profile-keys")
 
 
-def test_organization_shows_members_and_sessions(page, shoot, live_server, admin_user,
-                                                 pem_profile):
+def test_organization_shows_members_and_sessions(page, shoot, live_server, admin_user, pem_profile):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from trusted_auth.services.organizations import create_member, create_organization
 
-    organization = create_organization(name="Acme", slug="acme",
-                                       email_allowed_domains=["acme.com"])
-    member = create_member(organization=organization, email="ada@acme.com",
-                           roles=["stytch_admin"])
-    session = Session.objects.create(token_digest="e" * 64, member=member,
-                                     organization=organization, profile=pem_profile,
-                                     expires_at=timezone.now() + timedelta(hours=1))
+    organization = create_organization(name="Acme", slug="acme", email_allowed_domains=["acme.com"])
+    member = create_member(organization=organization, email="ada@acme.com", roles=["stytch_admin"])
+    session = Session.objects.create(
+        token_digest="e" * 64,
+        member=member,
+        organization=organization,
+        profile=pem_profile,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
     _log_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/trusted_auth/organization/{organization.pk}/change/")
     assert member.member_id in page.content() and session.session_id in page.content()

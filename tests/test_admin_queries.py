@@ -36,32 +36,51 @@ def many_rows(db, profile_factory):
     identity = UserIdentity.objects.create(django_user=django_user, email="ada@example.com")
     organization = Organization.objects.create(name="Acme", slug="acme")
     members = Member.objects.bulk_create(
-        [Member(organization=organization, email=f"m{i}@acme.com") for i in range(100)])
+        [Member(organization=organization, email=f"m{i}@acme.com") for i in range(100)]
+    )
     now = timezone.now()
     sessions = []
     for i in range(ROWS):
         member = members[i % len(members)] if i % 2 else None
-        sessions.append(Session(
-            token_digest=f"{i:064x}", user=None if member else django_user, member=member,
-            organization=organization if member else None,
-            profile=profile if i % 3 else other,
-            expires_at=now + timedelta(hours=1 if i % 4 else -1),
-            revoked_at=now if i % 5 == 0 else None,
-            authentication_factors=[{"type": "trusted_auth_token"}],
-        ))
+        sessions.append(
+            Session(
+                token_digest=f"{i:064x}",
+                user=None if member else django_user,
+                member=member,
+                organization=organization if member else None,
+                profile=profile if i % 3 else other,
+                expires_at=now + timedelta(hours=1 if i % 4 else -1),
+                revoked_at=now if i % 5 == 0 else None,
+                authentication_factors=[{"type": "trusted_auth_token"}],
+            )
+        )
     Session.objects.bulk_create(sessions, batch_size=1000)
-    AuditEvent.objects.bulk_create([
-        AuditEvent(outcome="failure" if i % 3 else "success",
-                   error_type="jwt_invalid_claims" if i % 3 else "",
-                   profile=profile if i % 2 else other, token_id=f"jti-{i}", subject=f"sub-{i}",
-                   user_id=identity.user_id, ip_address="203.0.113.7")
-        for i in range(ROWS)], batch_size=1000)
-    return {"profile": profile, "identity": identity, "organization": organization,
-            "member": members[1]}
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                outcome="failure" if i % 3 else "success",
+                error_type="jwt_invalid_claims" if i % 3 else "",
+                profile=profile if i % 2 else other,
+                token_id=f"jti-{i}",
+                subject=f"sub-{i}",
+                user_id=identity.user_id,
+                ip_address="203.0.113.7",
+            )
+            for i in range(ROWS)
+        ],
+        batch_size=1000,
+    )
+    return {
+        "profile": profile,
+        "identity": identity,
+        "organization": organization,
+        "member": members[1],
+    }
 
 
-def test_admin_pages_make_a_bounded_number_of_queries(admin_client, many_rows,
-                                                      django_assert_max_num_queries):
+def test_admin_pages_make_a_bounded_number_of_queries(
+    admin_client, many_rows, django_assert_max_num_queries
+):
     profile, organization = many_rows["profile"], many_rows["organization"]
     assert Session.objects.count() == ROWS and AuditEvent.objects.count() == ROWS
     sessions = reverse("admin:trusted_auth_session_changelist")
@@ -74,7 +93,8 @@ def test_admin_pages_make_a_bounded_number_of_queries(admin_client, many_rows,
         sessions + f"?member__id__exact={many_rows['member'].pk}",
         events,
         events + f"?outcome__exact=failure&profile__id__exact={profile.pk}",
-        events + "?error_type=jwt_invalid_claims&"
+        events
+        + "?error_type=jwt_invalid_claims&"
         + urlencode({"created_at__gte": "2000-01-01 00:00:00+00:00"}),
         events + "?q=jti-42",
         reverse("admin:trusted_auth_trustedauthtokenprofile_changelist"),
@@ -89,7 +109,8 @@ def test_admin_pages_make_a_bounded_number_of_queries(admin_client, many_rows,
             response = admin_client.get(url)
         assert response.status_code == 200, url
     # The inlines show the latest rows, not all 10,000.
-    page = admin_client.get(reverse("admin:trusted_auth_organization_change",
-                                    args=[organization.pk])).content.decode()
+    page = admin_client.get(
+        reverse("admin:trusted_auth_organization_change", args=[organization.pk])
+    ).content.decode()
     assert page.count("/admin/trusted_auth/session/") <= 25
     assert ProfilePublicKey.objects.filter(profile=profile).count() == 5

@@ -127,8 +127,9 @@ def target(idp, elsewhere, profile_factory, signer, settings) -> Target:
         "ec": profile_factory(pem_keys=[ec_pair.public_pem], can_jit_provision=True),
         "jwks": profile_factory(jwks_url=idp.url, can_jit_provision=True),
     }
-    return Target(rsa=signer, ec=ec_pair, idp=idp, elsewhere=elsewhere, profiles=profiles,
-                  settings=settings)
+    return Target(
+        rsa=signer, ec=ec_pair, idp=idp, elsewhere=elsewhere, profiles=profiles, settings=settings
+    )
 
 
 @dataclass
@@ -140,8 +141,9 @@ class Attack:
     setup: Callable[[Target], None] | None = None
 
 
-def case(id_: str, build: Callable[[Target], str], message: str, error_type: str = INVALID,
-         **kwargs: Any):
+def case(
+    id_: str, build: Callable[[Target], str], message: str, error_type: str = INVALID, **kwargs: Any
+):
     return pytest.param(Attack(build, message, error_type, **kwargs), id=id_)
 
 
@@ -149,18 +151,26 @@ def _public_forms(pair: SigningPair) -> dict[str, bytes]:
     public = pair.private_key.public_key()
     return {
         "pem": pair.public_pem.encode(),
-        "pkcs1-pem": public.public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.PKCS1),
-        "der": public.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo),
+        "pkcs1-pem": public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+        ),
+        "der": public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "jwk-json": RSAAlgorithm.to_jwk(public).encode(),
         "jwk-json-with-kid": json.dumps(pair.public_jwk).encode(),
     }
 
 
 def _with_oct_key(t: Target) -> None:
-    t.idp.extra_keys = [{"kty": "oct", "kid": "hmac-key", "alg": "HS256",
-                         "k": b64url(b"shared-secret-shared-secret-32by")}]
+    t.idp.extra_keys = [
+        {
+            "kty": "oct",
+            "kid": "hmac-key",
+            "alg": "HS256",
+            "k": b64url(b"shared-secret-shared-secret-32by"),
+        }
+    ]
 
 
 def _attacker_jwks(t: Target) -> SigningPair:
@@ -171,8 +181,11 @@ def _attacker_jwks(t: Target) -> SigningPair:
 def _attacker_certificate() -> str:
     ca = trustme.CA()
     cert = ca.issue_cert("attacker.test")
-    return base64.b64encode(x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes())
-                            .public_bytes(serialization.Encoding.DER)).decode()
+    return base64.b64encode(
+        x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes()).public_bytes(
+            serialization.Encoding.DER
+        )
+    ).decode()
 
 
 def _ecdsa_token(t: Target, r: int, s: int, size: int = 32) -> str:
@@ -203,196 +216,410 @@ def _none_variants() -> list[str]:
 
 ATTACKS = [
     # --- alg none in every case variant, with and without a signature -----------------------
-    *[case(f"alg-{alg}", lambda t, alg=alg: f"{b64url({'alg': alg})}.{b64url(default_claims())}"
-           f".{b64url(b'x')}", "is not allowed by this profile") for alg in _none_variants()],
-    *[case(f"alg-{alg}-unsigned", lambda t, alg=alg: f"{b64url({'alg': alg})}."
-           f"{b64url(default_claims())}.", "empty segment") for alg in ("NONE", "nOnE")],
-    case("alg-none-with-trailing-space",
-         lambda t: f"{b64url({'alg': 'none '})}.{b64url(default_claims())}.{b64url(b'x')}",
-         "is not allowed by this profile"),
+    *[
+        case(
+            f"alg-{alg}",
+            lambda t, alg=alg: f"{b64url({'alg': alg})}.{b64url(default_claims())}.{b64url(b'x')}",
+            "is not allowed by this profile",
+        )
+        for alg in _none_variants()
+    ],
+    *[
+        case(
+            f"alg-{alg}-unsigned",
+            lambda t, alg=alg: f"{b64url({'alg': alg})}.{b64url(default_claims())}.",
+            "empty segment",
+        )
+        for alg in ("NONE", "nOnE")
+    ],
+    case(
+        "alg-none-with-trailing-space",
+        lambda t: f"{b64url({'alg': 'none '})}.{b64url(default_claims())}.{b64url(b'x')}",
+        "is not allowed by this profile",
+    ),
     # --- RS256 -> HS256 with the public key (in every encoding) as the HMAC secret ----------
-    *[case(f"hs256-with-public-key-as-{form}",
-           lambda t, form=form: hs256(_public_forms(t.rsa)[form], t.header(alg="HS256"),
-                                      default_claims()),
-           "'HS256' is not allowed")
-      for form in ("pkcs1-pem", "der", "jwk-json", "jwk-json-with-kid")],
-    case("hs256-jwks-profile-with-issuer-jwk-as-secret",
-         lambda t: hs256(json.dumps(t.idp_key.public_jwk).encode(),
-                         t.header(t.idp_key, alg="HS256"), default_claims()),
-         "'HS256' is not allowed", profile="jwks"),
+    *[
+        case(
+            f"hs256-with-public-key-as-{form}",
+            lambda t, form=form: hs256(
+                _public_forms(t.rsa)[form], t.header(alg="HS256"), default_claims()
+            ),
+            "'HS256' is not allowed",
+        )
+        for form in ("pkcs1-pem", "der", "jwk-json", "jwk-json-with-kid")
+    ],
+    case(
+        "hs256-jwks-profile-with-issuer-jwk-as-secret",
+        lambda t: hs256(
+            json.dumps(t.idp_key.public_jwk).encode(),
+            t.header(t.idp_key, alg="HS256"),
+            default_claims(),
+        ),
+        "'HS256' is not allowed",
+        profile="jwks",
+    ),
     # --- a JWKS that publishes an oct (HMAC) key ----------------------------------------------
-    case("hs256-with-the-oct-key-from-the-jwks",
-         lambda t: hs256(b"shared-secret-shared-secret-32by",
-                         {"alg": "HS256", "kid": "hmac-key"}, default_claims()),
-         "'HS256' is not allowed", profile="jwks", setup=_with_oct_key),
-    case("rs256-header-naming-the-oct-key",
-         lambda t: hs256(b"shared-secret-shared-secret-32by",
-                         {"alg": "RS256", "kid": "hmac-key"}, default_claims()),
-         "no key with kid 'hmac-key'", profile="jwks", setup=_with_oct_key),
+    case(
+        "hs256-with-the-oct-key-from-the-jwks",
+        lambda t: hs256(
+            b"shared-secret-shared-secret-32by",
+            {"alg": "HS256", "kid": "hmac-key"},
+            default_claims(),
+        ),
+        "'HS256' is not allowed",
+        profile="jwks",
+        setup=_with_oct_key,
+    ),
+    case(
+        "rs256-header-naming-the-oct-key",
+        lambda t: hs256(
+            b"shared-secret-shared-secret-32by",
+            {"alg": "RS256", "kid": "hmac-key"},
+            default_claims(),
+        ),
+        "no key with kid 'hmac-key'",
+        profile="jwks",
+        setup=_with_oct_key,
+    ),
     # --- keys named by the token: jwk, jku, x5u, x5c -----------------------------------------
-    case("jku-to-attacker-jwks-jwks-profile",
-         lambda t: sign_raw(_attacker_jwks(t), t.header(_attacker_jwks(t), jku=t.elsewhere.url),
-                            default_claims()),
-         "no key with kid", profile="jwks"),
-    case("x5u-to-attacker-jwks-jwks-profile",
-         lambda t: sign_raw(_attacker_jwks(t), t.header(_attacker_jwks(t), x5u=t.elsewhere.url),
-                            default_claims()),
-         "no key with kid", profile="jwks"),
-    case("jku-with-the-issuers-kid",
-         lambda t: sign_raw(_attacker_jwks(t), {**t.header(t.idp_key), "jku": t.elsewhere.url},
-                            default_claims()),
-         "signature does not verify", profile="jwks"),
-    case("x5c-self-signed-certificate",
-         lambda t: sign_raw(_attacker_jwks(t),
-                            t.header(_attacker_jwks(t), x5c=[_attacker_certificate()],
-                                     x5u=t.elsewhere.url, kid=t.rsa.kid),
-                            default_claims()),
-         "signature does not verify"),
-    case("embedded-jwk-with-the-issuers-kid",
-         lambda t: sign_raw(_attacker_jwks(t), {**t.header(t.idp_key),
-                                                "jwk": _attacker_jwks(t).public_jwk},
-                            default_claims()),
-         "signature does not verify", profile="jwks"),
+    case(
+        "jku-to-attacker-jwks-jwks-profile",
+        lambda t: sign_raw(
+            _attacker_jwks(t), t.header(_attacker_jwks(t), jku=t.elsewhere.url), default_claims()
+        ),
+        "no key with kid",
+        profile="jwks",
+    ),
+    case(
+        "x5u-to-attacker-jwks-jwks-profile",
+        lambda t: sign_raw(
+            _attacker_jwks(t), t.header(_attacker_jwks(t), x5u=t.elsewhere.url), default_claims()
+        ),
+        "no key with kid",
+        profile="jwks",
+    ),
+    case(
+        "jku-with-the-issuers-kid",
+        lambda t: sign_raw(
+            _attacker_jwks(t), {**t.header(t.idp_key), "jku": t.elsewhere.url}, default_claims()
+        ),
+        "signature does not verify",
+        profile="jwks",
+    ),
+    case(
+        "x5c-self-signed-certificate",
+        lambda t: sign_raw(
+            _attacker_jwks(t),
+            t.header(
+                _attacker_jwks(t), x5c=[_attacker_certificate()], x5u=t.elsewhere.url, kid=t.rsa.kid
+            ),
+            default_claims(),
+        ),
+        "signature does not verify",
+    ),
+    case(
+        "embedded-jwk-with-the-issuers-kid",
+        lambda t: sign_raw(
+            _attacker_jwks(t),
+            {**t.header(t.idp_key), "jwk": _attacker_jwks(t).public_jwk},
+            default_claims(),
+        ),
+        "signature does not verify",
+        profile="jwks",
+    ),
     # --- kid injection -------------------------------------------------------------------------
-    *[case(f"kid-{name}", lambda t, kid=kid: sign_raw(t.idp_key, t.header(t.idp_key, kid=kid),
-                                                      default_claims()),
-           "no key with kid", profile="jwks")
-      for name, kid in [("path-traversal", "../../../../../../etc/passwd"),
-                        ("sql-injection", "' OR '1'='1' --"),
-                        ("nul-byte", "kid\u0000"),
-                        ("url", "https://127.0.0.1/jwks.json")]],
-    case("kid-10KB-over-the-size-cap",
-         lambda t: sign_raw(t.idp_key, t.header(t.idp_key, kid="k" * 10240), default_claims()),
-         "larger than 8192 bytes", profile="jwks"),
-    case("kid-10KB-under-a-raised-size-cap",
-         lambda t: sign_raw(t.idp_key, t.header(t.idp_key, kid="k" * 10240), default_claims()),
-         "kid must be a non-empty string", profile="jwks",
-         setup=lambda t: t.settings.TRUSTED_AUTH.update(MAX_TOKEN_BYTES=64 * 1024)),
-    case("kid-number-jwks-profile",
-         lambda t: sign_raw(t.idp_key, t.header(t.idp_key, kid=1), default_claims()),
-         "kid must be a non-empty string", profile="jwks"),
+    *[
+        case(
+            f"kid-{name}",
+            lambda t, kid=kid: sign_raw(t.idp_key, t.header(t.idp_key, kid=kid), default_claims()),
+            "no key with kid",
+            profile="jwks",
+        )
+        for name, kid in [
+            ("path-traversal", "../../../../../../etc/passwd"),
+            ("sql-injection", "' OR '1'='1' --"),
+            ("nul-byte", "kid\u0000"),
+            ("url", "https://127.0.0.1/jwks.json"),
+        ]
+    ],
+    case(
+        "kid-10KB-over-the-size-cap",
+        lambda t: sign_raw(t.idp_key, t.header(t.idp_key, kid="k" * 10240), default_claims()),
+        "larger than 8192 bytes",
+        profile="jwks",
+    ),
+    case(
+        "kid-10KB-under-a-raised-size-cap",
+        lambda t: sign_raw(t.idp_key, t.header(t.idp_key, kid="k" * 10240), default_claims()),
+        "kid must be a non-empty string",
+        profile="jwks",
+        setup=lambda t: t.settings.TRUSTED_AUTH.update(MAX_TOKEN_BYTES=64 * 1024),
+    ),
+    case(
+        "kid-number-jwks-profile",
+        lambda t: sign_raw(t.idp_key, t.header(t.idp_key, kid=1), default_claims()),
+        "kid must be a non-empty string",
+        profile="jwks",
+    ),
     # --- ECDSA: the "psychic signature" family -------------------------------------------------
-    case("ecdsa-r-s-zero", lambda t: _ecdsa_token(t, 0, 0), "signature does not verify",
-         profile="ec"),
-    case("ecdsa-r-s-n", lambda t: _ecdsa_token(t, P256_ORDER, P256_ORDER),
-         "signature does not verify", profile="ec"),
-    case("ecdsa-r-s-one", lambda t: _ecdsa_token(t, 1, 1), "signature does not verify",
-         profile="ec"),
-    case("ecdsa-wrong-length", lambda t: _ecdsa_token(t, 1, 1, size=31),
-         "signature does not verify", profile="ec"),
+    case(
+        "ecdsa-r-s-zero", lambda t: _ecdsa_token(t, 0, 0), "signature does not verify", profile="ec"
+    ),
+    case(
+        "ecdsa-r-s-n",
+        lambda t: _ecdsa_token(t, P256_ORDER, P256_ORDER),
+        "signature does not verify",
+        profile="ec",
+    ),
+    case(
+        "ecdsa-r-s-one", lambda t: _ecdsa_token(t, 1, 1), "signature does not verify", profile="ec"
+    ),
+    case(
+        "ecdsa-wrong-length",
+        lambda t: _ecdsa_token(t, 1, 1, size=31),
+        "signature does not verify",
+        profile="ec",
+    ),
     # --- exp, nbf, iat -------------------------------------------------------------------------
-    case("exp-float-expired", lambda t: sign_raw(t.rsa, t.header(),
-                                                 default_claims(exp=time.time() - 100.5)),
-         "expired", CLAIMS),
-    *[case(f"exp-{value}", lambda t, value=value: sign_raw(t.rsa, t.header(),
-                                                           raw_claims(exp=value)),
-           "(exp) must be") for value in ("NaN", "Infinity", "-Infinity")],
-    case("exp-1e400", lambda t: sign_raw(t.rsa, t.header(), raw_claims(exp="1e400")),
-         "(exp) must be"),
+    case(
+        "exp-float-expired",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(exp=time.time() - 100.5)),
+        "expired",
+        CLAIMS,
+    ),
+    *[
+        case(
+            f"exp-{value}",
+            lambda t, value=value: sign_raw(t.rsa, t.header(), raw_claims(exp=value)),
+            "(exp) must be",
+        )
+        for value in ("NaN", "Infinity", "-Infinity")
+    ],
+    case(
+        "exp-1e400", lambda t: sign_raw(t.rsa, t.header(), raw_claims(exp="1e400")), "(exp) must be"
+    ),
     # PyJWT reads true as 1 (1970): refused as expired before our own type check.
-    case("exp-true", lambda t: sign_raw(t.rsa, t.header(), raw_claims(exp="true")),
-         "expired", CLAIMS),
-    case("exp-null", lambda t: sign_raw(t.rsa, t.header(), raw_claims(exp="null")),
-         'missing the "exp" claim', CLAIMS),
-    case("nbf-NaN", lambda t: sign_raw(t.rsa, t.header(), raw_claims(nbf="NaN")),
-         "(nbf) must be"),
-    case("iat-NaN", lambda t: sign_raw(t.rsa, t.header(), raw_claims(iat="NaN")),
-         "(iat) must be", CLAIMS),
-    case("ten-year-lifetime", lambda t: sign_raw(t.rsa, t.header(), default_claims(
-        iat=int(time.time()), exp=int(time.time()) + TEN_YEARS)), "lifetime", CLAIMS),
-    case("iat-far-past-exp-far-future", lambda t: sign_raw(t.rsa, t.header(), default_claims(
-        iat=0, exp=int(time.time()) + 300)), "lifetime", CLAIMS),
+    case(
+        "exp-true", lambda t: sign_raw(t.rsa, t.header(), raw_claims(exp="true")), "expired", CLAIMS
+    ),
+    case(
+        "exp-null",
+        lambda t: sign_raw(t.rsa, t.header(), raw_claims(exp="null")),
+        'missing the "exp" claim',
+        CLAIMS,
+    ),
+    case("nbf-NaN", lambda t: sign_raw(t.rsa, t.header(), raw_claims(nbf="NaN")), "(nbf) must be"),
+    case(
+        "iat-NaN",
+        lambda t: sign_raw(t.rsa, t.header(), raw_claims(iat="NaN")),
+        "(iat) must be",
+        CLAIMS,
+    ),
+    case(
+        "ten-year-lifetime",
+        lambda t: sign_raw(
+            t.rsa,
+            t.header(),
+            default_claims(iat=int(time.time()), exp=int(time.time()) + TEN_YEARS),
+        ),
+        "lifetime",
+        CLAIMS,
+    ),
+    case(
+        "iat-far-past-exp-far-future",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(iat=0, exp=int(time.time()) + 300)),
+        "lifetime",
+        CLAIMS,
+    ),
     # --- iss and aud ---------------------------------------------------------------------------
-    *[case(f"iss-{name}", lambda t, iss=iss: sign_raw(t.rsa, t.header(), default_claims(iss=iss)),
-           "issuer", "jwt_invalid_issuer")
-      for name, iss in [("prefix", "https://issuer.test/auth"),
-                        ("extended", "https://issuer.test/auth/v1.evil.test"),
-                        ("uppercase", ISSUER.upper()),
-                        ("list", [ISSUER]),
-                        ("list-with-others", ["https://evil.test", ISSUER])]],
-    case("iss-number", lambda t: sign_raw(t.rsa, t.header(), default_claims(iss=1)),
-         "issuer", "jwt_invalid_issuer"),
-    case("aud-empty-string", lambda t: sign_raw(t.rsa, t.header(), default_claims(aud="")),
-         "aud", CLAIMS),
-    case("aud-list-of-empty-string", lambda t: sign_raw(t.rsa, t.header(),
-                                                        default_claims(aud=[""])),
-         "audience", "jwt_invalid_audience"),
-    case("aud-prefix", lambda t: sign_raw(t.rsa, t.header(),
-                                          default_claims(aud=AUDIENCE[:-1])),
-         "audience", "jwt_invalid_audience"),
-    case("aud-number", lambda t: sign_raw(t.rsa, t.header(), default_claims(aud=1)),
-         "audience", "jwt_invalid_audience"),
+    *[
+        case(
+            f"iss-{name}",
+            lambda t, iss=iss: sign_raw(t.rsa, t.header(), default_claims(iss=iss)),
+            "issuer",
+            "jwt_invalid_issuer",
+        )
+        for name, iss in [
+            ("prefix", "https://issuer.test/auth"),
+            ("extended", "https://issuer.test/auth/v1.evil.test"),
+            ("uppercase", ISSUER.upper()),
+            ("list", [ISSUER]),
+            ("list-with-others", ["https://evil.test", ISSUER]),
+        ]
+    ],
+    case(
+        "iss-number",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(iss=1)),
+        "issuer",
+        "jwt_invalid_issuer",
+    ),
+    case(
+        "aud-empty-string",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(aud="")),
+        "aud",
+        CLAIMS,
+    ),
+    case(
+        "aud-list-of-empty-string",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(aud=[""])),
+        "audience",
+        "jwt_invalid_audience",
+    ),
+    case(
+        "aud-prefix",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(aud=AUDIENCE[:-1])),
+        "audience",
+        "jwt_invalid_audience",
+    ),
+    case(
+        "aud-number",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(aud=1)),
+        "audience",
+        "jwt_invalid_audience",
+    ),
     # --- header extensions ---------------------------------------------------------------------
-    case("crit-unknown-extension", lambda t: sign_raw(t.rsa, t.header(
-        crit=["x-unknown"], **{"x-unknown": True}), default_claims()), "'crit' is not accepted"),
-    case("b64-false", lambda t: sign_raw(t.rsa, t.header(b64=False), default_claims()),
-         "'b64' is not accepted"),
-    case("b64-false-with-crit", lambda t: sign_raw(t.rsa, t.header(b64=False, crit=["b64"]),
-                                                   default_claims()),
-         "is not accepted"),
-    case("nested-jwt-as-payload", lambda t: sign_raw(
-        t.rsa, t.header(), json.dumps(t.rsa.sign(default_claims()))), "could not be verified"),
-    case("nested-jwt-payload-with-cty", lambda t: sign_raw(
-        t.rsa, t.header(cty="JWT"), json.dumps(t.rsa.sign(default_claims()))),
-        "'cty' is not accepted"),
-    case("jwe-compact", lambda t: ".".join([b64url({"alg": "RSA-OAEP-256", "enc": "A256GCM"}),
-                                            "AAAA", "AAAA", "AAAA", "AAAA"]),
-         "JWE is not accepted"),
+    case(
+        "crit-unknown-extension",
+        lambda t: sign_raw(
+            t.rsa, t.header(crit=["x-unknown"], **{"x-unknown": True}), default_claims()
+        ),
+        "'crit' is not accepted",
+    ),
+    case(
+        "b64-false",
+        lambda t: sign_raw(t.rsa, t.header(b64=False), default_claims()),
+        "'b64' is not accepted",
+    ),
+    case(
+        "b64-false-with-crit",
+        lambda t: sign_raw(t.rsa, t.header(b64=False, crit=["b64"]), default_claims()),
+        "is not accepted",
+    ),
+    case(
+        "nested-jwt-as-payload",
+        lambda t: sign_raw(t.rsa, t.header(), json.dumps(t.rsa.sign(default_claims()))),
+        "could not be verified",
+    ),
+    case(
+        "nested-jwt-payload-with-cty",
+        lambda t: sign_raw(t.rsa, t.header(cty="JWT"), json.dumps(t.rsa.sign(default_claims()))),
+        "'cty' is not accepted",
+    ),
+    case(
+        "jwe-compact",
+        lambda t: ".".join(
+            [b64url({"alg": "RSA-OAEP-256", "enc": "A256GCM"}), "AAAA", "AAAA", "AAAA", "AAAA"]
+        ),
+        "JWE is not accepted",
+    ),
     # --- size and shape ------------------------------------------------------------------------
-    case("token-2MB", lambda t: sign_raw(t.rsa, t.header(),
-                                         default_claims(padding="x" * 1_500_000)),
-         "larger than 8192 bytes"),
-    case("header-nested-2500-deep", lambda t: _nested_header(2500),
-         "not base64url-encoded JSON"),
-    case("payload-nested-5000-deep", lambda t: sign_raw(t.rsa, t.header(), "[" * 5000),
-         "could not be verified"),
-    case("payload-claim-nested-2000-deep", lambda t: sign_raw(
-        t.rsa, t.header(), raw_claims(deep="[" * 2000 + "]" * 2000)), "could not be verified"),
-    case("payload-json-array", lambda t: sign_raw(t.rsa, t.header(), [default_claims()]),
-         "could not be verified"),
+    case(
+        "token-2MB",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(padding="x" * 1_500_000)),
+        "larger than 8192 bytes",
+    ),
+    case("header-nested-2500-deep", lambda t: _nested_header(2500), "not base64url-encoded JSON"),
+    case(
+        "payload-nested-5000-deep",
+        lambda t: sign_raw(t.rsa, t.header(), "[" * 5000),
+        "could not be verified",
+    ),
+    case(
+        "payload-claim-nested-2000-deep",
+        lambda t: sign_raw(t.rsa, t.header(), raw_claims(deep="[" * 2000 + "]" * 2000)),
+        "could not be verified",
+    ),
+    case(
+        "payload-json-array",
+        lambda t: sign_raw(t.rsa, t.header(), [default_claims()]),
+        "could not be verified",
+    ),
     # --- email ---------------------------------------------------------------------------------
-    case("email-object", lambda t: sign_raw(t.rsa, t.header(),
-                                            default_claims(email={"email": "a@example.com"})),
-         "email must be a string", CLAIMS),
-    case("email-kelvin-sign-domain", lambda t: sign_raw(t.rsa, t.header(), default_claims(
-        email="ada@\u212aexample.com")), "plain ASCII", CLAIMS),
-    case("email-fullwidth-at", lambda t: sign_raw(t.rsa, t.header(), default_claims(
-        email="ada\uff20example.com")), "plain ASCII", CLAIMS),
-    case("email-verified-false-and-true-duplicate-key", lambda t: sign_raw(
-        t.rsa, t.header(), raw_claims(email_verified="true, \"email_verified\": false")),
-        "not verified", CLAIMS),
+    case(
+        "email-object",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(email={"email": "a@example.com"})),
+        "email must be a string",
+        CLAIMS,
+    ),
+    case(
+        "email-kelvin-sign-domain",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(email="ada@\u212aexample.com")),
+        "plain ASCII",
+        CLAIMS,
+    ),
+    case(
+        "email-fullwidth-at",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(email="ada\uff20example.com")),
+        "plain ASCII",
+        CLAIMS,
+    ),
+    case(
+        "email-verified-false-and-true-duplicate-key",
+        lambda t: sign_raw(
+            t.rsa, t.header(), raw_claims(email_verified='true, "email_verified": false')
+        ),
+        "not verified",
+        CLAIMS,
+    ),
     # --- signature: stripped, truncated, trailing data -----------------------------------------
-    case("signature-truncated-half", lambda t: _signature_variant(
-        t.rsa.sign(default_claims()), lambda s: s[:172]), "signature does not verify"),
-    case("signature-truncated-one-char", lambda t: _signature_variant(
-        t.rsa.sign(default_claims()), lambda s: s[:-1]), "canonical base64url"),
-    case("signature-from-another-token", lambda t: _signature_variant(
-        t.rsa.sign(default_claims()), lambda s: t.rsa.sign(default_claims()).split(".")[2]),
-        "signature does not verify"),
-    case("signature-noncanonical-last-char", lambda t: _signature_variant(
-        t.rsa.sign(default_claims()), _noncanonical_last_char), "canonical base64url"),
-    *[case(f"trailing-{name}", lambda t, extra=extra: t.rsa.sign(default_claims()) + extra,
-           message)
-      for name, extra, message in [
-          ("padding", "==", "canonical base64url"),
-          ("newline", "\n", "canonical base64url"),
-          ("space", " ", "canonical base64url"),
-          ("junk-characters", "$$", "canonical base64url"),
-          ("base64-bytes", "AAAA", "signature does not verify"),
-          ("dot", ".", "not 4"),
-      ]],
-    case("leading-whitespace", lambda t: " " + t.rsa.sign(default_claims()),
-         "canonical base64url"),
+    case(
+        "signature-truncated-half",
+        lambda t: _signature_variant(t.rsa.sign(default_claims()), lambda s: s[:172]),
+        "signature does not verify",
+    ),
+    case(
+        "signature-truncated-one-char",
+        lambda t: _signature_variant(t.rsa.sign(default_claims()), lambda s: s[:-1]),
+        "canonical base64url",
+    ),
+    case(
+        "signature-from-another-token",
+        lambda t: _signature_variant(
+            t.rsa.sign(default_claims()), lambda s: t.rsa.sign(default_claims()).split(".")[2]
+        ),
+        "signature does not verify",
+    ),
+    case(
+        "signature-noncanonical-last-char",
+        lambda t: _signature_variant(t.rsa.sign(default_claims()), _noncanonical_last_char),
+        "canonical base64url",
+    ),
+    *[
+        case(
+            f"trailing-{name}", lambda t, extra=extra: t.rsa.sign(default_claims()) + extra, message
+        )
+        for name, extra, message in [
+            ("padding", "==", "canonical base64url"),
+            ("newline", "\n", "canonical base64url"),
+            ("space", " ", "canonical base64url"),
+            ("junk-characters", "$$", "canonical base64url"),
+            ("base64-bytes", "AAAA", "signature does not verify"),
+            ("dot", ".", "not 4"),
+        ]
+    ],
+    case("leading-whitespace", lambda t: " " + t.rsa.sign(default_claims()), "canonical base64url"),
     # --- the issuer's JWKS ---------------------------------------------------------------------
-    case("jwks-key-alg-mismatch", lambda t: sign_raw(
-        t.idp.keys[0], t.header(t.idp.keys[0], alg="RS256"), default_claims()),
-         "fits algorithm RS256", profile="jwks",
-         setup=lambda t: setattr(t.idp.keys[0], "alg", "RS384")),
-    case("jwks-ec-p384-key-for-es256", lambda t: _ec_p384_token(t), "fits algorithm ES256",
-         profile="jwks", setup=lambda t: t.idp.keys.append(_P384)),
-    case("jwks-rsa-1024-key", lambda t: sign_raw(_RSA_1024, t.header(_RSA_1024),
-                                                 default_claims()),
-         "1024 bits", profile="jwks", setup=lambda t: t.idp.keys.append(_RSA_1024)),
+    case(
+        "jwks-key-alg-mismatch",
+        lambda t: sign_raw(t.idp.keys[0], t.header(t.idp.keys[0], alg="RS256"), default_claims()),
+        "fits algorithm RS256",
+        profile="jwks",
+        setup=lambda t: setattr(t.idp.keys[0], "alg", "RS384"),
+    ),
+    case(
+        "jwks-ec-p384-key-for-es256",
+        lambda t: _ec_p384_token(t),
+        "fits algorithm ES256",
+        profile="jwks",
+        setup=lambda t: t.idp.keys.append(_P384),
+    ),
+    case(
+        "jwks-rsa-1024-key",
+        lambda t: sign_raw(_RSA_1024, t.header(_RSA_1024), default_claims()),
+        "1024 bits",
+        profile="jwks",
+        setup=lambda t: t.idp.keys.append(_RSA_1024),
+    ),
 ]
 
 _P384 = SigningPair.ec(ec.SECP384R1(), alg="ES384")
@@ -413,8 +640,9 @@ def test_attack_is_refused(api, target, attack):
         attack.setup(target)
     target.settings.TRUSTED_AUTH = {**target.settings.TRUSTED_AUTH}  # reload after setup
     profile = target.profiles[attack.profile]
-    response = post_attest(api, profile.profile_id, attack.build(target),
-                           session_duration_minutes=60)
+    response = post_attest(
+        api, profile.profile_id, attack.build(target), session_duration_minutes=60
+    )
     assert_rejected(response, 401, attack.error_type, attack.message)
     assert target.elsewhere.requests == 0, "a URL named by the token was fetched"
 
@@ -422,13 +650,22 @@ def test_attack_is_refused(api, target, attack):
 # --- the request around the token ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, message", [
-    pytest.param('{"profile_id": "p", "token": ' + "[" * 100_000 + "]" * 100_000 + "}",
-                 "nested too deeply", id="body-nested-100000-deep"),
-    pytest.param("[" * 100_000, "nested too deeply", id="body-unclosed-nesting"),
-    pytest.param('{"profile_id": "p", "token": "' + "a" * 3_000_000 + '"}', "too large",
-                 id="body-3MB-over-django-upload-limit"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        pytest.param(
+            '{"profile_id": "p", "token": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "nested too deeply",
+            id="body-nested-100000-deep",
+        ),
+        pytest.param("[" * 100_000, "nested too deeply", id="body-unclosed-nesting"),
+        pytest.param(
+            '{"profile_id": "p", "token": "' + "a" * 3_000_000 + '"}',
+            "too large",
+            id="body-3MB-over-django-upload-limit",
+        ),
+    ],
+)
 @pytest.mark.parametrize("url", ["/v1/sessions/attest", "/v1/b2b/sessions/attest"])
 def test_hostile_request_bodies_are_bad_requests(api, pem_profile, url, body, message):
     """Found by this suite: both were 500s (RecursionError, RequestDataTooBig) before."""
@@ -436,16 +673,24 @@ def test_hostile_request_bodies_are_bad_requests(api, pem_profile, url, body, me
     assert_rejected(response, 400, "bad_request", message)
 
 
-@pytest.mark.parametrize("body, message", [
-    pytest.param('{"profile_id": "p", "token": ' + "[" * 100_000, "not JSON", id="nested"),
-    pytest.param('{"profile_id": "p", "token": "' + "a" * 3_000_000 + '"}', "too large",
-                 id="3MB"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        pytest.param('{"profile_id": "p", "token": ' + "[" * 100_000, "not JSON", id="nested"),
+        pytest.param(
+            '{"profile_id": "p", "token": "' + "a" * 3_000_000 + '"}', "too large", id="3MB"
+        ),
+    ],
+)
 def test_hostile_bodies_on_the_browser_flow_are_bad_requests(pem_profile, body, message):
     client = Client(enforce_csrf_checks=True)
     assert client.get("/example/signin").status_code == 200
-    response = client.post("/browser/exchange", body, content_type="application/json",
-                           HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    response = client.post(
+        "/browser/exchange",
+        body,
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
     assert response.status_code == 400, response.content
     assert response.json()["error_type"] == "bad_request"
     assert message in response.json()["error_message"]
@@ -459,21 +704,33 @@ def nested(depth: int) -> str:
 def test_custom_claims_nested_too_deeply_are_bad_requests(api, pem_profile, token_factory, depth):
     """Found by this suite: claims nested ~900 deep still parsed, then hit the recursion limit
     when the session row was saved (a 500). Nesting is now capped at 32 levels."""
-    body = (f'{{"profile_id": "{pem_profile.profile_id}", "token": "{token_factory()}", '
-            f'"session_duration_minutes": 60, "session_custom_claims": {{"a": {nested(depth)}}}}}')
+    body = (
+        f'{{"profile_id": "{pem_profile.profile_id}", "token": "{token_factory()}", '
+        f'"session_duration_minutes": 60, "session_custom_claims": {{"a": {nested(depth)}}}}}'
+    )
     response = api.post("/v1/sessions/attest", body, content_type="application/json")
     assert_rejected(response, 400, "bad_request", "nested deeper than 32 levels")
 
 
 def test_custom_claims_nested_32_deep_are_kept(api, pem_profile, token_factory):
     claims = {"a": json.loads(nested(32))}
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_duration_minutes=60, session_custom_claims=claims)
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_duration_minutes=60,
+        session_custom_claims=claims,
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["session"]["custom_claims"] == claims
-    refreshed = api.post("/v1/sessions/authenticate",
-                         {"session_token": response.json()["session_token"],
-                          "session_custom_claims": {"b": json.loads(nested(33))}}, format="json")
+    refreshed = api.post(
+        "/v1/sessions/authenticate",
+        {
+            "session_token": response.json()["session_token"],
+            "session_custom_claims": {"b": json.loads(nested(33))},
+        },
+        format="json",
+    )
     assert refreshed.status_code == 400, refreshed.json()
     assert "nested deeper than 32 levels" in refreshed.json()["error_message"]
 
@@ -493,8 +750,11 @@ def test_replay_with_a_malleated_ecdsa_signature(api, profile_factory):
     """Found by this suite: (r, s) and (r, n - s) both verify; without ``jti`` the replay marker
     was keyed by the raw token, so the twin signature attested the same token twice."""
     pair = SigningPair.ec()
-    profile = profile_factory(pem_keys=[pair.public_pem], can_jit_provision=True,
-                              attribute_mapping={"email": "email", "token_id": "sid"})
+    profile = profile_factory(
+        pem_keys=[pair.public_pem],
+        can_jit_provision=True,
+        attribute_mapping={"email": "email", "token_id": "sid"},
+    )
     token = pair.sign(default_claims(jti=DROP, sid="sid-ec"))
     first = post_attest(api, profile.profile_id, token, session_duration_minutes=60)
     assert first.status_code == 200, first.json()
@@ -502,8 +762,9 @@ def test_replay_with_a_malleated_ecdsa_signature(api, profile_factory):
     header, payload, signature = token.split(".")
     raw = base64.urlsafe_b64decode(signature + "==")
     r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
-    twin = ".".join([header, payload, b64url(r.to_bytes(32, "big")
-                                             + (P256_ORDER - s).to_bytes(32, "big"))])
+    twin = ".".join(
+        [header, payload, b64url(r.to_bytes(32, "big") + (P256_ORDER - s).to_bytes(32, "big"))]
+    )
     assert twin != token
     response = post_attest(api, profile.profile_id, twin, session_duration_minutes=60)
     assert_rejected(response, 401, "trusted_token_replayed", sessions=1)
@@ -512,9 +773,12 @@ def test_replay_with_a_malleated_ecdsa_signature(api, profile_factory):
 def test_replay_of_a_pss_token_resigned_with_fresh_randomness(api, profile_factory):
     """RSA-PSS signs with a random salt: the same claims signed twice differ only in signature."""
     pair = SigningPair.rsa(alg="PS256")
-    profile = profile_factory(pem_keys=[pair.public_pem], can_jit_provision=True,
-                              algorithms=["PS256"],
-                              attribute_mapping={"email": "email", "token_id": "sid"})
+    profile = profile_factory(
+        pem_keys=[pair.public_pem],
+        can_jit_provision=True,
+        algorithms=["PS256"],
+        attribute_mapping={"email": "email", "token_id": "sid"},
+    )
     claims = default_claims(jti=DROP, sid="sid-pss")
     first, second = pair.sign(claims), pair.sign(claims)
     assert first != second
@@ -548,12 +812,19 @@ REPLAY_SCRIPT = textwrap.dedent("""
 
 def attest_in_another_process(cache_dir: Path, token: str, pem: str) -> dict[str, Any]:
     """Run the attest service in a second Python process that shares only the file cache."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
-           "CACHE_URL": f"filecache://{cache_dir}", "DATABASE_URL": "sqlite://:memory:"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "CACHE_URL": f"filecache://{cache_dir}",
+        "DATABASE_URL": "sqlite://:memory:",
+    }
     done = subprocess.run(
         [sys.executable, "-c", REPLAY_SCRIPT],
         input=json.dumps({"token": token, "pem": pem, "issuer": ISSUER, "audience": AUDIENCE}),
-        capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -564,14 +835,19 @@ def attest_in_another_process(cache_dir: Path, token: str, pem: str) -> dict[str
 def file_cache(settings, tmp_path) -> Path:
     """The test process's default cache becomes a file cache another process can share."""
     cache_dir = tmp_path / "cache"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                                   "LOCATION": str(cache_dir)}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(cache_dir),
+        }
+    }
     yield cache_dir
     caches["default"].clear()
 
 
-def test_replay_across_two_processes_sharing_the_cache(api, pem_profile, token_factory, signer,
-                                                       file_cache):
+def test_replay_across_two_processes_sharing_the_cache(
+    api, pem_profile, token_factory, signer, file_cache
+):
     assert "FileBasedCache" in type(caches["default"]).__name__
     token, other = token_factory(), token_factory()
 
@@ -579,11 +855,15 @@ def test_replay_across_two_processes_sharing_the_cache(api, pem_profile, token_f
     accepted = post_attest(api, pem_profile.profile_id, token, session_duration_minutes=60)
     assert accepted.status_code == 200, accepted.json()
     assert attest_in_another_process(file_cache, token, signer.public_pem) == {
-        "outcome": "failure", "error_type": "trusted_token_replayed"}
+        "outcome": "failure",
+        "error_type": "trusted_token_replayed",
+    }
 
     # There first, then here: this process sees the other one's marker.
     assert attest_in_another_process(file_cache, other, signer.public_pem) == {
-        "outcome": "success", "session": True}
+        "outcome": "success",
+        "session": True,
+    }
     response = post_attest(api, pem_profile.profile_id, other, session_duration_minutes=60)
     assert_rejected(response, 401, "trusted_token_replayed", sessions=1)
     assert AuditEvent.objects.filter(outcome="failure").count() == 1
@@ -595,42 +875,57 @@ def test_replay_across_two_processes_sharing_the_cache(api, pem_profile, token_f
 # 500 there (psycopg's DataError), and a pass on SQLite.
 
 
-@pytest.mark.parametrize("claims, message", [
-    pytest.param({"jti": "jti-\x00-nul"}, "token_id must not contain control characters",
-                 id="token-id"),
-    pytest.param({"email": "ada\x00@example.com"}, "not a valid email", id="email"),
-])
+@pytest.mark.parametrize(
+    "claims, message",
+    [
+        pytest.param(
+            {"jti": "jti-\x00-nul"}, "token_id must not contain control characters", id="token-id"
+        ),
+        pytest.param({"email": "ada\x00@example.com"}, "not a valid email", id="email"),
+    ],
+)
 def test_nul_in_mapped_claims_is_refused(api, pem_profile, token_factory, claims, message):
-    response = post_attest(api, pem_profile.profile_id, token_factory(**claims),
-                           session_duration_minutes=60)
+    response = post_attest(
+        api, pem_profile.profile_id, token_factory(**claims), session_duration_minutes=60
+    )
     assert_rejected(response, 401, CLAIMS, message)
 
 
 def test_nul_in_the_subject_is_not_stored(api, pem_profile, token_factory):
-    response = post_attest(api, pem_profile.profile_id, token_factory(sub="ext-\x00-1"),
-                           session_duration_minutes=60)
+    response = post_attest(
+        api, pem_profile.profile_id, token_factory(sub="ext-\x00-1"), session_duration_minutes=60
+    )
     assert response.status_code == 200, response.json()
     assert AuditEvent.objects.get().subject == "ext--1"
 
 
 def test_nul_in_custom_claims_is_a_bad_request(api, pem_profile, token_factory):
     for claims in ({"a": "x\x00y"}, {"k\x00": 1}, {"a": [{"b": "\x00"}]}):
-        response = post_attest(api, pem_profile.profile_id, token_factory(),
-                               session_duration_minutes=60, session_custom_claims=claims)
+        response = post_attest(
+            api,
+            pem_profile.profile_id,
+            token_factory(),
+            session_duration_minutes=60,
+            session_custom_claims=claims,
+        )
         assert_rejected(response, 400, "bad_request", "NUL")
 
 
 def test_nul_in_a_malformed_attest_is_audited(api):
-    response = api.post("/v1/sessions/attest", {"profile_id": "ttp-\x00", "token": ""},
-                        format="json")
+    response = api.post(
+        "/v1/sessions/attest", {"profile_id": "ttp-\x00", "token": ""}, format="json"
+    )
     event = assert_rejected(response, 400, "bad_request")
     assert event.requested_profile_id == "ttp-"
 
 
-@pytest.mark.parametrize("url, field", [
-    ("/v1/sessions?user_id=user-%00", "sessions"),
-    ("/v1/b2b/sessions?organization_id=o%00&member_id=m%00", "member_sessions"),
-])
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/v1/sessions?user_id=user-%00", "sessions"),
+        ("/v1/b2b/sessions?organization_id=o%00&member_id=m%00", "member_sessions"),
+    ],
+)
 def test_nul_in_query_parameters_matches_nothing(api, url, field):
     response = api.get(url)
     assert response.status_code == 200, response.json()
@@ -640,16 +935,22 @@ def test_nul_in_query_parameters_matches_nothing(api, url, field):
 def test_nul_in_the_browser_flows_profile_id(pem_profile, token_factory):
     client = Client(enforce_csrf_checks=True)
     assert client.get("/example/signin").status_code == 200
-    response = client.post("/browser/exchange", {"profile_id": "ttp-\x00", "token": "a.b.c"},
-                           content_type="application/json",
-                           HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    response = client.post(
+        "/browser/exchange",
+        {"profile_id": "ttp-\x00", "token": "a.b.c"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
     assert response.status_code == 404, response.content
     assert response.json()["error_type"] == "trusted_token_profile_not_found"
 
 
 def test_nul_in_the_user_agent_is_not_stored(api, pem_profile, token_factory):
-    response = api.post("/v1/sessions/attest", {"profile_id": pem_profile.profile_id,
-                                                "token": token_factory()},
-                        format="json", HTTP_USER_AGENT="curl/8\x00evil")
+    response = api.post(
+        "/v1/sessions/attest",
+        {"profile_id": pem_profile.profile_id, "token": token_factory()},
+        format="json",
+        HTTP_USER_AGENT="curl/8\x00evil",
+    )
     assert response.status_code == 200, response.json()
     assert AuditEvent.objects.get().user_agent == "curl/8evil"

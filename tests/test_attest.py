@@ -38,9 +38,14 @@ def verify_session_jwt(settings):
         assert response.status_code == 200, response.json()
         header = jwt.get_unverified_header(token)
         jwk = next(k for k in response.json()["keys"] if k["kid"] == header["kid"])
-        claims = jwt.decode(token, jwt.PyJWK(jwk, algorithm="RS256"), algorithms=["RS256"],
-                            audience=project_id, issuer=settings.TRUSTED_AUTH["ISSUER"],
-                            options={"require": ["exp", "iat", "nbf", "sub"]})
+        claims = jwt.decode(
+            token,
+            jwt.PyJWK(jwk, algorithm="RS256"),
+            algorithms=["RS256"],
+            audience=project_id,
+            issuer=settings.TRUSTED_AUTH["ISSUER"],
+            options={"require": ["exp", "iat", "nbf", "sub"]},
+        )
         return header, claims
 
     return verify
@@ -60,8 +65,13 @@ def start(api, profile, token_factory, **fields):
 def test_new_session(api, pem_profile, token_factory, verify_session_jwt, settings):
     token = token_factory(jti="jti-new-session")
     before = timezone.now()
-    response = post_attest(api, pem_profile.profile_id, token, session_duration_minutes=60,
-                           session_custom_claims={"plan": "pro", "tenant": {"id": 7}})
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token,
+        session_duration_minutes=60,
+        session_custom_claims={"plan": "pro", "tenant": {"id": 7}},
+    )
     body = response.json()
     assert response.status_code == 200, body
     assert body["status_code"] == 200 and body["request_id"].startswith("request-id-")
@@ -79,8 +89,9 @@ def test_new_session(api, pem_profile, token_factory, verify_session_jwt, settin
     assert factor["type"] == "trusted_auth_token"
     assert factor["delivery_method"] == "trusted_token_exchange"
     assert factor["trusted_auth_token_factor"] == {"token_id": "jti-new-session"}
-    assert all(RFC3339_Z.match(factor[k])
-               for k in ("created_at", "updated_at", "last_authenticated_at"))
+    assert all(
+        RFC3339_Z.match(factor[k]) for k in ("created_at", "updated_at", "last_authenticated_at")
+    )
 
     session_token = body["session_token"]
     assert len(session_token) >= 43  # 256 bits, urlsafe base64
@@ -104,8 +115,9 @@ def test_new_session(api, pem_profile, token_factory, verify_session_jwt, settin
     assert {"started_at", "last_accessed_at", "attributes", "roles"} <= stytch_session.keys()
 
 
-def test_session_jwt_expires_with_a_short_session(api, pem_profile, token_factory,
-                                                  verify_session_jwt):
+def test_session_jwt_expires_with_a_short_session(
+    api, pem_profile, token_factory, verify_session_jwt
+):
     body = start(api, pem_profile, token_factory, session_duration_minutes=5)
     _, claims = verify_session_jwt(body["session_jwt"])
     expires_at = Session.objects.get().expires_at.timestamp()
@@ -130,8 +142,9 @@ def test_telemetry_id_is_accepted_and_ignored(api, pem_profile, token_factory):
 
 
 def test_reuse_allowed_by_the_profile_replay_policy(api, profile_factory, signer, token_factory):
-    profile = profile_factory(pem_keys=[signer.public_pem], can_jit_provision=True,
-                              replay_policy="allow")
+    profile = profile_factory(
+        pem_keys=[signer.public_pem], can_jit_provision=True, replay_policy="allow"
+    )
     token = token_factory()
     for _ in range(2):
         response = post_attest(api, profile.profile_id, token, session_duration_minutes=5)
@@ -143,12 +156,14 @@ def test_reuse_allowed_by_the_profile_replay_policy(api, profile_factory, signer
 
 
 @pytest.mark.parametrize("by", ["session_token", "session_jwt"])
-def test_attach_adds_a_factor_to_the_same_session(api, pem_profile, token_factory,
-                                                  verify_session_jwt, by):
+def test_attach_adds_a_factor_to_the_same_session(
+    api, pem_profile, token_factory, verify_session_jwt, by
+):
     first = start(api, pem_profile, token_factory)
     expires_before = Session.objects.get().expires_at
-    response = post_attest(api, pem_profile.profile_id, token_factory(jti="jti-second"),
-                           **{by: first[by]})
+    response = post_attest(
+        api, pem_profile.profile_id, token_factory(jti="jti-second"), **{by: first[by]}
+    )
     body = response.json()
     assert response.status_code == 200, body
     assert body["session"]["session_id"] == first["session"]["session_id"]
@@ -167,8 +182,13 @@ def test_attach_adds_a_factor_to_the_same_session(api, pem_profile, token_factor
 def test_attach_with_duration_sets_the_expiry_from_now(api, pem_profile, token_factory):
     first = start(api, pem_profile, token_factory, session_duration_minutes=5)
     before = timezone.now()
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_token=first["session_token"], session_duration_minutes=600)
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_token=first["session_token"],
+        session_duration_minutes=600,
+    )
     assert response.status_code == 200, response.json()
     expires_at = Session.objects.get().expires_at
     assert timedelta(minutes=599) < expires_at - before <= timedelta(minutes=600, seconds=5)
@@ -176,8 +196,13 @@ def test_attach_with_duration_sets_the_expiry_from_now(api, pem_profile, token_f
 
 def test_session_token_and_session_jwt_together(api, pem_profile, token_factory):
     first = start(api, pem_profile, token_factory)
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_token=first["session_token"], session_jwt=first["session_jwt"])
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_token=first["session_token"],
+        session_jwt=first["session_jwt"],
+    )
     assert_rejected(response, 400, "too_many_session_arguments", sessions=1)
     assert len(Session.objects.get().authentication_factors) == 1
 
@@ -185,8 +210,9 @@ def test_session_token_and_session_jwt_together(api, pem_profile, token_factory)
 def test_attach_to_another_users_session(api, pem_profile, token_factory):
     ada = start(api, pem_profile, token_factory)
     bob_token = token_factory(email="bob@example.com")
-    response = post_attest(api, pem_profile.profile_id, bob_token,
-                           session_token=ada["session_token"])
+    response = post_attest(
+        api, pem_profile.profile_id, bob_token, session_token=ada["session_token"]
+    )
     assert_rejected(response, 400, "session_user_mismatch", sessions=1)
     assert len(Session.objects.get().authentication_factors) == 1
     # A wrong session argument does not use up Bob's token.
@@ -205,13 +231,16 @@ def _expire(session: Session) -> None:
     session.save()
 
 
-@pytest.mark.parametrize("by, spoil", [
-    pytest.param("session_token", None, id="unknown-session-token"),
-    pytest.param("session_token", _revoke, id="revoked-session-token"),
-    pytest.param("session_token", _expire, id="expired-session-token"),
-    pytest.param("session_jwt", _revoke, id="revoked-session-jwt"),
-    pytest.param("session_jwt", None, id="session-jwt-from-another-signer"),
-])
+@pytest.mark.parametrize(
+    "by, spoil",
+    [
+        pytest.param("session_token", None, id="unknown-session-token"),
+        pytest.param("session_token", _revoke, id="revoked-session-token"),
+        pytest.param("session_token", _expire, id="expired-session-token"),
+        pytest.param("session_jwt", _revoke, id="revoked-session-jwt"),
+        pytest.param("session_jwt", None, id="session-jwt-from-another-signer"),
+    ],
+)
 def test_attach_to_a_session_that_is_not_live(api, pem_profile, token_factory, by, spoil):
     first = start(api, pem_profile, token_factory)
     if spoil is not None:
@@ -233,15 +262,23 @@ def test_attach_to_a_session_that_is_not_live(api, pem_profile, token_factory, b
 # --- session_duration_minutes -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("minutes", [
-    pytest.param(4, id="4"), pytest.param(527041, id="527041"), pytest.param(0, id="0"),
-    pytest.param(-5, id="negative"), pytest.param("60", id="string-60"),
-    pytest.param(True, id="true"), pytest.param(60.5, id="float"),
-    pytest.param([60], id="list"),
-])
+@pytest.mark.parametrize(
+    "minutes",
+    [
+        pytest.param(4, id="4"),
+        pytest.param(527041, id="527041"),
+        pytest.param(0, id="0"),
+        pytest.param(-5, id="negative"),
+        pytest.param("60", id="string-60"),
+        pytest.param(True, id="true"),
+        pytest.param(60.5, id="float"),
+        pytest.param([60], id="list"),
+    ],
+)
 def test_invalid_session_duration(api, pem_profile, token_factory, minutes):
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_duration_minutes=minutes)
+    response = post_attest(
+        api, pem_profile.profile_id, token_factory(), session_duration_minutes=minutes
+    )
     assert_rejected(response, 400, "invalid_session_duration_minutes")
 
 
@@ -257,46 +294,82 @@ def test_session_duration_limits_are_accepted(api, pem_profile, token_factory, m
 # --- session_custom_claims --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "https://stytch.com/session",
-    "https://stytch.com/organization",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "nbf",
+        "iat",
+        "jti",
+        "https://stytch.com/session",
+        "https://stytch.com/organization",
+    ],
+)
 def test_reserved_custom_claims(api, pem_profile, token_factory, name):
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_duration_minutes=60,
-                           session_custom_claims={"ok": 1, name: "x"})
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_duration_minutes=60,
+        session_custom_claims={"ok": 1, name: "x"},
+    )
     assert_rejected(response, 400, "reserved_claims_in_custom_claims", name)
 
 
 def test_custom_claims_size_limit(api, pem_profile, token_factory):
     # {"b":"…"} is 8 bytes of JSON around the value.
-    at_limit = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_duration_minutes=60,
-                           session_custom_claims={"b": "x" * (4096 - 8)})
+    at_limit = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_duration_minutes=60,
+        session_custom_claims={"b": "x" * (4096 - 8)},
+    )
     assert at_limit.status_code == 200, at_limit.json()
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_duration_minutes=60,
-                           session_custom_claims={"b": "x" * (4096 - 7)})
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_duration_minutes=60,
+        session_custom_claims={"b": "x" * (4096 - 7)},
+    )
     assert_rejected(response, 400, "custom_claims_too_large", sessions=1)
 
 
-@pytest.mark.parametrize("claims", [
-    pytest.param(["a", "b"], id="list"), pytest.param("claims", id="string"),
-    pytest.param(42, id="number"), pytest.param(True, id="bool"),
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param(["a", "b"], id="list"),
+        pytest.param("claims", id="string"),
+        pytest.param(42, id="number"),
+        pytest.param(True, id="bool"),
+    ],
+)
 def test_custom_claims_that_are_not_an_object(api, pem_profile, token_factory, claims):
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_duration_minutes=60, session_custom_claims=claims)
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_duration_minutes=60,
+        session_custom_claims=claims,
+    )
     assert_rejected(response, 400, "bad_request", "session_custom_claims")
 
 
-def test_null_deletes_a_custom_claim_on_attach(api, pem_profile, token_factory,
-                                               verify_session_jwt):
-    first = start(api, pem_profile, token_factory,
-                  session_custom_claims={"keep": 1, "drop": 2, "change": 3})
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_token=first["session_token"],
-                           session_custom_claims={"drop": None, "change": 4, "new": 5})
+def test_null_deletes_a_custom_claim_on_attach(api, pem_profile, token_factory, verify_session_jwt):
+    first = start(
+        api, pem_profile, token_factory, session_custom_claims={"keep": 1, "drop": 2, "change": 3}
+    )
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        session_token=first["session_token"],
+        session_custom_claims={"drop": None, "change": 4, "new": 5},
+    )
     body = response.json()
     assert response.status_code == 200, body
     expected = {"keep": 1, "change": 4, "new": 5}
@@ -310,9 +383,13 @@ def test_null_deletes_a_custom_claim_on_attach(api, pem_profile, token_factory,
 def test_attach_that_would_grow_custom_claims_past_the_limit(api, pem_profile, token_factory):
     first = start(api, pem_profile, token_factory, session_custom_claims={"a": "x" * 3000})
     token = token_factory()
-    response = post_attest(api, pem_profile.profile_id, token,
-                           session_token=first["session_token"],
-                           session_custom_claims={"b": "y" * 3000})
+    response = post_attest(
+        api,
+        pem_profile.profile_id,
+        token,
+        session_token=first["session_token"],
+        session_custom_claims={"b": "y" * 3000},
+    )
     assert_rejected(response, 400, "custom_claims_too_large", sessions=1)
     row = Session.objects.get()
     assert row.custom_claims == {"a": "x" * 3000} and len(row.authentication_factors) == 1
@@ -323,8 +400,7 @@ def test_attach_that_would_grow_custom_claims_past_the_limit(api, pem_profile, t
 
 def test_unknown_email_without_jit(api, profile_factory, signer, token_factory):
     profile = profile_factory(pem_keys=[signer.public_pem])
-    response = post_attest(api, profile.profile_id, token_factory(),
-                           session_duration_minutes=60)
+    response = post_attest(api, profile.profile_id, token_factory(), session_duration_minutes=60)
     assert_rejected(response, 404, "user_not_found")
     assert get_user_model().objects.count() == 0
     assert UserIdentity.objects.count() == 0
@@ -364,40 +440,56 @@ def test_email_match_is_case_insensitive(api, pem_profile, token_factory):
 
 @pytest.fixture
 def sub_profile(profile_factory, signer):
-    return profile_factory(pem_keys=[signer.public_pem], can_jit_provision=True,
-                           attribute_mapping=EXTERNAL_ID_MAPPING)
+    return profile_factory(
+        pem_keys=[signer.public_pem], can_jit_provision=True, attribute_mapping=EXTERNAL_ID_MAPPING
+    )
 
 
 def test_external_id_finds_the_user_after_an_email_change(api, sub_profile, token_factory):
-    first = post_attest(api, sub_profile.profile_id,
-                        token_factory(sub="ext-1", email="ada@example.com")).json()
+    first = post_attest(
+        api, sub_profile.profile_id, token_factory(sub="ext-1", email="ada@example.com")
+    ).json()
     assert first["user"]["external_id"] == "ext-1"
-    response = post_attest(api, sub_profile.profile_id,
-                           token_factory(sub="ext-1", email="ada.lovelace@example.com"))
+    response = post_attest(
+        api, sub_profile.profile_id, token_factory(sub="ext-1", email="ada.lovelace@example.com")
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["user_id"] == first["user_id"]
     assert UserIdentity.objects.count() == 1
 
 
-def test_same_email_different_subject_of_the_same_issuer_is_refused(api, sub_profile,
-                                                                     token_factory):
+def test_same_email_different_subject_of_the_same_issuer_is_refused(
+    api, sub_profile, token_factory
+):
     first = post_attest(api, sub_profile.profile_id, token_factory(sub="ext-1"))
     assert first.status_code == 200, first.json()
-    response = post_attest(api, sub_profile.profile_id, token_factory(sub="ext-2"),
-                           session_duration_minutes=60)
+    response = post_attest(
+        api, sub_profile.profile_id, token_factory(sub="ext-2"), session_duration_minutes=60
+    )
     assert_rejected(response, 404, "user_not_found")
     assert UserIdentity.objects.count() == 1
 
 
 def test_external_id_is_scoped_to_the_issuer(api, sub_profile, profile_factory, token_factory):
     other_signer = SigningPair.rsa()
-    other = profile_factory(pem_keys=[other_signer.public_pem], can_jit_provision=True,
-                            issuer="https://other-issuer.test", name="Other",
-                            attribute_mapping=EXTERNAL_ID_MAPPING)
+    other = profile_factory(
+        pem_keys=[other_signer.public_pem],
+        can_jit_provision=True,
+        issuer="https://other-issuer.test",
+        name="Other",
+        attribute_mapping=EXTERNAL_ID_MAPPING,
+    )
     ada = post_attest(api, sub_profile.profile_id, token_factory(sub="ext-1")).json()
-    carol = post_attest(api, other.profile_id, token_factory(
-        key=other_signer, iss="https://other-issuer.test", sub="ext-1",
-        email="carol@example.com"))
+    carol = post_attest(
+        api,
+        other.profile_id,
+        token_factory(
+            key=other_signer,
+            iss="https://other-issuer.test",
+            sub="ext-1",
+            email="carol@example.com",
+        ),
+    )
     assert carol.status_code == 200, carol.json()
     assert carol.json()["user_id"] != ada["user_id"]
     assert ada["user"]["external_id"] == carol.json()["user"]["external_id"] == "ext-1"
@@ -457,10 +549,13 @@ def test_attest_failed_signal(api, pem_profile, token_factory, received):
 
 def test_audit_event_records_who_and_what(api, pem_profile, token_factory):
     token = token_factory(sub="ext-42", jti="jti-audited")
-    response = api.post("/v1/sessions/attest",
-                        {"profile_id": pem_profile.profile_id, "token": token,
-                         "session_duration_minutes": 60},
-                        format="json", HTTP_USER_AGENT="backend/1.0", REMOTE_ADDR="203.0.113.9")
+    response = api.post(
+        "/v1/sessions/attest",
+        {"profile_id": pem_profile.profile_id, "token": token, "session_duration_minutes": 60},
+        format="json",
+        HTTP_USER_AGENT="backend/1.0",
+        REMOTE_ADDR="203.0.113.9",
+    )
     body = response.json()
     assert response.status_code == 200, body
     event = AuditEvent.objects.get()
@@ -471,17 +566,19 @@ def test_audit_event_records_who_and_what(api, pem_profile, token_factory):
     assert (event.ip_address, event.user_agent) == ("203.0.113.9", "backend/1.0")
 
 
-@pytest.mark.parametrize("make_token, fields", [
-    pytest.param(lambda make: make(), {"session_duration_minutes": 60}, id="success"),
-    pytest.param(lambda make: make(aud="elsewhere"), {}, id="wrong-audience"),
-    pytest.param(lambda make: make(email="not an email"), {}, id="invalid-email"),
-    pytest.param(lambda make: make(key=SigningPair.rsa()), {}, id="unknown-key"),
-    pytest.param(lambda make: make(padding="x" * 9000), {}, id="oversized"),
-    pytest.param(lambda make: make(), {"session_duration_minutes": 4}, id="bad-request-field"),
-    pytest.param(lambda make: make(), {"session_token": "nope"}, id="bad-session"),
-])
-def test_audit_event_never_holds_the_raw_token(api, pem_profile, token_factory, make_token,
-                                               fields):
+@pytest.mark.parametrize(
+    "make_token, fields",
+    [
+        pytest.param(lambda make: make(), {"session_duration_minutes": 60}, id="success"),
+        pytest.param(lambda make: make(aud="elsewhere"), {}, id="wrong-audience"),
+        pytest.param(lambda make: make(email="not an email"), {}, id="invalid-email"),
+        pytest.param(lambda make: make(key=SigningPair.rsa()), {}, id="unknown-key"),
+        pytest.param(lambda make: make(padding="x" * 9000), {}, id="oversized"),
+        pytest.param(lambda make: make(), {"session_duration_minutes": 4}, id="bad-request-field"),
+        pytest.param(lambda make: make(), {"session_token": "nope"}, id="bad-session"),
+    ],
+)
+def test_audit_event_never_holds_the_raw_token(api, pem_profile, token_factory, make_token, fields):
     token = make_token(token_factory)
     post_attest(api, pem_profile.profile_id, token, **fields)
     _, payload, signature = token.split(".")

@@ -32,12 +32,12 @@ CLAIMS = "jwt_invalid_claims"
 
 
 def post_attest(api, profile_id: str, token: Any, **fields: Any):
-    return api.post(ATTEST_URL, {"profile_id": profile_id, "token": token, **fields},
-                    format="json")
+    return api.post(ATTEST_URL, {"profile_id": profile_id, "token": token, **fields}, format="json")
 
 
-def assert_rejected(response, status: int, error_type: str, message: str | None = None,
-                    *, sessions: int = 0) -> AuditEvent:
+def assert_rejected(
+    response, status: int, error_type: str, message: str | None = None, *, sessions: int = 0
+) -> AuditEvent:
     """The refusal a client sees, and what it leaves behind: no new session, one failure event.
 
     Returns the failure event. ``message`` is a fragment of ``error_message`` that names the
@@ -71,18 +71,26 @@ def b64url(data: bytes | str | dict | list) -> str:
 
 def forge(header: Any, payload: Any = None, signature: bytes = b"not-a-signature") -> str:
     """A compact token with exactly these parts, for headers no JWT library would write."""
-    return ".".join([b64url(header), b64url(payload if payload is not None else {"sub": "x"}),
-                     b64url(signature)])
+    return ".".join(
+        [
+            b64url(header),
+            b64url(payload if payload is not None else {"sub": "x"}),
+            b64url(signature),
+        ]
+    )
 
 
 # --- 1. size, before any parsing --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make_token", [
-    pytest.param(lambda sign: sign(padding="x" * 9000), id="signed-token-over-8KiB"),
-    pytest.param(lambda sign: "a" * (8 * 1024 + 1), id="garbage-over-8KiB-is-not-parsed"),
-    pytest.param(lambda sign: "\u00e9" * 4097, id="limit-counts-utf8-bytes-not-characters"),
-])
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        pytest.param(lambda sign: sign(padding="x" * 9000), id="signed-token-over-8KiB"),
+        pytest.param(lambda sign: "a" * (8 * 1024 + 1), id="garbage-over-8KiB-is-not-parsed"),
+        pytest.param(lambda sign: "\u00e9" * 4097, id="limit-counts-utf8-bytes-not-characters"),
+    ],
+)
 def test_token_over_the_size_cap(api, pem_profile, token_factory, make_token):
     response = post_attest(api, pem_profile.profile_id, make_token(token_factory))
     assert_rejected(response, 401, INVALID, "larger than 8192 bytes")
@@ -98,25 +106,34 @@ def test_token_just_under_the_size_cap_is_accepted(api, pem_profile, token_facto
 # --- 2. compact form and header ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make_token, message", [
-    pytest.param(lambda t: ".".join(t.split(".")[:2]), "not 2", id="2-segments"),
-    pytest.param(lambda t: t + ".extra", "not 4", id="4-segments"),
-    pytest.param(lambda t: "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d",
-                 "JWE is not accepted", id="5-segments-JWE"),
-    pytest.param(lambda t: t.split(".")[0] + "..", "empty segment", id="empty-segments"),
-])
+@pytest.mark.parametrize(
+    "make_token, message",
+    [
+        pytest.param(lambda t: ".".join(t.split(".")[:2]), "not 2", id="2-segments"),
+        pytest.param(lambda t: t + ".extra", "not 4", id="4-segments"),
+        pytest.param(
+            lambda t: "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d",
+            "JWE is not accepted",
+            id="5-segments-JWE",
+        ),
+        pytest.param(lambda t: t.split(".")[0] + "..", "empty segment", id="empty-segments"),
+    ],
+)
 def test_token_that_is_not_a_compact_jws(api, pem_profile, token_factory, make_token, message):
     response = post_attest(api, pem_profile.profile_id, make_token(token_factory()))
     assert_rejected(response, 401, INVALID, message)
 
 
-@pytest.mark.parametrize("header, message", [
-    pytest.param(b"not json at all", "not base64url-encoded JSON", id="header-not-json"),
-    pytest.param(b"\xff\xfe{}", "not base64url-encoded JSON", id="header-not-utf8"),
-    pytest.param(b'["RS256"]', "not a JSON object", id="header-json-array"),
-    pytest.param(b'"RS256"', "not a JSON object", id="header-json-string"),
-    pytest.param(b"null", "not a JSON object", id="header-json-null"),
-])
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        pytest.param(b"not json at all", "not base64url-encoded JSON", id="header-not-json"),
+        pytest.param(b"\xff\xfe{}", "not base64url-encoded JSON", id="header-not-utf8"),
+        pytest.param(b'["RS256"]', "not a JSON object", id="header-json-array"),
+        pytest.param(b'"RS256"', "not a JSON object", id="header-json-string"),
+        pytest.param(b"null", "not a JSON object", id="header-json-null"),
+    ],
+)
 def test_header_that_is_not_a_json_object(api, pem_profile, token_factory, header, message):
     _, payload, signature = token_factory().split(".")
     token = ".".join([b64url(header), payload, signature])
@@ -124,15 +141,18 @@ def test_header_that_is_not_a_json_object(api, pem_profile, token_factory, heade
     assert_rejected(response, 401, INVALID, message)
 
 
-@pytest.mark.parametrize("alg", [
-    pytest.param("none", id="none"),
-    pytest.param("None", id="None-mixed-case"),
-    pytest.param("rs256", id="lowercase-rs256"),
-    pytest.param("HS512", id="HS512"),
-    pytest.param(["RS256"], id="alg-as-list"),
-    pytest.param(None, id="alg-null"),
-    pytest.param(DROP, id="alg-missing"),
-])
+@pytest.mark.parametrize(
+    "alg",
+    [
+        pytest.param("none", id="none"),
+        pytest.param("None", id="None-mixed-case"),
+        pytest.param("rs256", id="lowercase-rs256"),
+        pytest.param("HS512", id="HS512"),
+        pytest.param(["RS256"], id="alg-as-list"),
+        pytest.param(None, id="alg-null"),
+        pytest.param(DROP, id="alg-missing"),
+    ],
+)
 def test_alg_not_in_the_profile_list(api, pem_profile, token_factory, alg):
     _, payload, signature = token_factory().split(".")
     header = {"typ": "JWT", "kid": "k1"} if alg is DROP else {"typ": "JWT", "alg": alg}
@@ -150,38 +170,52 @@ def test_alg_none_without_signature(api, pem_profile):
 def test_hs256_signed_with_the_public_key_as_hmac_secret(api, pem_profile, signer):
     """The classic key-confusion attack: the profile's public PEM is public, so anyone can MAC."""
     now = int(time.time())
-    claims = {"iss": pem_profile.issuer, "aud": AUDIENCE, "email": "ada@example.com",
-              "jti": "jti-hs256", "iat": now, "exp": now + 300}
+    claims = {
+        "iss": pem_profile.issuer,
+        "aud": AUDIENCE,
+        "email": "ada@example.com",
+        "jti": "jti-hs256",
+        "iat": now,
+        "exp": now + 300,
+    }
     signing_input = b64url({"alg": "HS256", "typ": "JWT"}) + "." + b64url(claims)
     mac = hmac.new(signer.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
     response = post_attest(api, pem_profile.profile_id, signing_input + "." + b64url(mac))
     assert_rejected(response, 401, INVALID, "'HS256' is not allowed")
 
 
-def test_alg_from_the_token_never_widens_the_profile_list(api, profile_factory, token_factory,
-                                                          signer):
+def test_alg_from_the_token_never_widens_the_profile_list(
+    api, profile_factory, token_factory, signer
+):
     """An EC key is configured, but the profile allows RS256 only: an ES256 token is refused."""
     ec_pair = SigningPair.ec()
-    profile = profile_factory(pem_keys=[signer.public_pem, ec_pair.public_pem],
-                              algorithms=["RS256"], can_jit_provision=True)
+    profile = profile_factory(
+        pem_keys=[signer.public_pem, ec_pair.public_pem],
+        algorithms=["RS256"],
+        can_jit_provision=True,
+    )
     response = post_attest(api, profile.profile_id, token_factory(key=ec_pair))
     assert_rejected(response, 401, INVALID, "'ES256' is not allowed by this profile")
 
 
 def test_rs256_refused_by_an_es256_only_profile(api, profile_factory, token_factory, signer):
-    profile = profile_factory(pem_keys=[signer.public_pem], algorithms=["ES256"],
-                              can_jit_provision=True)
+    profile = profile_factory(
+        pem_keys=[signer.public_pem], algorithms=["ES256"], can_jit_provision=True
+    )
     response = post_attest(api, profile.profile_id, token_factory())
     assert_rejected(response, 401, INVALID, "'RS256' is not allowed by this profile")
 
 
-@pytest.mark.parametrize("headers, message", [
-    pytest.param({"crit": ["exp"]}, "'crit' is not accepted", id="crit"),
-    pytest.param({"cty": "JWT"}, "'cty' is not accepted", id="cty-nested-jwt"),
-    pytest.param({"cty": "application/json"}, "'cty' is not accepted", id="cty-any"),
-    pytest.param({"enc": "A256GCM"}, "'enc' is not accepted", id="enc"),
-    pytest.param({"zip": "DEF"}, "'zip' is not accepted", id="zip"),
-])
+@pytest.mark.parametrize(
+    "headers, message",
+    [
+        pytest.param({"crit": ["exp"]}, "'crit' is not accepted", id="crit"),
+        pytest.param({"cty": "JWT"}, "'cty' is not accepted", id="cty-nested-jwt"),
+        pytest.param({"cty": "application/json"}, "'cty' is not accepted", id="cty-any"),
+        pytest.param({"enc": "A256GCM"}, "'enc' is not accepted", id="enc"),
+        pytest.param({"zip": "DEF"}, "'zip' is not accepted", id="zip"),
+    ],
+)
 def test_rejected_header_parameters(api, pem_profile, signer, token_factory, headers, message):
     _, payload, _ = token_factory().split(".")
     header = {"alg": "RS256", "typ": "JWT", "kid": signer.kid, **headers}
@@ -196,14 +230,17 @@ def _rs256(pair: SigningPair, signing_input: str) -> bytes:
     return pair.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
 
 
-@pytest.mark.parametrize("kid", [
-    pytest.param(123, id="number"),
-    pytest.param(["k1"], id="list"),
-    pytest.param({"k": 1}, id="object"),
-    pytest.param(True, id="bool"),
-    pytest.param("", id="empty-string"),
-    pytest.param("k" * 257, id="257-chars"),
-])
+@pytest.mark.parametrize(
+    "kid",
+    [
+        pytest.param(123, id="number"),
+        pytest.param(["k1"], id="list"),
+        pytest.param({"k": 1}, id="object"),
+        pytest.param(True, id="bool"),
+        pytest.param("", id="empty-string"),
+        pytest.param("k" * 257, id="257-chars"),
+    ],
+)
 def test_kid_that_is_not_a_short_string(api, pem_profile, signer, token_factory, kid):
     _, payload, _ = token_factory().split(".")
     signing_input = b64url({"alg": "RS256", "typ": "JWT", "kid": kid}) + "." + payload
@@ -218,25 +255,35 @@ def test_kid_that_is_not_a_short_string(api, pem_profile, signer, token_factory,
 def test_key_naming_header_parameters_are_ignored(api, pem_profile, token_factory, issuer):
     """A token from the profile's own key still verifies; the URLs it names are never fetched."""
     attacker = SigningPair.rsa()
-    token = token_factory(headers={
-        "jku": issuer.url, "x5u": issuer.url, "jwk": attacker.public_jwk,
-        "x5c": [base64.b64encode(b"not a certificate").decode()],
-    })
+    token = token_factory(
+        headers={
+            "jku": issuer.url,
+            "x5u": issuer.url,
+            "jwk": attacker.public_jwk,
+            "x5c": [base64.b64encode(b"not a certificate").decode()],
+        }
+    )
     response = post_attest(api, pem_profile.profile_id, token)
     assert response.status_code == 200, response.json()
     assert issuer.requests == 0
 
 
-@pytest.mark.parametrize("make_attacker, message", [
-    pytest.param(SigningPair.rsa, "signature does not verify", id="rsa-attacker-jwk"),
-    pytest.param(SigningPair.ec, "no configured PEM key fits algorithm ES256",
-                 id="ec-attacker-jwk"),
-])
-def test_token_signed_by_an_embedded_jwk_is_rejected(api, pem_profile, token_factory, issuer,
-                                                     make_attacker, message):
+@pytest.mark.parametrize(
+    "make_attacker, message",
+    [
+        pytest.param(SigningPair.rsa, "signature does not verify", id="rsa-attacker-jwk"),
+        pytest.param(
+            SigningPair.ec, "no configured PEM key fits algorithm ES256", id="ec-attacker-jwk"
+        ),
+    ],
+)
+def test_token_signed_by_an_embedded_jwk_is_rejected(
+    api, pem_profile, token_factory, issuer, make_attacker, message
+):
     attacker = make_attacker()
-    token = token_factory(key=attacker, headers={"jwk": attacker.public_jwk, "jku": issuer.url,
-                                                 "x5u": issuer.url})
+    token = token_factory(
+        key=attacker, headers={"jwk": attacker.public_jwk, "jku": issuer.url, "x5u": issuer.url}
+    )
     response = post_attest(api, pem_profile.profile_id, token)
     assert_rejected(response, 401, INVALID, message)
     assert issuer.requests == 0
@@ -287,46 +334,69 @@ def _rel(**offsets: int):
     return lambda now: {name: now + offset for name, offset in offsets.items()}
 
 
-@pytest.mark.parametrize("claims, error_type, message", [
-    pytest.param({"iss": "https://evil.test/auth/v1"}, "jwt_invalid_issuer", "issuer",
-                 id="wrong-iss"),
-    pytest.param({"iss": "https://issuer.test/auth/v1/"}, "jwt_invalid_issuer", "issuer",
-                 id="iss-trailing-slash-is-not-exact"),
-    pytest.param({"aud": "someone-else"}, "jwt_invalid_audience", "audience", id="wrong-aud"),
-    pytest.param({"aud": ["someone-else", "other"]}, "jwt_invalid_audience", "audience",
-                 id="aud-list-without-audience"),
-    pytest.param({"aud": []}, CLAIMS, "aud", id="empty-aud-list"),
-    pytest.param({"exp": DROP}, CLAIMS, "exp", id="missing-exp"),
-    pytest.param({"iat": DROP}, CLAIMS, "iat", id="missing-iat"),
-    pytest.param({"iss": DROP}, CLAIMS, "iss", id="missing-iss"),
-    pytest.param({"aud": DROP}, CLAIMS, "aud", id="missing-aud"),
-    pytest.param(_rel(exp=-31, iat=-331), CLAIMS, "expired", id="expired-beyond-leeway"),
-    pytest.param(_rel(nbf=120), CLAIMS, "not yet valid (nbf)", id="nbf-in-the-future"),
-    pytest.param(_rel(iat=120, exp=420), CLAIMS, "not yet valid (iat)",
-                 id="iat-in-the-future"),
-    pytest.param(lambda now: {"exp": str(now + 300)}, CLAIMS, "exp must be a JSON number",
-                 id="exp-as-numeric-string"),
-    pytest.param(lambda now: {"iat": str(now)}, CLAIMS, "iat must be a JSON number",
-                 id="iat-as-numeric-string"),
-    # PyJWT itself refuses a non-numeric exp (a DecodeError) before our own type check runs.
-    pytest.param({"exp": "tomorrow"}, INVALID, "(exp) must be an integer",
-                 id="exp-as-word-string"),
-    pytest.param({"exp": 1e30}, CLAIMS, "lifetime", id="exp-float-1e30"),
-    pytest.param(_rel(iat=-100, exp=3501), CLAIMS, "lifetime", id="lifetime-over-1-hour"),
-])
+@pytest.mark.parametrize(
+    "claims, error_type, message",
+    [
+        pytest.param(
+            {"iss": "https://evil.test/auth/v1"}, "jwt_invalid_issuer", "issuer", id="wrong-iss"
+        ),
+        pytest.param(
+            {"iss": "https://issuer.test/auth/v1/"},
+            "jwt_invalid_issuer",
+            "issuer",
+            id="iss-trailing-slash-is-not-exact",
+        ),
+        pytest.param({"aud": "someone-else"}, "jwt_invalid_audience", "audience", id="wrong-aud"),
+        pytest.param(
+            {"aud": ["someone-else", "other"]},
+            "jwt_invalid_audience",
+            "audience",
+            id="aud-list-without-audience",
+        ),
+        pytest.param({"aud": []}, CLAIMS, "aud", id="empty-aud-list"),
+        pytest.param({"exp": DROP}, CLAIMS, "exp", id="missing-exp"),
+        pytest.param({"iat": DROP}, CLAIMS, "iat", id="missing-iat"),
+        pytest.param({"iss": DROP}, CLAIMS, "iss", id="missing-iss"),
+        pytest.param({"aud": DROP}, CLAIMS, "aud", id="missing-aud"),
+        pytest.param(_rel(exp=-31, iat=-331), CLAIMS, "expired", id="expired-beyond-leeway"),
+        pytest.param(_rel(nbf=120), CLAIMS, "not yet valid (nbf)", id="nbf-in-the-future"),
+        pytest.param(_rel(iat=120, exp=420), CLAIMS, "not yet valid (iat)", id="iat-in-the-future"),
+        pytest.param(
+            lambda now: {"exp": str(now + 300)},
+            CLAIMS,
+            "exp must be a JSON number",
+            id="exp-as-numeric-string",
+        ),
+        pytest.param(
+            lambda now: {"iat": str(now)},
+            CLAIMS,
+            "iat must be a JSON number",
+            id="iat-as-numeric-string",
+        ),
+        # PyJWT itself refuses a non-numeric exp (a DecodeError) before our own type check runs.
+        pytest.param(
+            {"exp": "tomorrow"}, INVALID, "(exp) must be an integer", id="exp-as-word-string"
+        ),
+        pytest.param({"exp": 1e30}, CLAIMS, "lifetime", id="exp-float-1e30"),
+        pytest.param(_rel(iat=-100, exp=3501), CLAIMS, "lifetime", id="lifetime-over-1-hour"),
+    ],
+)
 def test_registered_claims(api, pem_profile, token_factory, claims, error_type, message):
     overrides = claims(int(time.time())) if callable(claims) else claims
     response = post_attest(api, pem_profile.profile_id, token_factory(**overrides))
     assert_rejected(response, 401, error_type, message)
 
 
-@pytest.mark.parametrize("claims", [
-    pytest.param({"aud": ["someone-else", AUDIENCE]}, id="aud-list-containing-audience"),
-    pytest.param(_rel(exp=-10, iat=-310), id="expired-within-leeway"),
-    pytest.param(_rel(nbf=10), id="nbf-within-leeway"),
-    pytest.param(_rel(iat=10, exp=310), id="iat-within-leeway"),
-    pytest.param(_rel(iat=-100, exp=3500), id="lifetime-exactly-1-hour"),
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"aud": ["someone-else", AUDIENCE]}, id="aud-list-containing-audience"),
+        pytest.param(_rel(exp=-10, iat=-310), id="expired-within-leeway"),
+        pytest.param(_rel(nbf=10), id="nbf-within-leeway"),
+        pytest.param(_rel(iat=10, exp=310), id="iat-within-leeway"),
+        pytest.param(_rel(iat=-100, exp=3500), id="lifetime-exactly-1-hour"),
+    ],
+)
 def test_registered_claims_accepted_at_the_limits(api, pem_profile, token_factory, claims):
     overrides = claims(int(time.time())) if callable(claims) else claims
     response = post_attest(api, pem_profile.profile_id, token_factory(**overrides))
@@ -334,8 +404,9 @@ def test_registered_claims_accepted_at_the_limits(api, pem_profile, token_factor
 
 
 def test_lifetime_over_the_profile_maximum(api, profile_factory, token_factory, signer):
-    profile = profile_factory(pem_keys=[signer.public_pem], can_jit_provision=True,
-                              max_token_lifetime_seconds=600)
+    profile = profile_factory(
+        pem_keys=[signer.public_pem], can_jit_provision=True, max_token_lifetime_seconds=600
+    )
     now = int(time.time())
     accepted = post_attest(api, profile.profile_id, token_factory(iat=now, exp=now + 600))
     assert accepted.status_code == 200, accepted.json()
@@ -346,22 +417,25 @@ def test_lifetime_over_the_profile_maximum(api, profile_factory, token_factory, 
 # --- 5. mapped claims: email and token_id -----------------------------------------------------
 
 
-@pytest.mark.parametrize("claims, message", [
-    pytest.param({"email": DROP}, "email must be a string", id="email-missing"),
-    pytest.param({"email": None}, "email must be a string", id="email-null"),
-    pytest.param({"email": 42}, "email must be a string", id="email-number"),
-    pytest.param({"email": ["ada@example.com"]}, "email must be a string", id="email-list"),
-    pytest.param({"email": "not-an-email"}, "not a valid email", id="email-invalid"),
-    pytest.param({"email": "ada@example.com\n"}, "not a valid email", id="email-newline"),
-    pytest.param({"email": "\u212aate@example.com"}, "plain ASCII", id="email-kelvin-sign"),
-    pytest.param({"email": "ad\u00e0@example.com"}, "plain ASCII", id="email-non-ascii"),
-    pytest.param({"email_verified": False}, "not verified", id="email-verified-false"),
-    pytest.param({"email_verified": "false"}, "not verified", id="email-verified-string-false"),
-    pytest.param({"jti": DROP}, "token_id must be a non-empty string", id="token-id-missing"),
-    pytest.param({"jti": ""}, "token_id must be a non-empty string", id="token-id-empty"),
-    pytest.param({"jti": "   "}, "token_id must be a non-empty string", id="token-id-blank"),
-    pytest.param({"jti": "j" * 257}, "longer than 256", id="token-id-257-chars"),
-])
+@pytest.mark.parametrize(
+    "claims, message",
+    [
+        pytest.param({"email": DROP}, "email must be a string", id="email-missing"),
+        pytest.param({"email": None}, "email must be a string", id="email-null"),
+        pytest.param({"email": 42}, "email must be a string", id="email-number"),
+        pytest.param({"email": ["ada@example.com"]}, "email must be a string", id="email-list"),
+        pytest.param({"email": "not-an-email"}, "not a valid email", id="email-invalid"),
+        pytest.param({"email": "ada@example.com\n"}, "not a valid email", id="email-newline"),
+        pytest.param({"email": "\u212aate@example.com"}, "plain ASCII", id="email-kelvin-sign"),
+        pytest.param({"email": "ad\u00e0@example.com"}, "plain ASCII", id="email-non-ascii"),
+        pytest.param({"email_verified": False}, "not verified", id="email-verified-false"),
+        pytest.param({"email_verified": "false"}, "not verified", id="email-verified-string-false"),
+        pytest.param({"jti": DROP}, "token_id must be a non-empty string", id="token-id-missing"),
+        pytest.param({"jti": ""}, "token_id must be a non-empty string", id="token-id-empty"),
+        pytest.param({"jti": "   "}, "token_id must be a non-empty string", id="token-id-blank"),
+        pytest.param({"jti": "j" * 257}, "longer than 256", id="token-id-257-chars"),
+    ],
+)
 def test_mapped_claims(api, pem_profile, token_factory, claims, message):
     response = post_attest(api, pem_profile.profile_id, token_factory(**claims))
     assert_rejected(response, 401, CLAIMS, message)
@@ -383,7 +457,9 @@ def test_replay_of_an_accepted_token(api, pem_profile, token_factory):
     second = post_attest(api, pem_profile.profile_id, token, session_duration_minutes=60)
     assert_rejected(second, 401, "trusted_token_replayed", sessions=1)
     assert list(AuditEvent.objects.order_by("id").values_list("outcome", flat=True)) == [
-        "success", "failure"]
+        "success",
+        "failure",
+    ]
 
 
 def test_replay_is_keyed_by_issuer_and_jti(api, pem_profile, token_factory):
@@ -395,10 +471,12 @@ def test_replay_is_keyed_by_issuer_and_jti(api, pem_profile, token_factory):
     assert_rejected(response, 401, "trusted_token_replayed")
 
 
-def test_replay_without_jti_is_keyed_by_the_raw_token(api, profile_factory, token_factory,
-                                                      signer):
-    profile = profile_factory(pem_keys=[signer.public_pem], can_jit_provision=True,
-                              attribute_mapping={"email": "email", "token_id": "sid"})
+def test_replay_without_jti_is_keyed_by_the_raw_token(api, profile_factory, token_factory, signer):
+    profile = profile_factory(
+        pem_keys=[signer.public_pem],
+        can_jit_provision=True,
+        attribute_mapping={"email": "email", "token_id": "sid"},
+    )
     token = token_factory(jti=DROP, sid="sid-1")
     assert post_attest(api, profile.profile_id, token).status_code == 200
     other = token_factory(jti=DROP, sid="sid-1", iat=int(time.time()) - 1)
@@ -416,27 +494,34 @@ def test_unknown_profile_id(api, pem_profile, token_factory):
     assert event.requested_profile_id == "ttp-does-not-exist"
 
 
-@pytest.mark.parametrize("body", [
-    pytest.param("{not json", id="invalid-json"),
-    pytest.param('["profile_id", "token"]', id="json-array"),
-    pytest.param('{"profile_id": "PROFILE"}', id="missing-token"),
-    pytest.param('{"profile_id": "PROFILE", "token": ""}', id="empty-token"),
-    pytest.param('{"profile_id": "PROFILE", "token": {"a": 1}}', id="token-object"),
-    pytest.param('{"token": "a.b.c"}', id="missing-profile-id"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("{not json", id="invalid-json"),
+        pytest.param('["profile_id", "token"]', id="json-array"),
+        pytest.param('{"profile_id": "PROFILE"}', id="missing-token"),
+        pytest.param('{"profile_id": "PROFILE", "token": ""}', id="empty-token"),
+        pytest.param('{"profile_id": "PROFILE", "token": {"a": 1}}', id="token-object"),
+        pytest.param('{"token": "a.b.c"}', id="missing-profile-id"),
+    ],
+)
 def test_malformed_request_body(api, pem_profile, body):
-    response = api.post(ATTEST_URL, body.replace("PROFILE", pem_profile.profile_id),
-                        content_type="application/json")
+    response = api.post(
+        ATTEST_URL, body.replace("PROFILE", pem_profile.profile_id), content_type="application/json"
+    )
     event = assert_rejected(response, 400, "bad_request")
     assert event.requested_profile_id == (pem_profile.profile_id if "PROFILE" in body else "")
 
 
-@pytest.mark.parametrize("authorization", [
-    pytest.param(None, id="no-credentials"),
-    pytest.param("Basic " + base64.b64encode(b"project-test:wrong").decode(), id="bad-project"),
-    pytest.param("WRONG_SECRET", id="bad-secret"),
-    pytest.param("Bearer abc", id="not-basic"),
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param(None, id="no-credentials"),
+        pytest.param("Basic " + base64.b64encode(b"project-test:wrong").decode(), id="bad-project"),
+        pytest.param("WRONG_SECRET", id="bad-secret"),
+        pytest.param("Bearer abc", id="not-basic"),
+    ],
+)
 def test_missing_or_bad_credentials(api, pem_profile, token_factory, settings, authorization):
     """Unauthenticated calls get 401 ``unauthorized_credentials`` and write no audit event:
     the request is refused before it is an attest, and an audit table anyone on the network can
@@ -448,8 +533,9 @@ def test_missing_or_bad_credentials(api, pem_profile, token_factory, settings, a
         api.credentials()
     else:
         api.credentials(HTTP_AUTHORIZATION=authorization)
-    response = post_attest(api, pem_profile.profile_id, token_factory(),
-                           session_duration_minutes=60)
+    response = post_attest(
+        api, pem_profile.profile_id, token_factory(), session_duration_minutes=60
+    )
     body = response.json()
     assert response.status_code == 401, body
     assert ENVELOPE_FIELDS <= body.keys()

@@ -20,7 +20,11 @@ def test_test_settings_pass_the_checks():
 
 
 def test_missing_project_id_and_bad_issuer(settings):
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "PROJECT_ID": "", "ISSUER": "https://x.example/"}
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "PROJECT_ID": "",
+        "ISSUER": "https://x.example/",
+    }
     assert _ids(check_settings()) == ["trusted_auth.E002", "trusted_auth.E003"]
 
 
@@ -34,24 +38,35 @@ def test_unknown_key_is_reported_with_the_known_ones(settings):
 
 def test_bad_key_encryption_key(settings):
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "KEY_ENCRYPTION_KEY": "not-a-fernet-key"}
-    assert check_settings() == [Error(
-        "TRUSTED_AUTH['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
-        hint="Generate one with: python -c \"from cryptography.fernet import Fernet; "
-             "print(Fernet.generate_key().decode())\"", id="trusted_auth.E004")]
+    assert check_settings() == [
+        Error(
+            "TRUSTED_AUTH['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
+            hint='Generate one with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"',
+            id="trusted_auth.E004",
+        )
+    ]
 
 
 def test_non_positive_numbers_and_unknown_cache(settings):
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_CACHE_SECONDS": 0,
-                             "CACHE_ALIAS": "nope"}
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "JWKS_CACHE_SECONDS": 0,
+        "CACHE_ALIAS": "nope",
+    }
     assert _ids(check_settings()) == ["trusted_auth.E005", "trusted_auth.E006"]
 
 
 def test_private_networks_outside_debug_warns(settings):
     settings.DEBUG = False
-    assert check_settings() == [Warning(
-        "TRUSTED_AUTH['JWKS_ALLOW_PRIVATE_NETWORKS'] is on outside DEBUG.",
-        hint="It lets a profile's JWKS URL reach private and loopback addresses (SSRF); "
-             "keep it for tests and local demos.", id="trusted_auth.W001")]
+    assert check_settings() == [
+        Warning(
+            "TRUSTED_AUTH['JWKS_ALLOW_PRIVATE_NETWORKS'] is on outside DEBUG.",
+            hint="It lets a profile's JWKS URL reach private and loopback addresses (SSRF); "
+            "keep it for tests and local demos.",
+            id="trusted_auth.W001",
+        )
+    ]
     settings.DEBUG = True
     assert check_settings() == []
 

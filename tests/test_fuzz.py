@@ -25,20 +25,27 @@ from trusted_auth.services.attest import AttestRequest, attest
 
 from .issuers import default_claims
 
-settings.register_profile("trusted_auth", max_examples=100, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                 HealthCheck.too_slow])
-settings.register_profile("deep", max_examples=5000, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                 HealthCheck.too_slow])
+settings.register_profile(
+    "trusted_auth",
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "deep",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "trusted_auth"))
 
 B64URL = string.ascii_letters + string.digits + "-_"
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -64,13 +71,15 @@ def real_token(token_factory):
     return token_factory()
 
 
-@given(token=st.one_of(
-    st.text(max_size=300),
-    st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
-    st.lists(st.text(alphabet=B64URL + ".=+/ \n\x00", max_size=60), max_size=6).map(".".join),
-    st.just("a" * 9000),
-    json_values,
-))
+@given(
+    token=st.one_of(
+        st.text(max_size=300),
+        st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
+        st.lists(st.text(alphabet=B64URL + ".=+/ \n\x00", max_size=60), max_size=6).map(".".join),
+        st.just("a" * 9000),
+        json_values,
+    )
+)
 def test_arbitrary_input_is_refused_with_a_domain_error(pem_profile, token):
     assert attest_refuses(pem_profile, token, session_duration_minutes=60) is not None
     assert Session.objects.count() == 0
@@ -80,9 +89,9 @@ def _mutate_segment(segment: str, data: st.DataObject) -> str:
     kind = data.draw(st.sampled_from(["flip", "truncate", "extend", "replace", "empty"]))
     if kind == "flip" and segment:
         i = data.draw(st.integers(0, len(segment) - 1))
-        return segment[:i] + data.draw(st.sampled_from(B64URL + "=.+/")) + segment[i + 1:]
+        return segment[:i] + data.draw(st.sampled_from(B64URL + "=.+/")) + segment[i + 1 :]
     if kind == "truncate":
-        return segment[:data.draw(st.integers(0, len(segment)))]
+        return segment[: data.draw(st.integers(0, len(segment)))]
     if kind == "extend":
         return segment + data.draw(st.text(alphabet=B64URL, min_size=1, max_size=8))
     if kind == "replace":
@@ -118,13 +127,17 @@ def test_mutated_real_tokens_are_refused(pem_profile, real_token, data):
 CLAIM_NAMES = ["iss", "aud", "exp", "iat", "nbf", "email", "email_verified", "jti", "sub"]
 
 
-@given(overrides=st.dictionaries(st.sampled_from(CLAIM_NAMES), json_values, min_size=1,
-                                 max_size=4),
-       headers=st.dictionaries(st.sampled_from(["kid", "typ", "crit", "jku", "x5c", "b64",
-                                                "cty", "zip"]),
-                               json_values, max_size=2))
-def test_signed_tokens_with_arbitrary_claims_never_break_verification(pem_profile, signer,
-                                                                      overrides, headers):
+@given(
+    overrides=st.dictionaries(st.sampled_from(CLAIM_NAMES), json_values, min_size=1, max_size=4),
+    headers=st.dictionaries(
+        st.sampled_from(["kid", "typ", "crit", "jku", "x5c", "b64", "cty", "zip"]),
+        json_values,
+        max_size=2,
+    ),
+)
+def test_signed_tokens_with_arbitrary_claims_never_break_verification(
+    pem_profile, signer, overrides, headers
+):
     """Signed by the profile's own key, so every claim check runs on hostile values. Accepted
     only when the claims are in fact acceptable; without a duration no session starts."""
     claims = default_claims(**overrides)
@@ -140,18 +153,38 @@ def test_signed_tokens_with_arbitrary_claims_never_break_verification(pem_profil
     assert Session.objects.count() == 0
 
 
-BODY_FIELDS = ["profile_id", "token", "session_duration_minutes", "session_custom_claims",
-               "session_token", "session_jwt", "session_id", "member_session_id", "member_id",
-               "telemetry_id", "organization_id"]
+BODY_FIELDS = [
+    "profile_id",
+    "token",
+    "session_duration_minutes",
+    "session_custom_claims",
+    "session_token",
+    "session_jwt",
+    "session_id",
+    "member_session_id",
+    "member_id",
+    "telemetry_id",
+    "organization_id",
+]
 
 
-@given(body=st.one_of(json_values, st.dictionaries(st.sampled_from(BODY_FIELDS), json_values,
-                                                   max_size=6)))
+@given(
+    body=st.one_of(
+        json_values, st.dictionaries(st.sampled_from(BODY_FIELDS), json_values, max_size=6)
+    )
+)
 @settings(max_examples=settings.default.max_examples // 2)
-@pytest.mark.parametrize("url", [
-    "/v1/sessions/attest", "/v1/b2b/sessions/attest", "/v1/sessions/authenticate",
-    "/v1/b2b/sessions/authenticate", "/v1/sessions/revoke", "/v1/b2b/sessions/revoke",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/sessions/attest",
+        "/v1/b2b/sessions/attest",
+        "/v1/sessions/authenticate",
+        "/v1/b2b/sessions/authenticate",
+        "/v1/sessions/revoke",
+        "/v1/b2b/sessions/revoke",
+    ],
+)
 def test_arbitrary_json_bodies_never_500(api, pem_profile, url, body):
     response = api.post(url, json.dumps(body), content_type="application/json")
     assert response.status_code < 500, response.json()

@@ -140,8 +140,10 @@ def test_unknown_kid_storm_refetches_at_most_once(issuer, jwks_profile):
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     before = issuer.requests
     attacker = SigningPair.ec()  # ES256 signs fast; the profile allows RS256 and ES256
-    tokens = [attacker.sign(default_claims(), headers={"kid": f"kid-{uuid.uuid4().hex}"})
-              for _ in range(1000)]
+    tokens = [
+        attacker.sign(default_claims(), headers={"kid": f"kid-{uuid.uuid4().hex}"})
+        for _ in range(1000)
+    ]
     error_types = set()
     for token in tokens:
         error = rejection(jwks_profile, token)
@@ -208,8 +210,12 @@ def test_cached_keys_keep_working_while_the_issuer_is_down(issuer, jwks_profile,
 
 
 def test_stale_keys_are_served_for_a_bounded_time(issuer, jwks_profile, settings):
-    configure(settings, JWKS_CACHE_SECONDS=1, JWKS_STALE_IF_ERROR_SECONDS=1,
-              JWKS_REFETCH_COOLDOWN_SECONDS=1)
+    configure(
+        settings,
+        JWKS_CACHE_SECONDS=1,
+        JWKS_STALE_IF_ERROR_SECONDS=1,
+        JWKS_REFETCH_COOLDOWN_SECONDS=1,
+    )
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     issuer.down = True
     time.sleep(2.2)
@@ -229,8 +235,11 @@ def test_issuer_down_with_nothing_cached_is_jwks_unavailable(issuer, jwks_profil
 def test_issuer_down_through_the_api_is_a_503_with_an_audit_event(issuer, jwks_profile, api):
     issuer.down = True
     token = issuer.signer.sign(default_claims(jti="jti-during-outage"))
-    response = api.post(ATTEST_URL, {"profile_id": jwks_profile.profile_id, "token": token,
-                                     "session_duration_minutes": 60}, format="json")
+    response = api.post(
+        ATTEST_URL,
+        {"profile_id": jwks_profile.profile_id, "token": token, "session_duration_minutes": 60},
+        format="json",
+    )
     body = response.json()
     assert response.status_code == 503, body
     assert body["status_code"] == 503 and body["error_type"] == UNAVAILABLE
@@ -243,8 +252,11 @@ def test_issuer_down_through_the_api_is_a_503_with_an_audit_event(issuer, jwks_p
 
     # The same token works once the issuer is back: an outage does not use it up.
     issuer.down = False
-    response = api.post(ATTEST_URL, {"profile_id": jwks_profile.profile_id, "token": token,
-                                     "session_duration_minutes": 60}, format="json")
+    response = api.post(
+        ATTEST_URL,
+        {"profile_id": jwks_profile.profile_id, "token": token, "session_duration_minutes": 60},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     assert Session.objects.count() == 1
 
@@ -259,20 +271,24 @@ def test_http_url_is_refused(issuer, profile_factory):
     assert issuer.requests == 0
 
 
-@pytest.mark.parametrize("url", [
-    "https://user:password@127.0.0.1/jwks.json",
-    "https:///jwks.json",
-    "https://127.0.0.1:99999/jwks.json",
-    "ftp://127.0.0.1/jwks.json",
-    "file:///etc/passwd",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:password@127.0.0.1/jwks.json",
+        "https:///jwks.json",
+        "https://127.0.0.1:99999/jwks.json",
+        "ftp://127.0.0.1/jwks.json",
+        "file:///etc/passwd",
+    ],
+)
 def test_urls_we_never_fetch(url):
     assert fetch_error(url).error_type == INVALID_URL
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "[::ffff:127.0.0.1]"])
-def test_private_network_hosts_are_refused_before_connecting(issuer, profile_factory, settings,
-                                                             host):
+def test_private_network_hosts_are_refused_before_connecting(
+    issuer, profile_factory, settings, host
+):
     configure(settings, JWKS_ALLOW_PRIVATE_NETWORKS=False)
     profile = profile_factory(jwks_url=issuer.url.replace("127.0.0.1", host))
     error = rejection(profile, issuer.signer.sign(default_claims()))
@@ -370,15 +386,17 @@ def test_body_over_the_byte_cap_is_refused(issuer, jwks_profile, settings):
 
 
 @pytest.mark.parametrize("encoding", ["identity", "gzip"])
-def test_body_over_the_byte_cap_without_a_length_is_refused(issuer, scripted_server, settings,
-                                                            encoding):
+def test_body_over_the_byte_cap_without_a_length_is_refused(
+    issuer, scripted_server, settings, encoding
+):
     # Spaces after a valid document: the body parses if read whole, so only the cap refuses it.
     document = json.dumps(issuer.document()).encode() + b" " * 2_000_000
 
     def undeclared(server, handler):
         if encoding == "gzip":
-            send_body(handler, gzip.compress(document), length=False,
-                      headers={"Content-Encoding": "gzip"})
+            send_body(
+                handler, gzip.compress(document), length=False, headers={"Content-Encoding": "gzip"}
+            )
         else:
             send_body(handler, document, length=False)
 
@@ -408,8 +426,9 @@ def test_dropped_keys_count_towards_the_key_cap():
     assert info.value.error_type == UNAVAILABLE
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"keys": {}}', b'{"nokeys": []}',
-                                  b"[" * 100_000])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[]", b'{"keys": {}}', b'{"nokeys": []}', b"[" * 100_000]
+)
 def test_documents_that_are_not_a_jwks_are_unavailable(body):
     with pytest.raises(TrustedAuthError) as info:
         parse_jwks(body)
@@ -417,8 +436,9 @@ def test_documents_that_are_not_a_jwks_are_unavailable(body):
 
 
 @pytest.mark.parametrize("slow_part", ["body", "headers"])
-def test_a_slow_server_cannot_hold_the_fetch_past_its_deadline(issuer, scripted_server, settings,
-                                                               slow_part):
+def test_a_slow_server_cannot_hold_the_fetch_past_its_deadline(
+    issuer, scripted_server, settings, slow_part
+):
     configure(settings, JWKS_TOTAL_TIMEOUT_SECONDS=1.0)
     # A valid document, so dripping it to the end would succeed: only the deadline refuses it.
     body = json.dumps(issuer.document()).encode()
@@ -430,8 +450,10 @@ def test_a_slow_server_cannot_hold_the_fetch_past_its_deadline(issuer, scripted_
             handler.end_headers()
             drip(server, handler, body)
         else:
-            head = (b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: %d\r\nX-Padding: %s\r\n\r\n" % (len(body), b"x" * 400))
+            head = (
+                b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nX-Padding: %s\r\n\r\n" % (len(body), b"x" * 400)
+            )
             drip(server, handler, head)
             handler.wfile.write(body)
 
@@ -454,8 +476,12 @@ def private_rsa_jwk(pair: SigningPair) -> dict[str, Any]:
 
 UNUSABLE_KEYS: dict[str, Callable[[SigningPair], dict[str, Any]]] = {
     "private members": private_rsa_jwk,
-    "kty oct": lambda pair: {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQ", "kid": pair.kid,
-                             "alg": "HS256"},
+    "kty oct": lambda pair: {
+        "kty": "oct",
+        "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQ",
+        "kid": pair.kid,
+        "alg": "HS256",
+    },
     "use enc": lambda pair: {**pair.public_jwk, "use": "enc"},
     "alg none": lambda pair: {**pair.public_jwk, "alg": "none"},
     "alg HS256": lambda pair: {**pair.public_jwk, "alg": "HS256"},
@@ -503,36 +529,39 @@ def test_the_same_key_published_for_signing_is_accepted(issuer, jwks_profile):
 # --- which addresses are public ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("address", "public"), [
-    ("127.0.0.1", False),
-    ("10.0.0.1", False),
-    ("172.16.0.1", False),
-    ("192.168.1.1", False),
-    ("169.254.169.254", False),  # cloud metadata
-    ("100.64.0.1", False),  # shared address space (carrier-grade NAT)
-    ("0.0.0.0", False),
-    ("0.1.2.3", False),
-    ("224.0.0.1", False),
-    ("255.255.255.255", False),
-    ("::ffff:127.0.0.1", False),  # IPv4-mapped
-    ("::ffff:169.254.169.254", False),
-    ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
-    ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
-    ("::7f00:1", False),  # IPv4-compatible (deprecated) 127.0.0.1
-    ("::1", False),
-    ("::", False),
-    ("fe80::1%eth0", False),
-    ("fc00::1", False),
-    ("ff02::1", False),
-    ("2001:db8::1", False),
-    ("not-an-address", False),
-    ("", False),
-    ("8.8.8.8", True),
-    ("1.1.1.1", True),
-    ("2001:4860:4860::8888", True),
-    ("::ffff:8.8.8.8", True),
-    ("64:ff9b::808:808", True),
-    ("2002:808:808::", True),
-])
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("127.0.0.1", False),
+        ("10.0.0.1", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # shared address space (carrier-grade NAT)
+        ("0.0.0.0", False),
+        ("0.1.2.3", False),
+        ("224.0.0.1", False),
+        ("255.255.255.255", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped
+        ("::ffff:169.254.169.254", False),
+        ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("::7f00:1", False),  # IPv4-compatible (deprecated) 127.0.0.1
+        ("::1", False),
+        ("::", False),
+        ("fe80::1%eth0", False),
+        ("fc00::1", False),
+        ("ff02::1", False),
+        ("2001:db8::1", False),
+        ("not-an-address", False),
+        ("", False),
+        ("8.8.8.8", True),
+        ("1.1.1.1", True),
+        ("2001:4860:4860::8888", True),
+        ("::ffff:8.8.8.8", True),
+        ("64:ff9b::808:808", True),
+        ("2002:808:808::", True),
+    ],
+)
 def test_is_public_address(address, public):
     assert is_public_address(address) is public

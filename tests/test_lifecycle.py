@@ -58,18 +58,27 @@ def _cold_bearer_key_cache():
 def start(api, profile, token_factory, **fields) -> dict:
     """A consumer session (60 minutes unless told) through ``POST /v1/sessions/attest``."""
     fields.setdefault("session_duration_minutes", 60)
-    response = api.post("/v1/sessions/attest", {"profile_id": profile.profile_id,
-                                                "token": token_factory(), **fields},
-                        format="json")
+    response = api.post(
+        "/v1/sessions/attest",
+        {"profile_id": profile.profile_id, "token": token_factory(), **fields},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     return response.json()
 
 
 def start_member(api, profile, token_factory, organization, **fields) -> dict:
     """A member session through ``POST /v1/b2b/sessions/attest`` (JIT-provisions the member)."""
-    response = api.post("/v1/b2b/sessions/attest", {
-        "profile_id": profile.profile_id, "token": token_factory(**fields.pop("claims", {})),
-        "organization_id": organization.organization_id, **fields}, format="json")
+    response = api.post(
+        "/v1/b2b/sessions/attest",
+        {
+            "profile_id": profile.profile_id,
+            "token": token_factory(**fields.pop("claims", {})),
+            "organization_id": organization.organization_id,
+            **fields,
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     return response.json()
 
@@ -95,8 +104,12 @@ def resign(token: str, key=None, kid: str | None = None, **changes) -> str:
     """``token``'s claims with ``changes``, signed with our current key (or ``key``/``kid``)."""
     signing_key = current_signing_key()
     claims = {**claims_of(token), **changes}
-    return jwt.encode(claims, key or private_key(signing_key), algorithm="RS256",
-                      headers={"kid": kid or signing_key.kid})
+    return jwt.encode(
+        claims,
+        key or private_key(signing_key),
+        algorithm="RS256",
+        headers={"kid": kid or signing_key.kid},
+    )
 
 
 def expired_copy(token: str) -> str:
@@ -118,9 +131,11 @@ def bearer(client, credential: str):
 
 
 def test_sdk_authenticate_list_revoke(sdk, pem_profile, token_factory):
-    attested = sdk.sessions.attest(profile_id=pem_profile.profile_id,
-                                   token=token_factory(email="grace@example.com"),
-                                   session_duration_minutes=60)
+    attested = sdk.sessions.attest(
+        profile_id=pem_profile.profile_id,
+        token=token_factory(email="grace@example.com"),
+        session_duration_minutes=60,
+    )
     session_id = attested.session.session_id
     user_id = attested.user_id
 
@@ -147,12 +162,16 @@ def test_sdk_authenticate_list_revoke(sdk, pem_profile, token_factory):
     assert revoked.status_code == 200
     assert Session.objects.get(session_id=session_id).revoked_at is not None
 
-    for credentials in ({"session_token": attested.session_token},
-                        {"session_jwt": by_jwt.session_jwt}):
+    for credentials in (
+        {"session_token": attested.session_token},
+        {"session_jwt": by_jwt.session_jwt},
+    ):
         with pytest.raises(StytchError) as caught:
             sdk.sessions.authenticate(**credentials)
-        assert (caught.value.details.status_code, caught.value.details.error_type) == \
-            (404, "session_not_found")
+        assert (caught.value.details.status_code, caught.value.details.error_type) == (
+            404,
+            "session_not_found",
+        )
     assert sdk.sessions.get(user_id=user_id).sessions == []
     with pytest.raises(StytchError) as caught:  # revoking twice: nothing live to revoke
         sdk.sessions.revoke(session_id=session_id)
@@ -165,11 +184,17 @@ def test_sdk_authenticate_list_revoke(sdk, pem_profile, token_factory):
 def test_authenticate_takes_exactly_one_credential(api, pem_profile, token_factory):
     body = start(api, pem_profile, token_factory)
 
-    assert_error(post(api, AUTHENTICATE, session_token=body["session_token"],
-                      session_jwt=body["session_jwt"]), 400, "too_many_session_arguments")
+    assert_error(
+        post(
+            api, AUTHENTICATE, session_token=body["session_token"], session_jwt=body["session_jwt"]
+        ),
+        400,
+        "too_many_session_arguments",
+    )
     assert_error(post(api, AUTHENTICATE), 400)
-    assert_error(post(api, AUTHENTICATE, session_token="not-a-session-token"),
-                 404, "session_not_found")
+    assert_error(
+        post(api, AUTHENTICATE, session_token="not-a-session-token"), 404, "session_not_found"
+    )
     # Garbage or tampered JWTs are a plain 404, never a 500.
     forged = resign(body["session_jwt"], key=rsa.generate_private_key(65537, 2048))
     for bad in ("garbage", "a.b.c", forged, body["session_jwt"][:-4] + "AAAA"):
@@ -182,8 +207,9 @@ def test_authenticate_touches_extends_and_returns_a_fresh_jwt(api, pem_profile, 
     earlier = timezone.now() - timedelta(minutes=3)
     Session.objects.filter(pk=row.pk).update(last_accessed_at=earlier)
 
-    response = post(api, AUTHENTICATE, session_token=body["session_token"],
-                    session_duration_minutes=120)
+    response = post(
+        api, AUTHENTICATE, session_token=body["session_token"], session_duration_minutes=120
+    )
     result = response.json()
     assert response.status_code == 200, result
     assert result["session"]["session_id"] == row.session_id
@@ -201,16 +227,27 @@ def test_authenticate_touches_extends_and_returns_a_fresh_jwt(api, pem_profile, 
     assert post(api, AUTHENTICATE, session_jwt=result["session_jwt"]).status_code == 200
     row.refresh_from_db()
     assert row.expires_at == expires
-    assert_error(post(api, AUTHENTICATE, session_token=body["session_token"],
-                      session_duration_minutes=4), 400, "invalid_session_duration_minutes")
+    assert_error(
+        post(api, AUTHENTICATE, session_token=body["session_token"], session_duration_minutes=4),
+        400,
+        "invalid_session_duration_minutes",
+    )
 
 
 def test_authenticate_updates_and_deletes_custom_claims(api, pem_profile, token_factory):
-    body = start(api, pem_profile, token_factory,
-                 session_custom_claims={"plan": "pro", "tier": 1, "keep": True})
+    body = start(
+        api,
+        pem_profile,
+        token_factory,
+        session_custom_claims={"plan": "pro", "tier": 1, "keep": True},
+    )
 
-    response = post(api, AUTHENTICATE, session_token=body["session_token"],
-                    session_custom_claims={"plan": "team", "tier": None, "seats": 5})
+    response = post(
+        api,
+        AUTHENTICATE,
+        session_token=body["session_token"],
+        session_custom_claims={"plan": "team", "tier": None, "seats": 5},
+    )
     result = response.json()
     assert response.status_code == 200, result
     expected = {"plan": "team", "keep": True, "seats": 5}
@@ -221,21 +258,35 @@ def test_authenticate_updates_and_deletes_custom_claims(api, pem_profile, token_
     assert "tier" not in claims
 
     token = body["session_token"]
-    assert_error(post(api, AUTHENTICATE, session_token=token, session_custom_claims={"sub": "x"}),
-                 400, "reserved_claims_in_custom_claims")
-    assert_error(post(api, AUTHENTICATE, session_token=token,
-                      session_custom_claims={"https://stytch.com/session": {}}),
-                 400, "reserved_claims_in_custom_claims")
-    assert_error(post(api, AUTHENTICATE, session_token=token,
-                      session_custom_claims={"big": "x" * 5000}), 400, "custom_claims_too_large")
+    assert_error(
+        post(api, AUTHENTICATE, session_token=token, session_custom_claims={"sub": "x"}),
+        400,
+        "reserved_claims_in_custom_claims",
+    )
+    assert_error(
+        post(
+            api,
+            AUTHENTICATE,
+            session_token=token,
+            session_custom_claims={"https://stytch.com/session": {}},
+        ),
+        400,
+        "reserved_claims_in_custom_claims",
+    )
+    assert_error(
+        post(api, AUTHENTICATE, session_token=token, session_custom_claims={"big": "x" * 5000}),
+        400,
+        "custom_claims_too_large",
+    )
     assert Session.objects.get().custom_claims == expected  # refusals changed nothing
 
 
 # --- expiry -------------------------------------------------------------------------------------
 
 
-def test_an_expired_session_jwt_is_accepted_while_the_session_lives(api, pem_profile,
-                                                                     token_factory):
+def test_an_expired_session_jwt_is_accepted_while_the_session_lives(
+    api, pem_profile, token_factory
+):
     body = start(api, pem_profile, token_factory)
     stale = expired_copy(body["session_jwt"])
     with pytest.raises(jwt.ExpiredSignatureError):
@@ -257,10 +308,10 @@ def test_a_session_past_its_absolute_expiry_is_refused(api, pem_profile, token_f
     body = start(api, pem_profile, token_factory)
     Session.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
-    assert_error(post(api, AUTHENTICATE, session_token=body["session_token"]),
-                 404, "session_not_found")
-    assert_error(post(api, AUTHENTICATE, session_jwt=body["session_jwt"]),
-                 404, "session_not_found")
+    assert_error(
+        post(api, AUTHENTICATE, session_token=body["session_token"]), 404, "session_not_found"
+    )
+    assert_error(post(api, AUTHENTICATE, session_jwt=body["session_jwt"]), 404, "session_not_found")
     assert api.get("/v1/sessions", {"user_id": body["user_id"]}).json()["sessions"] == []
 
 
@@ -278,8 +329,7 @@ def test_idle_timeout_ends_the_session(api, pem_profile, token_factory, settings
     row = Session.objects.get()
     assert row.revoked_at is not None  # ended for good, not just refused this time
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "SESSION_IDLE_TIMEOUT_SECONDS": None}
-    assert_error(post(api, AUTHENTICATE, session_jwt=body["session_jwt"]),
-                 404, "session_not_found")
+    assert_error(post(api, AUTHENTICATE, session_jwt=body["session_jwt"]), 404, "session_not_found")
 
 
 # --- revoke and list ---------------------------------------------------------------------------
@@ -293,8 +343,9 @@ def test_revoke_by_each_argument(api, pem_profile, token_factory, argument):
 
     assert post(api, REVOKE, **{argument: value}).status_code == 200
 
-    assert_error(post(api, AUTHENTICATE, session_token=body["session_token"]),
-                 404, "session_not_found")
+    assert_error(
+        post(api, AUTHENTICATE, session_token=body["session_token"]), 404, "session_not_found"
+    )
     assert post(api, AUTHENTICATE, session_token=other["session_token"]).status_code == 200
     listed = api.get("/v1/sessions", {"user_id": body["user_id"]}).json()["sessions"]
     assert [s["session_id"] for s in listed] == [other["session"]["session_id"]]
@@ -303,8 +354,15 @@ def test_revoke_by_each_argument(api, pem_profile, token_factory, argument):
 def test_revoke_needs_exactly_one_argument(api, pem_profile, token_factory):
     body = start(api, pem_profile, token_factory)
     assert_error(post(api, REVOKE), 400)
-    assert_error(post(api, REVOKE, session_id=body["session"]["session_id"],
-                      session_token=body["session_token"]), 400)
+    assert_error(
+        post(
+            api,
+            REVOKE,
+            session_id=body["session"]["session_id"],
+            session_token=body["session_token"],
+        ),
+        400,
+    )
     assert_error(post(api, REVOKE, session_jwt="garbage"), 404, "session_not_found")
     assert Session.objects.get().revoked_at is None
 
@@ -318,58 +376,83 @@ def organization(db):
 
 
 def test_b2b_authenticate_list_and_revoke_by_member(api, pem_profile, token_factory, organization):
-    first = start_member(api, pem_profile, token_factory, organization,
-                         session_duration_minutes=60)
+    first = start_member(api, pem_profile, token_factory, organization, session_duration_minutes=60)
     second = start_member(api, pem_profile, token_factory, organization)
     member_id = first["member_id"]
     assert second["member_id"] == member_id
-    other = start_member(api, pem_profile, token_factory, organization,
-                         claims={"email": "bob@example.com"})
+    other = start_member(
+        api, pem_profile, token_factory, organization, claims={"email": "bob@example.com"}
+    )
 
-    response = post(api, B2B_AUTHENTICATE, session_jwt=first["session_jwt"],
-                    session_custom_claims={"team": "blue"})
+    response = post(
+        api,
+        B2B_AUTHENTICATE,
+        session_jwt=first["session_jwt"],
+        session_custom_claims={"team": "blue"},
+    )
     result = response.json()
     assert response.status_code == 200, result
-    assert result["member_session"]["member_session_id"] == \
-        first["member_session"]["member_session_id"]
+    assert (
+        result["member_session"]["member_session_id"]
+        == first["member_session"]["member_session_id"]
+    )
     assert result["member"]["member_id"] == member_id
     assert result["organization"]["organization_id"] == organization.organization_id
     # The official SDK's B2B models parse our answers (what the SDK would do over the wire).
     parsed = b2b_models.AuthenticateResponse.from_json(200, result)
-    assert parsed.member_session.member_session_id == result["member_session"][
-        "member_session_id"]
+    assert parsed.member_session.member_session_id == result["member_session"]["member_session_id"]
     assert parsed.member_session.custom_claims == {"team": "blue"}
     claims = claims_of(result["session_jwt"])
     assert claims["sub"] == member_id and claims["team"] == "blue"
-    assert claims["https://stytch.com/organization"]["organization_id"] == \
-        organization.organization_id
+    assert (
+        claims["https://stytch.com/organization"]["organization_id"] == organization.organization_id
+    )
 
-    listed_body = api.get("/v1/b2b/sessions", {"organization_id": organization.organization_id,
-                                               "member_id": member_id}).json()
+    listed_body = api.get(
+        "/v1/b2b/sessions",
+        {"organization_id": organization.organization_id, "member_id": member_id},
+    ).json()
     assert len(b2b_models.GetResponse.from_json(200, listed_body).member_sessions) == 2
     listed = listed_body["member_sessions"]
     assert sorted(s["member_session_id"] for s in listed) == sorted(
-        [first["member_session"]["member_session_id"],
-         second["member_session"]["member_session_id"]])
+        [
+            first["member_session"]["member_session_id"],
+            second["member_session"]["member_session_id"],
+        ]
+    )
     assert_error(api.get("/v1/b2b/sessions", {"member_id": member_id}), 400)
 
     revoked = post(api, B2B_REVOKE, member_id=member_id)
     assert revoked.status_code == 200, revoked.json()
     b2b_models.RevokeResponse.from_json(200, revoked.json())
-    assert Session.objects.filter(member__member_id=member_id, revoked_at__isnull=False).count() \
-        == 2
+    assert (
+        Session.objects.filter(member__member_id=member_id, revoked_at__isnull=False).count() == 2
+    )
 
     for body in (first, second):
-        assert_error(post(api, B2B_AUTHENTICATE, session_token=body["session_token"]),
-                     404, "session_not_found")
+        assert_error(
+            post(api, B2B_AUTHENTICATE, session_token=body["session_token"]),
+            404,
+            "session_not_found",
+        )
     assert post(api, B2B_AUTHENTICATE, session_token=other["session_token"]).status_code == 200
-    assert api.get("/v1/b2b/sessions", {"organization_id": organization.organization_id,
-                                        "member_id": member_id}).json()["member_sessions"] == []
+    assert (
+        api.get(
+            "/v1/b2b/sessions",
+            {"organization_id": organization.organization_id, "member_id": member_id},
+        ).json()["member_sessions"]
+        == []
+    )
     # By member_session_id too.
-    assert post(api, B2B_REVOKE, member_session_id=other["member_session"][
-        "member_session_id"]).status_code == 200
-    assert_error(post(api, B2B_AUTHENTICATE, session_token=other["session_token"]),
-                 404, "session_not_found")
+    assert (
+        post(
+            api, B2B_REVOKE, member_session_id=other["member_session"]["member_session_id"]
+        ).status_code
+        == 200
+    )
+    assert_error(
+        post(api, B2B_AUTHENTICATE, session_token=other["session_token"]), 404, "session_not_found"
+    )
 
 
 def test_consumer_and_member_sessions_never_cross(api, pem_profile, token_factory, organization):
@@ -377,18 +460,28 @@ def test_consumer_and_member_sessions_never_cross(api, pem_profile, token_factor
     member = start_member(api, pem_profile, token_factory, organization)
 
     for credential in ("session_token", "session_jwt"):
-        assert_error(post(api, AUTHENTICATE, **{credential: member[credential]}),
-                     404, "session_not_found")
-        assert_error(post(api, B2B_AUTHENTICATE, **{credential: consumer[credential]}),
-                     404, "session_not_found")
-    assert_error(post(api, REVOKE, session_id=member["member_session"]["member_session_id"]),
-                 404, "session_not_found")
-    assert_error(post(api, REVOKE, session_token=member["session_token"]),
-                 404, "session_not_found")
-    assert_error(post(api, B2B_REVOKE, member_session_id=consumer["session"]["session_id"]),
-                 404, "session_not_found")
-    assert_error(post(api, B2B_REVOKE, session_jwt=consumer["session_jwt"]),
-                 404, "session_not_found")
+        assert_error(
+            post(api, AUTHENTICATE, **{credential: member[credential]}), 404, "session_not_found"
+        )
+        assert_error(
+            post(api, B2B_AUTHENTICATE, **{credential: consumer[credential]}),
+            404,
+            "session_not_found",
+        )
+    assert_error(
+        post(api, REVOKE, session_id=member["member_session"]["member_session_id"]),
+        404,
+        "session_not_found",
+    )
+    assert_error(post(api, REVOKE, session_token=member["session_token"]), 404, "session_not_found")
+    assert_error(
+        post(api, B2B_REVOKE, member_session_id=consumer["session"]["session_id"]),
+        404,
+        "session_not_found",
+    )
+    assert_error(
+        post(api, B2B_REVOKE, session_jwt=consumer["session_jwt"]), 404, "session_not_found"
+    )
     assert not Session.objects.filter(revoked_at__isnull=False).exists()
     # Each still works on its own endpoint.
     assert post(api, AUTHENTICATE, session_token=consumer["session_token"]).status_code == 200
@@ -405,9 +498,12 @@ def test_whoami_with_jwt_and_revocation_check(api, pem_profile, token_factory, s
 
     response = bearer(client, body["session_jwt"])
     assert response.status_code == 200, response.content
-    assert response.json() == {"username": identity.django_user.get_username(),
-                               "email": "ada@example.com", "user_id": body["user_id"],
-                               "session_id": body["session"]["session_id"]}
+    assert response.json() == {
+        "username": identity.django_user.get_username(),
+        "email": "ada@example.com",
+        "user_id": body["user_id"],
+        "session_id": body["session"]["session_id"],
+    }
     assert bearer(client, body["session_token"]).json()["user_id"] == body["user_id"]
 
     assert post(api, REVOKE, session_id=body["session"]["session_id"]).status_code == 200
@@ -448,8 +544,15 @@ def test_bad_bearer_credentials_are_401_never_500(api, pem_profile, token_factor
     # build it by hand).
     hs_header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": signing_key.kid}))
     hs_signed = f"{hs_header}.{payload}"
-    hs256 = hs_signed + "." + b64url(hmac.new(json.dumps(signing_key.public_jwk).encode(),
-                                              hs_signed.encode(), hashlib.sha256).digest())
+    hs256 = (
+        hs_signed
+        + "."
+        + b64url(
+            hmac.new(
+                json.dumps(signing_key.public_jwk).encode(), hs_signed.encode(), hashlib.sha256
+            ).digest()
+        )
+    )
 
     bad = {
         "garbage": "garbage",
@@ -479,7 +582,8 @@ def test_bad_bearer_credentials_are_401_never_500(api, pem_profile, token_factor
 
 
 def test_bearer_jwt_is_verified_without_queries_once_the_key_is_cached(
-        api, pem_profile, token_factory, django_assert_num_queries):
+    api, pem_profile, token_factory, django_assert_num_queries
+):
     body = start(api, pem_profile, token_factory)
     factory = RequestFactory()
 
@@ -500,7 +604,8 @@ def test_bearer_jwt_is_verified_without_queries_once_the_key_is_cached(
     # The opaque token, and the revocation check, do read the database.
     with CaptureQueriesContext(connection) as queries:
         BearerSessionAuthentication().authenticate(
-            factory.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {body['session_token']}"))
+            factory.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {body['session_token']}")
+        )
     assert len(queries) >= 1
 
 
@@ -512,8 +617,9 @@ def test_bearer_member_session(api, pem_profile, token_factory, organization):
     assert auth.subject == member["member_id"]
     assert user.member_id == member["member_id"] and user.email == "ada@example.com"
     with pytest.raises(exceptions.AuthenticationFailed):
-        BearerSessionAuthentication().authenticate(RequestFactory().get(
-            WHOAMI, HTTP_AUTHORIZATION="Bearer not.a.jwt"))
+        BearerSessionAuthentication().authenticate(
+            RequestFactory().get(WHOAMI, HTTP_AUTHORIZATION="Bearer not.a.jwt")
+        )
 
 
 # --- the browser flow ---------------------------------------------------------------------------
@@ -529,10 +635,11 @@ def test_browser_exchange_logs_in_and_logout_revokes(pem_profile, token_factory)
     client, csrf = browser()
     assert client.get("/example/me").status_code == 302  # not signed in yet
 
-    response = client.post("/browser/exchange",
-                           {"profile_id": pem_profile.profile_id,
-                            "token": token_factory(email="grace@example.com")},
-                           HTTP_X_CSRFTOKEN=csrf)
+    response = client.post(
+        "/browser/exchange",
+        {"profile_id": pem_profile.profile_id, "token": token_factory(email="grace@example.com")},
+        HTTP_X_CSRFTOKEN=csrf,
+    )
     body = response.json()
     assert response.status_code == 200, body
     row = Session.objects.get(session_id=body["session_id"])
@@ -555,9 +662,12 @@ def test_browser_exchange_logs_in_and_logout_revokes(pem_profile, token_factory)
 
 def test_browser_exchange_accepts_json(pem_profile, token_factory):
     client, csrf = browser()
-    response = client.post("/browser/exchange",
-                           {"profile_id": pem_profile.profile_id, "token": token_factory()},
-                           content_type="application/json", HTTP_X_CSRFTOKEN=csrf)
+    response = client.post(
+        "/browser/exchange",
+        {"profile_id": pem_profile.profile_id, "token": token_factory()},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=csrf,
+    )
     assert response.status_code == 200, response.content
     assert client.get("/example/me").json()["email"] == "ada@example.com"
 
@@ -568,8 +678,9 @@ def test_browser_exchange_refuses_without_csrf_or_cross_site(pem_profile, token_
 
     assert client.post("/browser/exchange", data).status_code == 403
     assert client.post("/browser/exchange", data, HTTP_X_CSRFTOKEN="x" * 32).status_code == 403
-    response = client.post("/browser/exchange", data, HTTP_X_CSRFTOKEN=csrf,
-                           HTTP_SEC_FETCH_SITE="cross-site")
+    response = client.post(
+        "/browser/exchange", data, HTTP_X_CSRFTOKEN=csrf, HTTP_SEC_FETCH_SITE="cross-site"
+    )
     assert response.status_code == 403
     assert response.json()["error_type"] == "cross_site_request"
     assert not Session.objects.exists()
@@ -577,8 +688,7 @@ def test_browser_exchange_refuses_without_csrf_or_cross_site(pem_profile, token_
     assert client.get("/browser/exchange").status_code == 405
 
     # A bad token is the API's refusal, and nobody is logged in.
-    response = client.post("/browser/exchange", {**data, "token": "garbage"},
-                           HTTP_X_CSRFTOKEN=csrf)
+    response = client.post("/browser/exchange", {**data, "token": "garbage"}, HTTP_X_CSRFTOKEN=csrf)
     assert response.status_code == 401, response.content
     assert response.json()["error_type"] == "invalid_trusted_auth_token"
     assert client.get("/example/me").status_code == 302
@@ -591,7 +701,8 @@ def _seven_sessions(api, pem_profile, token_factory) -> tuple[set[str], set[str]
     ids = [start(api, pem_profile, token_factory)["session"]["session_id"] for _ in range(7)]
     expired, live = ids[:5], ids[5:]
     Session.objects.filter(session_id__in=expired).update(
-        expires_at=timezone.now() - timedelta(minutes=1))
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
     # A revoked session that has not expired yet is kept (the admin still shows it).
     Session.objects.filter(session_id=live[0]).update(revoked_at=timezone.now())
     return set(expired), set(live)
@@ -604,8 +715,11 @@ def test_clear_expired_sessions_in_batches(api, pem_profile, token_factory):
     with CaptureQueriesContext(connection) as queries:
         assert clear_expired_sessions(batch_size=2) == 5
 
-    deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE")
-               and table in q["sql"].split("WHERE")[0]]
+    deletes = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("DELETE") and table in q["sql"].split("WHERE")[0]
+    ]
     assert len(deletes) == 3  # 2 + 2 + 1
     assert set(Session.objects.values_list("session_id", flat=True)) == live
     assert clear_expired_sessions() == 0
@@ -623,5 +737,6 @@ def test_clear_expired_command(api, pem_profile, token_factory):
 
 def test_clear_expired_command_refuses_a_bad_batch_size(db):
     with pytest.raises(CommandError, match="batch size must be at least 1"):
-        call_command("trusted_auth", "sessions", "clear-expired", "--batch-size", "0",
-                     stdout=io.StringIO())
+        call_command(
+            "trusted_auth", "sessions", "clear-expired", "--batch-size", "0", stdout=io.StringIO()
+        )

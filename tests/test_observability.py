@@ -45,8 +45,9 @@ def scrape(client) -> dict[str, int]:
 # --- the log line ------------------------------------------------------------------------------
 
 
-def test_one_json_log_line_per_attest_without_token_or_clear_email(api, pem_profile,
-                                                                   token_factory, caplog):
+def test_one_json_log_line_per_attest_without_token_or_clear_email(
+    api, pem_profile, token_factory, caplog
+):
     caplog.set_level(logging.INFO, logger="trusted_auth.attest")
     token = token_factory(email="ada@example.com", jti="jti-logged")
     response = post_attest(api, pem_profile.profile_id, token, session_duration_minutes=60)
@@ -57,11 +58,18 @@ def test_one_json_log_line_per_attest_without_token_or_clear_email(api, pem_prof
     assert record.levelno == logging.INFO
     fields = json.loads(record.getMessage())
     assert fields == {
-        "event": "attest", "outcome": "success", "error_type": "", "error_message": "",
-        "profile_id": pem_profile.profile_id, "token_id": "jti-logged",
-        "user_id": body["user_id"], "organization_id": "",
-        "session_id": body["session"]["session_id"], "ip": "127.0.0.1",
-        "email": fields["email"], "audit_event_id": AuditEvent.objects.get().pk,
+        "event": "attest",
+        "outcome": "success",
+        "error_type": "",
+        "error_message": "",
+        "profile_id": pem_profile.profile_id,
+        "token_id": "jti-logged",
+        "user_id": body["user_id"],
+        "organization_id": "",
+        "session_id": body["session"]["session_id"],
+        "ip": "127.0.0.1",
+        "email": fields["email"],
+        "audit_event_id": AuditEvent.objects.get().pk,
     }
     assert re.fullmatch(r"hmac:[0-9a-f]{16}", fields["email"])
     for name, value in fields.items():  # the same fields on the record, for other formatters
@@ -72,8 +80,9 @@ def test_one_json_log_line_per_attest_without_token_or_clear_email(api, pem_prof
     assert body["session_token"] not in text and body["session_jwt"] not in text
 
 
-def test_the_email_hash_is_stable_and_clear_text_is_opt_in(api, pem_profile, token_factory,
-                                                           caplog, settings):
+def test_the_email_hash_is_stable_and_clear_text_is_opt_in(
+    api, pem_profile, token_factory, caplog, settings
+):
     caplog.set_level(logging.INFO, logger="trusted_auth.attest")
     for _ in range(2):
         post_attest(api, pem_profile.profile_id, token_factory(email="ada@example.com"))
@@ -85,8 +94,9 @@ def test_the_email_hash_is_stable_and_clear_text_is_opt_in(api, pem_profile, tok
     assert emails[3] == "ada@example.com"
 
 
-def test_failures_are_logged_as_warnings_with_their_error_type(api, pem_profile, token_factory,
-                                                               caplog):
+def test_failures_are_logged_as_warnings_with_their_error_type(
+    api, pem_profile, token_factory, caplog
+):
     caplog.set_level(logging.INFO, logger="trusted_auth.attest")
     token = token_factory(iss="https://evil.test")
     post_attest(api, pem_profile.profile_id, token)
@@ -94,7 +104,10 @@ def test_failures_are_logged_as_warnings_with_their_error_type(api, pem_profile,
     first, second = attest_records(caplog)
     assert first.levelno == logging.WARNING
     assert (first.outcome, first.error_type, first.profile_id) == (
-        "failure", "jwt_invalid_issuer", pem_profile.profile_id)
+        "failure",
+        "jwt_invalid_issuer",
+        pem_profile.profile_id,
+    )
     assert token not in first.getMessage()
     assert (second.outcome, second.error_type, second.profile_id) == ("failure", "bad_request", "")
 
@@ -121,8 +134,9 @@ def test_metrics_bearer_token(client, settings):
     assert b"# TYPE trusted_auth_attests_total counter" in response.content
 
 
-def test_attests_are_counted_by_outcome_and_error_type(api, client, pem_profile, token_factory,
-                                                       settings):
+def test_attests_are_counted_by_outcome_and_error_type(
+    api, client, pem_profile, token_factory, settings
+):
     configure(settings, METRICS_ENABLED=True)
     assert scrape(client) == {"trusted_auth_jwks_cache_hits_total": 0}
     token = token_factory()
@@ -143,9 +157,11 @@ def test_attests_are_counted_by_outcome_and_error_type(api, client, pem_profile,
 
 
 def test_throttled_requests_are_counted(api, client, pem_profile, settings):
-    configure(settings, METRICS_ENABLED=True,
-              THROTTLE_RATES={"attest_ip": "1/d", "attest_profile": None,
-                              "authenticate_ip": "1/d"})
+    configure(
+        settings,
+        METRICS_ENABLED=True,
+        THROTTLE_RATES={"attest_ip": "1/d", "attest_profile": None, "authenticate_ip": "1/d"},
+    )
     for _ in range(3):
         post_attest(api, pem_profile.profile_id, "a.b.c")
     for _ in range(2):
@@ -153,10 +169,16 @@ def test_throttled_requests_are_counted(api, client, pem_profile, settings):
     samples = scrape(client)
     assert samples['trusted_auth_throttled_total{scope="attest_ip"}'] == 2
     assert samples['trusted_auth_throttled_total{scope="authenticate_ip"}'] == 1
-    assert samples['trusted_auth_attests_total{outcome="throttled",'
-                   'error_type="too_many_requests"}'] == 2
-    assert samples['trusted_auth_attests_total{outcome="failure",'
-                   'error_type="invalid_trusted_auth_token"}'] == 1
+    assert (
+        samples['trusted_auth_attests_total{outcome="throttled",error_type="too_many_requests"}']
+        == 2
+    )
+    assert (
+        samples[
+            'trusted_auth_attests_total{outcome="failure",error_type="invalid_trusted_auth_token"}'
+        ]
+        == 1
+    )
     assert AuditEvent.objects.count() == 1
 
 
@@ -176,8 +198,9 @@ def test_jwks_fetches_and_cache_hits(api, client, issuer, profile_factory, setti
     assert response.json()["error_type"] == "jwks_unavailable"
     samples = scrape(client)
     assert samples['trusted_auth_jwks_fetches_total{outcome="failure"}'] == 1
-    assert samples['trusted_auth_attests_total{outcome="failure",'
-                   'error_type="jwks_unavailable"}'] == 1
+    assert (
+        samples['trusted_auth_attests_total{outcome="failure",error_type="jwks_unavailable"}'] == 1
+    )
 
 
 def test_the_admin_check_on_save_is_a_counted_fetch(client, issuer, settings):

@@ -12,9 +12,12 @@ from .test_attest_rejections import assert_rejected, post_attest
 
 
 def profile_queries(captured: CaptureQueriesContext) -> list[str]:
-    return [q["sql"] for q in captured.captured_queries
-            if "trusted_auth_trustedauthtokenprofile" in q["sql"]
-            or "trusted_auth_profilepublickey" in q["sql"]]
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if "trusted_auth_trustedauthtokenprofile" in q["sql"]
+        or "trusted_auth_profilepublickey" in q["sql"]
+    ]
 
 
 def test_a_second_attest_does_not_read_the_profile_again(api, pem_profile, token_factory):
@@ -35,8 +38,12 @@ def test_a_removed_pem_key_stops_verifying_at_once(api, pem_profile, signer, tok
     old_key_id = pem_profile.pem_keys.order_by("id").first().key_id
     profiles.remove_pem_key(pem_profile.profile_id, old_key_id)
 
-    assert_rejected(post_attest(api, pem_profile.profile_id, token_factory()), 401,
-                    "invalid_trusted_auth_token", sessions=0)
+    assert_rejected(
+        post_attest(api, pem_profile.profile_id, token_factory()),
+        401,
+        "invalid_trusted_auth_token",
+        sessions=0,
+    )
     response = post_attest(api, pem_profile.profile_id, token_factory(key=replacement))
     assert response.status_code == 200, response.json()
 
@@ -46,8 +53,9 @@ def test_a_profile_update_is_seen_by_the_next_attest(api, pem_profile, token_fac
 
     profiles.update_profile(pem_profile.profile_id, {"audience": "another-audience"})
 
-    assert_rejected(post_attest(api, pem_profile.profile_id, token_factory()), 401,
-                    "jwt_invalid_audience")
+    assert_rejected(
+        post_attest(api, pem_profile.profile_id, token_factory()), 401, "jwt_invalid_audience"
+    )
 
 
 def test_a_deleted_profile_is_not_found_at_once(api, pem_profile, token_factory):

@@ -31,8 +31,11 @@ def jwks_kids(client, settings) -> list[str]:
 
 @pytest.fixture
 def quick_rotation(settings):
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "SESSION_JWT_LIFETIME_SECONDS": 1,
-                             "KEY_PUBLISH_SECONDS": 3600}
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "SESSION_JWT_LIFETIME_SECONDS": 1,
+        "KEY_PUBLISH_SECONDS": 3600,
+    }
 
 
 @pytest.mark.django_db
@@ -46,8 +49,12 @@ def test_rotate_publishes_next_then_promotes_then_retires(client, settings, quic
     with pytest.raises(CommandError, match="promote after 3600 s"):
         cli("keys", "rotate")
     promoted = cli("keys", "rotate", "--promote")
-    assert promoted == {"action": "promoted", "kid": published["kid"], "state": "current",
-                        "previous": [old.kid]}
+    assert promoted == {
+        "action": "promoted",
+        "kid": published["kid"],
+        "state": "current",
+        "previous": [old.kid],
+    }
     assert current_signing_key().kid == published["kid"]
     assert set(jwks_kids(client, settings)) == {old.kid, published["kid"]}
 
@@ -78,30 +85,42 @@ def test_jwks_max_age_is_within_the_publish_window(client, settings):
 
 
 @pytest.mark.django_db
-def test_force_retire_and_a_jwt_signed_by_a_retired_key_is_rejected(api, pem_profile,
-                                                                     token_factory):
-    attested = api.post("/v1/sessions/attest", {
-        "profile_id": pem_profile.profile_id, "token": token_factory(),
-        "session_duration_minutes": 60}, format="json").json()
+def test_force_retire_and_a_jwt_signed_by_a_retired_key_is_rejected(
+    api, pem_profile, token_factory
+):
+    attested = api.post(
+        "/v1/sessions/attest",
+        {
+            "profile_id": pem_profile.profile_id,
+            "token": token_factory(),
+            "session_duration_minutes": 60,
+        },
+        format="json",
+    ).json()
     signing_keys.rotate()
     signing_keys.rotate(promote=True)
     assert signing_keys.retire(force=True)["kids"]
-    response = api.post("/v1/sessions/authenticate", {"session_jwt": attested["session_jwt"]},
-                        format="json")
+    response = api.post(
+        "/v1/sessions/authenticate", {"session_jwt": attested["session_jwt"]}, format="json"
+    )
     assert response.status_code == 404
     assert response.json()["error_type"] == "session_not_found"
     # The session itself lives: its opaque token still works and gets a JWT from the new key.
-    response = api.post("/v1/sessions/authenticate",
-                        {"session_token": attested["session_token"]}, format="json")
+    response = api.post(
+        "/v1/sessions/authenticate", {"session_token": attested["session_token"]}, format="json"
+    )
     assert response.status_code == 200
-    assert jwt.get_unverified_header(response.json()["session_jwt"])["kid"] == \
-        current_signing_key().kid
+    assert (
+        jwt.get_unverified_header(response.json()["session_jwt"])["kid"]
+        == current_signing_key().kid
+    )
 
 
 @pytest.mark.django_db
 def test_new_keys_are_rsa_3072_by_default(settings):
-    settings.TRUSTED_AUTH = {k: v for k, v in settings.TRUSTED_AUTH.items()
-                             if k != "SIGNING_KEY_SIZE"}
+    settings.TRUSTED_AUTH = {
+        k: v for k, v in settings.TRUSTED_AUTH.items() if k != "SIGNING_KEY_SIZE"
+    }
     key = signing_keys.generate_signing_key(SigningKey.State.NEXT)
     assert key.key_size == 3072
     assert signing_keys.private_key(key).key_size == 3072
@@ -122,8 +141,10 @@ def test_reencrypt_moves_keys_to_a_new_kek(settings):
     Fernet(new_kek.encode()).decrypt(bytes(key.private_key_encrypted))
     assert cli("keys", "reencrypt", f"--from-old-kek={old_kek}") == {"reencrypted": 0}
     with pytest.raises(CommandError, match="neither"):
-        settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH,
-                                 "KEY_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+        settings.TRUSTED_AUTH = {
+            **settings.TRUSTED_AUTH,
+            "KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        }
         cli("keys", "reencrypt", f"--from-old-kek={old_kek}")
 
 
@@ -134,8 +155,10 @@ def test_reencrypt_takes_an_old_kek_that_begins_with_a_dash(settings):
     Fernet(old_kek.encode())  # still a valid key
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "KEY_ENCRYPTION_KEY": old_kek}
     current_signing_key()
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH,
-                             "KEY_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
     assert cli("keys", "reencrypt", f"--from-old-kek={old_kek}") == {"reencrypted": 1}
 
 
@@ -163,8 +186,9 @@ def test_secret_rotation_start_complete_and_cancel(settings):
         secrets.rotate_complete()
 
 
-def test_rotation_under_traffic_has_zero_failures(trust_test_ca, sdk_factory, pem_profile,
-                                                  token_factory, settings):
+def test_rotation_under_traffic_has_zero_failures(
+    trust_test_ca, sdk_factory, pem_profile, token_factory, settings
+):
     """rotate → promote → retire while sessions are attested and authenticated continuously,
     each session JWT verified by a long-lived PyJWKClient against our JWKS.
 
@@ -172,15 +196,22 @@ def test_rotation_under_traffic_has_zero_failures(trust_test_ca, sdk_factory, pe
     would) and, like the SDK's, refetches on an unknown kid at most once per 30 s — so it is the
     publish window, not that refetch, that must carry the new key to it before it signs.
     """
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "SESSION_JWT_LIFETIME_SECONDS": 2,
-                             "KEY_PUBLISH_SECONDS": 3}
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "SESSION_JWT_LIFETIME_SECONDS": 2,
+        "KEY_PUBLISH_SECONDS": 3,
+    }
     sdk = sdk_factory(secrets.create_secret("traffic").clear_text)
     project_id = settings.TRUSTED_AUTH["PROJECT_ID"]
     issuer = settings.TRUSTED_AUTH["ISSUER"]
-    max_age = int(sdk.sync_client._session.get(
-        f"{issuer}/v1/sessions/jwks/{project_id}").headers["Cache-Control"].rsplit("=", 1)[1])
-    verifier = jwt.PyJWKClient(f"{issuer}/v1/sessions/jwks/{project_id}", lifespan=max_age,
-                               cooldown_duration=30)
+    max_age = int(
+        sdk.sync_client._session.get(f"{issuer}/v1/sessions/jwks/{project_id}")
+        .headers["Cache-Control"]
+        .rsplit("=", 1)[1]
+    )
+    verifier = jwt.PyJWKClient(
+        f"{issuer}/v1/sessions/jwks/{project_id}", lifespan=max_age, cooldown_duration=30
+    )
     failures: list[str] = []
     kids_seen: set[str] = set()
     steps: list[str] = []
@@ -205,13 +236,15 @@ def test_rotation_under_traffic_has_zero_failures(trust_test_ca, sdk_factory, pe
         elif "retired" in steps:
             after_retire += 1
         try:
-            attested = sdk.sessions.attest(profile_id=pem_profile.profile_id,
-                                           token=token_factory(), session_duration_minutes=30)
+            attested = sdk.sessions.attest(
+                profile_id=pem_profile.profile_id,
+                token=token_factory(),
+                session_duration_minutes=30,
+            )
             authenticated = sdk.sessions.authenticate(session_token=attested.session_token)
             for token in (attested.session_jwt, authenticated.session_jwt):
                 key = verifier.get_signing_key_from_jwt(token)
-                jwt.decode(token, key.key, algorithms=["RS256"], audience=project_id,
-                           issuer=issuer)
+                jwt.decode(token, key.key, algorithms=["RS256"], audience=project_id, issuer=issuer)
                 kids_seen.add(key.key_id)
         except Exception as e:  # noqa: BLE001 - every failure is counted, none may happen
             failures.append(f"iteration {i}: {type(e).__name__}: {e}")

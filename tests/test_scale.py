@@ -38,9 +38,14 @@ def postgres_and_redis(transactional_db):
     """Skip (or fail, in the PostgreSQL pass) unless the database is PostgreSQL and the cache
     Redis: what several worker processes on several hosts share."""
     backend = django_settings.CACHES["default"]["BACKEND"]
-    missing = [what for what, ok in (("PostgreSQL", connection.vendor == "postgresql"),
-                                     ("Redis", backend.endswith("redis.RedisCache")))
-               if not ok]
+    missing = [
+        what
+        for what, ok in (
+            ("PostgreSQL", connection.vendor == "postgresql"),
+            ("Redis", backend.endswith("redis.RedisCache")),
+        )
+        if not ok
+    ]
     if missing:
         reason = f"needs {' and '.join(missing)} (DATABASE_URL / CACHE_URL)"
         if os.environ.get("TESTS_REQUIRE_POSTGRES"):
@@ -55,8 +60,10 @@ def basic_auth(secret: str) -> tuple[str, str]:
 def database_url() -> str:
     """The test database (``test_<name>``, made by pytest-django) as a URL for a child process."""
     db = connection.settings_dict
-    return (f"postgres://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'], safe='')}"
-            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}")
+    return (
+        f"postgres://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'], safe='')}"
+        f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 @pytest.fixture
@@ -84,8 +91,9 @@ def call(server: GunicornServer, path: str, secret: str, body: dict[str, Any]) -
     return requests.post(server.url + path, json=body, auth=basic_auth(secret), timeout=30)
 
 
-def test_a_token_attested_on_one_server_is_a_replay_on_the_other(gunicorn_pair, pem_profile,
-                                                                  token_factory):
+def test_a_token_attested_on_one_server_is_a_replay_on_the_other(
+    gunicorn_pair, pem_profile, token_factory
+):
     a, b = gunicorn_pair
     secret = create_secret("scale").clear_text
     token = token_factory(email="ada@example.com")
@@ -98,17 +106,27 @@ def test_a_token_attested_on_one_server_is_a_replay_on_the_other(gunicorn_pair, 
     assert second.status_code == 401, second.text
     assert second.json()["error_type"] == "trusted_token_replayed"
     assert Session.objects.count() == 1
-    assert sorted(AuditEvent.objects.values_list("outcome", "error_type")) == \
-        [("failure", "trusted_token_replayed"), ("success", "")]
+    assert sorted(AuditEvent.objects.values_list("outcome", "error_type")) == [
+        ("failure", "trusted_token_replayed"),
+        ("success", ""),
+    ]
 
 
-def test_a_session_revoked_on_one_server_is_rejected_on_the_other(gunicorn_pair, pem_profile,
-                                                                   token_factory):
+def test_a_session_revoked_on_one_server_is_rejected_on_the_other(
+    gunicorn_pair, pem_profile, token_factory
+):
     a, b = gunicorn_pair
     secret = create_secret("scale").clear_text
-    attested = call(a, "/v1/sessions/attest", secret,
-                    {"profile_id": pem_profile.profile_id, "token": token_factory(),
-                     "session_duration_minutes": 60})
+    attested = call(
+        a,
+        "/v1/sessions/attest",
+        secret,
+        {
+            "profile_id": pem_profile.profile_id,
+            "token": token_factory(),
+            "session_duration_minutes": 60,
+        },
+    )
     assert attested.status_code == 200, attested.text
     session_token = attested.json()["session_token"]
     session_jwt = attested.json()["session_jwt"]
@@ -128,18 +146,26 @@ def test_a_session_revoked_on_one_server_is_rejected_on_the_other(gunicorn_pair,
         assert after.json()["error_type"] == "session_not_found"
 
 
-def test_the_jwks_of_an_issuer_is_fetched_once_for_both_servers(gunicorn_pair, issuer,
-                                                                 profile_factory):
+def test_the_jwks_of_an_issuer_is_fetched_once_for_both_servers(
+    gunicorn_pair, issuer, profile_factory
+):
     a, b = gunicorn_pair
     secret = create_secret("scale").clear_text
     profile = profile_factory(jwks_url=issuer.url, can_jit_provision=True)
 
-    for server, email in ((a, "ada@example.com"), (b, "grace@example.com"),
-                          (a, "alan@example.com"), (b, "edsger@example.com")):
+    for server, email in (
+        (a, "ada@example.com"),
+        (b, "grace@example.com"),
+        (a, "alan@example.com"),
+        (b, "edsger@example.com"),
+    ):
         token = issuer.signer.sign(default_claims(email=email))
-        response = call(server, "/v1/sessions/attest", secret,
-                        {"profile_id": profile.profile_id, "token": token,
-                         "session_duration_minutes": 60})
+        response = call(
+            server,
+            "/v1/sessions/attest",
+            secret,
+            {"profile_id": profile.profile_id, "token": token, "session_duration_minutes": 60},
+        )
         assert response.status_code == 200, response.text
 
     assert issuer.requests == 1
@@ -180,8 +206,9 @@ def authenticated_client(secret: str) -> APIClient:
     return client
 
 
-def attest_all_in_parallel(post, secret: str, profile_id: str, tokens: list[str],
-                           **fields: Any) -> list[tuple[int, dict]]:
+def attest_all_in_parallel(
+    post, secret: str, profile_id: str, tokens: list[str], **fields: Any
+) -> list[tuple[int, dict]]:
     """``post(client, profile_id, token, **fields)`` for every token at once; asserts that all
     of them succeeded and returns their ``(status, body)``."""
 
@@ -190,20 +217,25 @@ def attest_all_in_parallel(post, secret: str, profile_id: str, tokens: list[str]
         return response.status_code, response.json()
 
     results = run_in_parallel(len(tokens), attest)
-    assert [r[0] if isinstance(r, tuple) else repr(r) for r in results] == \
-        [200] * len(tokens), results
+    assert [r[0] if isinstance(r, tuple) else repr(r) for r in results] == [200] * len(tokens), (
+        results
+    )
     return results
 
 
-def test_parallel_jit_attests_for_one_new_email_create_one_user(postgres_and_redis, pem_profile,
-                                                                 token_factory):
+def test_parallel_jit_attests_for_one_new_email_create_one_user(
+    postgres_and_redis, pem_profile, token_factory
+):
     secret = create_secret("scale").clear_text
     # Different case on purpose: the identity is the email, case-insensitively.
-    tokens = [token_factory(email="Ada.Lovelace@example.com" if n % 2 else
-                            "ada.lovelace@EXAMPLE.com") for n in range(PARALLEL_ATTESTS)]
+    tokens = [
+        token_factory(email="Ada.Lovelace@example.com" if n % 2 else "ada.lovelace@EXAMPLE.com")
+        for n in range(PARALLEL_ATTESTS)
+    ]
 
-    results = attest_all_in_parallel(post_attest, secret, pem_profile.profile_id, tokens,
-                                     session_duration_minutes=60)
+    results = attest_all_in_parallel(
+        post_attest, secret, pem_profile.profile_id, tokens, session_duration_minutes=60
+    )
 
     assert get_user_model().objects.count() == 1
     identity = UserIdentity.objects.get()
@@ -212,18 +244,22 @@ def test_parallel_jit_attests_for_one_new_email_create_one_user(postgres_and_red
     assert AuditEvent.objects.filter(outcome="success").count() == PARALLEL_ATTESTS
 
 
-def test_parallel_jit_attests_with_an_external_id_create_one_user(postgres_and_redis,
-                                                                  profile_factory, signer,
-                                                                  token_factory):
-    profile = profile_factory(pem_keys=[signer.public_pem], can_jit_provision=True,
-                              attribute_mapping={"email": "email", "token_id": "jti",
-                                                 "external_user_id": "sub"})
+def test_parallel_jit_attests_with_an_external_id_create_one_user(
+    postgres_and_redis, profile_factory, signer, token_factory
+):
+    profile = profile_factory(
+        pem_keys=[signer.public_pem],
+        can_jit_provision=True,
+        attribute_mapping={"email": "email", "token_id": "jti", "external_user_id": "sub"},
+    )
     secret = create_secret("scale").clear_text
-    tokens = [token_factory(email="grace@example.com", sub="ext-grace")
-              for _ in range(PARALLEL_ATTESTS)]
+    tokens = [
+        token_factory(email="grace@example.com", sub="ext-grace") for _ in range(PARALLEL_ATTESTS)
+    ]
 
-    attest_all_in_parallel(post_attest, secret, profile.profile_id, tokens,
-                           session_duration_minutes=60)
+    attest_all_in_parallel(
+        post_attest, secret, profile.profile_id, tokens, session_duration_minutes=60
+    )
 
     assert get_user_model().objects.count() == 1
     identity = UserIdentity.objects.get()
@@ -231,13 +267,20 @@ def test_parallel_jit_attests_with_an_external_id_create_one_user(postgres_and_r
 
 
 def test_parallel_b2b_jit_attests_create_one_organization_and_one_member(
-        postgres_and_redis, profile_factory, signer, token_factory):
-    profile = profile_factory(pem_keys=[signer.public_pem], attribute_mapping=B2B_MAPPING,
-                              can_jit_provision=True, can_jit_create_organizations=True)
+    postgres_and_redis, profile_factory, signer, token_factory
+):
+    profile = profile_factory(
+        pem_keys=[signer.public_pem],
+        attribute_mapping=B2B_MAPPING,
+        can_jit_provision=True,
+        can_jit_create_organizations=True,
+    )
     create_organization(name="Unrelated", slug="unrelated")
     secret = create_secret("scale").clear_text
-    tokens = [token_factory(email="ada@example.com", org="ext-new-org", roles=[])
-              for _ in range(PARALLEL_ATTESTS)]
+    tokens = [
+        token_factory(email="ada@example.com", org="ext-new-org", roles=[])
+        for _ in range(PARALLEL_ATTESTS)
+    ]
 
     results = attest_all_in_parallel(post_b2b, secret, profile.profile_id, tokens)
 

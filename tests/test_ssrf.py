@@ -79,9 +79,13 @@ def test_private_address_literals_are_refused(host):
 @pytest.mark.parametrize("host", PRIVATE_LITERALS[:6])
 def test_a_profile_cannot_be_created_with_one(db, host):
     with pytest.raises(TrustedAuthError) as info:
-        create_profile(name="ssrf", issuer=ISSUER, audience=AUDIENCE,
-                       attribute_mapping={"email": "email", "token_id": "jti"},
-                       jwks_url=f"https://{host}/jwks.json")
+        create_profile(
+            name="ssrf",
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            attribute_mapping={"email": "email", "token_id": "jti"},
+            jwks_url=f"https://{host}/jwks.json",
+        )
     assert info.value.error_type == INVALID_URL
 
 
@@ -93,8 +97,16 @@ def resolver(monkeypatch) -> dict[str, list[str]]:
     def getaddrinfo(host, port, *args, **kwargs):
         if host not in answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM,
-                 socket.IPPROTO_TCP, "", (a, port)) for a in answers[host]]
+        return [
+            (
+                socket.AF_INET6 if ":" in a else socket.AF_INET,
+                socket.SOCK_STREAM,
+                socket.IPPROTO_TCP,
+                "",
+                (a, port),
+            )
+            for a in answers[host]
+        ]
 
     class PatchedSocket:
         IPPROTO_TCP = socket.IPPROTO_TCP
@@ -105,18 +117,21 @@ def resolver(monkeypatch) -> dict[str, list[str]]:
     return answers
 
 
-@pytest.mark.parametrize("addresses", [
-    pytest.param(["10.1.2.3"], id="rfc1918"),
-    pytest.param(["169.254.169.254"], id="metadata"),
-    pytest.param(["100.64.1.1"], id="shared"),
-    pytest.param(["127.0.0.1"], id="loopback"),
-    pytest.param(["::1"], id="ipv6-loopback"),
-    pytest.param(["::ffff:192.168.0.1"], id="ipv4-mapped"),
-    pytest.param(["64:ff9b::a00:1"], id="nat64"),
-    pytest.param(["2002:a00:1::"], id="6to4"),
-    pytest.param(["8.8.8.8", "10.0.0.1"], id="one-public-one-private"),
-    pytest.param(["2001:4860:4860::8888", "fe80::1"], id="ipv6-public-and-link-local"),
-])
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        pytest.param(["10.1.2.3"], id="rfc1918"),
+        pytest.param(["169.254.169.254"], id="metadata"),
+        pytest.param(["100.64.1.1"], id="shared"),
+        pytest.param(["127.0.0.1"], id="loopback"),
+        pytest.param(["::1"], id="ipv6-loopback"),
+        pytest.param(["::ffff:192.168.0.1"], id="ipv4-mapped"),
+        pytest.param(["64:ff9b::a00:1"], id="nat64"),
+        pytest.param(["2002:a00:1::"], id="6to4"),
+        pytest.param(["8.8.8.8", "10.0.0.1"], id="one-public-one-private"),
+        pytest.param(["2001:4860:4860::8888", "fe80::1"], id="ipv6-public-and-link-local"),
+    ],
+)
 def test_names_resolving_to_private_addresses_are_refused(resolver, addresses):
     resolver["jwks.attacker.test"] = addresses
     error = fetch_error("https://jwks.attacker.test/.well-known/jwks.json")
@@ -129,14 +144,19 @@ def test_a_name_that_does_not_resolve_is_unavailable(resolver):
     assert error.error_type == UNAVAILABLE and "does not resolve" in error.message
 
 
-def test_through_the_api_a_private_jwks_url_is_a_400_with_an_audit_event(api, profile_factory,
-                                                                         resolver):
+def test_through_the_api_a_private_jwks_url_is_a_400_with_an_audit_event(
+    api, profile_factory, resolver
+):
     resolver["metadata.attacker.test"] = ["169.254.169.254"]
     # Saved directly: the profile service would refuse it (test above); the database may hold
     # one saved before the rules, or a name whose DNS answer changed since.
     profile = profile_factory(jwks_url="https://metadata.attacker.test/latest/meta-data")
-    response = post_attest(api, profile.profile_id, SigningPair.rsa().sign(default_claims()),
-                           session_duration_minutes=60)
+    response = post_attest(
+        api,
+        profile.profile_id,
+        SigningPair.rsa().sign(default_claims()),
+        session_duration_minutes=60,
+    )
     body = response.json()
     assert response.status_code == 400, body
     assert ENVELOPE_FIELDS <= body.keys() and body["error_type"] == INVALID_URL
@@ -156,13 +176,16 @@ def hostile(scripted_server, settings):
     return scripted_server
 
 
-@pytest.mark.parametrize("location", [
-    "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
-    "https://10.0.0.1/jwks.json",
-    "https://[::ffff:127.0.0.1]/jwks.json",
-    "http://127.0.0.1/jwks.json",
-    "file:///etc/passwd",
-])
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "https://10.0.0.1/jwks.json",
+        "https://[::ffff:127.0.0.1]/jwks.json",
+        "http://127.0.0.1/jwks.json",
+        "file:///etc/passwd",
+    ],
+)
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_a_redirect_to_a_private_address_is_not_followed(hostile, location, status):
     def redirect(server, handler):
@@ -192,8 +215,7 @@ def test_a_10MB_body_is_refused_at_the_cap(hostile, declared):
     assert error.error_type == UNAVAILABLE and "larger than 262144 bytes" in error.message
 
 
-def test_a_slow_drip_through_the_api_ends_at_the_deadline(api, hostile, profile_factory,
-                                                          settings):
+def test_a_slow_drip_through_the_api_ends_at_the_deadline(api, hostile, profile_factory, settings):
     """A JWKS dripped a byte every 50 ms would take minutes; the attest answers 503 once the
     1 s total deadline passes, and the server never finished sending."""
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_TOTAL_TIMEOUT_SECONDS": 1.0}
@@ -210,8 +232,9 @@ def test_a_slow_drip_through_the_api_ends_at_the_deadline(api, hostile, profile_
 
     server = hostile(slow)
     profile = profile_factory(jwks_url=server.url, can_jit_provision=True)
-    response = post_attest(api, profile.profile_id, pair.sign(default_claims()),
-                           session_duration_minutes=60)
+    response = post_attest(
+        api, profile.profile_id, pair.sign(default_claims()), session_duration_minutes=60
+    )
     body = response.json()
     assert response.status_code == 503, body
     assert body["error_type"] == UNAVAILABLE and "deadline" in body["error_message"]

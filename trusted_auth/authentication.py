@@ -95,7 +95,8 @@ def _user_for_subject(subject: str):
     try:
         if subject.startswith("member-"):
             member = Member.objects.select_related("organization", "django_user").get(
-                member_id=subject)
+                member_id=subject
+            )
             return member.django_user or MemberPrincipal(member)
         return get_user_model()._default_manager.get(trusted_auth_identity__user_id=subject)
     except (Member.DoesNotExist, get_user_model().DoesNotExist) as e:
@@ -142,7 +143,10 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
         try:
             key = _verification_key(unverified_kid(token))
             claims = jwt.decode(
-                token, key, algorithms=["RS256"], audience=trusted_auth_settings.PROJECT_ID,
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=trusted_auth_settings.PROJECT_ID,
                 issuer=trusted_auth_settings.ISSUER,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
@@ -153,17 +157,23 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
         except Exception as e:  # noqa: BLE001 - any malformed credential is a plain 401
             raise exceptions.AuthenticationFailed("invalid or expired session JWT") from e
         if trusted_auth_settings.BEARER_CHECK_REVOCATION:
-            session = Session.objects.select_related("user", "member__organization",
-                                                     "member__django_user").filter(
-                session_id=session_id).first()
+            session = (
+                Session.objects.select_related(
+                    "user", "member__organization", "member__django_user"
+                )
+                .filter(session_id=session_id)
+                .first()
+            )
             if session is None or not session.is_live:
                 raise exceptions.AuthenticationFailed("the session was revoked or has expired")
             return _user_for_session(session), session
         organization = claims.get(ORGANIZATION_CLAIM) or {}
         verified = VerifiedSession(
-            session_id=session_id, subject=claims["sub"],
+            session_id=session_id,
+            subject=claims["sub"],
             organization_id=organization.get("organization_id"),
-            roles=list(session_claim.get("roles") or []), claims=claims,
+            roles=list(session_claim.get("roles") or []),
+            claims=claims,
         )
         subject = claims["sub"]
         return _LazyAuthenticatedUser(lambda: _user_for_subject(subject)), verified

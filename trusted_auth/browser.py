@@ -29,9 +29,16 @@ SESSION_KEY = "trusted_auth_session_id"
 
 
 def _error(status: int, error_type: str, message: str) -> JsonResponse:
-    return JsonResponse({"status_code": status, "request_id": new_request_id(),
-                         "error_type": error_type, "error_message": message,
-                         "error_url": ERROR_URL}, status=status)
+    return JsonResponse(
+        {
+            "status_code": status,
+            "request_id": new_request_id(),
+            "error_type": error_type,
+            "error_message": message,
+            "error_url": ERROR_URL,
+        },
+        status=status,
+    )
 
 
 def _arguments(request: HttpRequest) -> dict:
@@ -53,28 +60,40 @@ def _arguments(request: HttpRequest) -> dict:
 def exchange_token(request: HttpRequest) -> JsonResponse:
     """Attest an external token and log its user in to this Django site."""
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return _error(403, "cross_site_request",
-                      "the browser flow accepts same-origin requests only")
+        return _error(
+            403, "cross_site_request", "the browser flow accepts same-origin requests only"
+        )
     try:
         data = _arguments(request)
         wait = attest_throttle_wait(request, data.get("profile_id"))
         if wait is not None:
-            response = _error(429, "too_many_requests",
-                              f"Request was throttled. Expected available in {int(wait)} seconds.")
+            response = _error(
+                429,
+                "too_many_requests",
+                f"Request was throttled. Expected available in {int(wait)} seconds.",
+            )
             response["Retry-After"] = str(int(wait) + 1)
             return response
-        result = attest(AttestRequest(
-            profile_id=data.get("profile_id"), token=data.get("token"),
-            session_duration_minutes=trusted_auth_settings.BROWSER_SESSION_MINUTES,
-            context=request_context(request),
-        ))
+        result = attest(
+            AttestRequest(
+                profile_id=data.get("profile_id"),
+                token=data.get("token"),
+                session_duration_minutes=trusted_auth_settings.BROWSER_SESSION_MINUTES,
+                context=request_context(request),
+            )
+        )
     except TrustedAuthError as e:
         return _error(e.status_code, e.error_type, e.message)
     login(request, result.identity.django_user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session[SESSION_KEY] = result.session.session_id
-    return JsonResponse({"status_code": 200, "request_id": new_request_id(),
-                         "user_id": result.identity.user_id,
-                         "session_id": result.session.session_id})
+    return JsonResponse(
+        {
+            "status_code": 200,
+            "request_id": new_request_id(),
+            "user_id": result.identity.user_id,
+            "session_id": result.session.session_id,
+        }
+    )
 
 
 @require_POST

@@ -12,10 +12,17 @@ from rest_framework.throttling import SimpleRateThrottle
 from trusted_auth.conf import DEFAULTS, SETTING_NAME, trusted_auth_settings
 
 _POSITIVE_NUMBERS = (
-    "MAX_TOKEN_BYTES", "JWKS_CACHE_SECONDS", "JWKS_REFETCH_COOLDOWN_SECONDS",
-    "JWKS_CONNECT_TIMEOUT_SECONDS", "JWKS_TOTAL_TIMEOUT_SECONDS", "JWKS_MAX_BYTES",
-    "JWKS_MAX_KEYS", "SESSION_JWT_LIFETIME_SECONDS", "KEY_PUBLISH_SECONDS",
-    "BEARER_KEY_CACHE_SECONDS", "BROWSER_SESSION_MINUTES",
+    "MAX_TOKEN_BYTES",
+    "JWKS_CACHE_SECONDS",
+    "JWKS_REFETCH_COOLDOWN_SECONDS",
+    "JWKS_CONNECT_TIMEOUT_SECONDS",
+    "JWKS_TOTAL_TIMEOUT_SECONDS",
+    "JWKS_MAX_BYTES",
+    "JWKS_MAX_KEYS",
+    "SESSION_JWT_LIFETIME_SECONDS",
+    "KEY_PUBLISH_SECONDS",
+    "BEARER_KEY_CACHE_SECONDS",
+    "BROWSER_SESSION_MINUTES",
 )
 
 
@@ -27,51 +34,85 @@ def check_settings(app_configs=None, **kwargs):
         return [Error(f"{SETTING_NAME} must be a dict.", id="trusted_auth.E000")]
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
-        messages.append(Error(
-            f"Unknown {SETTING_NAME} keys: {', '.join(unknown)}.",
-            hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.", id="trusted_auth.E001"))
+        messages.append(
+            Error(
+                f"Unknown {SETTING_NAME} keys: {', '.join(unknown)}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="trusted_auth.E001",
+            )
+        )
     project_id = trusted_auth_settings.PROJECT_ID
     if not isinstance(project_id, str) or not project_id.strip():
-        messages.append(Error(
-            f"{SETTING_NAME}['PROJECT_ID'] is not set.",
-            hint="Set it to your project id, e.g. 'project-live-…'; it is the Basic auth user "
-                 "and the session JWT audience.", id="trusted_auth.E002"))
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['PROJECT_ID'] is not set.",
+                hint="Set it to your project id, e.g. 'project-live-…'; it is the Basic auth user "
+                "and the session JWT audience.",
+                id="trusted_auth.E002",
+            )
+        )
     issuer = trusted_auth_settings.ISSUER
     parts = urlsplit(issuer) if isinstance(issuer, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc \
-            or issuer.endswith("/"):
-        messages.append(Error(
-            f"{SETTING_NAME}['ISSUER'] must be this deployment's public base URL without a "
-            "trailing slash.",
-            hint="For example 'https://auth.example.com'; the Stytch SDK accepts session JWTs "
-                 "whose iss is its custom_base_url without the slash.", id="trusted_auth.E003"))
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or issuer.endswith("/")
+    ):
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['ISSUER'] must be this deployment's public base URL without a "
+                "trailing slash.",
+                hint="For example 'https://auth.example.com'; the Stytch SDK accepts session JWTs "
+                "whose iss is its custom_base_url without the slash.",
+                id="trusted_auth.E003",
+            )
+        )
     kek = trusted_auth_settings.KEY_ENCRYPTION_KEY
     if kek:
         try:
             Fernet(kek)
         except (ValueError, TypeError):
-            messages.append(Error(
-                f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
-                hint="Generate one with: python -c \"from cryptography.fernet import Fernet; "
-                     "print(Fernet.generate_key().decode())\"", id="trusted_auth.E004"))
+            messages.append(
+                Error(
+                    f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
+                    hint='Generate one with: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"',
+                    id="trusted_auth.E004",
+                )
+            )
     for name in _POSITIVE_NUMBERS:
         value = getattr(trusted_auth_settings, name)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            messages.append(Error(f"{SETTING_NAME}['{name}'] must be a positive number.",
-                                  id="trusted_auth.E005"))
+            messages.append(
+                Error(
+                    f"{SETTING_NAME}['{name}'] must be a positive number.", id="trusted_auth.E005"
+                )
+            )
     if trusted_auth_settings.CACHE_ALIAS not in settings.CACHES:
-        messages.append(Error(
-            f"{SETTING_NAME}['CACHE_ALIAS'] names no cache in CACHES.", id="trusted_auth.E006"))
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['CACHE_ALIAS'] names no cache in CACHES.", id="trusted_auth.E006"
+            )
+        )
     key_size = trusted_auth_settings.SIGNING_KEY_SIZE
     if not isinstance(key_size, int) or key_size < 2048:
-        messages.append(Error(
-            f"{SETTING_NAME}['SIGNING_KEY_SIZE'] must be an RSA size of at least 2048 bits.",
-            hint="3072 is the default for new keys.", id="trusted_auth.E007"))
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['SIGNING_KEY_SIZE'] must be an RSA size of at least 2048 bits.",
+                hint="3072 is the default for new keys.",
+                id="trusted_auth.E007",
+            )
+        )
     if trusted_auth_settings.JWKS_ALLOW_PRIVATE_NETWORKS and not settings.DEBUG:
-        messages.append(Warning(
-            f"{SETTING_NAME}['JWKS_ALLOW_PRIVATE_NETWORKS'] is on outside DEBUG.",
-            hint="It lets a profile's JWKS URL reach private and loopback addresses (SSRF); "
-                 "keep it for tests and local demos.", id="trusted_auth.W001"))
+        messages.append(
+            Warning(
+                f"{SETTING_NAME}['JWKS_ALLOW_PRIVATE_NETWORKS'] is on outside DEBUG.",
+                hint="It lets a profile's JWKS URL reach private and loopback addresses (SSRF); "
+                "keep it for tests and local demos.",
+                id="trusted_auth.W001",
+            )
+        )
     messages.extend(_check_throttle_rates())
     return messages
 
@@ -79,15 +120,17 @@ def check_settings(app_configs=None, **kwargs):
 def _check_throttle_rates() -> list[Error]:
     rates = trusted_auth_settings.THROTTLE_RATES
     if not isinstance(rates, dict):
-        return [Error(f"{SETTING_NAME}['THROTTLE_RATES'] must be a dict.",
-                      id="trusted_auth.E020")]
+        return [Error(f"{SETTING_NAME}['THROTTLE_RATES'] must be a dict.", id="trusted_auth.E020")]
     messages = []
     for scope, rate in rates.items():
         if scope not in DEFAULTS["THROTTLE_RATES"]:
-            messages.append(Error(
-                f"{SETTING_NAME}['THROTTLE_RATES'] has an unknown scope {scope!r}.",
-                hint=f"Known scopes: {', '.join(sorted(DEFAULTS['THROTTLE_RATES']))}.",
-                id="trusted_auth.E020"))
+            messages.append(
+                Error(
+                    f"{SETTING_NAME}['THROTTLE_RATES'] has an unknown scope {scope!r}.",
+                    hint=f"Known scopes: {', '.join(sorted(DEFAULTS['THROTTLE_RATES']))}.",
+                    id="trusted_auth.E020",
+                )
+            )
             continue
         try:
             if rate is not None:
@@ -95,8 +138,11 @@ def _check_throttle_rates() -> list[Error]:
                 if int(rate.split("/")[0]) <= 0:
                     raise ValueError(rate)
         except (ValueError, KeyError, AttributeError, TypeError, IndexError):
-            messages.append(Error(
-                f"{SETTING_NAME}['THROTTLE_RATES'][{scope!r}] is not a rate: {rate!r}.",
-                hint="Write it as 'N/s', 'N/m', 'N/h' or 'N/d', or None to disable the scope.",
-                id="trusted_auth.E020"))
+            messages.append(
+                Error(
+                    f"{SETTING_NAME}['THROTTLE_RATES'][{scope!r}] is not a rate: {rate!r}.",
+                    hint="Write it as 'N/s', 'N/m', 'N/h' or 'N/d', or None to disable the scope.",
+                    id="trusted_auth.E020",
+                )
+            )
     return messages

@@ -59,8 +59,11 @@ DEFAULTS: dict[str, Any] = {
     # CACHE_ALIAS cache so they hold across workers. None disables a scope; a scope left out
     # keeps its default. attest_ip and authenticate_ip are per client IP (CLIENT_IP_HEADER
     # applies); attest_profile is per requested profile_id.
-    "THROTTLE_RATES": {"attest_ip": "600/m", "attest_profile": "1200/m",
-                       "authenticate_ip": "6000/m"},
+    "THROTTLE_RATES": {
+        "attest_ip": "600/m",
+        "attest_profile": "1200/m",
+        "authenticate_ip": "6000/m",
+    },
     # The structured log line per attest (logger "trusted_auth.attest") names the email in
     # clear only when True; otherwise a keyed hash of it (same email, same hash).
     "LOG_EMAILS": False,

@@ -14,8 +14,9 @@ class TrustedAuthError(Exception):
     error_type = "bad_request"
     status_code = 400
 
-    def __init__(self, message: str, *, error_type: str | None = None,
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, error_type: str | None = None, status_code: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if error_type is not None:

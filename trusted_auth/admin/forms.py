@@ -26,10 +26,14 @@ WIDE = "width: min(40em, 100%)"  # issuers and URLs are long
 MAPPING_KEYS = REQUIRED_MAPPING_KEYS + OPTIONAL_MAPPING_KEYS
 _MAPPING_HELP = {
     "email": _("Required. The claim holding the user's email, e.g. email."),
-    "token_id": _("Required. A claim unique per token, e.g. jti or session_id: it names the "
-                  "factor on the session and keys replay protection."),
-    "external_user_id": _("The IdP's stable user id, e.g. sub: then (issuer, this id) identifies "
-                          "the user instead of the email."),
+    "token_id": _(
+        "Required. A claim unique per token, e.g. jti or session_id: it names the "
+        "factor on the session and keys replay protection."
+    ),
+    "external_user_id": _(
+        "The IdP's stable user id, e.g. sub: then (issuer, this id) identifies "
+        "the user instead of the email."
+    ),
     "external_member_id": _("B2B: the IdP's stable member id."),
     "name": _("A string (the first name) or an object with first_name/middle_name/last_name."),
     "organization_id": _("B2B: an organization id, slug or external id."),
@@ -46,8 +50,12 @@ def _field_error(error: TrustedAuthError) -> ValidationError:
 
 
 def _mapping_field(key: str) -> forms.CharField:
-    return forms.CharField(label=key, required=key in REQUIRED_MAPPING_KEYS, max_length=200,
-                           help_text=_MAPPING_HELP[key])
+    return forms.CharField(
+        label=key,
+        required=key in REQUIRED_MAPPING_KEYS,
+        max_length=200,
+        help_text=_MAPPING_HELP[key],
+    )
 
 
 class ProfileForm(forms.ModelForm):
@@ -63,29 +71,49 @@ class ProfileForm(forms.ModelForm):
     map_organization_id = _mapping_field("organization_id")
     map_role_ids = _mapping_field("role_ids")
     jwks_url = forms.URLField(
-        label=_("JWKS URL"), required=False, max_length=1000, assume_scheme="https",
+        label=_("JWKS URL"),
+        required=False,
+        max_length=1000,
+        assume_scheme="https",
         widget=forms.URLInput(attrs={"class": "vURLField", "style": WIDE}),
-        help_text=_("https only. Fetched once when you save; its usable keys are listed below."))
+        help_text=_("https only. Fetched once when you save; its usable keys are listed below."),
+    )
     algorithms = forms.MultipleChoiceField(
-        label=_("allowed algorithms"), choices=[(a, a) for a in SUPPORTED_ALGORITHMS],
-        widget=forms.CheckboxSelectMultiple, initial=DEFAULT_ALGORITHMS,
-        help_text=_("The token's alg must be one of these; the token never chooses. "
-                    "Asymmetric algorithms only."),
+        label=_("allowed algorithms"),
+        choices=[(a, a) for a in SUPPORTED_ALGORITHMS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=DEFAULT_ALGORITHMS,
+        help_text=_(
+            "The token's alg must be one of these; the token never chooses. "
+            "Asymmetric algorithms only."
+        ),
     )
 
     class Meta:
         model = TrustedAuthTokenProfile
         fields = [
-            "name", "issuer", "audience", "public_key_type", "jwks_url", "can_jit_provision",
-            "can_jit_create_organizations", "algorithms", "leeway_seconds",
-            "max_token_lifetime_seconds", "replay_policy",
+            "name",
+            "issuer",
+            "audience",
+            "public_key_type",
+            "jwks_url",
+            "can_jit_provision",
+            "can_jit_create_organizations",
+            "algorithms",
+            "leeway_seconds",
+            "max_token_lifetime_seconds",
+            "replay_policy",
         ]
-        widgets = {"public_key_type": forms.RadioSelect,
-                   "issuer": forms.TextInput(attrs={"class": "vTextField", "style": WIDE}),
-                   "audience": forms.TextInput(attrs={"class": "vTextField", "style": WIDE})}
+        widgets = {
+            "public_key_type": forms.RadioSelect,
+            "issuer": forms.TextInput(attrs={"class": "vTextField", "style": WIDE}),
+            "audience": forms.TextInput(attrs={"class": "vTextField", "style": WIDE}),
+        }
         help_texts = {
-            "issuer": _("The exact iss of the IdP's tokens: an https URL (no trailing slash "
-                        "unless the IdP writes one) or the plain string the IdP uses."),
+            "issuer": _(
+                "The exact iss of the IdP's tokens: an https URL (no trailing slash "
+                "unless the IdP writes one) or the plain string the IdP uses."
+            ),
             "audience": _("The exact aud value (a token's aud may be a list containing it)."),
         }
 
@@ -101,8 +129,13 @@ class ProfileForm(forms.ModelForm):
     def _update_errors(self, errors: ValidationError) -> None:
         # The model's clean() repeats "needs a JWKS URL" for a URL this form already refused.
         if hasattr(errors, "error_dict"):
-            errors = ValidationError({field: messages for field, messages
-                                      in errors.error_dict.items() if field not in self.errors})
+            errors = ValidationError(
+                {
+                    field: messages
+                    for field, messages in errors.error_dict.items()
+                    if field not in self.errors
+                }
+            )
         super()._update_errors(errors)
 
     def clean_issuer(self) -> str:
@@ -155,11 +188,16 @@ class ProfileForm(forms.ModelForm):
                 self.add_error("jwks_url", _field_error(e))
             else:
                 if not fetched.keys:
-                    reasons = "; ".join(f"{d['kid'] or '(no kid)'}: {d['reason']}"
-                                        for d in fetched.dropped[:5])
-                    self.add_error("jwks_url", ValidationError(
-                        _("The JWKS has no usable signing key%(why)s."),
-                        params={"why": f" ({reasons})" if reasons else ""}))
+                    reasons = "; ".join(
+                        f"{d['kid'] or '(no kid)'}: {d['reason']}" for d in fetched.dropped[:5]
+                    )
+                    self.add_error(
+                        "jwks_url",
+                        ValidationError(
+                            _("The JWKS has no usable signing key%(why)s."),
+                            params={"why": f" ({reasons})" if reasons else ""},
+                        ),
+                    )
                 else:
                     self.fetched_jwks = fetched
         return cleaned
@@ -169,12 +207,23 @@ class PemKeyForm(forms.ModelForm):
     class Meta:
         model = ProfilePublicKey
         fields = ["public_key_pem"]
-        widgets = {"public_key_pem": forms.Textarea(attrs={
-            "rows": 7, "cols": 70, "spellcheck": "false", "class": "vLargeTextField",
-            "placeholder": "-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----"})}
-        help_texts = {"public_key_pem": _(
-            "The issuer's PUBLIC key: RSA of 2048 bits or more, EC P-256/P-384/P-521 or "
-            "Ed25519. Never a private key or a certificate.")}
+        widgets = {
+            "public_key_pem": forms.Textarea(
+                attrs={
+                    "rows": 7,
+                    "cols": 70,
+                    "spellcheck": "false",
+                    "class": "vLargeTextField",
+                    "placeholder": "-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----",
+                }
+            )
+        }
+        help_texts = {
+            "public_key_pem": _(
+                "The issuer's PUBLIC key: RSA of 2048 bits or more, EC P-256/P-384/P-521 or "
+                "Ed25519. Never a private key or a certificate."
+            )
+        }
 
     def clean_public_key_pem(self) -> str:
         try:
@@ -190,13 +239,20 @@ class PemKeyFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
-        pems = [form.cleaned_data["public_key_pem"] for form in self.forms
-                if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)]
+        pems = [
+            form.cleaned_data["public_key_pem"]
+            for form in self.forms
+            if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)
+        ]
         profile = self.instance
         if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:
             if pems:
-                raise ValidationError(_("A JWKS profile holds no PEM keys: tick Delete on each "
-                                        "key, or choose PEM public keys as the key type."))
+                raise ValidationError(
+                    _(
+                        "A JWKS profile holds no PEM keys: tick Delete on each "
+                        "key, or choose PEM public keys as the key type."
+                    )
+                )
             return
         try:
             profile_service.check_pem_keys(pems, list(profile.algorithms or []))
@@ -206,10 +262,19 @@ class PemKeyFormSet(BaseInlineFormSet):
 
 class TestTokenForm(forms.Form):
     token = forms.CharField(
-        label=_("token"), strip=True,
-        widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "spellcheck": "false",
-                                     "autocomplete": "off", "class": "vLargeTextField"}),
-        help_text=_("Paste a JWT. Every check runs; no session is started, the token is not "
-                    "marked as used and nothing is stored."),
+        label=_("token"),
+        strip=True,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 6,
+                "cols": 90,
+                "spellcheck": "false",
+                "autocomplete": "off",
+                "class": "vLargeTextField",
+            }
+        ),
+        help_text=_(
+            "Paste a JWT. Every check runs; no session is started, the token is not "
+            "marked as used and nothing is stored."
+        ),
     )
-

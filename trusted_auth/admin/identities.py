@@ -48,35 +48,70 @@ class UserIdentityAdmin(admin.ModelAdmin):
     list_select_related = ("django_user",)
     raw_id_fields = ("django_user",)
     readonly_fields = ("user_id", "created_at", "latest_sessions")
-    fields = ("user_id", "django_user", "email", "name", "external_issuer", "external_id",
-              "status", "created_at", "latest_sessions")
+    fields = (
+        "user_id",
+        "django_user",
+        "email",
+        "name",
+        "external_issuer",
+        "external_id",
+        "status",
+        "created_at",
+        "latest_sessions",
+    )
     show_full_result_count = False
 
     @admin.display(description=_("latest sessions"))
     def latest_sessions(self, identity: UserIdentity) -> str:
         if not identity.pk:
             return "—"
-        sessions = Session.objects.filter(
-            pk__in=latest_pks(Session.objects.filter(user_id=identity.django_user_id),
-                              RECENT_SESSIONS, "-started_at", "-pk"),
-        ).select_related("profile").order_by("-started_at", "-pk")
-        rows = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
-                                "<td>{}</td></tr>",
-                                ((reverse("admin:trusted_auth_session_change", args=[s.pk]),
-                                  s.session_id, session_state(s), s.profile or "—",
-                                  f"{s.started_at:%Y-%m-%d %H:%M}") for s in sessions))
-        return format_html('<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>'
-                           '</thead><tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
-                           _("session"), _("state"), _("profile"), _("started"), rows,
-                           _session_list_url(user__id__exact=identity.django_user_id),
-                           _("All sessions of this user (revoke them there)"))
+        sessions = (
+            Session.objects.filter(
+                pk__in=latest_pks(
+                    Session.objects.filter(user_id=identity.django_user_id),
+                    RECENT_SESSIONS,
+                    "-started_at",
+                    "-pk",
+                ),
+            )
+            .select_related("profile")
+            .order_by("-started_at", "-pk")
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:trusted_auth_session_change", args=[s.pk]),
+                    s.session_id,
+                    session_state(s),
+                    s.profile or "—",
+                    f"{s.started_at:%Y-%m-%d %H:%M}",
+                )
+                for s in sessions
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            '</thead><tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
+            _("session"),
+            _("state"),
+            _("profile"),
+            _("started"),
+            rows,
+            _session_list_url(user__id__exact=identity.django_user_id),
+            _("All sessions of this user (revoke them there)"),
+        )
 
 
 class OrganizationForm(forms.ModelForm):
     email_allowed_domains = forms.CharField(
-        label=_("email allowed domains"), required=False,
-        help_text=_("Comma-separated, e.g. acme.com, acme.co.uk. JIT-provisioned members must "
-                    "have an email in one of them; empty allows any domain."),
+        label=_("email allowed domains"),
+        required=False,
+        help_text=_(
+            "Comma-separated, e.g. acme.com, acme.co.uk. JIT-provisioned members must "
+            "have an email in one of them; empty allows any domain."
+        ),
     )
 
     class Meta:
@@ -119,9 +154,11 @@ class MembersInline(admin.TabularInline):
 
     @admin.display(description=_("member"))
     def member_link(self, member: Member) -> str:
-        return format_html('<a href="{}">{}</a>',
-                           reverse("admin:trusted_auth_member_change", args=[member.pk]),
-                           member.member_id)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:trusted_auth_member_change", args=[member.pk]),
+            member.member_id,
+        )
 
 
 @admin.register(Organization)
@@ -131,8 +168,15 @@ class OrganizationAdmin(LimitedInlinesMixin, admin.ModelAdmin):
     search_fields = ("name", "slug", "=organization_id", "=external_id")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("organization_id", "created_at", "links")
-    fields = ("organization_id", "name", "slug", "external_id", "email_allowed_domains",
-              "created_at", "links")
+    fields = (
+        "organization_id",
+        "name",
+        "slug",
+        "external_id",
+        "email_allowed_domains",
+        "created_at",
+        "links",
+    )
     inlines = [MembersInline, OrganizationSessionsInline]
 
     @admin.display(description=_("see also"))
@@ -142,18 +186,21 @@ class OrganizationAdmin(LimitedInlinesMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("admin:trusted_auth_member_changelist")
-            + f"?organization__id__exact={organization.pk}", _("All members"),
-            _session_list_url(organization__id__exact=organization.pk), _("All sessions"))
+            + f"?organization__id__exact={organization.pk}",
+            _("All members"),
+            _session_list_url(organization__id__exact=organization.pk),
+            _("All sessions"),
+        )
 
 
 class MemberForm(forms.ModelForm):
-    roles = forms.MultipleChoiceField(label=_("roles"), required=False,
-                                      widget=forms.CheckboxSelectMultiple)
+    roles = forms.MultipleChoiceField(
+        label=_("roles"), required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = Member
-        fields = ["organization", "email", "name", "external_id", "roles", "status",
-                  "django_user"]
+        fields = ["organization", "email", "name", "external_id", "roles", "status", "django_user"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -173,15 +220,32 @@ class MemberForm(forms.ModelForm):
 @admin.register(Member)
 class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
     form = MemberForm
-    list_display = ("email", "member_id", "organization", "name", "role_list", "status",
-                    "created_at")
+    list_display = (
+        "email",
+        "member_id",
+        "organization",
+        "name",
+        "role_list",
+        "status",
+        "created_at",
+    )
     list_filter = ("status", "organization")
     search_fields = ("email", "=member_id", "=external_id", "name")
     list_select_related = ("organization",)
     raw_id_fields = ("organization", "django_user")
     readonly_fields = ("member_id", "created_at", "links")
-    fields = ("member_id", "organization", "email", "name", "external_id", "roles", "status",
-              "django_user", "created_at", "links")
+    fields = (
+        "member_id",
+        "organization",
+        "email",
+        "name",
+        "external_id",
+        "roles",
+        "status",
+        "django_user",
+        "created_at",
+        "links",
+    )
     inlines = [MemberSessionsInline]
     show_full_result_count = False
 
@@ -196,5 +260,8 @@ class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
     def links(self, member: Member) -> str:
         if not member.pk:
             return "—"
-        return format_html('<a href="{}">{}</a>', _session_list_url(member__id__exact=member.pk),
-                           _("All sessions of this member (revoke them there)"))
+        return format_html(
+            '<a href="{}">{}</a>',
+            _session_list_url(member__id__exact=member.pk),
+            _("All sessions of this member (revoke them there)"),
+        )

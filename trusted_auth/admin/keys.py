@@ -16,8 +16,16 @@ from trusted_auth.models import ApiSecret, SigningKey
 from trusted_auth.services import signing_keys
 from trusted_auth.services.secrets import revoke_secret
 
-KEY_FIELDS = ("kid", "state", "algorithm", "key_size", "public_jwk", "created_at",
-              "activated_at", "deactivated_at")
+KEY_FIELDS = (
+    "kid",
+    "state",
+    "algorithm",
+    "key_size",
+    "public_jwk",
+    "created_at",
+    "activated_at",
+    "deactivated_at",
+)
 
 
 @admin.register(SigningKey)
@@ -25,8 +33,15 @@ class SigningKeyAdmin(admin.ModelAdmin):
     """Read-only rows; the changelist's Rotate and Retire buttons call ``signing_keys``."""
 
     change_list_template = "admin/trusted_auth/signingkey/change_list.html"
-    list_display = ("kid", "state", "algorithm", "key_size", "created_at", "activated_at",
-                    "deactivated_at")
+    list_display = (
+        "kid",
+        "state",
+        "algorithm",
+        "key_size",
+        "created_at",
+        "activated_at",
+        "deactivated_at",
+    )
     list_filter = ("state",)
     search_fields = ("=kid",)
     fields = KEY_FIELDS
@@ -46,10 +61,16 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("rotate/", self.admin_site.admin_view(self.rotate_view),
-                 name="trusted_auth_signingkey_rotate"),
-            path("retire/", self.admin_site.admin_view(self.retire_view),
-                 name="trusted_auth_signingkey_retire"),
+            path(
+                "rotate/",
+                self.admin_site.admin_view(self.rotate_view),
+                name="trusted_auth_signingkey_rotate",
+            ),
+            path(
+                "retire/",
+                self.admin_site.admin_view(self.retire_view),
+                name="trusted_auth_signingkey_retire",
+            ),
         ] + super().get_urls()
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None):
@@ -75,6 +96,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
             if result["action"] == "published":
                 return _("Published key %(kid)s as next: it signs once promoted.") % result
             return _("Key %(kid)s now signs; the old one is previous.") % result
+
         return self._run(request, rotate)
 
     def retire_view(self, request: HttpRequest) -> HttpResponse:
@@ -83,6 +105,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
             if not kids:
                 return _("No previous key to retire.")
             return _("Retired %(kids)s: gone from the JWKS.") % {"kids": ", ".join(kids)}
+
         return self._run(request, retire)
 
 
@@ -90,12 +113,31 @@ class SigningKeyAdmin(admin.ModelAdmin):
 class ApiSecretAdmin(admin.ModelAdmin):
     """Secrets are created with ``manage.py trusted_auth secret create`` (shown once there)."""
 
-    list_display = ("secret_id", "last_four", "description", "created_at", "last_used_at",
-                    "revoked_at")
-    fields = ("secret_id", "last_four", "description", "created_at", "last_used_at",
-              "revoked_at", "replaces")
-    readonly_fields = ("secret_id", "last_four", "created_at", "last_used_at", "revoked_at",
-                       "replaces")
+    list_display = (
+        "secret_id",
+        "last_four",
+        "description",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    fields = (
+        "secret_id",
+        "last_four",
+        "description",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "replaces",
+    )
+    readonly_fields = (
+        "secret_id",
+        "last_four",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "replaces",
+    )
     actions = ["revoke_selected"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -109,5 +151,8 @@ class ApiSecretAdmin(admin.ModelAdmin):
         ids = list(queryset.filter(revoked_at__isnull=True).values_list("secret_id", flat=True))
         for secret_id in ids:
             revoke_secret(secret_id)
-        self.message_user(request, ngettext("Revoked %(n)d secret.", "Revoked %(n)d secrets.",
-                                            len(ids)) % {"n": len(ids)}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Revoked %(n)d secret.", "Revoked %(n)d secrets.", len(ids)) % {"n": len(ids)},
+            messages.SUCCESS,
+        )

@@ -40,12 +40,18 @@ TIME_CLAIMS = ("iat", "nbf", "exp")
 def keys_table(keys: list[dict[str, Any]]) -> str:
     """kid, kty, alg (and curve) of JWKS keys as a small HTML table."""
     rows = format_html_join(
-        "", "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        ((k.get("kid", "—"), k.get("kty", "—"), k.get("alg", "any that fits"), k.get("crv", ""))
-         for k in keys),
+        "",
+        "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (k.get("kid", "—"), k.get("kty", "—"), k.get("alg", "any that fits"), k.get("crv", ""))
+            for k in keys
+        ),
     )
-    return format_html('<table class="jwks-keys"><thead><tr><th>kid</th><th>kty</th><th>alg</th>'
-                       "<th>crv</th></tr></thead><tbody>{}</tbody></table>", rows)
+    return format_html(
+        '<table class="jwks-keys"><thead><tr><th>kid</th><th>kty</th><th>alg</th>'
+        "<th>crv</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
 
 
 class ProfilePublicKeyInline(admin.StackedInline):
@@ -66,16 +72,27 @@ class ProfilePublicKeyInline(admin.StackedInline):
         if not row.pk:
             return "—"
         described = pem_key_as_dict(row)
-        return format_html("{} · {} · SHA-256 {}", described["key_id"], described["key_type"],
-                           described["sha256_fingerprint"] or "—")
+        return format_html(
+            "{} · {} · SHA-256 {}",
+            described["key_id"],
+            described["key_type"],
+            described["sha256_fingerprint"] or "—",
+        )
 
 
 @admin.register(TrustedAuthTokenProfile)
 class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
     form = ProfileForm
     inlines = [ProfilePublicKeyInline]
-    list_display = ("name", "profile_id", "issuer", "audience", "public_key_type",
-                    "can_jit_provision", "tools")
+    list_display = (
+        "name",
+        "profile_id",
+        "issuer",
+        "audience",
+        "public_key_type",
+        "can_jit_provision",
+        "tools",
+    )
     list_filter = ("public_key_type", "can_jit_provision", "replay_policy")
     search_fields = ("name", "profile_id", "issuer", "audience")
     readonly_fields = ("profile_id", "jwks_keys", "created_at", "updated_at")
@@ -84,22 +101,40 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
         return [
             (_("Identity"), {"fields": ("name", "profile_id", "issuer", "audience")}),
-            (_("Keys"), {
-                "fields": ("public_key_type", "jwks_url", "jwks_keys"),
-                "description": _("Trust a JWKS URL, or up to five PEM public keys (listed "
-                                 "below the form)."),
-            }),
-            (_("Attribute mapping"), {
-                "fields": tuple(mapping_field_name(key) for key in MAPPING_KEYS),
-                "description": _(
-                    "Which claim of the token gives each attribute. Bold ones are required. "
-                    "A dotted path reaches into nested claims: user_metadata.full_name reads "
-                    '{"user_metadata": {"full_name": …}}. A claim name that itself contains a '
-                    "dot cannot be mapped."),
-            }),
-            (_("Policy"), {"fields": ("can_jit_provision", "can_jit_create_organizations",
-                                      "algorithms", "leeway_seconds",
-                                      "max_token_lifetime_seconds", "replay_policy")}),
+            (
+                _("Keys"),
+                {
+                    "fields": ("public_key_type", "jwks_url", "jwks_keys"),
+                    "description": _(
+                        "Trust a JWKS URL, or up to five PEM public keys (listed below the form)."
+                    ),
+                },
+            ),
+            (
+                _("Attribute mapping"),
+                {
+                    "fields": tuple(mapping_field_name(key) for key in MAPPING_KEYS),
+                    "description": _(
+                        "Which claim of the token gives each attribute. Bold ones are required. "
+                        "A dotted path reaches into nested claims: user_metadata.full_name reads "
+                        '{"user_metadata": {"full_name": …}}. A claim name that itself contains a '
+                        "dot cannot be mapped."
+                    ),
+                },
+            ),
+            (
+                _("Policy"),
+                {
+                    "fields": (
+                        "can_jit_provision",
+                        "can_jit_create_organizations",
+                        "algorithms",
+                        "leeway_seconds",
+                        "max_token_lifetime_seconds",
+                        "replay_policy",
+                    )
+                },
+            ),
             (_("History"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
         ]
 
@@ -111,54 +146,84 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
         if keyset is None:
             return _("Not in the cache now; saving the profile fetches the JWKS again.")
         fetched = datetime.fromtimestamp(keyset.fetched_at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-        return format_html("{}<p class=\"help\">{} {} UTC</p>", keys_table(keyset.keys),
-                           _("Fetched"), fetched)
+        return format_html(
+            '{}<p class="help">{} {} UTC</p>', keys_table(keyset.keys), _("Fetched"), fetched
+        )
 
     @admin.display(description=_("tools"))
     def tools(self, profile: TrustedAuthTokenProfile) -> str:
-        return format_html('<a href="{}">{}</a> · <a href="{}">{}</a>',
-                           self.test_token_url(profile), _("Test a token"),
-                           failed_attests_url(profile), _("Failed attests"))
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            self.test_token_url(profile),
+            _("Test a token"),
+            failed_attests_url(profile),
+            _("Failed attests"),
+        )
 
     def test_token_url(self, profile: TrustedAuthTokenProfile) -> str:
         opts = self.model._meta
-        return reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_test_token",
-                       args=[profile.pk])
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_test_token",
+            args=[profile.pk],
+        )
 
-    def save_model(self, request: HttpRequest, obj: TrustedAuthTokenProfile, form: ProfileForm,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: TrustedAuthTokenProfile, form: ProfileForm, change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         fetched = form.fetched_jwks
         if fetched is not None:
             store_keyset(obj, fetched.keys)
-            kids = ", ".join(f"{k.get('kid', '(no kid)')} ({k.get('kty')} {k.get('alg', '')})"
-                             .replace(" )", ")") for k in fetched.keys)
-            self.message_user(request, _("JWKS fetched: %(n)d usable key(s): %(kids)s.")
-                              % {"n": len(fetched.keys), "kids": kids}, messages.SUCCESS)
+            kids = ", ".join(
+                f"{k.get('kid', '(no kid)')} ({k.get('kty')} {k.get('alg', '')})".replace(" )", ")")
+                for k in fetched.keys
+            )
+            self.message_user(
+                request,
+                _("JWKS fetched: %(n)d usable key(s): %(kids)s.")
+                % {"n": len(fetched.keys), "kids": kids},
+                messages.SUCCESS,
+            )
             if fetched.dropped:
-                dropped = "; ".join(f"{d['kid'] or '(no kid)'}: {d['reason']}"
-                                    for d in fetched.dropped)
-                self.message_user(request, _("Dropped from the JWKS: %(dropped)s.")
-                                  % {"dropped": dropped}, messages.WARNING)
+                dropped = "; ".join(
+                    f"{d['kid'] or '(no kid)'}: {d['reason']}" for d in fetched.dropped
+                )
+                self.message_user(
+                    request,
+                    _("Dropped from the JWKS: %(dropped)s.") % {"dropped": dropped},
+                    messages.WARNING,
+                )
 
     def get_urls(self):
         opts = self.model._meta
         return [
-            path("<path:object_id>/test-token/", self.admin_site.admin_view(self.test_token_view),
-                 name=f"{opts.app_label}_{opts.model_name}_test_token"),
+            path(
+                "<path:object_id>/test-token/",
+                self.admin_site.admin_view(self.test_token_view),
+                name=f"{opts.app_label}_{opts.model_name}_test_token",
+            ),
         ] + super().get_urls()
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         extra_context = dict(extra_context or {})
         profile = self.get_object(request, unquote(object_id))
         if profile is not None:
-            extra_context.update({
-                "test_token_url": self.test_token_url(profile),
-                "failed_attests_url": failed_attests_url(profile),
-                "sessions_url": reverse(f"{self.admin_site.name}:trusted_auth_session_changelist")
-                + f"?profile__id__exact={profile.pk}",
-            })
+            extra_context.update(
+                {
+                    "test_token_url": self.test_token_url(profile),
+                    "failed_attests_url": failed_attests_url(profile),
+                    "sessions_url": reverse(
+                        f"{self.admin_site.name}:trusted_auth_session_changelist"
+                    )
+                    + f"?profile__id__exact={profile.pk}",
+                }
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @method_decorator(never_cache)
@@ -173,26 +238,35 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
         if request.method == "POST":
             form = TestTokenForm(request.POST)
             if form.is_valid():
-                result = dry_run_context(dry_run_token(profile.profile_id,
-                                                       form.cleaned_data["token"]))
+                result = dry_run_context(
+                    dry_run_token(profile.profile_id, form.cleaned_data["token"])
+                )
                 form = TestTokenForm()  # the token is not echoed back into the page
         else:
             form = TestTokenForm()
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
-            "opts": opts, "original": profile, "profile": profile, "form": form,
-            "result": result, "title": _("Test a token against %(name)s") % {"name": profile.name},
-            "has_view_permission": True, "app_label": opts.app_label,
+            "opts": opts,
+            "original": profile,
+            "profile": profile,
+            "form": form,
+            "result": result,
+            "title": _("Test a token against %(name)s") % {"name": profile.name},
+            "has_view_permission": True,
+            "app_label": opts.app_label,
             "failed_attests_url": failed_attests_url(profile),
         }
         return TemplateResponse(
-            request, "admin/trusted_auth/trustedauthtokenprofile/test_token.html", context)
+            request, "admin/trusted_auth/trustedauthtokenprofile/test_token.html", context
+        )
 
 
 def failed_attests_url(profile: TrustedAuthTokenProfile) -> str:
-    return (reverse("admin:trusted_auth_auditevent_changelist")
-            + f"?outcome__exact={AuditEvent.Outcome.FAILURE}&profile__id__exact={profile.pk}")
+    return (
+        reverse("admin:trusted_auth_auditevent_changelist")
+        + f"?outcome__exact={AuditEvent.Outcome.FAILURE}&profile__id__exact={profile.pk}"
+    )
 
 
 def _pretty(value: Any) -> str | None:
@@ -222,13 +296,21 @@ def dry_run_context(dry_run) -> dict[str, Any]:
     steps = []
     for name in PIPELINE_STEPS:
         check = ran.get(name)
-        steps.append({"name": name, "status": "not run" if check is None else
-                      ("pass" if check.passed else "fail"),
-                      "detail": "" if check is None else check.detail})
+        steps.append(
+            {
+                "name": name,
+                "status": "not run" if check is None else ("pass" if check.passed else "fail"),
+                "detail": "" if check is None else check.detail,
+            }
+        )
     claims = dry_run.trace.claims
     return {
-        "passed": dry_run.passed, "error": dry_run.error, "failed_check": dry_run.failed_check,
-        "steps": steps, "header": _pretty(dry_run.trace.header), "claims": _pretty(claims),
+        "passed": dry_run.passed,
+        "error": dry_run.error,
+        "failed_check": dry_run.failed_check,
+        "steps": steps,
+        "header": _pretty(dry_run.trace.header),
+        "claims": _pretty(claims),
         "unverified_claims": _pretty(dry_run.unverified_claims),
         "time_claims": _time_claims(claims if claims is not None else dry_run.unverified_claims),
         "attributes": _pretty(dry_run.trace.attributes),

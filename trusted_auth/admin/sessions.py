@@ -22,9 +22,20 @@ from trusted_auth.models import Session
 from trusted_auth.services.lifecycle import revoke_sessions
 
 SESSION_FIELDS = (
-    "session_id", "user", "member", "organization", "profile", "roles",
-    "authentication_factors", "custom_claims", "ip_address", "user_agent", "started_at",
-    "last_accessed_at", "expires_at", "revoked_at",
+    "session_id",
+    "user",
+    "member",
+    "organization",
+    "profile",
+    "roles",
+    "authentication_factors",
+    "custom_claims",
+    "ip_address",
+    "user_agent",
+    "started_at",
+    "last_accessed_at",
+    "expires_at",
+    "revoked_at",
 )
 
 
@@ -64,14 +75,27 @@ class SessionStateFilter(admin.SimpleListFilter):
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ("session_id", "owner", "organization_name", "profile_name", "state",
-                    "started_at", "expires_at")
+    list_display = (
+        "session_id",
+        "owner",
+        "organization_name",
+        "profile_name",
+        "state",
+        "started_at",
+        "expires_at",
+    )
     list_filter = (SessionStateFilter, "profile", "organization")
-    search_fields = ("=session_id", "user__email", "user__trusted_auth_identity__email",
-                     "=user__trusted_auth_identity__user_id", "member__email",
-                     "=member__member_id")
-    search_help_text = _("User or member email (part of it), or an exact session, user or "
-                         "member id.")
+    search_fields = (
+        "=session_id",
+        "user__email",
+        "user__trusted_auth_identity__email",
+        "=user__trusted_auth_identity__user_id",
+        "member__email",
+        "=member__member_id",
+    )
+    search_help_text = _(
+        "User or member email (part of it), or an exact session, user or member id."
+    )
     list_select_related = ("user__trusted_auth_identity", "member", "organization", "profile")
     fields = SESSION_FIELDS
     readonly_fields = SESSION_FIELDS
@@ -117,12 +141,16 @@ class SessionAdmin(admin.ModelAdmin):
             except SessionNotFound:
                 pass  # revoked by someone else meanwhile
         if revoked:
-            self.message_user(request, ngettext("Revoked %(n)d session.",
-                                                "Revoked %(n)d sessions.", revoked)
-                              % {"n": revoked}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Revoked %(n)d session.", "Revoked %(n)d sessions.", revoked)
+                % {"n": revoked},
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, _("The selected sessions were already revoked."),
-                              messages.WARNING)
+            self.message_user(
+                request, _("The selected sessions were already revoked."), messages.WARNING
+            )
 
 
 class RecentSessionsInline(admin.TabularInline):
@@ -148,9 +176,11 @@ class RecentSessionsInline(admin.TabularInline):
 
     @admin.display(description=_("session"))
     def session_link(self, session: Session) -> str:
-        return format_html('<a href="{}">{}</a>',
-                           reverse("admin:trusted_auth_session_change", args=[session.pk]),
-                           session.session_id)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:trusted_auth_session_change", args=[session.pk]),
+            session.session_id,
+        )
 
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
@@ -162,8 +192,13 @@ def latest_pks(queryset: QuerySet, limit: int, *ordering: str) -> list[int]:
     return list(queryset.order_by(*ordering).values_list("pk", flat=True)[:limit])
 
 
-def limited_inline_kwargs(model_admin: admin.ModelAdmin, request: HttpRequest, obj: Any,
-                          inline: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+def limited_inline_kwargs(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    obj: Any,
+    inline: Any,
+    kwargs: dict[str, Any],
+) -> dict[str, Any]:
     """Give inlines that declare a ``limit`` only their first ``limit`` rows."""
     limit = getattr(inline, "limit", None)
     if limit and obj is not None and obj.pk is not None:
@@ -182,8 +217,15 @@ class MemberSessionsInline(RecentSessionsInline):
 class OrganizationSessionsInline(RecentSessionsInline):
     fk_name = "organization"
     limit_ordering = ("-started_at", "-pk")
-    fields = ("session_link", "member", "state", "profile", "started_at", "expires_at",
-              "revoked_at")
+    fields = (
+        "session_link",
+        "member",
+        "state",
+        "profile",
+        "started_at",
+        "expires_at",
+        "revoked_at",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -15,18 +15,24 @@ class B2BAttestView(AttestAPIView):
     def post(self, request):
         context = request_context(request)
         data = self.parse_attest(B2BAttestRequestSerializer, context, action="b2b_attest")
-        result = b2b_attest(B2BAttestRequest(
-            **attest_arguments(data), organization_id=data.get("organization_id"),
-            context=context))
-        return self.ok({
-            "member_id": result.member.member_id,
-            "member_session": member_session_shape(result.session),
-            "session_token": result.session_token,
-            "session_jwt": result.session_jwt,
-            "member": member_shape(result.member),
-            "organization": organization_shape(result.organization),
-            "member_device": None,
-        })
+        result = b2b_attest(
+            B2BAttestRequest(
+                **attest_arguments(data),
+                organization_id=data.get("organization_id"),
+                context=context,
+            )
+        )
+        return self.ok(
+            {
+                "member_id": result.member.member_id,
+                "member_session": member_session_shape(result.session),
+                "session_token": result.session_token,
+                "session_jwt": result.session_jwt,
+                "member": member_shape(result.member),
+                "organization": organization_shape(result.organization),
+                "member_device": None,
+            }
+        )
 
 
 class B2BJwksView(JwksView):

@@ -1,4 +1,6 @@
-"""The Stytch wire envelope: ``status_code`` and ``request_id`` on every body; errors mapped once."""
+"""The Stytch wire envelope: ``status_code`` and ``request_id`` on every body.
+
+Errors are mapped to it once, here."""
 
 from __future__ import annotations
 
@@ -31,10 +33,20 @@ def new_request_id() -> str:
     return f"request-id-{uuid.uuid4()}"
 
 
-def error_response(status_code: int, error_type: str, message: str, request_id: str,
-                   headers: dict[str, str] | None = None) -> Response:
-    body = {"status_code": status_code, "request_id": request_id, "error_type": error_type,
-            "error_message": message, "error_url": ERROR_URL}
+def error_response(
+    status_code: int,
+    error_type: str,
+    message: str,
+    request_id: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "status_code": status_code,
+        "request_id": request_id,
+        "error_type": error_type,
+        "error_message": message,
+        "error_url": ERROR_URL,
+    }
     return Response(body, status=status_code, headers=headers)
 
 
@@ -49,28 +61,36 @@ class StytchAPIView(APIView):
         return getattr(self.request, "request_id", None) or new_request_id()
 
     def ok(self, body: dict[str, Any], status_code: int = 200, **kwargs: Any) -> Response:
-        return Response({"status_code": status_code, "request_id": self.request_id(), **body},
-                        status=status_code, **kwargs)
+        return Response(
+            {"status_code": status_code, "request_id": self.request_id(), **body},
+            status=status_code,
+            **kwargs,
+        )
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, TrustedAuthError):
-            response = error_response(exc.status_code, exc.error_type, exc.message,
-                                      self.request_id())
+            response = error_response(
+                exc.status_code, exc.error_type, exc.message, self.request_id()
+            )
         elif isinstance(exc, exceptions.APIException):
-            error_type = next((name for cls, name in _DRF_ERROR_TYPES.items()
-                               if isinstance(exc, cls)), "bad_request")
+            error_type = next(
+                (name for cls, name in _DRF_ERROR_TYPES.items() if isinstance(exc, cls)),
+                "bad_request",
+            )
             headers = {}
             if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
                 headers["Retry-After"] = str(int(exc.wait) + 1)
             if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
                 exc.status_code = status.HTTP_401_UNAUTHORIZED
                 headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'
-            response = error_response(exc.status_code, error_type, _message(exc.detail),
-                                      self.request_id(), headers)
+            response = error_response(
+                exc.status_code, error_type, _message(exc.detail), self.request_id(), headers
+            )
         else:
             logger.exception("trusted_auth: unexpected error in %s", type(self).__name__)
-            response = error_response(500, "internal_server_error",
-                                      "an unexpected error occurred", self.request_id())
+            response = error_response(
+                500, "internal_server_error", "an unexpected error occurred", self.request_id()
+            )
         response.exception = True
         return response
 

@@ -27,13 +27,14 @@ class AuthenticateView(ServerAPIView):
         session = result.session
         body = {"session_token": result.session_token, "session_jwt": result.session_jwt}
         if self.member:
-            body.update(member_session=member_session_shape(session),
-                        member=member_shape(session.member),
-                        organization=organization_shape(session.organization))
+            body.update(
+                member_session=member_session_shape(session),
+                member=member_shape(session.member),
+                organization=organization_shape(session.organization),
+            )
         else:
             identity = session.user.trusted_auth_identity
-            body.update(session=session_shape(session, identity.user_id),
-                        user=user_shape(identity))
+            body.update(session=session_shape(session, identity.user_id), user=user_shape(identity))
         return self.ok(body)
 
 
@@ -66,14 +67,21 @@ class SessionListView(ServerAPIView):
 
     def get(self, request):
         user_id = request.query_params.get("user_id")
-        return self.ok({"sessions": [
-            session_shape(session, user_id) for session in live_sessions(user_id=user_id)]})
+        return self.ok(
+            {
+                "sessions": [
+                    session_shape(session, user_id) for session in live_sessions(user_id=user_id)
+                ]
+            }
+        )
 
 
 class B2BSessionListView(ServerAPIView):
     """``GET /v1/b2b/sessions?organization_id=&member_id=``: the member's live sessions."""
 
     def get(self, request):
-        sessions = live_sessions(organization_id=request.query_params.get("organization_id"),
-                                 member_id=request.query_params.get("member_id"))
+        sessions = live_sessions(
+            organization_id=request.query_params.get("organization_id"),
+            member_id=request.query_params.get("member_id"),
+        )
         return self.ok({"member_sessions": [member_session_shape(s) for s in sessions]})

@@ -12,15 +12,28 @@ from trusted_auth.timeutil import rfc3339
 def user_shape(identity: UserIdentity) -> dict[str, Any]:
     return {
         "user_id": identity.user_id,
-        "emails": [{"email_id": f"email-{identity.user_id.removeprefix('user-')}",
-                    "email": identity.email, "verified": True}],
+        "emails": [
+            {
+                "email_id": f"email-{identity.user_id.removeprefix('user-')}",
+                "email": identity.email,
+                "verified": True,
+            }
+        ],
         "status": identity.status,
         "name": {"first_name": "", "middle_name": "", "last_name": "", **identity.name},
         "created_at": rfc3339(identity.created_at),
         "external_id": identity.external_id or None,
-        "phone_numbers": [], "webauthn_registrations": [], "providers": [], "totps": [],
-        "crypto_wallets": [], "biometric_registrations": [], "connected_apps": [],
-        "is_locked": False, "roles": [], "trusted_metadata": {}, "untrusted_metadata": {},
+        "phone_numbers": [],
+        "webauthn_registrations": [],
+        "providers": [],
+        "totps": [],
+        "crypto_wallets": [],
+        "biometric_registrations": [],
+        "connected_apps": [],
+        "is_locked": False,
+        "roles": [],
+        "trusted_metadata": {},
+        "untrusted_metadata": {},
         "password": None,
     }
 

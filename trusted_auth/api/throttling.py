@@ -95,8 +95,7 @@ class TrustedAuthThrottle(SimpleRateThrottle):
     def throttle_failure(self) -> bool:
         metrics.increment(metrics.THROTTLED, scope=self.scope)
         if self.counts_as_attest:
-            metrics.increment(metrics.ATTESTS, outcome="throttled",
-                              error_type="too_many_requests")
+            metrics.increment(metrics.ATTESTS, outcome="throttled", error_type="too_many_requests")
         return False
 
 

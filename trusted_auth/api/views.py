@@ -36,15 +36,24 @@ def jwks_max_age() -> int:
 
 
 def request_context(request) -> RequestContext:
-    return RequestContext(ip_address=client_ip(request),
-                          user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    return RequestContext(
+        ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
 
 
 def attest_arguments(data: dict) -> dict:
     """The attest fields of parsed request data (``telemetry_id`` is accepted and ignored)."""
-    return {name: data.get(name) for name in (
-        "profile_id", "token", "session_duration_minutes", "session_custom_claims",
-        "session_token", "session_jwt")}
+    return {
+        name: data.get(name)
+        for name in (
+            "profile_id",
+            "token",
+            "session_duration_minutes",
+            "session_custom_claims",
+            "session_token",
+            "session_jwt",
+        )
+    }
 
 
 class ServerAPIView(StytchAPIView):
@@ -64,8 +73,10 @@ class ServerAPIView(StytchAPIView):
             raise BadRequest("the request body must be a JSON object")
         serializer = serializer_class(data=body)
         if not serializer.is_valid():
-            errors = "; ".join(f"{field}: {' '.join(map(str, messages))}"
-                               for field, messages in serializer.errors.items())
+            errors = "; ".join(
+                f"{field}: {' '.join(map(str, messages))}"
+                for field, messages in serializer.errors.items()
+            )
             raise BadRequest(errors)
         return {k: v for k, v in serializer.validated_data.items()}
 
@@ -86,8 +97,12 @@ class AttestAPIView(ServerAPIView):
                 body = self.request.data
             except _UNREADABLE_BODY:
                 body = None
-            record_malformed_attest(body.get("profile_id") if isinstance(body, dict) else None,
-                                    context, error, action=action)
+            record_malformed_attest(
+                body.get("profile_id") if isinstance(body, dict) else None,
+                context,
+                error,
+                action=action,
+            )
             raise
         self.throttle_profile_id = data["profile_id"]
         throttle = AttestProfileThrottle()
@@ -104,14 +119,18 @@ class AttestView(AttestAPIView):
         data = self.parse_attest(AttestRequestSerializer, context, action="attest")
         result = attest(AttestRequest(**attest_arguments(data), context=context))
         identity = result.identity
-        return self.ok({
-            "user_id": identity.user_id,
-            "user": user_shape(identity),
-            "session": session_shape(result.session, identity.user_id) if result.session else None,
-            "session_token": result.session_token,
-            "session_jwt": result.session_jwt,
-            "user_device": None,
-        })
+        return self.ok(
+            {
+                "user_id": identity.user_id,
+                "user": user_shape(identity),
+                "session": session_shape(result.session, identity.user_id)
+                if result.session
+                else None,
+                "session_token": result.session_token,
+                "session_jwt": result.session_jwt,
+                "user_device": None,
+            }
+        )
 
 
 class JwksView(StytchAPIView):
@@ -122,8 +141,9 @@ class JwksView(StytchAPIView):
 
     def get(self, request, project_id: str):
         if project_id != trusted_auth_settings.PROJECT_ID:
-            raise TrustedAuthError("unknown project_id", error_type="project_not_found",
-                                   status_code=404)
+            raise TrustedAuthError(
+                "unknown project_id", error_type="project_not_found", status_code=404
+            )
         current_signing_key()  # a fresh deployment publishes its first key before it signs
         response = self.ok({"keys": published_keys()})
         response["Cache-Control"] = f"public, max-age={jwks_max_age()}"

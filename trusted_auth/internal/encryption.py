@@ -21,7 +21,9 @@ __all__ = ["InvalidToken", "derive_fernet_key", "key_encryption_fernet"]
 def derive_fernet_key(secret: str) -> bytes:
     """A Fernet key derived from an arbitrary secret string (such as ``SECRET_KEY``)."""
     raw = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None,
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
         info=b"trusted_auth signing key encryption v1",
     ).derive(secret.encode())
     return base64.urlsafe_b64encode(raw)

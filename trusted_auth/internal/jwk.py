@@ -27,7 +27,9 @@ def unusable_reason(jwk: Any) -> str | None:
         return f"use {jwk['use']!r} is not 'sig'"
     if "alg" in jwk and jwk["alg"] not in ASYMMETRIC_ALGORITHMS:
         return f"alg {jwk['alg']!r} is not supported"
-    if "key_ops" in jwk and (not isinstance(jwk["key_ops"], list) or "verify" not in jwk["key_ops"]):
+    if "key_ops" in jwk and (
+        not isinstance(jwk["key_ops"], list) or "verify" not in jwk["key_ops"]
+    ):
         return "key_ops does not allow verify"
     if "kid" in jwk and not isinstance(jwk["kid"], str):
         return "kid is not a string"
@@ -53,8 +55,10 @@ def public_key_fits_algorithm(key: Any, alg: str) -> bool:
     if alg[:2] in ("RS", "PS"):
         return isinstance(key, rsa.RSAPublicKey)
     if alg in EC_CURVE_BY_ALG:
-        return (isinstance(key, ec.EllipticCurvePublicKey)
-                and EC_CURVE_BY_KEY.get(key.curve.name) == EC_CURVE_BY_ALG[alg])
+        return (
+            isinstance(key, ec.EllipticCurvePublicKey)
+            and EC_CURVE_BY_KEY.get(key.curve.name) == EC_CURVE_BY_ALG[alg]
+        )
     if alg == "EdDSA":
         return isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
     return False

@@ -188,12 +188,17 @@ def parse_jwks(body: bytes) -> FetchedJwks:
             fetched.keys.append(jwk)
         else:
             kid = jwk.get("kid") if isinstance(jwk, dict) else None
-            fetched.dropped.append({"kid": str(kid)[:64] if kid is not None else "", "reason": reason})
+            fetched.dropped.append(
+                {"kid": str(kid)[:64] if kid is not None else "", "reason": reason}
+            )
     return fetched
 
 
 def fetch_jwks(url: str) -> FetchedJwks:
-    """Fetch, cap and filter the JWKS at ``url``. Raises ``InvalidJwksUrl`` or ``JwksUnavailable``."""
+    """Fetch, cap and filter the JWKS at ``url``.
+
+    Raises ``InvalidJwksUrl`` or ``JwksUnavailable``.
+    """
     started = time.monotonic()
     total = float(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS)
     deadline = started + total
@@ -205,13 +210,18 @@ def fetch_jwks(url: str) -> FetchedJwks:
     try:
         with watchdog, _session() as session:
             response = session.get(
-                url, allow_redirects=False, stream=True, verify=verify,
+                url,
+                allow_redirects=False,
+                stream=True,
+                verify=verify,
                 timeout=(connect_timeout, max(0.1, deadline - time.monotonic())),
                 headers={"Accept": "application/json"},
             )
             with response:
                 if response.is_redirect or 300 <= response.status_code < 400:
-                    raise JwksUnavailable("JWKS URL answered with a redirect; redirects are not followed")
+                    raise JwksUnavailable(
+                        "JWKS URL answered with a redirect; redirects are not followed"
+                    )
                 if response.status_code != 200:
                     raise JwksUnavailable(f"JWKS URL answered HTTP {response.status_code}")
                 body = _read_capped(response, deadline, int(trusted_auth_settings.JWKS_MAX_BYTES))

@@ -49,8 +49,15 @@ class CommandIO:
 Action = Callable[[dict[str, Any], CommandIO], None]
 
 
-def add_action(actions: argparse._SubParsersAction, name: str, run: Action, *, help: str,
-               description: str | None = None, epilog: str | None = None) -> CommandParser:
+def add_action(
+    actions: argparse._SubParsersAction,
+    name: str,
+    run: Action,
+    *,
+    help: str,
+    description: str | None = None,
+    epilog: str | None = None,
+) -> CommandParser:
     """One ``GROUP ACTION`` leaf parser that runs ``run(options, io)``.
 
     ``-v/--verbosity`` (and a hidden ``--traceback``) are accepted here too, so they may follow
@@ -58,25 +65,33 @@ def add_action(actions: argparse._SubParsersAction, name: str, run: Action, *, h
     """
     extra = {"formatter_class": argparse.RawDescriptionHelpFormatter} if epilog else {}
     parser = actions.add_parser(
-        name, help=help, description=description or help[:1].upper() + help[1:] + ".",
-        epilog=epilog, **extra,
+        name,
+        help=help,
+        description=description or help[:1].upper() + help[1:] + ".",
+        epilog=epilog,
+        **extra,
     )
     parser.set_defaults(run=run)
     parser.add_argument(
-        "-v", "--verbosity", type=int, choices=[0, 1, 2, 3], default=argparse.SUPPRESS,
+        "-v",
+        "--verbosity",
+        type=int,
+        choices=[0, 1, 2, 3],
+        default=argparse.SUPPRESS,
         help="0: JSON only; 1: JSON and notes on stderr (default); 2, 3: more detail",
     )
-    parser.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--traceback", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     return parser
 
 
-def group_actions(groups: argparse._SubParsersAction, name: str, *, help: str,
-                  description: str | None = None) -> argparse._SubParsersAction:
+def group_actions(
+    groups: argparse._SubParsersAction, name: str, *, help: str, description: str | None = None
+) -> argparse._SubParsersAction:
     """A ``GROUP`` parser; returns the sub-parsers to add its actions to."""
     parser = groups.add_parser(name, help=help, description=description or help)
-    return parser.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                 title="actions")
+    return parser.add_subparsers(dest="action", required=True, metavar="ACTION", title="actions")
 
 
 def read_input(path: str, io: CommandIO, *, what: str) -> bytes:

@@ -14,7 +14,6 @@ import trusted_auth.models.sessions
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -23,150 +22,472 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ApiSecret',
+            name="ApiSecret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('secret_id', models.CharField(default=trusted_auth.models.secrets._new_secret_id, editable=False, max_length=64, unique=True, verbose_name='secret id')),
-                ('digest', models.CharField(editable=False, max_length=64, unique=True, verbose_name='digest')),
-                ('last_four', models.CharField(editable=False, max_length=4, verbose_name='last four characters')),
-                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "secret_id",
+                    models.CharField(
+                        default=trusted_auth.models.secrets._new_secret_id,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="secret id",
+                    ),
+                ),
+                (
+                    "digest",
+                    models.CharField(
+                        editable=False, max_length=64, unique=True, verbose_name="digest"
+                    ),
+                ),
+                (
+                    "last_four",
+                    models.CharField(
+                        editable=False, max_length=4, verbose_name="last four characters"
+                    ),
+                ),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=200, verbose_name="description"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "last_used_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last used at"),
+                ),
+                (
+                    "revoked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
+                ),
             ],
             options={
-                'verbose_name': 'API secret',
-                'verbose_name_plural': 'API secrets',
-                'ordering': ['-created_at'],
+                "verbose_name": "API secret",
+                "verbose_name_plural": "API secrets",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='TrustedAuthTokenProfile',
+            name="TrustedAuthTokenProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('profile_id', models.CharField(default=trusted_auth.models.profiles._new_profile_id, editable=False, max_length=64, unique=True, verbose_name='profile id')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('issuer', models.CharField(help_text='Exact `iss` value.', max_length=500, verbose_name='issuer')),
-                ('audience', models.CharField(help_text='Exact `aud` value.', max_length=500, verbose_name='audience')),
-                ('public_key_type', models.CharField(choices=[('JWK', 'JWKS URL'), ('PEM', 'PEM public keys')], default='JWK', max_length=3, verbose_name='public key type')),
-                ('jwks_url', models.URLField(blank=True, max_length=1000, verbose_name='JWKS URL')),
-                ('attribute_mapping', models.JSONField(default=dict, validators=[trusted_auth.models.profiles.validate_attribute_mapping], verbose_name='attribute mapping')),
-                ('can_jit_provision', models.BooleanField(default=False, verbose_name='JIT provisioning')),
-                ('algorithms', models.JSONField(default=trusted_auth.models.profiles._default_algorithms, validators=[trusted_auth.models.profiles.validate_algorithms], verbose_name='allowed algorithms')),
-                ('leeway_seconds', models.PositiveIntegerField(default=30, validators=[django.core.validators.MaxValueValidator(300)], verbose_name='leeway (seconds)')),
-                ('max_token_lifetime_seconds', models.PositiveIntegerField(default=3600, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(31622400)], verbose_name='max token lifetime (seconds)')),
-                ('replay_policy', models.CharField(choices=[('single_use', 'Single use: a token is attested at most once'), ('allow', 'Allow reuse until the token expires')], default='single_use', max_length=16, verbose_name='replay policy')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "profile_id",
+                    models.CharField(
+                        default=trusted_auth.models.profiles._new_profile_id,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="profile id",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "issuer",
+                    models.CharField(
+                        help_text="Exact `iss` value.", max_length=500, verbose_name="issuer"
+                    ),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        help_text="Exact `aud` value.", max_length=500, verbose_name="audience"
+                    ),
+                ),
+                (
+                    "public_key_type",
+                    models.CharField(
+                        choices=[("JWK", "JWKS URL"), ("PEM", "PEM public keys")],
+                        default="JWK",
+                        max_length=3,
+                        verbose_name="public key type",
+                    ),
+                ),
+                ("jwks_url", models.URLField(blank=True, max_length=1000, verbose_name="JWKS URL")),
+                (
+                    "attribute_mapping",
+                    models.JSONField(
+                        default=dict,
+                        validators=[trusted_auth.models.profiles.validate_attribute_mapping],
+                        verbose_name="attribute mapping",
+                    ),
+                ),
+                (
+                    "can_jit_provision",
+                    models.BooleanField(default=False, verbose_name="JIT provisioning"),
+                ),
+                (
+                    "algorithms",
+                    models.JSONField(
+                        default=trusted_auth.models.profiles._default_algorithms,
+                        validators=[trusted_auth.models.profiles.validate_algorithms],
+                        verbose_name="allowed algorithms",
+                    ),
+                ),
+                (
+                    "leeway_seconds",
+                    models.PositiveIntegerField(
+                        default=30,
+                        validators=[django.core.validators.MaxValueValidator(300)],
+                        verbose_name="leeway (seconds)",
+                    ),
+                ),
+                (
+                    "max_token_lifetime_seconds",
+                    models.PositiveIntegerField(
+                        default=3600,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(31622400),
+                        ],
+                        verbose_name="max token lifetime (seconds)",
+                    ),
+                ),
+                (
+                    "replay_policy",
+                    models.CharField(
+                        choices=[
+                            ("single_use", "Single use: a token is attested at most once"),
+                            ("allow", "Allow reuse until the token expires"),
+                        ],
+                        default="single_use",
+                        max_length=16,
+                        verbose_name="replay policy",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'trusted auth token profile',
-                'verbose_name_plural': 'trusted auth token profiles',
-                'ordering': ['name'],
+                "verbose_name": "trusted auth token profile",
+                "verbose_name_plural": "trusted auth token profiles",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SigningKey',
+            name="SigningKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kid', models.CharField(max_length=64, unique=True, verbose_name='key id')),
-                ('algorithm', models.CharField(default='RS256', max_length=8, verbose_name='algorithm')),
-                ('state', models.CharField(choices=[('next', 'next: published, not yet signing'), ('current', 'current: signing'), ('previous', 'previous: published, no longer signing'), ('retired', 'retired: gone from JWKS')], db_index=True, max_length=8, verbose_name='state')),
-                ('key_size', models.PositiveIntegerField(verbose_name='key size')),
-                ('private_key_encrypted', models.BinaryField(verbose_name='private key (encrypted)')),
-                ('public_jwk', models.JSONField(verbose_name='public JWK')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('activated_at', models.DateTimeField(blank=True, null=True, verbose_name='signing since')),
-                ('deactivated_at', models.DateTimeField(blank=True, null=True, verbose_name='stopped signing at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kid", models.CharField(max_length=64, unique=True, verbose_name="key id")),
+                (
+                    "algorithm",
+                    models.CharField(default="RS256", max_length=8, verbose_name="algorithm"),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("next", "next: published, not yet signing"),
+                            ("current", "current: signing"),
+                            ("previous", "previous: published, no longer signing"),
+                            ("retired", "retired: gone from JWKS"),
+                        ],
+                        db_index=True,
+                        max_length=8,
+                        verbose_name="state",
+                    ),
+                ),
+                ("key_size", models.PositiveIntegerField(verbose_name="key size")),
+                (
+                    "private_key_encrypted",
+                    models.BinaryField(verbose_name="private key (encrypted)"),
+                ),
+                ("public_jwk", models.JSONField(verbose_name="public JWK")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "activated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="signing since"),
+                ),
+                (
+                    "deactivated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="stopped signing at"),
+                ),
             ],
             options={
-                'verbose_name': 'signing key',
-                'verbose_name_plural': 'signing keys',
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('state', 'current')), fields=('state',), name='trusted_auth_one_current_signing_key')],
+                "verbose_name": "signing key",
+                "verbose_name_plural": "signing keys",
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("state", "current")),
+                        fields=("state",),
+                        name="trusted_auth_one_current_signing_key",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_id', models.CharField(default=trusted_auth.models.sessions._new_session_id, editable=False, max_length=64, unique=True, verbose_name='session id')),
-                ('token_digest', models.CharField(editable=False, max_length=64, unique=True, verbose_name='token digest')),
-                ('authentication_factors', models.JSONField(default=list, verbose_name='authentication factors')),
-                ('custom_claims', models.JSONField(blank=True, default=dict, verbose_name='custom claims')),
-                ('roles', models.JSONField(blank=True, default=list, verbose_name='roles')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.CharField(blank=True, max_length=512, verbose_name='user agent')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
-                ('last_accessed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='last accessed at')),
-                ('expires_at', models.DateTimeField(db_index=True, verbose_name='expires at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trusted_auth_sessions', to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sessions', to='trusted_auth.trustedauthtokenprofile', verbose_name='profile that started it')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "session_id",
+                    models.CharField(
+                        default=trusted_auth.models.sessions._new_session_id,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="session id",
+                    ),
+                ),
+                (
+                    "token_digest",
+                    models.CharField(
+                        editable=False, max_length=64, unique=True, verbose_name="token digest"
+                    ),
+                ),
+                (
+                    "authentication_factors",
+                    models.JSONField(default=list, verbose_name="authentication factors"),
+                ),
+                (
+                    "custom_claims",
+                    models.JSONField(blank=True, default=dict, verbose_name="custom claims"),
+                ),
+                ("roles", models.JSONField(blank=True, default=list, verbose_name="roles")),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address"),
+                ),
+                (
+                    "user_agent",
+                    models.CharField(blank=True, max_length=512, verbose_name="user agent"),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="started at"
+                    ),
+                ),
+                (
+                    "last_accessed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="last accessed at"
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(db_index=True, verbose_name="expires at")),
+                (
+                    "revoked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trusted_auth_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sessions",
+                        to="trusted_auth.trustedauthtokenprofile",
+                        verbose_name="profile that started it",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'session',
-                'verbose_name_plural': 'sessions',
-                'ordering': ['-started_at'],
+                "verbose_name": "session",
+                "verbose_name_plural": "sessions",
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='ProfilePublicKey',
+            name="ProfilePublicKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_id', models.CharField(default=trusted_auth.models.profiles._new_key_id, editable=False, max_length=64, unique=True, verbose_name='key id')),
-                ('public_key_pem', models.TextField(verbose_name='public key (PEM)')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pem_keys', to='trusted_auth.trustedauthtokenprofile', verbose_name='profile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key_id",
+                    models.CharField(
+                        default=trusted_auth.models.profiles._new_key_id,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="key id",
+                    ),
+                ),
+                ("public_key_pem", models.TextField(verbose_name="public key (PEM)")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pem_keys",
+                        to="trusted_auth.trustedauthtokenprofile",
+                        verbose_name="profile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'profile public key',
-                'verbose_name_plural': 'profile public keys',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "profile public key",
+                "verbose_name_plural": "profile public keys",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='time')),
-                ('action', models.CharField(default='attest', max_length=32, verbose_name='action')),
-                ('outcome', models.CharField(choices=[('success', 'success'), ('failure', 'failure')], max_length=8, verbose_name='outcome')),
-                ('error_type', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='error type')),
-                ('error_message', models.CharField(blank=True, max_length=500, verbose_name='error message')),
-                ('requested_profile_id', models.CharField(blank=True, max_length=128, verbose_name='requested profile id')),
-                ('token_id', models.CharField(blank=True, max_length=256, verbose_name='token id')),
-                ('subject', models.CharField(blank=True, max_length=256, verbose_name='subject')),
-                ('user_id', models.CharField(blank=True, max_length=64, verbose_name='user id')),
-                ('session_id', models.CharField(blank=True, max_length=64, verbose_name='session id')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.CharField(blank=True, max_length=512, verbose_name='user agent')),
-                ('profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to='trusted_auth.trustedauthtokenprofile', verbose_name='profile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="time"),
+                ),
+                (
+                    "action",
+                    models.CharField(default="attest", max_length=32, verbose_name="action"),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("success", "success"), ("failure", "failure")],
+                        max_length=8,
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "error_type",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=64, verbose_name="error type"
+                    ),
+                ),
+                (
+                    "error_message",
+                    models.CharField(blank=True, max_length=500, verbose_name="error message"),
+                ),
+                (
+                    "requested_profile_id",
+                    models.CharField(
+                        blank=True, max_length=128, verbose_name="requested profile id"
+                    ),
+                ),
+                ("token_id", models.CharField(blank=True, max_length=256, verbose_name="token id")),
+                ("subject", models.CharField(blank=True, max_length=256, verbose_name="subject")),
+                ("user_id", models.CharField(blank=True, max_length=64, verbose_name="user id")),
+                (
+                    "session_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="session id"),
+                ),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address"),
+                ),
+                (
+                    "user_agent",
+                    models.CharField(blank=True, max_length=512, verbose_name="user agent"),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to="trusted_auth.trustedauthtokenprofile",
+                        verbose_name="profile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='UserIdentity',
+            name="UserIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_id', models.CharField(default=trusted_auth.models.identities._new_user_id, editable=False, max_length=64, unique=True, verbose_name='user id')),
-                ('email', models.EmailField(max_length=254, verbose_name='email')),
-                ('external_issuer', models.CharField(blank=True, max_length=500, verbose_name='external issuer')),
-                ('external_id', models.CharField(blank=True, max_length=256, verbose_name='external id')),
-                ('name', models.JSONField(blank=True, default=dict, verbose_name='name')),
-                ('status', models.CharField(default='active', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('django_user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='trusted_auth_identity', to=settings.AUTH_USER_MODEL, verbose_name='Django user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "user_id",
+                    models.CharField(
+                        default=trusted_auth.models.identities._new_user_id,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="user id",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="email")),
+                (
+                    "external_issuer",
+                    models.CharField(blank=True, max_length=500, verbose_name="external issuer"),
+                ),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=256, verbose_name="external id"),
+                ),
+                ("name", models.JSONField(blank=True, default=dict, verbose_name="name")),
+                (
+                    "status",
+                    models.CharField(default="active", max_length=16, verbose_name="status"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "django_user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trusted_auth_identity",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="Django user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user identity',
-                'verbose_name_plural': 'user identities',
-                'indexes': [models.Index(django.db.models.functions.text.Lower('email'), name='trusted_auth_identity_email')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('external_issuer', 'external_id'), name='trusted_auth_identity_external_unique')],
+                "verbose_name": "user identity",
+                "verbose_name_plural": "user identities",
+                "indexes": [
+                    models.Index(
+                        django.db.models.functions.text.Lower("email"),
+                        name="trusted_auth_identity_email",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("external_id", ""), _negated=True),
+                        fields=("external_issuer", "external_id"),
+                        name="trusted_auth_identity_external_unique",
+                    )
+                ],
             },
         ),
     ]

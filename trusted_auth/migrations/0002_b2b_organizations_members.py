@@ -9,95 +9,204 @@ import trusted_auth.models.organizations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trusted_auth', '0001_initial'),
+        ("trusted_auth", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='organization_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='organization id'),
+            model_name="auditevent",
+            name="organization_id",
+            field=models.CharField(blank=True, max_length=64, verbose_name="organization id"),
         ),
         migrations.AddField(
-            model_name='trustedauthtokenprofile',
-            name='can_jit_create_organizations',
-            field=models.BooleanField(default=False, help_text="B2B: create the organization a token's mapped organization_id claim names when none exists.", verbose_name='JIT organization creation'),
+            model_name="trustedauthtokenprofile",
+            name="can_jit_create_organizations",
+            field=models.BooleanField(
+                default=False,
+                help_text="B2B: create the organization a token's mapped organization_id claim names when none exists.",
+                verbose_name="JIT organization creation",
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='user_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='user or member id'),
+            model_name="auditevent",
+            name="user_id",
+            field=models.CharField(blank=True, max_length=64, verbose_name="user or member id"),
         ),
         migrations.AlterField(
-            model_name='session',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='trusted_auth_sessions', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="session",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="trusted_auth_sessions",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member_id', models.CharField(default=trusted_auth.models.organizations._new_member_id, editable=False, max_length=64, unique=True, verbose_name='member id')),
-                ('email', models.EmailField(max_length=254, verbose_name='email')),
-                ('name', models.CharField(blank=True, max_length=200, verbose_name='name')),
-                ('external_id', models.CharField(blank=True, max_length=256, verbose_name='external id')),
-                ('roles', models.JSONField(blank=True, default=list, verbose_name='roles')),
-                ('status', models.CharField(default='active', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('django_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='trusted_auth_members', to=settings.AUTH_USER_MODEL, verbose_name='Django user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "member_id",
+                    models.CharField(
+                        default=trusted_auth.models.organizations._new_member_id,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="member id",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="email")),
+                ("name", models.CharField(blank=True, max_length=200, verbose_name="name")),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=256, verbose_name="external id"),
+                ),
+                ("roles", models.JSONField(blank=True, default=list, verbose_name="roles")),
+                (
+                    "status",
+                    models.CharField(default="active", max_length=16, verbose_name="status"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "django_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="trusted_auth_members",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="Django user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'member',
-                'verbose_name_plural': 'members',
-                'ordering': ['organization', 'email'],
+                "verbose_name": "member",
+                "verbose_name_plural": "members",
+                "ordering": ["organization", "email"],
             },
         ),
         migrations.AddField(
-            model_name='session',
-            name='member',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='trusted_auth.member', verbose_name='member'),
+            model_name="session",
+            name="member",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="sessions",
+                to="trusted_auth.member",
+                verbose_name="member",
+            ),
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organization_id', models.CharField(default=trusted_auth.models.organizations._new_organization_id, editable=False, max_length=64, unique=True, verbose_name='organization id')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('slug', models.SlugField(max_length=128, unique=True, verbose_name='slug')),
-                ('external_id', models.CharField(blank=True, max_length=256, verbose_name='external id')),
-                ('email_allowed_domains', models.JSONField(blank=True, default=list, help_text='JIT-provisioned members must have an email in one of these domains; empty allows any domain.', verbose_name='email allowed domains')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "organization_id",
+                    models.CharField(
+                        default=trusted_auth.models.organizations._new_organization_id,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="organization id",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("slug", models.SlugField(max_length=128, unique=True, verbose_name="slug")),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=256, verbose_name="external id"),
+                ),
+                (
+                    "email_allowed_domains",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="JIT-provisioned members must have an email in one of these domains; empty allows any domain.",
+                        verbose_name="email allowed domains",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'organization',
-                'verbose_name_plural': 'organizations',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('external_id',), name='trusted_auth_organization_external_unique')],
+                "verbose_name": "organization",
+                "verbose_name_plural": "organizations",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("external_id", ""), _negated=True),
+                        fields=("external_id",),
+                        name="trusted_auth_organization_external_unique",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='member',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='trusted_auth.organization', verbose_name='organization'),
+            model_name="member",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="members",
+                to="trusted_auth.organization",
+                verbose_name="organization",
+            ),
         ),
         migrations.AddField(
-            model_name='session',
-            name='organization',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='member_sessions', to='trusted_auth.organization', verbose_name='organization'),
+            model_name="session",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="member_sessions",
+                to="trusted_auth.organization",
+                verbose_name="organization",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('member__isnull', True), ('user__isnull', False)), models.Q(('member__isnull', False), ('organization__isnull', False), ('user__isnull', True)), _connector='OR'), name='trusted_auth_session_has_one_owner'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("member__isnull", True), ("user__isnull", False)),
+                    models.Q(
+                        ("member__isnull", False),
+                        ("organization__isnull", False),
+                        ("user__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="trusted_auth_session_has_one_owner",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='member',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), models.F('organization'), name='trusted_auth_member_email_per_org'),
+            model_name="member",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"),
+                models.F("organization"),
+                name="trusted_auth_member_email_per_org",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='member',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('organization', 'external_id'), name='trusted_auth_member_external_per_org'),
+            model_name="member",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("organization", "external_id"),
+                name="trusted_auth_member_external_per_org",
+            ),
         ),
     ]

@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trusted_auth', '0002_b2b_organizations_members'),
+        ("trusted_auth", "0002_b2b_organizations_members"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apisecret',
-            name='replaces',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replaced_by', to='trusted_auth.apisecret', verbose_name='replaces'),
+            model_name="apisecret",
+            name="replaces",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="replaced_by",
+                to="trusted_auth.apisecret",
+                verbose_name="replaces",
+            ),
         ),
     ]

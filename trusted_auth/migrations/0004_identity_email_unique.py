@@ -6,19 +6,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trusted_auth', '0003_api_secret_rotation'),
+        ("trusted_auth", "0003_api_secret_rotation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='useridentity',
-            name='trusted_auth_identity_email',
+            model_name="useridentity",
+            name="trusted_auth_identity_email",
         ),
         migrations.AddConstraint(
-            model_name='useridentity',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='trusted_auth_identity_email_unique'),
+            model_name="useridentity",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"),
+                name="trusted_auth_identity_email_unique",
+            ),
         ),
     ]

@@ -19,8 +19,12 @@ class AuditEvent(models.Model):
     error_type = models.CharField(_("error type"), max_length=64, blank=True, db_index=True)
     error_message = models.CharField(_("error message"), max_length=500, blank=True)
     profile = models.ForeignKey(
-        TrustedAuthTokenProfile, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="audit_events", verbose_name=_("profile"),
+        TrustedAuthTokenProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("profile"),
     )
     # The profile id as asked for, kept even when no such profile exists or it was deleted.
     requested_profile_id = models.CharField(_("requested profile id"), max_length=128, blank=True)

@@ -17,7 +17,9 @@ class UserIdentity(models.Model):
 
     # Named django_user, not user: ``user_id`` is the public Stytch id below.
     django_user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_auth_identity",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="trusted_auth_identity",
         verbose_name=_("Django user"),
     )
     user_id = models.CharField(

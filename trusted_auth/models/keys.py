@@ -30,7 +30,8 @@ class SigningKey(models.Model):
         constraints = [
             # At most one key signs at a time; racing workers that both create one collide here.
             models.UniqueConstraint(
-                fields=["state"], condition=models.Q(state="current"),
+                fields=["state"],
+                condition=models.Q(state="current"),
                 name="trusted_auth_one_current_signing_key",
             ),
         ]

@@ -20,16 +20,23 @@ class Organization(models.Model):
     """A B2B tenant. Members and member sessions belong to exactly one organization."""
 
     organization_id = models.CharField(
-        _("organization id"), max_length=64, unique=True, default=_new_organization_id,
+        _("organization id"),
+        max_length=64,
+        unique=True,
+        default=_new_organization_id,
         editable=False,
     )
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=128, unique=True)
     external_id = models.CharField(_("external id"), max_length=256, blank=True)
     email_allowed_domains = models.JSONField(
-        _("email allowed domains"), default=list, blank=True,
-        help_text=_("JIT-provisioned members must have an email in one of these domains; "
-                    "empty allows any domain."),
+        _("email allowed domains"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "JIT-provisioned members must have an email in one of these domains; "
+            "empty allows any domain."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -38,8 +45,11 @@ class Organization(models.Model):
         verbose_name_plural = _("organizations")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["external_id"], condition=~models.Q(external_id=""),
-                                    name="trusted_auth_organization_external_unique"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="trusted_auth_organization_external_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -53,7 +63,9 @@ class Member(models.Model):
         _("member id"), max_length=64, unique=True, default=_new_member_id, editable=False
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="members",
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="members",
         verbose_name=_("organization"),
     )
     email = models.EmailField(_("email"), max_length=254)
@@ -62,8 +74,12 @@ class Member(models.Model):
     roles = models.JSONField(_("roles"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=16, default="active")
     django_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="trusted_auth_members", verbose_name=_("Django user"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="trusted_auth_members",
+        verbose_name=_("Django user"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -72,11 +88,14 @@ class Member(models.Model):
         verbose_name_plural = _("members")
         ordering = ["organization", "email"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), "organization",
-                                    name="trusted_auth_member_email_per_org"),
-            models.UniqueConstraint(fields=["organization", "external_id"],
-                                    condition=~models.Q(external_id=""),
-                                    name="trusted_auth_member_external_per_org"),
+            models.UniqueConstraint(
+                Lower("email"), "organization", name="trusted_auth_member_email_per_org"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="trusted_auth_member_external_per_org",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,12 +9,25 @@ from trusted_auth import ids
 
 MAX_PEM_KEYS = 5
 SUPPORTED_ALGORITHMS = (
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
 )
 DEFAULT_ALGORITHMS = ["RS256", "ES256"]
 REQUIRED_MAPPING_KEYS = ("email", "token_id")
 OPTIONAL_MAPPING_KEYS = (
-    "external_user_id", "external_member_id", "name", "organization_id", "role_ids",
+    "external_user_id",
+    "external_member_id",
+    "name",
+    "organization_id",
+    "role_ids",
 )
 
 
@@ -50,8 +63,13 @@ def validate_attribute_mapping(value: object) -> None:
 
 def validate_claim_path(key: str, claim: object) -> None:
     """One mapping value: a claim name (``email``) or a dotted path (``user_metadata.name``)."""
-    if not isinstance(claim, str) or not claim.strip() or claim.startswith(".") \
-            or claim.endswith(".") or ".." in claim:
+    if (
+        not isinstance(claim, str)
+        or not claim.strip()
+        or claim.startswith(".")
+        or claim.endswith(".")
+        or ".." in claim
+    ):
         raise ValidationError(
             _("The claim for %(key)s must be a claim name or a dotted path."),
             params={"key": key},
@@ -95,9 +113,12 @@ class TrustedAuthTokenProfile(models.Model):
     )
     can_jit_provision = models.BooleanField(_("JIT provisioning"), default=False)
     can_jit_create_organizations = models.BooleanField(
-        _("JIT organization creation"), default=False,
-        help_text=_("B2B: create the organization a token's mapped organization_id claim names "
-                    "when none exists."),
+        _("JIT organization creation"),
+        default=False,
+        help_text=_(
+            "B2B: create the organization a token's mapped organization_id claim names "
+            "when none exists."
+        ),
     )
     algorithms = models.JSONField(
         _("allowed algorithms"), default=_default_algorithms, validators=[validate_algorithms]
@@ -106,11 +127,14 @@ class TrustedAuthTokenProfile(models.Model):
         _("leeway (seconds)"), default=30, validators=[MaxValueValidator(300)]
     )
     max_token_lifetime_seconds = models.PositiveIntegerField(
-        _("max token lifetime (seconds)"), default=3600,
+        _("max token lifetime (seconds)"),
+        default=3600,
         validators=[MinValueValidator(1), MaxValueValidator(366 * 24 * 3600)],
     )
     replay_policy = models.CharField(
-        _("replay policy"), max_length=16, choices=ReplayPolicy.choices,
+        _("replay policy"),
+        max_length=16,
+        choices=ReplayPolicy.choices,
         default=ReplayPolicy.SINGLE_USE,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -139,7 +163,9 @@ class ProfilePublicKey(models.Model):
         _("key id"), max_length=64, unique=True, default=_new_key_id, editable=False
     )
     profile = models.ForeignKey(
-        TrustedAuthTokenProfile, on_delete=models.CASCADE, related_name="pem_keys",
+        TrustedAuthTokenProfile,
+        on_delete=models.CASCADE,
+        related_name="pem_keys",
         verbose_name=_("profile"),
     )
     public_key_pem = models.TextField(_("public key (PEM)"))

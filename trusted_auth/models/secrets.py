@@ -24,7 +24,11 @@ class ApiSecret(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     # Set while a rotation is under way: this new secret will replace that one on --complete.
     replaces = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by",
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
         verbose_name=_("replaces"),
     )
 

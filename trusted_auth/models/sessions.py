@@ -32,20 +32,36 @@ class Session(models.Model):
     )
     token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_auth_sessions",
-        null=True, blank=True, verbose_name=_("user"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="trusted_auth_sessions",
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
     )
     member = models.ForeignKey(
-        Member, on_delete=models.CASCADE, related_name="sessions", null=True, blank=True,
+        Member,
+        on_delete=models.CASCADE,
+        related_name="sessions",
+        null=True,
+        blank=True,
         verbose_name=_("member"),
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="member_sessions", null=True,
-        blank=True, verbose_name=_("organization"),
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="member_sessions",
+        null=True,
+        blank=True,
+        verbose_name=_("organization"),
     )
     profile = models.ForeignKey(
-        TrustedAuthTokenProfile, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="sessions", verbose_name=_("profile that started it"),
+        TrustedAuthTokenProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        verbose_name=_("profile that started it"),
     )
     authentication_factors = models.JSONField(_("authentication factors"), default=list)
     custom_claims = models.JSONField(_("custom claims"), default=dict, blank=True)
@@ -65,9 +81,10 @@ class Session(models.Model):
         ordering = ["-started_at"]
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(user__isnull=False, member__isnull=True)
-                           | models.Q(user__isnull=True, member__isnull=False,
-                                      organization__isnull=False)),
+                condition=(
+                    models.Q(user__isnull=False, member__isnull=True)
+                    | models.Q(user__isnull=True, member__isnull=False, organization__isnull=False)
+                ),
                 name="trusted_auth_session_has_one_owner",
             ),
         ]

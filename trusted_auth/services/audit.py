@@ -52,18 +52,30 @@ def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
     )
 
 
-def record_attest_success(facts: AttestFacts, context: RequestContext, user,
-                          session: Session | None) -> AuditEvent:
-    event = _event(facts, context, outcome=AuditEvent.Outcome.SUCCESS,
-                   session_id=session.session_id if session else "")
-    signals.attest_succeeded.send(sender=record_attest_success, event=event, user=user,
-                                  session=session)
+def record_attest_success(
+    facts: AttestFacts, context: RequestContext, user, session: Session | None
+) -> AuditEvent:
+    event = _event(
+        facts,
+        context,
+        outcome=AuditEvent.Outcome.SUCCESS,
+        session_id=session.session_id if session else "",
+    )
+    signals.attest_succeeded.send(
+        sender=record_attest_success, event=event, user=user, session=session
+    )
     return event
 
 
-def record_attest_failure(facts: AttestFacts, context: RequestContext,
-                          error: TrustedAuthError) -> AuditEvent:
-    event = _event(facts, context, outcome=AuditEvent.Outcome.FAILURE,
-                   error_type=error.error_type, error_message=error.message)
+def record_attest_failure(
+    facts: AttestFacts, context: RequestContext, error: TrustedAuthError
+) -> AuditEvent:
+    event = _event(
+        facts,
+        context,
+        outcome=AuditEvent.Outcome.FAILURE,
+        error_type=error.error_type,
+        error_message=error.message,
+    )
     signals.attest_failed.send(sender=record_attest_failure, event=event, error=error)
     return event

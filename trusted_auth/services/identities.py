@@ -15,15 +15,21 @@ from trusted_auth.models import TrustedAuthTokenProfile, UserIdentity
 def _find(profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -> UserIdentity | None:
     external_id = attributes.get("external_user_id")
     if external_id:
-        identity = (UserIdentity.objects.select_related("django_user")
-                    .filter(external_issuer=profile.issuer, external_id=external_id).first())
+        identity = (
+            UserIdentity.objects.select_related("django_user")
+            .filter(external_issuer=profile.issuer, external_id=external_id)
+            .first()
+        )
         if identity is not None:
             return identity
     # Lower(email) = lower(value), not email__iexact: it is the unique index's own expression, so
     # the lookup is an index probe on PostgreSQL (iexact compiles to UPPER(...), no index).
-    identity = (UserIdentity.objects.select_related("django_user")
-                .alias(email_lower=Lower("email"))
-                .filter(email_lower=attributes["email"].lower()).first())
+    identity = (
+        UserIdentity.objects.select_related("django_user")
+        .alias(email_lower=Lower("email"))
+        .filter(email_lower=attributes["email"].lower())
+        .first()
+    )
     if identity is None or not external_id:
         return identity
     if (identity.external_issuer, identity.external_id) == (profile.issuer, external_id):
@@ -44,8 +50,11 @@ def _find(profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -> UserI
 
 def _adopt_existing_user(attributes: dict[str, Any]):
     """A Django user that exists already (made outside trusted_auth) with exactly this email."""
-    users = list(get_user_model()._default_manager
-                 .filter(email__iexact=attributes["email"], trusted_auth_identity__isnull=True)[:2])
+    users = list(
+        get_user_model()._default_manager.filter(
+            email__iexact=attributes["email"], trusted_auth_identity__isnull=True
+        )[:2]
+    )
     return users[0] if len(users) == 1 else None
 
 

@@ -84,8 +84,9 @@ def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -
     """Store keys just fetched from the profile's JWKS URL as its fresh key set (the admin
     fetches once on save to show the keys, and that fetch then serves attests too)."""
     keyset = KeySet(url=profile.jwks_url, keys=keys, fetched_at=time.time())
-    lifetime = (trusted_auth_settings.JWKS_CACHE_SECONDS
-                + trusted_auth_settings.JWKS_STALE_IF_ERROR_SECONDS)
+    lifetime = (
+        trusted_auth_settings.JWKS_CACHE_SECONDS + trusted_auth_settings.JWKS_STALE_IF_ERROR_SECONDS
+    )
     _cache().set(
         _keyset_cache_key(profile),
         {"url": keyset.url, "keys": keyset.keys, "fetched_at": keyset.fetched_at},
@@ -120,8 +121,9 @@ def jwks_for(profile: TrustedAuthTokenProfile, kid: str | None) -> KeySet:
     if _is_fresh(keyset) and has_kid:
         metrics.increment(metrics.JWKS_CACHE_HITS)
         return keyset
-    if not _cache().add(_cooldown_cache_key(profile), 1,
-                        timeout=trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS):
+    if not _cache().add(
+        _cooldown_cache_key(profile), 1, timeout=trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS
+    ):
         metrics.increment(metrics.JWKS_CACHE_HITS)
         return keyset  # someone refetched within the cooldown: use what we have
     return _refetch(profile, keyset)

@@ -30,8 +30,9 @@ class AuthenticatedSession:
 
 def _one_credential(session_token: Any, session_jwt: Any) -> None:
     if session_token is not None and session_jwt is not None:
-        raise TrustedAuthError("pass session_token or session_jwt, not both",
-                               error_type="too_many_session_arguments")
+        raise TrustedAuthError(
+            "pass session_token or session_jwt, not both", error_type="too_many_session_arguments"
+        )
     if session_token is None and session_jwt is None:
         raise BadRequest("session_token or session_jwt is required")
 
@@ -54,10 +55,14 @@ def subject_of(session: Session) -> str:
     return session.user.trusted_auth_identity.user_id
 
 
-def authenticate_session(*, session_token: Any = None, session_jwt: Any = None,
-                         session_duration_minutes: Any = None,
-                         session_custom_claims: Any = None,
-                         member: bool = False) -> AuthenticatedSession:
+def authenticate_session(
+    *,
+    session_token: Any = None,
+    session_jwt: Any = None,
+    session_duration_minutes: Any = None,
+    session_custom_claims: Any = None,
+    member: bool = False,
+) -> AuthenticatedSession:
     """Check a session is live (absolute expiry and idle timeout), touch it, extend it when
     asked, update its custom claims, and return a fresh session JWT.
 
@@ -68,8 +73,12 @@ def authenticate_session(*, session_token: Any = None, session_jwt: Any = None,
     minutes = sessions.validate_duration(session_duration_minutes)
     claims = sessions.validate_custom_claims(session_custom_claims)
     with transaction.atomic():
-        session = _check_kind(sessions.find_live_session(
-            session_token=session_token, session_jwt=session_jwt, for_update=True), member)
+        session = _check_kind(
+            sessions.find_live_session(
+                session_token=session_token, session_jwt=session_jwt, for_update=True
+            ),
+            member,
+        )
         now = timezone.now()
         idle = _idle_expired(session)
         if idle:
@@ -84,22 +93,32 @@ def authenticate_session(*, session_token: Any = None, session_jwt: Any = None,
             session.save(update_fields=["last_accessed_at", "expires_at", "custom_claims"])
     if idle:
         raise SessionNotFound("the session was idle for too long")
-    return AuthenticatedSession(session=session, session_token=session_token or "",
-                                session_jwt=issue_session_jwt(session, subject_of(session)))
+    return AuthenticatedSession(
+        session=session,
+        session_token=session_token or "",
+        session_jwt=issue_session_jwt(session, subject_of(session)),
+    )
 
 
-def revoke_sessions(*, session_id: Any = None, session_token: Any = None, session_jwt: Any = None,
-                    member_id: Any = None, member: bool = False) -> int:
+def revoke_sessions(
+    *,
+    session_id: Any = None,
+    session_token: Any = None,
+    session_jwt: Any = None,
+    member_id: Any = None,
+    member: bool = False,
+) -> int:
     """Revoke one session (by id, token or JWT) or, B2B only, every session of a member.
 
     Returns how many sessions were revoked. Exactly one argument must be given.
     """
     given = [v for v in (session_id, session_token, session_jwt, member_id) if v is not None]
     if len(given) != 1:
-        raise BadRequest("pass exactly one of session_id, session_token, session_jwt"
-                         + (", member_id" if member else ""))
-    queryset = Session.objects.filter(revoked_at__isnull=True,
-                                      member__isnull=not member)
+        raise BadRequest(
+            "pass exactly one of session_id, session_token, session_jwt"
+            + (", member_id" if member else "")
+        )
+    queryset = Session.objects.filter(revoked_at__isnull=True, member__isnull=not member)
     if member_id is not None:
         if not member:
             raise BadRequest("member_id is a B2B argument")
@@ -116,11 +135,13 @@ def revoke_sessions(*, session_id: Any = None, session_token: Any = None, sessio
     return revoked
 
 
-def live_sessions(*, user_id: Any = None, organization_id: Any = None,
-                  member_id: Any = None) -> list[Session]:
+def live_sessions(
+    *, user_id: Any = None, organization_id: Any = None, member_id: Any = None
+) -> list[Session]:
     """Live consumer sessions of a user, or live member sessions of a member in an organization."""
-    queryset = Session.objects.live().select_related("user__trusted_auth_identity", "member",
-                                                     "organization")
+    queryset = Session.objects.live().select_related(
+        "user__trusted_auth_identity", "member", "organization"
+    )
     if any(isinstance(i, str) and "\x00" in i for i in (user_id, organization_id, member_id)):
         return []  # no id holds a NUL, and PostgreSQL refuses to compare one
     if user_id is not None:
@@ -129,8 +150,9 @@ def live_sessions(*, user_id: Any = None, organization_id: Any = None,
         return list(queryset.filter(user__trusted_auth_identity__user_id=user_id))
     if not organization_id or not member_id:
         raise BadRequest("organization_id and member_id are required")
-    return list(queryset.filter(organization__organization_id=organization_id,
-                                member__member_id=member_id))
+    return list(
+        queryset.filter(organization__organization_id=organization_id, member__member_id=member_id)
+    )
 
 
 def clear_expired_sessions(batch_size: int = 1000) -> int:
@@ -143,8 +165,9 @@ def clear_expired_sessions(batch_size: int = 1000) -> int:
     deleted = 0
     cutoff = timezone.now()
     while True:
-        batch = list(Session.objects.filter(expires_at__lte=cutoff)
-                     .values_list("pk", flat=True)[:batch_size])
+        batch = list(
+            Session.objects.filter(expires_at__lte=cutoff).values_list("pk", flat=True)[:batch_size]
+        )
         if not batch:
             return deleted
         deleted += Session.objects.filter(pk__in=batch).delete()[0]

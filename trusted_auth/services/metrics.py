@@ -26,13 +26,29 @@ logger = logging.getLogger("trusted_auth")
 
 OTHER = "other"
 ERROR_TYPES = (
-    "", "bad_request", "invalid_trusted_auth_token", "trusted_token_profile_not_found",
-    "jwt_invalid_issuer", "jwt_invalid_audience", "jwt_invalid_claims", "trusted_token_replayed",
-    "user_not_found", "member_not_found", "organization_not_found", "session_not_found",
-    "session_user_mismatch", "too_many_session_arguments", "invalid_session_duration_minutes",
-    "reserved_claims_in_custom_claims", "custom_claims_too_large",
-    "email_jit_provisioning_not_allowed", "organization_mismatch", "invalid_jwks_url",
-    "jwks_unavailable", "too_many_requests", OTHER,
+    "",
+    "bad_request",
+    "invalid_trusted_auth_token",
+    "trusted_token_profile_not_found",
+    "jwt_invalid_issuer",
+    "jwt_invalid_audience",
+    "jwt_invalid_claims",
+    "trusted_token_replayed",
+    "user_not_found",
+    "member_not_found",
+    "organization_not_found",
+    "session_not_found",
+    "session_user_mismatch",
+    "too_many_session_arguments",
+    "invalid_session_duration_minutes",
+    "reserved_claims_in_custom_claims",
+    "custom_claims_too_large",
+    "email_jit_provisioning_not_allowed",
+    "organization_mismatch",
+    "invalid_jwks_url",
+    "jwks_unavailable",
+    "too_many_requests",
+    OTHER,
 )
 
 
@@ -46,17 +62,26 @@ class Counter:
         return list(itertools.product(*self.labels.values()))
 
 
-ATTESTS = Counter("trusted_auth_attests_total",
-                  "Attest requests (consumer and B2B) by outcome and error type.",
-                  {"outcome": ("success", "failure", "throttled"), "error_type": ERROR_TYPES})
-JWKS_FETCHES = Counter("trusted_auth_jwks_fetches_total",
-                       "Fetches of an issuer's JWKS by outcome.",
-                       {"outcome": ("success", "failure")})
-JWKS_CACHE_HITS = Counter("trusted_auth_jwks_cache_hits_total",
-                          "Tokens checked against a cached JWKS without fetching it.", {})
-THROTTLED = Counter("trusted_auth_throttled_total",
-                    "Requests refused with 429 too_many_requests, by throttle scope.",
-                    {"scope": (*DEFAULTS["THROTTLE_RATES"], OTHER)})
+ATTESTS = Counter(
+    "trusted_auth_attests_total",
+    "Attest requests (consumer and B2B) by outcome and error type.",
+    {"outcome": ("success", "failure", "throttled"), "error_type": ERROR_TYPES},
+)
+JWKS_FETCHES = Counter(
+    "trusted_auth_jwks_fetches_total",
+    "Fetches of an issuer's JWKS by outcome.",
+    {"outcome": ("success", "failure")},
+)
+JWKS_CACHE_HITS = Counter(
+    "trusted_auth_jwks_cache_hits_total",
+    "Tokens checked against a cached JWKS without fetching it.",
+    {},
+)
+THROTTLED = Counter(
+    "trusted_auth_throttled_total",
+    "Requests refused with 429 too_many_requests, by throttle scope.",
+    {"scope": (*DEFAULTS["THROTTLE_RATES"], OTHER)},
+)
 COUNTERS = (ATTESTS, JWKS_FETCHES, JWKS_CACHE_HITS, THROTTLED)
 
 
@@ -67,8 +92,10 @@ def _key(counter: Counter, values: tuple[str, ...]) -> str:
 def increment(counter: Counter, **labels: str) -> None:
     """Add one to ``counter`` for these label values. Never raises: a cache outage must not turn
     the request being counted into an error."""
-    values = tuple(labels[name] if labels[name] in allowed else OTHER
-                   for name, allowed in counter.labels.items())
+    values = tuple(
+        labels[name] if labels[name] in allowed else OTHER
+        for name, allowed in counter.labels.items()
+    )
     key = _key(counter, values)
     try:
         cache = caches[trusted_auth_settings.CACHE_ALIAS]
@@ -81,8 +108,9 @@ def increment(counter: Counter, **labels: str) -> None:
 def _labels(counter: Counter, values: tuple[str, ...]) -> str:
     if not values:
         return ""
-    pairs = ",".join(f'{name}="{value}"' for name, value in zip(counter.labels, values,
-                                                                strict=True))
+    pairs = ",".join(
+        f'{name}="{value}"' for name, value in zip(counter.labels, values, strict=True)
+    )
     return "{" + pairs + "}"
 
 

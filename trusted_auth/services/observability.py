@@ -76,7 +76,9 @@ def on_attest_failed(sender: Any, event: AuditEvent, **kwargs: Any) -> None:
 
 def connect() -> None:
     """Connect the receivers (``AppConfig.ready``); idempotent."""
-    signals.attest_succeeded.connect(on_attest_succeeded,
-                                     dispatch_uid="trusted_auth.observability.succeeded")
-    signals.attest_failed.connect(on_attest_failed,
-                                  dispatch_uid="trusted_auth.observability.failed")
+    signals.attest_succeeded.connect(
+        on_attest_succeeded, dispatch_uid="trusted_auth.observability.succeeded"
+    )
+    signals.attest_failed.connect(
+        on_attest_failed, dispatch_uid="trusted_auth.observability.failed"
+    )

@@ -27,10 +27,17 @@ def normalise_domains(domains: list[str] | None) -> list[str]:
     return _normalise_domains(domains)
 
 
-def create_organization(*, name: str, slug: str = "", external_id: str = "",
-                        email_allowed_domains: list[str] | None = None) -> Organization:
+def create_organization(
+    *,
+    name: str,
+    slug: str = "",
+    external_id: str = "",
+    email_allowed_domains: list[str] | None = None,
+) -> Organization:
     organization = Organization(
-        name=name, slug=slug or slugify(name), external_id=external_id,
+        name=name,
+        slug=slug or slugify(name),
+        external_id=external_id,
         email_allowed_domains=_normalise_domains(email_allowed_domains),
     )
     try:
@@ -44,7 +51,8 @@ def create_organization(*, name: str, slug: str = "", external_id: str = "",
 def find_organization(reference: str) -> Organization | None:
     """An organization by its id, its slug or its external id."""
     return Organization.objects.filter(
-        Q(organization_id=reference) | Q(slug=reference)
+        Q(organization_id=reference)
+        | Q(slug=reference)
         | (Q(external_id=reference) & ~Q(external_id=""))
     ).first()
 
@@ -58,11 +66,22 @@ def get_organization(reference: Any) -> Organization:
     return organization
 
 
-def create_member(*, organization: Organization, email: str, name: str = "",
-                  external_id: str = "", roles: list[str] | None = None) -> Member:
+def create_member(
+    *,
+    organization: Organization,
+    email: str,
+    name: str = "",
+    external_id: str = "",
+    roles: list[str] | None = None,
+) -> Member:
     validate_roles(roles or [])
-    member = Member(organization=organization, email=email, name=name,
-                    external_id=external_id, roles=roles or [])
+    member = Member(
+        organization=organization,
+        email=email,
+        name=name,
+        external_id=external_id,
+        roles=roles or [],
+    )
     try:
         member.full_clean()
         with transaction.atomic():
@@ -80,13 +99,16 @@ def validate_roles(role_ids: list[str]) -> list[str]:
     known = set(trusted_auth_settings.ROLES)
     unknown = [role for role in role_ids if role not in known]
     if unknown:
-        raise claims_rejected(f"unknown role_ids: {', '.join(sorted(unknown))[:200]} "
-                              f"(this project defines: {', '.join(sorted(known))})")
+        raise claims_rejected(
+            f"unknown role_ids: {', '.join(sorted(unknown))[:200]} "
+            f"(this project defines: {', '.join(sorted(known))})"
+        )
     return role_ids
 
 
-def resolve_organization(profile: TrustedAuthTokenProfile, requested: Any,
-                         claimed: str | None) -> Organization:
+def resolve_organization(
+    profile: TrustedAuthTokenProfile, requested: Any, claimed: str | None
+) -> Organization:
     """The one organization an attest is for, from the request and/or the token's claim.
 
     Neither → 400. Both → they must name the same organization (a token for org A can never open
@@ -101,7 +123,8 @@ def resolve_organization(profile: TrustedAuthTokenProfile, requested: Any,
         if from_claim is None or from_claim.pk != from_request.pk:
             raise TrustedAuthError(
                 "the token's organization does not match the requested organization_id",
-                error_type="organization_mismatch")
+                error_type="organization_mismatch",
+            )
         return from_request
     if from_request is not None:
         return from_request
@@ -111,8 +134,9 @@ def resolve_organization(profile: TrustedAuthTokenProfile, requested: Any,
         raise OrganizationNotFound(f"no organization {claimed[:80]!r}")
     try:
         with transaction.atomic():
-            return Organization.objects.create(name=claimed, slug=slugify(claimed)[:128] or
-                                               "organization", external_id=claimed)
+            return Organization.objects.create(
+                name=claimed, slug=slugify(claimed)[:128] or "organization", external_id=claimed
+            )
     except IntegrityError:
         organization = find_organization(claimed)
         if organization is None:
@@ -131,33 +155,46 @@ def _find_member(organization: Organization, attributes: dict[str, Any]) -> Memb
     member = members.filter(external_id=external_id).first() if external_id else None
     if member is None:
         # Lower(email), the expression of the unique (Lower(email), organization) index.
-        member = (members.alias(email_lower=Lower("email"))
-                  .filter(email_lower=attributes["email"].lower()).first())
-        if member is not None and external_id and member.external_id \
-                and member.external_id != external_id:
+        member = (
+            members.alias(email_lower=Lower("email"))
+            .filter(email_lower=attributes["email"].lower())
+            .first()
+        )
+        if (
+            member is not None
+            and external_id
+            and member.external_id
+            and member.external_id != external_id
+        ):
             raise MemberNotFound("this email belongs to a different external member")
     return member
 
 
-def resolve_member(profile: TrustedAuthTokenProfile, organization: Organization,
-                   attributes: dict[str, Any]) -> Member:
+def resolve_member(
+    profile: TrustedAuthTokenProfile, organization: Organization, attributes: dict[str, Any]
+) -> Member:
     """The member a verified token speaks for, looked up inside ``organization`` only."""
     member = _find_member(organization, attributes)
     if member is not None:
         return member
     external_id = attributes.get("external_member_id", "")
     if not profile.can_jit_provision:
-        raise MemberNotFound("no member with this email in the organization, and the profile "
-                             "does not JIT provision")
+        raise MemberNotFound(
+            "no member with this email in the organization, and the profile does not JIT provision"
+        )
     if not _email_domain_allowed(organization, attributes["email"]):
         raise TrustedAuthError(
             "the email's domain is not in the organization's email_allowed_domains",
-            error_type="email_jit_provisioning_not_allowed", status_code=403)
+            error_type="email_jit_provisioning_not_allowed",
+            status_code=403,
+        )
     try:
         with transaction.atomic():
             return Member.objects.create(
-                organization=organization, email=attributes["email"],
-                name=attributes.get("name", {}).get("first_name", ""), external_id=external_id,
+                organization=organization,
+                email=attributes["email"],
+                name=attributes.get("name", {}).get("first_name", ""),
+                external_id=external_id,
                 roles=attributes.get("role_ids", []),
             )
     except IntegrityError as e:
@@ -169,18 +206,27 @@ def resolve_member(profile: TrustedAuthTokenProfile, organization: Organization,
 
 
 def organization_as_dict(organization: Organization) -> dict[str, Any]:
-    return {"organization_id": organization.organization_id, "name": organization.name,
-            "slug": organization.slug, "external_id": organization.external_id,
-            "email_allowed_domains": organization.email_allowed_domains,
-            "created_at": rfc3339(organization.created_at)}
+    return {
+        "organization_id": organization.organization_id,
+        "name": organization.name,
+        "slug": organization.slug,
+        "external_id": organization.external_id,
+        "email_allowed_domains": organization.email_allowed_domains,
+        "created_at": rfc3339(organization.created_at),
+    }
 
 
 def member_as_dict(member: Member) -> dict[str, Any]:
-    return {"member_id": member.member_id,
-            "organization_id": member.organization.organization_id,
-            "email": member.email, "name": member.name, "external_id": member.external_id,
-            "roles": member.roles, "status": member.status,
-            "created_at": rfc3339(member.created_at)}
+    return {
+        "member_id": member.member_id,
+        "organization_id": member.organization.organization_id,
+        "email": member.email,
+        "name": member.name,
+        "external_id": member.external_id,
+        "roles": member.roles,
+        "status": member.status,
+        "created_at": rfc3339(member.created_at),
+    }
 
 
 def list_members(organization: Organization) -> list[Member]:

@@ -64,15 +64,24 @@ def _profile_changed(sender, instance: TrustedAuthTokenProfile, **kwargs: Any) -
 
 
 def _key_changed(sender, instance: ProfilePublicKey, **kwargs: Any) -> None:
-    profile_id = (TrustedAuthTokenProfile.objects.filter(pk=instance.profile_id)
-                  .values_list("profile_id", flat=True).first())
+    profile_id = (
+        TrustedAuthTokenProfile.objects.filter(pk=instance.profile_id)
+        .values_list("profile_id", flat=True)
+        .first()
+    )
     if profile_id is not None:
         forget_profile(profile_id)
 
 
 def connect_signals() -> None:
     for name, signal in (("post_save", post_save), ("post_delete", post_delete)):
-        signal.connect(_profile_changed, sender=TrustedAuthTokenProfile,
-                       dispatch_uid=f"trusted_auth.profile_cache.profile.{name}")
-        signal.connect(_key_changed, sender=ProfilePublicKey,
-                       dispatch_uid=f"trusted_auth.profile_cache.key.{name}")
+        signal.connect(
+            _profile_changed,
+            sender=TrustedAuthTokenProfile,
+            dispatch_uid=f"trusted_auth.profile_cache.profile.{name}",
+        )
+        signal.connect(
+            _key_changed,
+            sender=ProfilePublicKey,
+            dispatch_uid=f"trusted_auth.profile_cache.key.{name}",
+        )

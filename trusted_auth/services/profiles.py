@@ -65,14 +65,31 @@ _UNSUPPORTED_KEY_KINDS: tuple[tuple[type, str], ...] = (
     (x25519.X25519PublicKey, "X25519 (a key-agreement key)"),
     (x448.X448PublicKey, "X448 (a key-agreement key)"),
 )
-UPDATABLE_FIELDS = frozenset({
-    "name", "issuer", "audience", "attribute_mapping", "jwks_url", "pem_keys",
-    "can_jit_provision", "can_jit_create_organizations", "algorithms", "leeway_seconds",
-    "max_token_lifetime_seconds", "replay_policy",
-})
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "issuer",
+        "audience",
+        "attribute_mapping",
+        "jwks_url",
+        "pem_keys",
+        "can_jit_provision",
+        "can_jit_create_organizations",
+        "algorithms",
+        "leeway_seconds",
+        "max_token_lifetime_seconds",
+        "replay_policy",
+    }
+)
 _PLAIN_FIELDS = (
-    "name", "issuer", "audience", "can_jit_provision", "can_jit_create_organizations",
-    "leeway_seconds", "max_token_lifetime_seconds", "replay_policy",
+    "name",
+    "issuer",
+    "audience",
+    "can_jit_provision",
+    "can_jit_create_organizations",
+    "leeway_seconds",
+    "max_token_lifetime_seconds",
+    "replay_policy",
 )
 
 
@@ -97,9 +114,15 @@ def get_profile(profile_id: Any, *, for_update: bool = False) -> TrustedAuthToke
     # Only a PEM profile has keys to read: reading a JWKS profile (every attest) saves the
     # empty query. An update (for_update) reads them anyway, to replace or delete them.
     is_pem = profile.public_key_type == TrustedAuthTokenProfile.KeyType.PEM
-    prefetch_related_objects([profile], Prefetch(
-        "pem_keys", queryset=ProfilePublicKey.objects.all() if is_pem or for_update else
-        ProfilePublicKey.objects.none()))
+    prefetch_related_objects(
+        [profile],
+        Prefetch(
+            "pem_keys",
+            queryset=ProfilePublicKey.objects.all()
+            if is_pem or for_update
+            else ProfilePublicKey.objects.none(),
+        ),
+    )
     return profile
 
 
@@ -127,8 +150,10 @@ def validate_public_key_pem(pem: str | bytes) -> PublicKeyTypes:
     if not isinstance(pem, str) or not pem.strip():
         raise _key_error("the PEM public key is empty")
     if len(pem) > MAX_PEM_CHARACTERS:
-        raise _key_error(f"the PEM text is longer than {MAX_PEM_CHARACTERS} characters; "
-                         "give exactly one public key")
+        raise _key_error(
+            f"the PEM text is longer than {MAX_PEM_CHARACTERS} characters; "
+            "give exactly one public key"
+        )
     labels = _PEM_BEGIN.findall(pem)
     if any("PRIVATE KEY" in label for label in labels):
         raise _key_error(
@@ -145,26 +170,30 @@ def validate_public_key_pem(pem: str | bytes) -> PublicKeyTypes:
     if len(labels) > 1:
         raise _key_error(f"the PEM text holds {len(labels)} blocks; give one public key at a time")
     if labels[0] not in _PUBLIC_KEY_LABELS:
-        raise _key_error(f"a PEM '{labels[0]}' block is not a public key; "
-                         "expected '-----BEGIN PUBLIC KEY-----'")
+        raise _key_error(
+            f"a PEM '{labels[0]}' block is not a public key; expected '-----BEGIN PUBLIC KEY-----'"
+        )
     try:
         key = serialization.load_pem_public_key(pem.strip().encode())
     except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise _key_error("the PEM public key could not be parsed (damaged or truncated?)") from e
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_KEY_BITS:
-            raise _key_error(f"the RSA key has {key.key_size} bits; at least "
-                             f"{MIN_RSA_KEY_BITS} are required")
+            raise _key_error(
+                f"the RSA key has {key.key_size} bits; at least {MIN_RSA_KEY_BITS} are required"
+            )
         return key
     if isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name not in EC_CURVE_BY_KEY:
-            raise _key_error(f"EC curve {key.curve.name} is not supported; "
-                             "use P-256, P-384 or P-521")
+            raise _key_error(
+                f"EC curve {key.curve.name} is not supported; use P-256, P-384 or P-521"
+            )
         return key
     if isinstance(key, ed25519.Ed25519PublicKey):
         return key
-    kind = next((name for cls, name in _UNSUPPORTED_KEY_KINDS if isinstance(key, cls)),
-                type(key).__name__)
+    kind = next(
+        (name for cls, name in _UNSUPPORTED_KEY_KINDS if isinstance(key, cls)), type(key).__name__
+    )
     raise _key_error(f"{kind} keys are not supported; use {SUPPORTED_KEY_TYPES}")
 
 
@@ -211,8 +240,9 @@ def _load_pem_keys(pems: Sequence[str]) -> list[PublicKeyTypes]:
     if not pems:
         raise InvalidProfile("a PEM profile needs at least one public key", field="pem_keys")
     if len(pems) > MAX_PEM_KEYS:
-        raise InvalidProfile(f"a profile holds at most {MAX_PEM_KEYS} PEM keys, not {len(pems)}",
-                             field="pem_keys")
+        raise InvalidProfile(
+            f"a profile holds at most {MAX_PEM_KEYS} PEM keys, not {len(pems)}", field="pem_keys"
+        )
     keys: list[PublicKeyTypes] = []
     seen: set[str] = set()
     for number, pem in enumerate(pems, start=1):
@@ -223,8 +253,9 @@ def _load_pem_keys(pems: Sequence[str]) -> list[PublicKeyTypes]:
             raise InvalidProfile(prefix + e.message, field="pem_keys") from e
         fingerprint = public_key_fingerprint(key)
         if fingerprint in seen:
-            raise InvalidProfile(f"PEM key {number} is the same key as an earlier one",
-                                 field="pem_keys")
+            raise InvalidProfile(
+                f"PEM key {number} is the same key as an earlier one", field="pem_keys"
+            )
         seen.add(fingerprint)
         keys.append(key)
     return keys
@@ -265,11 +296,14 @@ def validate_issuer(issuer: Any) -> None:
     Raises ``InvalidProfile``.
     """
     if not isinstance(issuer, str) or not issuer.strip():
-        raise InvalidProfile("the issuer is required: the exact iss the IdP puts in its tokens",
-                             field="issuer")
+        raise InvalidProfile(
+            "the issuer is required: the exact iss the IdP puts in its tokens", field="issuer"
+        )
     if issuer != issuer.strip():
-        raise InvalidProfile("the issuer has leading or trailing spaces; tokens are matched on "
-                             "the exact iss", field="issuer")
+        raise InvalidProfile(
+            "the issuer has leading or trailing spaces; tokens are matched on the exact iss",
+            field="issuer",
+        )
     if any(ord(c) < 32 or ord(c) == 127 for c in issuer):
         raise InvalidProfile("the issuer contains control characters", field="issuer")
     if "://" not in issuer and not issuer.lower().startswith(("http:", "https:")):
@@ -280,8 +314,10 @@ def validate_issuer(issuer: Any) -> None:
     except ValueError as e:
         raise InvalidProfile(f"the issuer is not a valid URL: {e}", field="issuer") from e
     if parts.scheme != "https":
-        raise InvalidProfile("an issuer URL must use https (or give the plain string the IdP "
-                             "uses as iss)", field="issuer")
+        raise InvalidProfile(
+            "an issuer URL must use https (or give the plain string the IdP uses as iss)",
+            field="issuer",
+        )
     if not host or " " in issuer:
         raise InvalidProfile("the issuer URL has no valid host", field="issuer")
     if parts.username is not None or parts.password is not None:
@@ -340,11 +376,12 @@ def _full_clean(profile: TrustedAuthTokenProfile) -> None:
         profile.full_clean()
     except ValidationError as e:
         errors = e.message_dict if hasattr(e, "error_dict") else {"__all__": e.messages}
-        parts = [" ".join(messages) if field == "__all__" else f"{field}: {' '.join(messages)}"
-                 for field, messages in errors.items()]
+        parts = [
+            " ".join(messages) if field == "__all__" else f"{field}: {' '.join(messages)}"
+            for field, messages in errors.items()
+        ]
         field = next(iter(errors)) if len(errors) == 1 else None
-        raise InvalidProfile("; ".join(parts),
-                             field=None if field == "__all__" else field) from e
+        raise InvalidProfile("; ".join(parts), field=None if field == "__all__" else field) from e
 
 
 # Create, update, delete ----------------------------------------------------------------------
@@ -366,8 +403,11 @@ def _save(profile: TrustedAuthTokenProfile, new_pems: Sequence[str] | None) -> N
         stored = _stored_keys(profile)
         broken = [row.key_id for row, key in stored if key is None]
         if broken:
-            raise InvalidProfile(f"stored PEM key {broken[0]} no longer loads; remove it "
-                                 "(profile remove-pem) or replace the keys", field="pem_keys")
+            raise InvalidProfile(
+                f"stored PEM key {broken[0]} no longer loads; remove it "
+                "(profile remove-pem) or replace the keys",
+                field="pem_keys",
+            )
         if not stored:
             raise InvalidProfile("a PEM profile needs at least one public key", field="pem_keys")
         _check_keys_fit([key for _, key in stored], profile.algorithms)
@@ -378,11 +418,15 @@ def _save(profile: TrustedAuthTokenProfile, new_pems: Sequence[str] | None) -> N
             profile.pem_keys.all().delete()
         elif new_pems is not None:
             profile.pem_keys.all().delete()
-            ProfilePublicKey.objects.bulk_create([
-                ProfilePublicKey(profile=profile,
-                                 public_key_pem=_spki(key, serialization.Encoding.PEM).decode())
-                for key in keys
-            ])
+            ProfilePublicKey.objects.bulk_create(
+                [
+                    ProfilePublicKey(
+                        profile=profile,
+                        public_key_pem=_spki(key, serialization.Encoding.PEM).decode(),
+                    )
+                    for key in keys
+                ]
+            )
 
 
 def _copy(mapping: Any) -> Any:
@@ -401,10 +445,18 @@ def _key_source(jwks_url: str | None, pem_keys: Sequence[str] | None) -> str | N
 
 
 def create_profile(
-    *, name: str, issuer: str, audience: str, attribute_mapping: Mapping[str, str],
-    jwks_url: str = "", pem_keys: Sequence[str] = (), can_jit_provision: bool = False,
-    can_jit_create_organizations: bool = False, algorithms: Sequence[str] | None = None,
-    leeway_seconds: int | None = None, max_token_lifetime_seconds: int | None = None,
+    *,
+    name: str,
+    issuer: str,
+    audience: str,
+    attribute_mapping: Mapping[str, str],
+    jwks_url: str = "",
+    pem_keys: Sequence[str] = (),
+    can_jit_provision: bool = False,
+    can_jit_create_organizations: bool = False,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    max_token_lifetime_seconds: int | None = None,
     replay_policy: str | None = None,
 ) -> TrustedAuthTokenProfile:
     """Create a profile trusting a JWKS URL (``jwks_url``) or 1..5 PEM public keys (``pem_keys``).
@@ -417,14 +469,21 @@ def create_profile(
     if key_type is None:
         raise InvalidProfile("give a JWKS URL or 1 to 5 PEM public keys", field="jwks_url")
     profile = TrustedAuthTokenProfile(
-        name=name, issuer=issuer, audience=audience, public_key_type=key_type,
+        name=name,
+        issuer=issuer,
+        audience=audience,
+        public_key_type=key_type,
         jwks_url=jwks_url if key_type == TrustedAuthTokenProfile.KeyType.JWK else "",
-        attribute_mapping=_copy(attribute_mapping), can_jit_provision=can_jit_provision,
+        attribute_mapping=_copy(attribute_mapping),
+        can_jit_provision=can_jit_provision,
         can_jit_create_organizations=can_jit_create_organizations,
     )
-    optional = {"algorithms": algorithms, "leeway_seconds": leeway_seconds,
-                "max_token_lifetime_seconds": max_token_lifetime_seconds,
-                "replay_policy": replay_policy}
+    optional = {
+        "algorithms": algorithms,
+        "leeway_seconds": leeway_seconds,
+        "max_token_lifetime_seconds": max_token_lifetime_seconds,
+        "replay_policy": replay_policy,
+    }
     for attribute, value in optional.items():
         if value is not None:
             setattr(profile, attribute, value)
@@ -478,9 +537,11 @@ def _locked_pem_profile(profile_id: str) -> TrustedAuthTokenProfile:
     # Locked, so two concurrent add-pem calls cannot both pass the five-key limit.
     profile = get_profile(profile_id, for_update=True)
     if profile.public_key_type != TrustedAuthTokenProfile.KeyType.PEM:
-        raise InvalidProfile(f"profile {profile.profile_id} trusts a JWKS URL; PEM keys belong "
-                             "to PEM profiles only (profile update --pem-file … switches it)",
-                             field="pem_keys")
+        raise InvalidProfile(
+            f"profile {profile.profile_id} trusts a JWKS URL; PEM keys belong "
+            "to PEM profiles only (profile update --pem-file … switches it)",
+            field="pem_keys",
+        )
     return profile
 
 
@@ -491,17 +552,22 @@ def add_pem_key(profile_id: str, pem: str | bytes) -> ProfilePublicKey:
         profile = _locked_pem_profile(profile_id)
         stored = _stored_keys(profile)
         if len(stored) >= MAX_PEM_KEYS:
-            raise InvalidProfile(f"profile {profile.profile_id} already holds {MAX_PEM_KEYS} PEM "
-                                 "keys, the most it may; remove one first (profile remove-pem)",
-                                 field="pem_keys")
+            raise InvalidProfile(
+                f"profile {profile.profile_id} already holds {MAX_PEM_KEYS} PEM "
+                "keys, the most it may; remove one first (profile remove-pem)",
+                field="pem_keys",
+            )
         fingerprint = public_key_fingerprint(key)
         for row, existing in stored:
             if existing is not None and public_key_fingerprint(existing) == fingerprint:
-                raise InvalidProfile(f"profile {profile.profile_id} already holds this key as "
-                                     f"{row.key_id}", field="pem_keys")
+                raise InvalidProfile(
+                    f"profile {profile.profile_id} already holds this key as {row.key_id}",
+                    field="pem_keys",
+                )
         _check_keys_fit([key], profile.algorithms)
         row = ProfilePublicKey.objects.create(
-            profile=profile, public_key_pem=_spki(key, serialization.Encoding.PEM).decode())
+            profile=profile, public_key_pem=_spki(key, serialization.Encoding.PEM).decode()
+        )
         profile.save(update_fields=["updated_at"])
     return row
 
@@ -513,11 +579,17 @@ def remove_pem_key(profile_id: str, key_id: str) -> ProfilePublicKey:
         rows = list(profile.pem_keys.all())
         row = next((r for r in rows if r.key_id == key_id), None)
         if row is None:
-            raise TrustedAuthError(f"profile {profile.profile_id} has no PEM key {key_id[:80]!r}",
-                                   error_type="profile_key_not_found", status_code=404)
+            raise TrustedAuthError(
+                f"profile {profile.profile_id} has no PEM key {key_id[:80]!r}",
+                error_type="profile_key_not_found",
+                status_code=404,
+            )
         if len(rows) == 1:
-            raise InvalidProfile(f"{key_id} is the last PEM key of profile {profile.profile_id}; "
-                                 "add its replacement first (profile add-pem)", field="pem_keys")
+            raise InvalidProfile(
+                f"{key_id} is the last PEM key of profile {profile.profile_id}; "
+                "add its replacement first (profile add-pem)",
+                field="pem_keys",
+            )
         row.delete()
         profile.save(update_fields=["updated_at"])
     return row
@@ -539,8 +611,9 @@ def pem_key_as_dict(row: ProfilePublicKey, *, include_pem: bool = False) -> dict
     return described
 
 
-def profile_as_dict(profile: TrustedAuthTokenProfile, *, include_pem: bool = False
-                    ) -> dict[str, Any]:
+def profile_as_dict(
+    profile: TrustedAuthTokenProfile, *, include_pem: bool = False
+) -> dict[str, Any]:
     """A profile as plain JSON-ready data; ``include_pem`` adds each key's PEM text."""
     return {
         "profile_id": profile.profile_id,
@@ -549,8 +622,9 @@ def profile_as_dict(profile: TrustedAuthTokenProfile, *, include_pem: bool = Fal
         "audience": profile.audience,
         "public_key_type": profile.public_key_type,
         "jwks_url": profile.jwks_url or None,
-        "pem_keys": [pem_key_as_dict(row, include_pem=include_pem)
-                     for row in profile.pem_keys.all()],
+        "pem_keys": [
+            pem_key_as_dict(row, include_pem=include_pem) for row in profile.pem_keys.all()
+        ],
         "attribute_mapping": dict(profile.attribute_mapping),
         "can_jit_provision": profile.can_jit_provision,
         "can_jit_create_organizations": profile.can_jit_create_organizations,
@@ -590,11 +664,15 @@ class TokenDryRun:
             "profile_id": self.profile.profile_id,
             "passed": self.passed,
             "failed_check": self.failed_check,
-            "error": None if self.error is None else {
-                "error_type": self.error.error_type, "error_message": self.error.message,
+            "error": None
+            if self.error is None
+            else {
+                "error_type": self.error.error_type,
+                "error_message": self.error.message,
             },
-            "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail}
-                       for c in self.trace.checks],
+            "checks": [
+                {"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.trace.checks
+            ],
             "header": self.trace.header,
             "claims": self.trace.claims,
             "unverified_claims": self.unverified_claims,
@@ -615,8 +693,9 @@ def dry_run_token(profile_id: str, token: Any) -> TokenDryRun:
         verify_external_token(profile, token, trace=trace, consume=False)
     except TrustedAuthError as e:
         # Only past the size and header checks: never decode what those refused.
-        unverified = (_unverified_claims(token)
-                      if trace.header is not None and trace.claims is None else None)
+        unverified = (
+            _unverified_claims(token) if trace.header is not None and trace.claims is None else None
+        )
         return TokenDryRun(profile=profile, trace=trace, error=e, unverified_claims=unverified)
     return TokenDryRun(profile=profile, trace=trace, error=None)
 
@@ -629,4 +708,3 @@ def _unverified_claims(token: Any) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - a diagnostic aid: whatever the payload is, show nothing
         return None
     return claims if isinstance(claims, dict) else None
-

@@ -33,8 +33,9 @@ def _digest(clear_text: str) -> str:
 def create_secret(description: str = "") -> CreatedSecret:
     """A new live secret; its clear text is returned here and never again."""
     clear_text = SECRET_PREFIX + std_secrets.token_urlsafe(32)
-    secret = ApiSecret.objects.create(digest=_digest(clear_text), last_four=clear_text[-4:],
-                                      description=description[:200])
+    secret = ApiSecret.objects.create(
+        digest=_digest(clear_text), last_four=clear_text[-4:], description=description[:200]
+    )
     return CreatedSecret(secret=secret, clear_text=clear_text)
 
 
@@ -63,8 +64,9 @@ def revoke_secret(secret_id: str) -> ApiSecret:
     """Revoke a secret (idempotent): it stops authenticating at once."""
     secret = ApiSecret.objects.filter(secret_id=secret_id).first()
     if secret is None:
-        raise TrustedAuthError(f"no API secret {secret_id!r}", error_type="secret_not_found",
-                               status_code=404)
+        raise TrustedAuthError(
+            f"no API secret {secret_id!r}", error_type="secret_not_found", status_code=404
+        )
     if secret.revoked_at is None:
         secret.revoked_at = timezone.now()
         secret.save(update_fields=["revoked_at"])
@@ -72,8 +74,11 @@ def revoke_secret(secret_id: str) -> ApiSecret:
 
 
 def _pending_rotation() -> ApiSecret | None:
-    return (ApiSecret.objects.select_related("replaces")
-            .filter(replaces__isnull=False, revoked_at__isnull=True).first())
+    return (
+        ApiSecret.objects.select_related("replaces")
+        .filter(replaces__isnull=False, revoked_at__isnull=True)
+        .first()
+    )
 
 
 def rotate_start(secret_id: str | None = None) -> CreatedSecret:
@@ -83,19 +88,24 @@ def rotate_start(secret_id: str | None = None) -> CreatedSecret:
     new secret, then ``rotate_complete`` revokes the old one (or ``rotate_cancel`` drops the new).
     """
     if _pending_rotation() is not None:
-        raise TrustedAuthError("a rotation is already under way: complete or cancel it first",
-                               error_type="secret_rotation_in_progress", status_code=409)
+        raise TrustedAuthError(
+            "a rotation is already under way: complete or cancel it first",
+            error_type="secret_rotation_in_progress",
+            status_code=409,
+        )
     live = ApiSecret.objects.filter(revoked_at__isnull=True)
     if secret_id:
         old = live.filter(secret_id=secret_id).first()
         if old is None:
-            raise TrustedAuthError(f"no live API secret {secret_id!r}",
-                                   error_type="secret_not_found", status_code=404)
+            raise TrustedAuthError(
+                f"no live API secret {secret_id!r}", error_type="secret_not_found", status_code=404
+            )
     else:
         candidates = list(live[:2])
         if len(candidates) != 1:
-            raise BadRequest("name the secret to rotate with --secret-id: "
-                             f"there are {live.count()} live secrets")
+            raise BadRequest(
+                f"name the secret to rotate with --secret-id: there are {live.count()} live secrets"
+            )
         old = candidates[0]
     created = create_secret(f"rotation of {old.secret_id}")
     created.secret.replaces = old

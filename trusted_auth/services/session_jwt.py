@@ -21,8 +21,9 @@ SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 
 
-def session_claim(session: Session, authentication_factors: list[dict[str, Any]] | None = None
-                  ) -> dict[str, Any]:
+def session_claim(
+    session: Session, authentication_factors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "id": session.session_id,
         "started_at": rfc3339(session.started_at),
@@ -38,21 +39,27 @@ def issue_session_jwt(session: Session, subject: str) -> str:
     """Sign a session JWT for ``session``; it expires after 5 minutes or with the session."""
     key = current_signing_key()
     now = int(time.time())
-    expires = min(now + int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS),
-                  int(session.expires_at.timestamp()))
+    expires = min(
+        now + int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS),
+        int(session.expires_at.timestamp()),
+    )
     claims = dict(session.custom_claims)
-    claims.update({
-        "iss": trusted_auth_settings.ISSUER,
-        "aud": [trusted_auth_settings.PROJECT_ID],
-        "sub": subject,
-        "iat": now,
-        "nbf": now,
-        "exp": expires,
-        SESSION_CLAIM: session_claim(session),
-    })
+    claims.update(
+        {
+            "iss": trusted_auth_settings.ISSUER,
+            "aud": [trusted_auth_settings.PROJECT_ID],
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": expires,
+            SESSION_CLAIM: session_claim(session),
+        }
+    )
     if session.organization_id is not None:
-        claims[ORGANIZATION_CLAIM] = {"organization_id": session.organization.organization_id,
-                                      "slug": session.organization.slug}
+        claims[ORGANIZATION_CLAIM] = {
+            "organization_id": session.organization.organization_id,
+            "slug": session.organization.slug,
+        }
     return jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
 
 
@@ -81,13 +88,19 @@ def decode_session_jwt(token: Any, *, allow_expired: bool) -> dict[str, Any]:
     """
     try:
         kid = unverified_kid(token)
-        key = SigningKey.objects.filter(kid=kid, state__in=PUBLISHED_STATES).first() \
-            if isinstance(kid, str) else None
+        key = (
+            SigningKey.objects.filter(kid=kid, state__in=PUBLISHED_STATES).first()
+            if isinstance(kid, str)
+            else None
+        )
         if key is None:
             raise SessionNotFound("session_jwt is not signed by a key of this project")
         return jwt.decode(
-            token, _public_key(json.dumps(key.public_jwk, sort_keys=True)), algorithms=["RS256"],
-            audience=trusted_auth_settings.PROJECT_ID, issuer=trusted_auth_settings.ISSUER,
+            token,
+            _public_key(json.dumps(key.public_jwk, sort_keys=True)),
+            algorithms=["RS256"],
+            audience=trusted_auth_settings.PROJECT_ID,
+            issuer=trusted_auth_settings.ISSUER,
             options={"require": ["exp", "iat", "sub"], "verify_exp": not allow_expired},
         )
     except SessionNotFound:

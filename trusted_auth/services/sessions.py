@@ -39,8 +39,11 @@ def new_session_token() -> str:
 def validate_duration(minutes: Any) -> int | None:
     if minutes is None:
         return None
-    if not isinstance(minutes, int) or isinstance(minutes, bool) \
-            or not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES
+    ):
         raise TrustedAuthError(
             f"session_duration_minutes must be an integer from {MIN_SESSION_MINUTES} "
             f"to {MAX_SESSION_MINUTES}",
@@ -54,8 +57,9 @@ def json_depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item \
-            if isinstance(item, list) else None
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
         if children is None:
             continue
         deepest = max(deepest, depth)
@@ -83,12 +87,14 @@ def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
     if not isinstance(claims, dict):
         raise BadRequest("session_custom_claims must be a JSON object")
     if json_depth(claims) > MAX_CUSTOM_CLAIMS_DEPTH:
-        raise BadRequest(f"session_custom_claims is nested deeper than {MAX_CUSTOM_CLAIMS_DEPTH} "
-                         "levels")
+        raise BadRequest(
+            f"session_custom_claims is nested deeper than {MAX_CUSTOM_CLAIMS_DEPTH} levels"
+        )
     if _contains_nul(claims):
         raise BadRequest("session_custom_claims must not contain NUL characters")
-    reserved = sorted(k for k in claims
-                      if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX))
+    reserved = sorted(
+        k for k in claims if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX)
+    )
     if reserved:
         raise TrustedAuthError(
             f"session_custom_claims uses reserved claims: {', '.join(reserved)[:200]}",
@@ -114,12 +120,14 @@ def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) 
     return merged
 
 
-def find_live_session(*, session_token: Any = None, session_jwt: Any = None,
-                      for_update: bool = False) -> Session:
+def find_live_session(
+    *, session_token: Any = None, session_jwt: Any = None, for_update: bool = False
+) -> Session:
     """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
     # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
-    queryset = Session.objects.select_related("user__trusted_auth_identity", "member",
-                                              "organization")
+    queryset = Session.objects.select_related(
+        "user__trusted_auth_identity", "member", "organization"
+    )
     if for_update:
         # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
         # outer joins select_related makes (user or member is always null).
@@ -147,11 +155,19 @@ def trusted_token_factor(token_id: str) -> dict[str, Any]:
     }
 
 
-def start_session(*, profile: TrustedAuthTokenProfile, token_id: str, minutes: int,
-                  custom_claims: dict[str, Any] | None, roles: list[str],
-                  ip_address: str | None, user_agent: str, user=None,
-                  member: Member | None = None, organization: Organization | None = None,
-                  ) -> tuple[Session, str]:
+def start_session(
+    *,
+    profile: TrustedAuthTokenProfile,
+    token_id: str,
+    minutes: int,
+    custom_claims: dict[str, Any] | None,
+    roles: list[str],
+    ip_address: str | None,
+    user_agent: str,
+    user=None,
+    member: Member | None = None,
+    organization: Organization | None = None,
+) -> tuple[Session, str]:
     """Create a consumer session (``user``) or a member session (``member`` + ``organization``).
 
     Returns it with its session token, which the caller shows once: only its digest is stored.
@@ -160,26 +176,37 @@ def start_session(*, profile: TrustedAuthTokenProfile, token_id: str, minutes: i
     now = timezone.now()
     session = Session.objects.create(
         session_id=ids.new_id(ids.MEMBER_SESSION if member else ids.SESSION),
-        token_digest=token_digest(session_token), user=user, member=member,
-        organization=organization, profile=profile,
+        token_digest=token_digest(session_token),
+        user=user,
+        member=member,
+        organization=organization,
+        profile=profile,
         authentication_factors=[trusted_token_factor(token_id)],
-        custom_claims=merge_custom_claims({}, custom_claims), roles=roles,
-        ip_address=ip_address, user_agent=user_agent[:512],
-        started_at=now, last_accessed_at=now, expires_at=now + timedelta(minutes=minutes),
+        custom_claims=merge_custom_claims({}, custom_claims),
+        roles=roles,
+        ip_address=ip_address,
+        user_agent=user_agent[:512],
+        started_at=now,
+        last_accessed_at=now,
+        expires_at=now + timedelta(minutes=minutes),
     )
     return session, session_token
 
 
-def add_factor(session: Session, *, token_id: str, minutes: int | None,
-               custom_claims: dict[str, Any] | None) -> Session:
+def add_factor(
+    session: Session, *, token_id: str, minutes: int | None, custom_claims: dict[str, Any] | None
+) -> Session:
     """Attach a trusted token factor to an existing session, extending it when asked."""
     now = timezone.now()
-    session.authentication_factors = [*session.authentication_factors,
-                                      trusted_token_factor(token_id)]
+    session.authentication_factors = [
+        *session.authentication_factors,
+        trusted_token_factor(token_id),
+    ]
     session.custom_claims = merge_custom_claims(session.custom_claims, custom_claims)
     session.last_accessed_at = now
     if minutes is not None:
         session.expires_at = now + timedelta(minutes=minutes)
-    session.save(update_fields=["authentication_factors", "custom_claims", "last_accessed_at",
-                                "expires_at"])
+    session.save(
+        update_fields=["authentication_factors", "custom_claims", "last_accessed_at", "expires_at"]
+    )
     return session

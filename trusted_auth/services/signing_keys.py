@@ -43,12 +43,16 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
     kid = _thumbprint_kid(public_jwk)
     public_jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
     pem = private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
     now = timezone.now()
     return SigningKey.objects.create(
-        kid=kid, state=state, key_size=size, public_jwk=public_jwk,
+        kid=kid,
+        state=state,
+        key_size=size,
+        public_jwk=public_jwk,
         private_key_encrypted=key_encryption_fernet().encrypt(pem),
         activated_at=now if state == SigningKey.State.CURRENT else None,
     )
@@ -82,8 +86,10 @@ def private_key(signing_key: SigningKey) -> rsa.RSAPrivateKey:
 
 def published_keys() -> list[dict[str, Any]]:
     """Every public key that may still verify a live session JWT (JWKS ``keys``)."""
-    return [key.public_jwk for key in
-            SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at")]
+    return [
+        key.public_jwk
+        for key in SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at")
+    ]
 
 
 class RotationRefused(TrustedAuthError):
@@ -112,17 +118,25 @@ def rotate(*, promote: bool = False) -> dict[str, Any]:
     if not promote and age < trusted_auth_settings.KEY_PUBLISH_SECONDS:
         raise RotationRefused(
             f"key {pending.kid} has been published for {int(age)} s; promote after "
-            f"{trusted_auth_settings.KEY_PUBLISH_SECONDS} s or pass --promote")
+            f"{trusted_auth_settings.KEY_PUBLISH_SECONDS} s or pass --promote"
+        )
     now = timezone.now()
     with transaction.atomic():
-        demoted = list(SigningKey.objects.select_for_update().filter(
-            state=SigningKey.State.CURRENT))
+        demoted = list(
+            SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT)
+        )
         SigningKey.objects.filter(pk__in=[k.pk for k in demoted]).update(
-            state=SigningKey.State.PREVIOUS, deactivated_at=now)
-        SigningKey.objects.filter(pk=pending.pk).update(state=SigningKey.State.CURRENT,
-                                                        activated_at=now)
-    return {"action": "promoted", "kid": pending.kid, "state": SigningKey.State.CURRENT,
-            "previous": [k.kid for k in demoted]}
+            state=SigningKey.State.PREVIOUS, deactivated_at=now
+        )
+        SigningKey.objects.filter(pk=pending.pk).update(
+            state=SigningKey.State.CURRENT, activated_at=now
+        )
+    return {
+        "action": "promoted",
+        "kid": pending.kid,
+        "state": SigningKey.State.CURRENT,
+        "previous": [k.kid for k in demoted],
+    }
 
 
 def retire(*, force: bool = False) -> dict[str, Any]:
@@ -144,9 +158,9 @@ def retire(*, force: bool = False) -> dict[str, Any]:
         raise RotationRefused(
             "session JWTs signed by these keys may still be live: "
             + ", ".join(f"{w['kid']} (safe at {w['safe_at']})" for w in waiting)
-            + "; wait, or pass --force")
-    SigningKey.objects.filter(pk__in=[k.pk for k in retired]).update(
-        state=SigningKey.State.RETIRED)
+            + "; wait, or pass --force"
+        )
+    SigningKey.objects.filter(pk__in=[k.pk for k in retired]).update(state=SigningKey.State.RETIRED)
     return {"action": "retired", "kids": [k.kid for k in retired]}
 
 
@@ -172,17 +186,23 @@ def reencrypt(old_kek: bytes) -> int:
             except InvalidToken as e:
                 raise TrustedAuthError(
                     f"key {key.kid} decrypts with neither the current nor the old KEK",
-                    error_type="invalid_key_encryption_key") from e
+                    error_type="invalid_key_encryption_key",
+                ) from e
             key.save(update_fields=["private_key_encrypted"])
             rewritten += 1
     return rewritten
 
 
 def key_as_dict(key: SigningKey) -> dict[str, Any]:
-    return {"kid": key.kid, "state": key.state, "algorithm": key.algorithm,
-            "key_size": key.key_size, "created_at": rfc3339(key.created_at),
-            "activated_at": rfc3339(key.activated_at),
-            "deactivated_at": rfc3339(key.deactivated_at)}
+    return {
+        "kid": key.kid,
+        "state": key.state,
+        "algorithm": key.algorithm,
+        "key_size": key.key_size,
+        "created_at": rfc3339(key.created_at),
+        "activated_at": rfc3339(key.activated_at),
+        "deactivated_at": rfc3339(key.deactivated_at),
+    }
 
 
 def list_keys() -> list[dict[str, Any]]:

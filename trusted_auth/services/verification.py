@@ -39,8 +39,13 @@ _CANONICAL_LAST_CHARACTER = {2: "AQgw", 3: "AEIMQUYcgkosw048"}
 # Unicode category Cc is exactly C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F).
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # The names of the steps ``verify_external_token`` records in a ``Trace``, in order.
-PIPELINE_STEPS = ("size", "header", "signature and registered claims", "claims and mapping",
-                  "replay")
+PIPELINE_STEPS = (
+    "size",
+    "header",
+    "signature and registered claims",
+    "claims and mapping",
+    "replay",
+)
 
 
 @dataclass
@@ -139,22 +144,34 @@ def _decode(profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any]
     for index, key in enumerate(keys):
         try:
             return jwt.decode(
-                token, key, algorithms=[header["alg"]], issuer=profile.issuer,
-                audience=profile.audience, leeway=profile.leeway_seconds,
-                options={"require": ["exp", "iat", "iss", "aud"],
-                         "enforce_minimum_key_length": True},
+                token,
+                key,
+                algorithms=[header["alg"]],
+                issuer=profile.issuer,
+                audience=profile.audience,
+                leeway=profile.leeway_seconds,
+                options={
+                    "require": ["exp", "iat", "iss", "aud"],
+                    "enforce_minimum_key_length": True,
+                },
             )
         except jwt.InvalidSignatureError as e:
             if index == len(keys) - 1:
                 raise TokenRejected("token signature does not verify") from e
         except jwt.InvalidIssuerError as e:
-            raise TokenRejected("token issuer does not match the profile",
-                                error_type="jwt_invalid_issuer") from e
+            raise TokenRejected(
+                "token issuer does not match the profile", error_type="jwt_invalid_issuer"
+            ) from e
         except jwt.InvalidAudienceError as e:
-            raise TokenRejected("token audience does not match the profile",
-                                error_type="jwt_invalid_audience") from e
-        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError,
-                jwt.InvalidIssuedAtError, jwt.MissingRequiredClaimError) as e:
+            raise TokenRejected(
+                "token audience does not match the profile", error_type="jwt_invalid_audience"
+            ) from e
+        except (
+            jwt.ExpiredSignatureError,
+            jwt.ImmatureSignatureError,
+            jwt.InvalidIssuedAtError,
+            jwt.MissingRequiredClaimError,
+        ) as e:
             raise claims_rejected(f"token claims are not valid: {e}") from e
         except jwt.PyJWTError as e:
             raise TokenRejected(f"token could not be verified: {e}") from e
@@ -213,8 +230,11 @@ def _name(value: Any) -> dict[str, str]:
     if isinstance(value, str) and value.strip():
         return {"first_name": _plain_text(value).strip()[:150]}
     if isinstance(value, dict):
-        return {k: _plain_text(v)[:150] for k, v in value.items()
-                if k in ("first_name", "middle_name", "last_name") and isinstance(v, str)}
+        return {
+            k: _plain_text(v)[:150]
+            for k, v in value.items()
+            if k in ("first_name", "middle_name", "last_name") and isinstance(v, str)
+        }
     return {}
 
 
@@ -223,20 +243,24 @@ def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> 
     mapping = profile.attribute_mapping or {}
     attributes: dict[str, Any] = {
         "email": _email(claim_at_path(claims, mapping.get("email", "email"))),
-        "token_id": _bounded_string(claim_at_path(claims, mapping.get("token_id", "jti")),
-                                    "token_id", MAX_TOKEN_ID_LENGTH),
+        "token_id": _bounded_string(
+            claim_at_path(claims, mapping.get("token_id", "jti")), "token_id", MAX_TOKEN_ID_LENGTH
+        ),
     }
     for key in ("external_user_id", "external_member_id"):
         if key in mapping:
-            attributes[key] = _bounded_string(claim_at_path(claims, mapping[key]), key,
-                                              MAX_EXTERNAL_ID_LENGTH)
+            attributes[key] = _bounded_string(
+                claim_at_path(claims, mapping[key]), key, MAX_EXTERNAL_ID_LENGTH
+            )
     # The organization may come from the request instead (B2B attest decides), so a token
     # without the mapped claim is fine; a claim that is there must be a proper string.
-    organization = claim_at_path(claims, mapping["organization_id"]) \
-        if "organization_id" in mapping else None
+    organization = (
+        claim_at_path(claims, mapping["organization_id"]) if "organization_id" in mapping else None
+    )
     if organization is not None:
-        attributes["organization_id"] = _bounded_string(organization, "organization_id",
-                                                        MAX_EXTERNAL_ID_LENGTH)
+        attributes["organization_id"] = _bounded_string(
+            organization, "organization_id", MAX_EXTERNAL_ID_LENGTH
+        )
     if "name" in mapping:
         attributes["name"] = _name(claim_at_path(claims, mapping["name"]))
     if "role_ids" in mapping:
@@ -244,7 +268,8 @@ def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> 
         if roles is None:
             roles = []
         if not isinstance(roles, list) or not all(
-                isinstance(r, str) and r and not _has_control_characters(r) for r in roles):
+            isinstance(r, str) and r and not _has_control_characters(r) for r in roles
+        ):
             raise claims_rejected("mapped role_ids must be a list of strings")
         attributes["role_ids"] = roles
     return attributes
@@ -279,8 +304,9 @@ def replay_cache_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[
     return "trusted_auth:replay:" + hashlib.sha256(material.encode()).hexdigest()
 
 
-def consume_external_token(profile: TrustedAuthTokenProfile, token: str,
-                           claims: dict[str, Any]) -> None:
+def consume_external_token(
+    profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]
+) -> None:
     """Mark a verified token as attested (single-use profiles). Raises ``trusted_token_replayed``
     when it was marked before; the marker is a ``cache.add``, so it holds across workers."""
     if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
@@ -293,7 +319,10 @@ def consume_external_token(profile: TrustedAuthTokenProfile, token: str,
 
 
 def verify_external_token(
-    profile: TrustedAuthTokenProfile, token: Any, *, trace: Trace | None = None,
+    profile: TrustedAuthTokenProfile,
+    token: Any,
+    *,
+    trace: Trace | None = None,
     consume: bool = True,
 ) -> VerifiedToken:
     """Run every check of DESIGN.md §4 on ``token``; raise ``TrustedAuthError`` at the first
@@ -323,17 +352,28 @@ def verify_external_token(
         step = "replay"
         if consume:
             consume_external_token(profile, token, claims)
-            trace.record(step, True, "first use" if profile.replay_policy == "single_use"
-                         else "reuse allowed by profile")
+            trace.record(
+                step,
+                True,
+                "first use"
+                if profile.replay_policy == "single_use"
+                else "reuse allowed by profile",
+            )
         else:
-            used = caches[trusted_auth_settings.CACHE_ALIAS].get(
-                replay_cache_key(profile, token, claims)) is not None
+            used = (
+                caches[trusted_auth_settings.CACHE_ALIAS].get(
+                    replay_cache_key(profile, token, claims)
+                )
+                is not None
+            )
             if used and profile.replay_policy == TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
-                raise TokenRejected("token has already been attested",
-                                    error_type="trusted_token_replayed")
+                raise TokenRejected(
+                    "token has already been attested", error_type="trusted_token_replayed"
+                )
             trace.record(step, True, "not attested before (dry run marks nothing)")
     except TrustedAuthError as e:
         trace.record(step, False, f"{e.error_type}: {e.message}")
         raise
-    return VerifiedToken(header=header, claims=claims, attributes=attributes,
-                         expires_at=float(claims["exp"]))
+    return VerifiedToken(
+        header=header, claims=claims, attributes=attributes, expires_at=float(claims["exp"])
+    )

@@ -38,9 +38,13 @@ def _demo_private_key() -> rsa.RSAPrivateKey:
     if not path.exists():
         DEMO_DIR.mkdir(exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        path.write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         path.chmod(0o600)
     return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
@@ -50,24 +54,43 @@ def _demo_profile(key: rsa.RSAPrivateKey) -> TrustedAuthTokenProfile:
     if profile is not None:
         return profile
     profile = TrustedAuthTokenProfile.objects.create(
-        name=DEMO_PROFILE_NAME, issuer=DEMO_ISSUER, audience=DEMO_AUDIENCE,
-        public_key_type=TrustedAuthTokenProfile.KeyType.PEM, can_jit_provision=True,
-        attribute_mapping={"email": "email", "token_id": "jti", "external_user_id": "sub",
-                           "name": "name"},
+        name=DEMO_PROFILE_NAME,
+        issuer=DEMO_ISSUER,
+        audience=DEMO_AUDIENCE,
+        public_key_type=TrustedAuthTokenProfile.KeyType.PEM,
+        can_jit_provision=True,
+        attribute_mapping={
+            "email": "email",
+            "token_id": "jti",
+            "external_user_id": "sub",
+            "name": "name",
+        },
     )
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     ProfilePublicKey.objects.create(profile=profile, public_key_pem=public_pem)
     return profile
 
 
 def _mint(key: rsa.RSAPrivateKey, email: str) -> str:
     now = int(time.time())
-    return jwt.encode({
-        "iss": DEMO_ISSUER, "aud": DEMO_AUDIENCE, "sub": f"demo-{email}", "email": email,
-        "name": email.split("@")[0].title(), "jti": str(uuid.uuid4()), "iat": now,
-        "exp": now + 300,
-    }, key, algorithm="RS256")
+    return jwt.encode(
+        {
+            "iss": DEMO_ISSUER,
+            "aud": DEMO_AUDIENCE,
+            "sub": f"demo-{email}",
+            "email": email,
+            "name": email.split("@")[0].title(),
+            "jti": str(uuid.uuid4()),
+            "iat": now,
+            "exp": now + 300,
+        },
+        key,
+        algorithm="RS256",
+    )
 
 
 class Command(BaseCommand):
@@ -90,8 +113,9 @@ class Command(BaseCommand):
         token = _mint(key, options["email"])
         base = f"http://{options['addrport']}"
         basic = base64.b64encode(f"{trusted_auth_settings.PROJECT_ID}:{secret}".encode()).decode()
-        body = json.dumps({"profile_id": profile.profile_id, "token": token,
-                           "session_duration_minutes": 60})
+        body = json.dumps(
+            {"profile_id": profile.profile_id, "token": token, "session_duration_minutes": 60}
+        )
         self.stdout.write(self.style.SUCCESS("trusted_auth demo is set up."))
         self.stdout.write(f"  project_id : {trusted_auth_settings.PROJECT_ID}")
         self.stdout.write(f"  secret     : {secret}   (shown once)")
@@ -100,10 +124,15 @@ class Command(BaseCommand):
         self.stdout.write("\nExchange a freshly minted token (valid 5 minutes) for a session:\n")
         self.stdout.write(
             f"  curl -s {base}/v1/sessions/attest -H 'Authorization: Basic {basic}' "
-            f"-H 'Content-Type: application/json' -d {shlex.quote(body)}\n")
-        self.stdout.write(f"Verify session JWTs against: {base}/v1/sessions/jwks/"
-                          f"{trusted_auth_settings.PROJECT_ID}")
-        self.stdout.write("Mint another token: python manage.py demo --token-only --email you@example.com\n")
+            f"-H 'Content-Type: application/json' -d {shlex.quote(body)}\n"
+        )
+        self.stdout.write(
+            f"Verify session JWTs against: {base}/v1/sessions/jwks/"
+            f"{trusted_auth_settings.PROJECT_ID}"
+        )
+        self.stdout.write(
+            "Mint another token: python manage.py demo --token-only --email you@example.com\n"
+        )
         if options["no_server"]:
             return
         if not settings.DEBUG:

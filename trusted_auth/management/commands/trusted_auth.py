@@ -1,8 +1,9 @@
 """``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
 
 Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``org`` and
-``member`` (B2B), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``. Each action parses
-its arguments and calls one service function; every rule lives in ``trusted_auth.services``.
+``member`` (B2B), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``.
+Each action parses its arguments and calls one service function; every rule lives in
+``trusted_auth.services``.
 Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
 """
 
@@ -25,8 +26,7 @@ class Command(BaseCommand):
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
-        groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP",
-                                       title="groups")
+        groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP", title="groups")
         for group in GROUPS:
             group.add_group(groups)
 

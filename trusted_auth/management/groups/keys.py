@@ -28,21 +28,39 @@ def reencrypt(options: dict[str, Any], io: CommandIO) -> None:
 
 def add_group(groups: argparse._SubParsersAction) -> None:
     actions = group_actions(
-        groups, "keys", help="session JWT signing keys",
+        groups,
+        "keys",
+        help="session JWT signing keys",
         description="Rotation without downtime: `keys rotate` publishes a new key as next; "
-                    "`keys rotate` again after KEY_PUBLISH_SECONDS (or with --promote) makes it "
-                    "current; `keys retire` drops previous keys once no live JWT can carry them.")
+        "`keys rotate` again after KEY_PUBLISH_SECONDS (or with --promote) makes it "
+        "current; `keys retire` drops previous keys once no live JWT can carry them.",
+    )
     add_action(actions, "list", list_, help="list keys with their state")
-    parser = add_action(actions, "rotate", rotate,
-                        help="publish a next key, or promote the published one")
-    parser.add_argument("--promote", action="store_true",
-                        help="promote the next key now, without waiting KEY_PUBLISH_SECONDS")
+    parser = add_action(
+        actions, "rotate", rotate, help="publish a next key, or promote the published one"
+    )
+    parser.add_argument(
+        "--promote",
+        action="store_true",
+        help="promote the next key now, without waiting KEY_PUBLISH_SECONDS",
+    )
     parser = add_action(actions, "retire", retire, help="remove previous keys from JWKS")
-    parser.add_argument("--force", action="store_true",
-                        help="retire even if session JWTs signed by them may still be live")
-    parser = add_action(actions, "reencrypt", reencrypt,
-                        help="re-encrypt private keys under the current key-encryption key")
-    parser.add_argument("--from-old-kek", required=True, metavar="FERNET_KEY",
-                        help="the key-encryption key the keys are stored under now; write "
-                             "--from-old-kek=KEY: a Fernet key may begin with '-', which "
-                             "argparse would take for an option after a space")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="retire even if session JWTs signed by them may still be live",
+    )
+    parser = add_action(
+        actions,
+        "reencrypt",
+        reencrypt,
+        help="re-encrypt private keys under the current key-encryption key",
+    )
+    parser.add_argument(
+        "--from-old-kek",
+        required=True,
+        metavar="FERNET_KEY",
+        help="the key-encryption key the keys are stored under now; write "
+        "--from-old-kek=KEY: a Fernet key may begin with '-', which "
+        "argparse would take for an option after a space",
+    )

@@ -13,7 +13,9 @@ from ..cli import CommandIO, add_action, group_actions
 def create(options: dict[str, Any], io: CommandIO) -> None:
     member = organizations.create_member(
         organization=organizations.get_organization(options["organization"]),
-        email=options["email"], name=options["name"], external_id=options["external_id"],
+        email=options["email"],
+        name=options["name"],
+        external_id=options["external_id"],
         roles=options["role"],
     )
     io.emit(organizations.member_as_dict(member))
@@ -31,7 +33,12 @@ def add_group(groups: argparse._SubParsersAction) -> None:
     parser.add_argument("--email", required=True)
     parser.add_argument("--name", default="")
     parser.add_argument("--external-id", default="")
-    parser.add_argument("--role", action="append", default=[], metavar="ROLE_ID",
-                        help="a role from TRUSTED_AUTH['ROLES'] (repeatable)")
+    parser.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE_ID",
+        help="a role from TRUSTED_AUTH['ROLES'] (repeatable)",
+    )
     parser = add_action(actions, "list", list_, help="list an organization's members")
     parser.add_argument("--organization", required=True, metavar="ID_OR_SLUG")

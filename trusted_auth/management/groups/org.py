@@ -13,7 +13,9 @@ from ..cli import CommandIO, add_action, group_actions
 
 def create(options: dict[str, Any], io: CommandIO) -> None:
     organization = organizations.create_organization(
-        name=options["name"], slug=options["slug"] or "", external_id=options["external_id"] or "",
+        name=options["name"],
+        slug=options["slug"] or "",
+        external_id=options["external_id"] or "",
         email_allowed_domains=options["email_allowed_domain"],
     )
     io.emit(organizations.organization_as_dict(organization))
@@ -29,6 +31,11 @@ def add_group(groups: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--slug", help="URL-safe unique name (default: from --name)")
     parser.add_argument("--external-id", help="the id your IdP's organization claim carries")
-    parser.add_argument("--email-allowed-domain", action="append", default=[], metavar="DOMAIN",
-                        help="JIT-provisioned members must have an email here (repeatable)")
+    parser.add_argument(
+        "--email-allowed-domain",
+        action="append",
+        default=[],
+        metavar="DOMAIN",
+        help="JIT-provisioned members must have an email here (repeatable)",
+    )
     add_action(actions, "list", list_, help="list organizations")

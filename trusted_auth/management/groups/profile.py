@@ -103,8 +103,10 @@ def _given(fields: dict[str, Any]) -> dict[str, Any]:
 def create(options: dict[str, Any], io: CommandIO) -> None:
     profile = profiles.create_profile(**_given(_profile_fields(options, io)))
     io.emit(profiles.profile_as_dict(profile))
-    io.note(f"Created {profile.profile_id}. Check a token against it without side effects: "
-            f"trusted_auth profile test --profile-id {profile.profile_id} --token …")
+    io.note(
+        f"Created {profile.profile_id}. Check a token against it without side effects: "
+        f"trusted_auth profile test --profile-id {profile.profile_id} --token …"
+    )
 
 
 def list_(options: dict[str, Any], io: CommandIO) -> None:
@@ -119,8 +121,9 @@ def show(options: dict[str, Any], io: CommandIO) -> None:
 def update(options: dict[str, Any], io: CommandIO) -> None:
     changes = _given(_profile_fields(options, io))
     if not changes:
-        raise CommandError("nothing to change: give at least one option "
-                           "(trusted_auth profile update --help)")
+        raise CommandError(
+            "nothing to change: give at least one option (trusted_auth profile update --help)"
+        )
     profile = profiles.update_profile(options["profile_id"], changes)
     io.emit(profiles.profile_as_dict(profile))
     io.note(f"Updated {', '.join(sorted(changes))} of {profile.profile_id}.", level=2)
@@ -129,23 +132,27 @@ def update(options: dict[str, Any], io: CommandIO) -> None:
 def delete(options: dict[str, Any], io: CommandIO) -> None:
     described = profiles.delete_profile(options["profile_id"])
     io.emit({"deleted": True, "profile": described})
-    io.note(f"Deleted {described['profile_id']}. Sessions it started stay valid until they "
-            "expire or are revoked.")
+    io.note(
+        f"Deleted {described['profile_id']}. Sessions it started stay valid until they "
+        "expire or are revoked."
+    )
 
 
 def add_pem(options: dict[str, Any], io: CommandIO) -> None:
     [pem] = _pem_keys([options["pem_file"]], io) or [""]
     row = profiles.add_pem_key(options["profile_id"], pem)
     profile = profiles.get_profile(options["profile_id"])
-    io.emit({"added_key": profiles.pem_key_as_dict(row),
-             "profile": profiles.profile_as_dict(profile)})
+    io.emit(
+        {"added_key": profiles.pem_key_as_dict(row), "profile": profiles.profile_as_dict(profile)}
+    )
 
 
 def remove_pem(options: dict[str, Any], io: CommandIO) -> None:
     row = profiles.remove_pem_key(options["profile_id"], options["key_id"])
     profile = profiles.get_profile(options["profile_id"])
-    io.emit({"removed_key": profiles.pem_key_as_dict(row),
-             "profile": profiles.profile_as_dict(profile)})
+    io.emit(
+        {"removed_key": profiles.pem_key_as_dict(row), "profile": profiles.profile_as_dict(profile)}
+    )
 
 
 def test(options: dict[str, Any], io: CommandIO) -> None:
@@ -157,10 +164,14 @@ def test(options: dict[str, Any], io: CommandIO) -> None:
     for check in result.trace.checks:
         io.note(f"  {'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}", level=2)
     if result.error is not None:
-        raise CommandError(f"the token fails the {result.failed_check!r} check: "
-                           f"{result.error.message} ({result.error.error_type})")
-    io.note(f"The token passes all {len(result.trace.checks)} checks. Dry run: no session was "
-            "started, the token was not marked as used, no audit event was written.")
+        raise CommandError(
+            f"the token fails the {result.failed_check!r} check: "
+            f"{result.error.message} ({result.error.error_type})"
+        )
+    io.note(
+        f"The token passes all {len(result.trace.checks)} checks. Dry run: no session was "
+        "started, the token was not marked as used, no audit event was written."
+    )
 
 
 # Parsers -------------------------------------------------------------------------------------
@@ -175,84 +186,152 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
     required = creating
     issuer = parser.add_argument_group("issuer")
     issuer.add_argument("--name", required=required, help="a name for people")
-    issuer.add_argument("--issuer", required=required, metavar="ISS",
-                        help="the exact `iss` claim of accepted tokens")
-    issuer.add_argument("--audience", required=required, metavar="AUD",
-                        help="the exact `aud` claim (or one entry of it) of accepted tokens")
+    issuer.add_argument(
+        "--issuer",
+        required=required,
+        metavar="ISS",
+        help="the exact `iss` claim of accepted tokens",
+    )
+    issuer.add_argument(
+        "--audience",
+        required=required,
+        metavar="AUD",
+        help="the exact `aud` claim (or one entry of it) of accepted tokens",
+    )
     keys = parser.add_argument_group(
-        "keys", "where the issuer's public keys come from: one of" if creating else
-        "replacing the key source: --jwks-url drops the PEM keys, --pem-file the JWKS URL")
+        "keys",
+        "where the issuer's public keys come from: one of"
+        if creating
+        else "replacing the key source: --jwks-url drops the PEM keys, --pem-file the JWKS URL",
+    )
     source = keys.add_mutually_exclusive_group(required=required)
-    source.add_argument("--jwks-url", metavar="URL",
-                        help="https URL of the issuer's JWKS (validated now, fetched on first use)")
     source.add_argument(
-        "--pem-file", dest="pem_files", action="extend", nargs="+", metavar="PATH",
+        "--jwks-url",
+        metavar="URL",
+        help="https URL of the issuer's JWKS (validated now, fetched on first use)",
+    )
+    source.add_argument(
+        "--pem-file",
+        dest="pem_files",
+        action="extend",
+        nargs="+",
+        metavar="PATH",
         help=f"PEM public key file(s), 1 to {MAX_PEM_KEYS}: RSA >= 2048 bits, EC P-256/P-384/"
-             "P-521 or Ed25519; '-' reads stdin" + ("" if creating else
-                                                    "; replaces every PEM key"),
+        "P-521 or Ed25519; '-' reads stdin" + ("" if creating else "; replaces every PEM key"),
     )
     claims = parser.add_argument_group("claims")
     claims.add_argument(
-        "--map", action="extend", nargs="+", type=_mapping_pair, required=required,
+        "--map",
+        action="extend",
+        nargs="+",
+        type=_mapping_pair,
+        required=required,
         metavar="KEY=CLAIM",
         help=MAPPING_HELP + ("" if creating else "; replaces the whole mapping"),
     )
-    claims.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
-                        help="create unknown users/members on first attest (default: off)")
     claims.add_argument(
-        "--jit-organizations", action=argparse.BooleanOptionalAction, default=None,
-        help="B2B: create the organization a mapped organization_id names (default: off)")
+        "--jit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="create unknown users/members on first attest (default: off)",
+    )
+    claims.add_argument(
+        "--jit-organizations",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="B2B: create the organization a mapped organization_id names (default: off)",
+    )
     policy = parser.add_argument_group("policy")
     policy.add_argument(
-        "--algorithms", nargs="+", choices=SUPPORTED_ALGORITHMS, metavar="ALG",
+        "--algorithms",
+        nargs="+",
+        choices=SUPPORTED_ALGORITHMS,
+        metavar="ALG",
         help=f"allowed signing algorithms, from {' '.join(SUPPORTED_ALGORITHMS)} "
-             "(default: RS256 ES256)" + ("" if creating else "; replaces the list"))
-    policy.add_argument("--leeway", type=int, metavar="SECONDS",
-                        help="clock skew allowed on exp/nbf/iat, 0..300 (default: 30)")
-    policy.add_argument("--max-lifetime", type=int, metavar="SECONDS",
-                        help="largest exp - iat accepted (default: 3600)")
-    policy.add_argument("--replay-policy", choices=TrustedAuthTokenProfile.ReplayPolicy.values,
-                        help="single_use: a token is attested once (default); allow: reuse "
-                             "until it expires")
+        "(default: RS256 ES256)" + ("" if creating else "; replaces the list"),
+    )
+    policy.add_argument(
+        "--leeway",
+        type=int,
+        metavar="SECONDS",
+        help="clock skew allowed on exp/nbf/iat, 0..300 (default: 30)",
+    )
+    policy.add_argument(
+        "--max-lifetime",
+        type=int,
+        metavar="SECONDS",
+        help="largest exp - iat accepted (default: 3600)",
+    )
+    policy.add_argument(
+        "--replay-policy",
+        choices=TrustedAuthTokenProfile.ReplayPolicy.values,
+        help="single_use: a token is attested once (default); allow: reuse until it expires",
+    )
 
 
 def add_group(groups: argparse._SubParsersAction) -> None:
     actions = group_actions(
-        groups, "profile", help="trusted auth token profiles: whose tokens to accept",
+        groups,
+        "profile",
+        help="trusted auth token profiles: whose tokens to accept",
         description="Trusted auth token profiles: which issuer, audience and keys to trust, and "
-                    "how token claims map to users and members.",
+        "how token claims map to users and members.",
     )
-    parser = add_action(actions, "create", create, help="create a profile",
-                        description="Create a profile trusting a JWKS URL or 1 to "
-                                    f"{MAX_PEM_KEYS} PEM public keys.",
-                        epilog=CREATE_EXAMPLE)
+    parser = add_action(
+        actions,
+        "create",
+        create,
+        help="create a profile",
+        description=f"Create a profile trusting a JWKS URL or 1 to {MAX_PEM_KEYS} PEM public keys.",
+        epilog=CREATE_EXAMPLE,
+    )
     _add_profile_fields(parser, creating=True)
     add_action(actions, "list", list_, help="list profiles")
     parser = add_action(actions, "show", show, help="show one profile, PEM keys included")
     _add_profile_id(parser)
-    parser = add_action(actions, "update", update, help="change some settings of a profile",
-                        description="Change the settings given; leave the others as they are.")
+    parser = add_action(
+        actions,
+        "update",
+        update,
+        help="change some settings of a profile",
+        description="Change the settings given; leave the others as they are.",
+    )
     _add_profile_id(parser)
     _add_profile_fields(parser, creating=False)
     parser = add_action(actions, "delete", delete, help="delete a profile and its PEM keys")
     _add_profile_id(parser)
-    parser = add_action(actions, "add-pem", add_pem,
-                        help=f"add a PEM public key to a PEM profile (at most {MAX_PEM_KEYS})")
+    parser = add_action(
+        actions,
+        "add-pem",
+        add_pem,
+        help=f"add a PEM public key to a PEM profile (at most {MAX_PEM_KEYS})",
+    )
     _add_profile_id(parser)
-    parser.add_argument("--pem-file", required=True, metavar="PATH",
-                        help="the PEM public key file; '-' reads stdin")
-    parser = add_action(actions, "remove-pem", remove_pem,
-                        help="remove a PEM key from a profile (never its last one)")
+    parser.add_argument(
+        "--pem-file", required=True, metavar="PATH", help="the PEM public key file; '-' reads stdin"
+    )
+    parser = add_action(
+        actions,
+        "remove-pem",
+        remove_pem,
+        help="remove a PEM key from a profile (never its last one)",
+    )
     _add_profile_id(parser)
     parser.add_argument("--key-id", required=True, metavar="KEY_ID", help="the pem-… id")
     parser = add_action(
-        actions, "test", test, help="dry run: check a token against a profile",
+        actions,
+        "test",
+        test,
+        help="dry run: check a token against a profile",
         description="Run every verification check on a token and print each outcome, the "
-                    "decoded header and claims and the mapped attributes. Starts no session, "
-                    "does not mark the token as used, writes no audit event. Exit status 1 "
-                    "when a check fails.",
+        "decoded header and claims and the mapped attributes. Starts no session, "
+        "does not mark the token as used, writes no audit event. Exit status 1 "
+        "when a check fails.",
     )
     _add_profile_id(parser)
-    parser.add_argument("--token", required=True, metavar="TOKEN",
-                        help="the external JWT; '-' reads it from stdin (keeps it out of the "
-                             "shell history)")
+    parser.add_argument(
+        "--token",
+        required=True,
+        metavar="TOKEN",
+        help="the external JWT; '-' reads it from stdin (keeps it out of the shell history)",
+    )

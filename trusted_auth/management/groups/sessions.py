@@ -16,7 +16,12 @@ def clear_expired(options: dict[str, Any], io: CommandIO) -> None:
 
 def add_group(groups: argparse._SubParsersAction) -> None:
     actions = group_actions(groups, "sessions", help="session housekeeping")
-    parser = add_action(actions, "clear-expired", clear_expired,
-                        help="delete sessions past their absolute expiry (run it from cron)")
-    parser.add_argument("--batch-size", type=int, default=1000,
-                        help="rows deleted per statement (default 1000)")
+    parser = add_action(
+        actions,
+        "clear-expired",
+        clear_expired,
+        help="delete sessions past their absolute expiry (run it from cron)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=1000, help="rows deleted per statement (default 1000)"
+    )
