@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 
-from trusted_auth.authentication import BearerSessionAuthentication  # noqa: E402
 from trusted_auth.conf import trusted_auth_settings  # noqa: E402
+from trusted_auth.contrib.rest_framework import BearerSessionAuthentication  # noqa: E402
 from trusted_auth.models import (  # noqa: E402
     ProfilePublicKey,
     Session,

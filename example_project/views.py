@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trusted_auth.authentication import BearerSessionAuthentication
+from trusted_auth.contrib.rest_framework import BearerSessionAuthentication
 from trusted_auth.models import TrustedAuthTokenProfile
 
 

@@ -1,0 +1,1 @@
+"""Glue for host projects: framework integrations that live outside the service layer."""

@@ -1,0 +1,179 @@
+"""DRF authentication for your own API: ``Authorization: Bearer <session_jwt or session_token>``.
+
+A session JWT is verified locally against our published keys (kept in process memory for
+``BEARER_KEY_CACHE_SECONDS``): no database query until it expires, unless
+``TRUSTED_AUTH["BEARER_CHECK_REVOCATION"]`` is on, in which case the session row is read too and
+a revoked session is refused at once. A session token is always looked up (it is opaque).
+
+``request.user`` is the Django user (consumer) or, for a member session, the member's linked
+Django user or a ``MemberPrincipal``; it loads lazily, so a view that only needs
+``request.auth`` makes no query. ``request.auth`` is a ``VerifiedSession`` for a JWT verified
+locally, or the ``Session`` row otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from django.contrib.auth import get_user_model
+from django.utils.functional import SimpleLazyObject
+from rest_framework import authentication, exceptions
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import TrustedAuthError
+from trusted_auth.models import Member, Session, SigningKey
+from trusted_auth.services.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, unverified_kid
+from trusted_auth.services.sessions import find_live_session
+from trusted_auth.services.signing_keys import PUBLISHED_STATES
+
+_keys: dict[str, tuple[float, jwt.PyJWK]] = {}
+_keys_guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class VerifiedSession:
+    """A session proven by a locally verified session JWT (no database read)."""
+
+    session_id: str
+    subject: str
+    organization_id: str | None
+    roles: list[str]
+    claims: dict[str, Any]
+
+
+class MemberPrincipal:
+    """``request.user`` for a member session whose member has no linked Django user."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+        self.member_id = member.member_id
+        self.organization_id = member.organization.organization_id
+        self.email = member.email
+        self.pk = None
+
+    def __str__(self) -> str:
+        return self.email
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+
+class _LazyAuthenticatedUser(SimpleLazyObject):
+    # Answer without loading the user: authentication already proved it.
+    is_authenticated = True
+    is_anonymous = False
+
+
+def _verification_key(kid: Any) -> jwt.PyJWK:
+    if not isinstance(kid, str):
+        raise exceptions.AuthenticationFailed("session JWT has no kid")
+    now = time.monotonic()
+    cached = _keys.get(kid)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    key = SigningKey.objects.filter(kid=kid, state__in=PUBLISHED_STATES).first()
+    if key is None:
+        raise exceptions.AuthenticationFailed("session JWT is not signed by a key of this project")
+    loaded = jwt.PyJWK(key.public_jwk, algorithm="RS256")
+    with _keys_guard:
+        _keys[kid] = (now + trusted_auth_settings.BEARER_KEY_CACHE_SECONDS, loaded)
+    return loaded
+
+
+def _user_for_subject(subject: str):
+    """Load the principal of a locally verified JWT (runs on first use of ``request.user``)."""
+    try:
+        if subject.startswith("member-"):
+            member = Member.objects.select_related("organization", "django_user").get(
+                member_id=subject
+            )
+            return member.django_user or MemberPrincipal(member)
+        return get_user_model()._default_manager.get(trusted_auth_identity__user_id=subject)
+    except (Member.DoesNotExist, get_user_model().DoesNotExist) as e:
+        # Raised inside the view; DRF answers it as a 401 like any authentication failure.
+        raise exceptions.AuthenticationFailed("the session's user no longer exists") from e
+
+
+def _user_for_session(session: Session):
+    if session.member_id is not None:
+        return session.member.django_user or MemberPrincipal(session.member)
+    return session.user
+
+
+class BearerSessionAuthentication(authentication.BaseAuthentication):
+    """Authenticate API requests with a trusted_auth session JWT or session token."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Bearer header must carry one credential")
+        try:
+            credential = header[1].decode("ascii")
+        except UnicodeDecodeError as e:
+            raise exceptions.AuthenticationFailed("invalid bearer credential") from e
+        if credential.count(".") == 2:
+            return self._authenticate_jwt(credential)
+        return self._authenticate_token(credential)
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="api"'
+
+    def _authenticate_token(self, token: str):
+        try:
+            session = find_live_session(session_token=token)
+        except TrustedAuthError as e:
+            raise exceptions.AuthenticationFailed(e.message) from e
+        return _user_for_session(session), session
+
+    def _authenticate_jwt(self, token: str):
+        try:
+            key = _verification_key(unverified_kid(token))
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=trusted_auth_settings.PROJECT_ID,
+                issuer=trusted_auth_settings.ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+            session_claim = claims[SESSION_CLAIM]
+            session_id = session_claim["id"]
+        except exceptions.AuthenticationFailed:
+            raise
+        except Exception as e:  # noqa: BLE001 - any malformed credential is a plain 401
+            raise exceptions.AuthenticationFailed("invalid or expired session JWT") from e
+        if trusted_auth_settings.BEARER_CHECK_REVOCATION:
+            session = (
+                Session.objects.select_related(
+                    "user", "member__organization", "member__django_user"
+                )
+                .filter(session_id=session_id)
+                .first()
+            )
+            if session is None or not session.is_live:
+                raise exceptions.AuthenticationFailed("the session was revoked or has expired")
+            return _user_for_session(session), session
+        organization = claims.get(ORGANIZATION_CLAIM) or {}
+        verified = VerifiedSession(
+            session_id=session_id,
+            subject=claims["sub"],
+            organization_id=organization.get("organization_id"),
+            roles=list(session_claim.get("roles") or []),
+            claims=claims,
+        )
+        subject = claims["sub"]
+        return _LazyAuthenticatedUser(lambda: _user_for_subject(subject)), verified
