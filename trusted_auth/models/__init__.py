@@ -1,4 +1,5 @@
 from .events import AuditEvent
+from .generations import Generation
 from .identities import UserIdentity
 from .keys import SigningKey
 from .organizations import Member, Organization
@@ -9,6 +10,7 @@ from .sessions import Session
 __all__ = [
     "ApiSecret",
     "AuditEvent",
+    "Generation",
     "Member",
     "Organization",
     "ProfilePublicKey",

@@ -1,0 +1,104 @@
+"""Generation counters: how every worker learns, on its next request, that shared state changed.
+
+Process-local caches (profiles, API secrets, signing keys) are only as fresh as the counter
+they were filled at. ``current()`` reads every counter in one query; inside a request the answer
+is memoised for that request only (``request_started`` clears it), so one request costs at most
+one read however many caches consult it. ``bump(name)`` increments a counter inside the caller's
+transaction, so the change and its announcement commit together or not at all.
+
+Saves and deletes of the models in ``TRACKED_MODELS`` bump their counter through model signals.
+``QuerySet.update()`` and raw SQL send no signal: code that changes tracked rows that way must
+call ``bump`` itself.
+
+Failure mode: the counters live in the database, which is already required for every request;
+when it is down the read raises and the request fails closed (503), never serving stale state.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.signals import request_finished, request_started
+from django.db import transaction
+from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+
+from trusted_auth.models import (
+    ApiSecret,
+    Generation,
+    ProfilePublicKey,
+    SigningKey,
+    TrustedAuthTokenProfile,
+)
+
+PROFILES = "profiles"
+SECRETS = "secrets"
+SIGNING_KEYS = "signing_keys"
+
+TRACKED_MODELS: dict[type, str] = {
+    TrustedAuthTokenProfile: PROFILES,
+    ProfilePublicKey: PROFILES,
+    ApiSecret: SECRETS,
+    SigningKey: SIGNING_KEYS,
+}
+
+_request = threading.local()
+
+
+def current() -> dict[str, int]:
+    """Every counter by name (a counter never bumped is 0), memoised for the current request."""
+    memo = getattr(_request, "memo", None)
+    if memo is not None:
+        return memo
+    values = dict(Generation.objects.values_list("name", "value"))
+    if getattr(_request, "active", False):
+        _request.memo = values
+    return values
+
+
+def value(name: str) -> int:
+    """One counter's value (see ``current``)."""
+    return current().get(name, 0)
+
+
+def bump(name: str) -> None:
+    """Increment counter ``name`` inside the current transaction (created at 1 when missing)."""
+    with transaction.atomic():
+        updated = Generation.objects.filter(name=name).update(value=F("value") + 1)
+        if not updated:
+            _, created = Generation.objects.get_or_create(name=name, defaults={"value": 1})
+            if not created:
+                Generation.objects.filter(name=name).update(value=F("value") + 1)
+    forget_request_memo()
+
+
+def forget_request_memo() -> None:
+    """Drop the memoised counters, so the next ``current()`` reads the database again."""
+    _request.memo = None
+
+
+def _request_started(**kwargs: Any) -> None:
+    _request.active = True
+    _request.memo = None
+
+
+def _request_finished(**kwargs: Any) -> None:
+    _request.active = False
+    _request.memo = None
+
+
+def _changed(sender: type, **kwargs: Any) -> None:
+    bump(TRACKED_MODELS[sender])
+
+
+def connect_signals() -> None:
+    request_started.connect(_request_started, dispatch_uid="trusted_auth.generations.started")
+    request_finished.connect(_request_finished, dispatch_uid="trusted_auth.generations.finished")
+    for model in TRACKED_MODELS:
+        for name, signal in (("post_save", post_save), ("post_delete", post_delete)):
+            signal.connect(
+                _changed,
+                sender=model,
+                dispatch_uid=f"trusted_auth.generations.{model.__name__}.{name}",
+            )
