@@ -28,6 +28,8 @@ OPTIONAL_MAPPING_KEYS = (
     "name",
     "organization_id",
     "role_ids",
+    # Where the issuer says the email is verified (default: the top-level `email_verified`).
+    "email_verified",
 )
 
 
