@@ -173,7 +173,7 @@ def inprocess(outdir: Path, seconds: float) -> None:
             seconds, lambda: jwt.encode(claims, signing_key, algorithm="RS256")
         ),
         "verify_external_token": rate(
-            seconds, lambda: verify_external_token(profile, external, consume=False)
+            seconds, lambda: verify_external_token(profile, external, dry_run=True)
         ),
         # The same decode on our session JWT (longer token, RSA-3072 key by default): the
         # floor for the two rows below.

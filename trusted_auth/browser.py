@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_POST
 from trusted_auth.api.envelope import ERROR_URL, new_request_id
 from trusted_auth.api.throttling import attest_throttle_wait
 from trusted_auth.api.views import request_context
+from trusted_auth.backends import BACKEND
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError
 from trusted_auth.services.attest import AttestRequest, attest
@@ -84,7 +84,7 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
         )
     except TrustedAuthError as e:
         return _error(e.status_code, e.error_type, e.message)
-    login(request, result.identity.django_user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    login(request, result.identity.django_user, backend=BACKEND)
     request.session[SESSION_KEY] = result.session.session_id
     return JsonResponse(
         {

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from rest_framework.throttling import SimpleRateThrottle
 
+from trusted_auth.backends import BACKEND as BROWSER_BACKEND
 from trusted_auth.conf import DEFAULTS, SETTING_NAME, trusted_auth_settings
 
 _POSITIVE_NUMBERS = (
@@ -111,6 +112,16 @@ def check_settings(app_configs=None, **kwargs):
                 hint="It lets a profile's JWKS URL reach private and loopback addresses (SSRF); "
                 "keep it for tests and local demos.",
                 id="trusted_auth.W001",
+            )
+        )
+    if BROWSER_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        messages.append(
+            Warning(
+                f"{BROWSER_BACKEND} is not in AUTHENTICATION_BACKENDS.",
+                hint="The browser flow (browser/exchange) logs users in with it; without it a "
+                "browser that exchanged a token is anonymous again on its next request. Add it "
+                "after django.contrib.auth.backends.ModelBackend.",
+                id="trusted_auth.W010",
             )
         )
     messages.extend(_check_throttle_rates())

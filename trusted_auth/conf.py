@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "KEY_ENCRYPTION_KEY": "",
     # Django cache alias used for the JWKS cache, refetch cooldowns and replay markers.
     "CACHE_ALIAS": "default",
+    # Who a token signs in as: a subclass of trusted_auth.adapter.DefaultTrustedAuthAdapter.
+    "ADAPTER": "trusted_auth.adapter.DefaultTrustedAuthAdapter",
     # External tokens.
     "MAX_TOKEN_BYTES": 8 * 1024,
     # JWKS fetching.

@@ -93,3 +93,34 @@ class InvalidProfile(TrustedAuthError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class IdentityLinkRequired(TrustedAuthError):
+    """A verified token names an existing user or member its issuer has no link to, and the
+    profile's link policy does not allow linking it (or never may: staff, superusers, inactive
+    users). An operator links it explicitly with ``trusted_auth identity link``."""
+
+    error_type = "identity_link_required"
+    status_code = 403
+
+
+class UserInactive(TrustedAuthError):
+    """The token's user exists but may not sign in (``is_active`` is false)."""
+
+    error_type = "user_inactive"
+    status_code = 403
+
+
+class ServiceUnavailable(TrustedAuthError):
+    """A dependency (the database, the cache) failed or timed out: nothing was decided, so
+    nothing was accepted. Clients retry after ``Retry-After``."""
+
+    error_type = "service_unavailable"
+    status_code = 503
+
+
+class UnexpectedError(TrustedAuthError):
+    """An exception no service anticipated, recorded in the audit trail as what it is."""
+
+    error_type = "internal_server_error"
+    status_code = 500

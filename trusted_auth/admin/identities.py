@@ -42,7 +42,7 @@ class LimitedInlinesMixin:
 
 @admin.register(UserIdentity)
 class UserIdentityAdmin(admin.ModelAdmin):
-    list_display = ("user_id", "email", "external_issuer", "external_id", "status", "created_at")
+    list_display = ("user_id", "email", "external_id", "status", "provisioned_by", "created_at")
     list_filter = ("status",)
     search_fields = ("=user_id", "email", "=external_id", "django_user__username")
     list_select_related = ("django_user",)
@@ -53,9 +53,9 @@ class UserIdentityAdmin(admin.ModelAdmin):
         "django_user",
         "email",
         "name",
-        "external_issuer",
         "external_id",
         "status",
+        "provisioned_by",
         "created_at",
         "latest_sessions",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trusted_auth.services.b2b_attest import B2BAttestRequest, b2b_attest
+from trusted_auth.services.attest import B2BAttestRequest, b2b_attest
 
 from .b2b_shapes import member_session_shape, member_shape, organization_shape
 from .serializers import B2BAttestRequestSerializer

@@ -26,8 +26,9 @@ from rest_framework import authentication, exceptions
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Member, Session, SigningKey
+from trusted_auth.services.identities import DELETED
 from trusted_auth.services.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, unverified_kid
-from trusted_auth.services.sessions import find_live_session
+from trusted_auth.services.sessions import find_live_session, owner_is_out
 from trusted_auth.services.signing_keys import PUBLISHED_STATES
 
 _keys: dict[str, tuple[float, jwt.PyJWK]] = {}
@@ -97,11 +98,22 @@ def _user_for_subject(subject: str):
             member = Member.objects.select_related("organization", "django_user").get(
                 member_id=subject
             )
-            return member.django_user or MemberPrincipal(member)
-        return get_user_model()._default_manager.get(trusted_auth_identity__user_id=subject)
+            user = member.django_user
+            out = member.status == DELETED or (user is not None and not user.is_active)
+            principal = user or MemberPrincipal(member)
+        else:
+            principal = (
+                get_user_model()
+                ._default_manager.select_related("trusted_auth_identity")
+                .get(trusted_auth_identity__user_id=subject)
+            )
+            out = not principal.is_active or principal.trusted_auth_identity.status == DELETED
     except (Member.DoesNotExist, get_user_model().DoesNotExist) as e:
         # Raised inside the view; DRF answers it as a 401 like any authentication failure.
         raise exceptions.AuthenticationFailed("the session's user no longer exists") from e
+    if out:
+        raise exceptions.AuthenticationFailed("the session's user is inactive or deleted")
+    return principal
 
 
 def _user_for_session(session: Session):
@@ -159,12 +171,12 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
         if trusted_auth_settings.BEARER_CHECK_REVOCATION:
             session = (
                 Session.objects.select_related(
-                    "user", "member__organization", "member__django_user"
+                    "user__trusted_auth_identity", "member__organization", "member__django_user"
                 )
                 .filter(session_id=session_id)
                 .first()
             )
-            if session is None or not session.is_live:
+            if session is None or not session.is_live or owner_is_out(session):
                 raise exceptions.AuthenticationFailed("the session was revoked or has expired")
             return _user_for_session(session), session
         organization = claims.get(ORGANIZATION_CLAIM) or {}

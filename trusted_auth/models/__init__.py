@@ -1,7 +1,9 @@
+from .consumed_tokens import ConsumedToken
 from .events import AuditEvent
 from .generations import Generation
 from .identities import UserIdentity
 from .keys import SigningKey
+from .links import IdentityLink
 from .organizations import Member, Organization
 from .profiles import ProfilePublicKey, TrustedAuthTokenProfile
 from .secrets import ApiSecret
@@ -10,7 +12,9 @@ from .sessions import Session
 __all__ = [
     "ApiSecret",
     "AuditEvent",
+    "ConsumedToken",
     "Generation",
+    "IdentityLink",
     "Member",
     "Organization",
     "ProfilePublicKey",

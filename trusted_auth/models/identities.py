@@ -12,6 +12,13 @@ def _new_user_id() -> str:
     return ids.new_id(ids.USER)
 
 
+class ProvisionedBy(models.TextChoices):
+    """Who created a user identity or a member."""
+
+    OPERATOR = "operator", _("an operator (admin, CLI or API)")
+    JIT = "jit", _("a JIT attest")
+
+
 class UserIdentity(models.Model):
     """The public, Stytch-shaped face of a Django user: ``user_id``, external id, email, name."""
 
@@ -26,11 +33,22 @@ class UserIdentity(models.Model):
         _("user id"), max_length=64, unique=True, default=_new_user_id, editable=False
     )
     email = models.EmailField(_("email"), max_length=254)
-    # The issuer that vouches for external_id: (issuer, external_id) is the identity key.
-    external_issuer = models.CharField(_("external issuer"), max_length=500, blank=True)
+    # The host's own id for this user (Stytch's user ``external_id``): set by the operator or the
+    # users API, matched against a token's mapped ``external_user_id`` only while the identity is
+    # unclaimed. The ids issuers vouch for live in ``IdentityLink`` rows.
     external_id = models.CharField(_("external id"), max_length=256, blank=True)
     name = models.JSONField(_("name"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, default="active")
+    provisioned_by = models.CharField(
+        _("provisioned by"),
+        max_length=16,
+        choices=ProvisionedBy.choices,
+        default=ProvisionedBy.OPERATOR,
+        help_text=_(
+            "An identity an operator created and no issuer is linked to yet is claimed by the "
+            "first verified token with its email (or external id)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -41,9 +59,9 @@ class UserIdentity(models.Model):
             # mapped, and what makes concurrent JIT attests for one new email create one user.
             models.UniqueConstraint(Lower("email"), name="trusted_auth_identity_email_unique"),
             models.UniqueConstraint(
-                fields=["external_issuer", "external_id"],
+                fields=["external_id"],
                 condition=~models.Q(external_id=""),
-                name="trusted_auth_identity_external_unique",
+                name="trusted_auth_identity_external_id_unique",
             ),
         ]
 

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from trusted_auth import ids
 
+from .identities import ProvisionedBy
+
 
 def _new_organization_id() -> str:
     return ids.new_id(ids.ORGANIZATION)
@@ -73,6 +75,12 @@ class Member(models.Model):
     external_id = models.CharField(_("external id"), max_length=256, blank=True)
     roles = models.JSONField(_("roles"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=16, default="active")
+    provisioned_by = models.CharField(
+        _("provisioned by"),
+        max_length=16,
+        choices=ProvisionedBy.choices,
+        default=ProvisionedBy.OPERATOR,
+    )
     django_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

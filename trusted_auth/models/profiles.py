@@ -96,6 +96,17 @@ class TrustedAuthTokenProfile(models.Model):
         JWK = "JWK", _("JWKS URL")
         PEM = "PEM", _("PEM public keys")
 
+    class LinkPolicy(models.TextChoices):
+        NONE = "none", _("None: only users this issuer is linked to, JIT or pre-provisioned")
+        VERIFIED_EMAIL = (
+            "verified_email",
+            _(
+                "Verified email: also link an existing user when the token proves the email "
+                "verified"
+            ),
+        )
+        EMAIL = "email", _("Email: link an existing user by email alone (you own the issuer)")
+
     class ReplayPolicy(models.TextChoices):
         SINGLE_USE = "single_use", _("Single use: a token is attested at most once")
         ALLOW = "allow", _("Allow reuse until the token expires")
@@ -121,6 +132,21 @@ class TrustedAuthTokenProfile(models.Model):
             "B2B: create the organization a token's mapped organization_id claim names "
             "when none exists."
         ),
+    )
+    link_policy = models.CharField(
+        _("link policy"),
+        max_length=16,
+        choices=LinkPolicy.choices,
+        default=LinkPolicy.NONE,
+        help_text=_(
+            "How a token may reach an existing user or member this issuer has no link to yet. "
+            "Staff, superusers and inactive users are never linked automatically."
+        ),
+    )
+    require_verified_email = models.BooleanField(
+        _("require a verified email"),
+        default=False,
+        help_text=_("Refuse tokens that do not prove the email verified (email_verified: true)."),
     )
     algorithms = models.JSONField(
         _("allowed algorithms"), default=_default_algorithms, validators=[validate_algorithms]

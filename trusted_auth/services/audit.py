@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from trusted_auth import signals
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
@@ -55,14 +57,17 @@ def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
 def record_attest_success(
     facts: AttestFacts, context: RequestContext, user, session: Session | None
 ) -> AuditEvent:
+    """Write the success event inside the attest's transaction; the signal follows the commit."""
     event = _event(
         facts,
         context,
         outcome=AuditEvent.Outcome.SUCCESS,
         session_id=session.session_id if session else "",
     )
-    signals.attest_succeeded.send(
-        sender=record_attest_success, event=event, user=user, session=session
+    transaction.on_commit(
+        lambda: signals.attest_succeeded.send(
+            sender=AuditEvent, event=event, user=user, session=session
+        )
     )
     return event
 
@@ -77,5 +82,5 @@ def record_attest_failure(
         error_type=error.error_type,
         error_message=error.message,
     )
-    signals.attest_failed.send(sender=record_attest_failure, event=event, error=error)
+    signals.attest_failed.send(sender=AuditEvent, event=event, error=error)
     return event

@@ -139,7 +139,7 @@ def live_sessions(
     *, user_id: Any = None, organization_id: Any = None, member_id: Any = None
 ) -> list[Session]:
     """Live consumer sessions of a user, or live member sessions of a member in an organization."""
-    queryset = Session.objects.live().select_related(
+    queryset = sessions.live_for_owners(Session.objects.live()).select_related(
         "user__trusted_auth_identity", "member", "organization"
     )
     if any(isinstance(i, str) and "\x00" in i for i in (user_id, organization_id, member_id)):

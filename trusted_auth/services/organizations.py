@@ -7,11 +7,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils.text import slugify
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import BadRequest, MemberNotFound, OrganizationNotFound, TrustedAuthError
+from trusted_auth.errors import BadRequest, OrganizationNotFound, TrustedAuthError
 from trusted_auth.models import Member, Organization, TrustedAuthTokenProfile
 from trusted_auth.timeutil import rfc3339
 
@@ -142,67 +141,6 @@ def resolve_organization(
         if organization is None:
             raise BadRequest(f"cannot create an organization for {claimed[:80]!r}") from None
         return organization
-
-
-def _email_domain_allowed(organization: Organization, email: str) -> bool:
-    allowed = organization.email_allowed_domains
-    return not allowed or email.rsplit("@", 1)[-1].lower() in allowed
-
-
-def _find_member(organization: Organization, attributes: dict[str, Any]) -> Member | None:
-    members = Member.objects.select_related("organization").filter(organization=organization)
-    external_id = attributes.get("external_member_id", "")
-    member = members.filter(external_id=external_id).first() if external_id else None
-    if member is None:
-        # Lower(email), the expression of the unique (Lower(email), organization) index.
-        member = (
-            members.alias(email_lower=Lower("email"))
-            .filter(email_lower=attributes["email"].lower())
-            .first()
-        )
-        if (
-            member is not None
-            and external_id
-            and member.external_id
-            and member.external_id != external_id
-        ):
-            raise MemberNotFound("this email belongs to a different external member")
-    return member
-
-
-def resolve_member(
-    profile: TrustedAuthTokenProfile, organization: Organization, attributes: dict[str, Any]
-) -> Member:
-    """The member a verified token speaks for, looked up inside ``organization`` only."""
-    member = _find_member(organization, attributes)
-    if member is not None:
-        return member
-    external_id = attributes.get("external_member_id", "")
-    if not profile.can_jit_provision:
-        raise MemberNotFound(
-            "no member with this email in the organization, and the profile does not JIT provision"
-        )
-    if not _email_domain_allowed(organization, attributes["email"]):
-        raise TrustedAuthError(
-            "the email's domain is not in the organization's email_allowed_domains",
-            error_type="email_jit_provisioning_not_allowed",
-            status_code=403,
-        )
-    try:
-        with transaction.atomic():
-            return Member.objects.create(
-                organization=organization,
-                email=attributes["email"],
-                name=attributes.get("name", {}).get("first_name", ""),
-                external_id=external_id,
-                roles=attributes.get("role_ids", []),
-            )
-    except IntegrityError as e:
-        # A concurrent attest created this member first: the unique constraints chose theirs.
-        member = _find_member(organization, attributes)
-        if member is None:
-            raise MemberNotFound("a concurrent attest created a conflicting member") from e
-        return member
 
 
 def organization_as_dict(organization: Organization) -> dict[str, Any]:

@@ -690,7 +690,7 @@ def dry_run_token(profile_id: str, token: Any) -> TokenDryRun:
     profile = get_profile(profile_id)
     trace = Trace()
     try:
-        verify_external_token(profile, token, trace=trace, consume=False)
+        verify_external_token(profile, token, trace=trace, dry_run=True)
     except TrustedAuthError as e:
         # Only past the size and header checks: never decode what those refused.
         unverified = (

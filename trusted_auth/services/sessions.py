@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from trusted_auth import ids
@@ -15,6 +16,7 @@ from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.timeutil import rfc3339
 
+from .identities import DELETED
 from .session_jwt import session_id_from_jwt
 
 MIN_SESSION_MINUTES = 5
@@ -126,7 +128,7 @@ def find_live_session(
     """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
     # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
     queryset = Session.objects.select_related(
-        "user__trusted_auth_identity", "member", "organization"
+        "user__trusted_auth_identity", "member__django_user", "organization"
     )
     if for_update:
         # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
@@ -140,7 +142,31 @@ def find_live_session(
         session = queryset.filter(session_id=session_id_from_jwt(session_jwt)).first()
     if session is None or not session.is_live:
         raise SessionNotFound("no live session for these credentials")
+    if owner_is_out(session):
+        raise SessionNotFound("the session's user or member is inactive or deleted")
     return session
+
+
+def owner_is_out(session: Session) -> bool:
+    """Whether a session's owner may no longer use it: an inactive Django user, a deleted
+    identity or member. Such sessions are not live anywhere (authenticate, attach, lists, the
+    bearer authentication class), whatever their expiry says."""
+    if session.member_id is not None:
+        member = session.member
+        user = member.django_user
+        return member.status == DELETED or (user is not None and not user.is_active)
+    identity = getattr(session.user, "trusted_auth_identity", None)
+    return not session.user.is_active or (identity is not None and identity.status == DELETED)
+
+
+def live_for_owners(queryset: QuerySet[Session]) -> QuerySet[Session]:
+    """``queryset`` without the sessions of inactive users and deleted identities or members."""
+    return queryset.exclude(
+        Q(user__is_active=False)
+        | Q(user__trusted_auth_identity__status=DELETED)
+        | Q(member__status=DELETED)
+        | Q(member__django_user__is_active=False)
+    )
 
 
 def trusted_token_factor(token_id: str) -> dict[str, Any]:

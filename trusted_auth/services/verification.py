@@ -11,21 +11,20 @@ import base64
 import binascii
 import hashlib
 import json
-import math
 import re
-import time
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import IntegrityError
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TokenRejected, TrustedAuthError
-from trusted_auth.models import TrustedAuthTokenProfile
+from trusted_auth.models import ConsumedToken, TrustedAuthTokenProfile
 
 from .issuer_keys import verification_keys
 
@@ -39,6 +38,10 @@ _CANONICAL_LAST_CHARACTER = {2: "AQgw", 3: "AEIMQUYcgkosw048"}
 # Unicode category Cc is exactly C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F).
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # The names of the steps ``verify_external_token`` records in a ``Trace``, in order.
+# Registered time claims must be JSON numbers between the epoch and the end of year 9999: checked
+# on the raw payload before PyJWT or we do any arithmetic, so 10**400 is a clear 400, not a 500.
+MAX_TIMESTAMP = 253402300799
+_TIME_CLAIMS = ("exp", "iat", "nbf")
 PIPELINE_STEPS = (
     "size",
     "header",
@@ -180,8 +183,29 @@ def _decode(profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any]
     raise TokenRejected("no key to verify the token with")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _is_timestamp(value: Any) -> bool:
+    """A JSON number in ``0..MAX_TIMESTAMP``: compared, never converted, so a huge integer or a
+    NaN cannot overflow or slip through."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 <= value <= MAX_TIMESTAMP
+    )
+
+
+def _check_time_claims(token: str) -> None:
+    """Refuse registered time claims that are not bounded JSON numbers, before the signature
+    check does any arithmetic with them (the payload is parsed once more by PyJWT)."""
+    payload = _b64url_json(token.split(".")[1])
+    if not isinstance(payload, dict):
+        raise TokenRejected("token payload is not a JSON object")
+    for name in _TIME_CLAIMS:
+        if name in payload and not _is_timestamp(payload[name]):
+            raise TokenRejected(
+                f"{name} must be a JSON number of seconds since the epoch, at most {MAX_TIMESTAMP}",
+                error_type="jwt_invalid_claims",
+                status_code=400,
+            )
 
 
 def claim_at_path(claims: dict[str, Any], path: str) -> Any:
@@ -238,11 +262,43 @@ def _name(value: Any) -> dict[str, str]:
     return {}
 
 
+def email_verification_path(mapping: dict[str, str]) -> str:
+    """Where the issuer says whether the email is verified: the mapped ``email_verified`` path,
+    else ``email_verified`` beside the email claim (``user_metadata.email`` →
+    ``user_metadata.email_verified``; a top-level email → the top-level ``email_verified``)."""
+    if mapping.get("email_verified"):
+        return mapping["email_verified"]
+    parent = mapping.get("email", "email").rpartition(".")[0]
+    return f"{parent}.email_verified" if parent else "email_verified"
+
+
+def email_verification(value: Any) -> bool | None:
+    """The one rule for a verification claim: ``None`` when absent (the issuer did not say),
+    ``True`` only for JSON ``true`` or the string ``"true"`` in any case, ``False`` for anything
+    else (``false``, ``"False"``, ``0``, ``"0"``, ``"yes"``…): an unclear answer is not a yes."""
+    if value is None:
+        return None
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
 def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> dict[str, Any]:
-    """Apply the profile's attribute mapping to verified claims."""
+    """Apply the profile's attribute mapping to verified claims.
+
+    ``email_verified`` is always present in the result: ``True``, or ``None`` when the issuer
+    did not say (a token that says anything else is refused).
+    """
     mapping = profile.attribute_mapping or {}
+    verified = email_verification(claim_at_path(claims, email_verification_path(mapping)))
+    if verified is False:
+        raise claims_rejected("the issuer says the email is not verified")
+    if verified is None and profile.require_verified_email:
+        raise claims_rejected(
+            "this profile requires a verified email, and the token does not say the email is "
+            f"verified ({email_verification_path(mapping)} is missing)"
+        )
     attributes: dict[str, Any] = {
         "email": _email(claim_at_path(claims, mapping.get("email", "email"))),
+        "email_verified": verified,
         "token_id": _bounded_string(
             claim_at_path(claims, mapping.get("token_id", "jti")), "token_id", MAX_TOKEN_ID_LENGTH
         ),
@@ -277,45 +333,59 @@ def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> 
 
 def _check_claims(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> dict[str, Any]:
     for name in ("exp", "iat"):
-        if not _is_number(claims.get(name)):
+        if not _is_timestamp(claims.get(name)):
             raise claims_rejected(f"{name} must be a JSON number")
-    if "nbf" in claims and not _is_number(claims["nbf"]):
-        raise claims_rejected("nbf must be a JSON number")
     if claims["exp"] - claims["iat"] > profile.max_token_lifetime_seconds:
         raise claims_rejected(
             f"token lifetime exceeds the profile's maximum of "
             f"{profile.max_token_lifetime_seconds} seconds"
         )
-    if claims.get("email_verified") in (False, "false"):
-        raise claims_rejected("the issuer says the email is not verified")
     return map_attributes(profile, claims)
 
 
-def replay_cache_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> str:
-    """The replay marker's key: issuer and ``jti``, or without ``jti`` the signed part of the
-    token (header and payload), never its signature: ECDSA signatures are malleable ((r, s) and
-    (r, n - s) both verify) and RSA-PSS ones randomized, so the same signed claims can arrive
-    with another signature, and must still count as the same token."""
+def replay_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> str:
+    """The consumed-token row's key (SHA-256 hex): issuer and ``jti``, or without ``jti`` the
+    signed part of the token (header and payload), never its signature: ECDSA signatures are
+    malleable ((r, s) and (r, n - s) both verify) and RSA-PSS ones randomized, so the same
+    signed claims can arrive with another signature, and must still count as the same token."""
     jti = claims.get("jti")
     if isinstance(jti, str) and jti:
         material = f"{profile.issuer}\0{jti}"
     else:
         material = f"signed\0{token.rsplit('.', 1)[0]}"
-    return "trusted_auth:replay:" + hashlib.sha256(material.encode()).hexdigest()
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def consume_external_token(
     profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]
 ) -> None:
-    """Mark a verified token as attested (single-use profiles). Raises ``trusted_token_replayed``
-    when it was marked before; the marker is a ``cache.add``, so it holds across workers."""
+    """Record a verified token as attested (single-use profiles) — inside the attest's
+    transaction, so it is consumed exactly when the session or factor it yields commits.
+
+    The unique ``replay_key`` refuses a second attest on any worker: a concurrent one waits for
+    this transaction (PostgreSQL) or for the write lock (SQLite) and then fails here with
+    ``trusted_token_replayed``; if this attest rolls back instead, the other succeeds. No
+    savepoint: the error ends the whole attest, whose transaction then rolls back.
+    """
     if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
         return
-    remaining = claims["exp"] + profile.leeway_seconds - time.time()
-    cache = caches[trusted_auth_settings.CACHE_ALIAS]
-    marker = replay_cache_key(profile, token, claims)
-    if not cache.add(marker, 1, timeout=max(1, math.ceil(remaining))):
-        raise TokenRejected("token has already been attested", error_type="trusted_token_replayed")
+    expires_at = datetime.fromtimestamp(claims["exp"] + profile.leeway_seconds, tz=UTC)
+    try:
+        ConsumedToken.objects.create(
+            replay_key=replay_key(profile, token, claims), profile=profile, expires_at=expires_at
+        )
+    except IntegrityError as e:
+        raise TokenRejected(
+            "token has already been attested", error_type="trusted_token_replayed"
+        ) from e
+
+
+def was_consumed(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> bool:
+    """Whether a single-use profile's token was attested already (a read, for dry runs)."""
+    return (
+        profile.replay_policy == TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE
+        and ConsumedToken.objects.filter(replay_key=replay_key(profile, token, claims)).exists()
+    )
 
 
 def verify_external_token(
@@ -323,14 +393,14 @@ def verify_external_token(
     token: Any,
     *,
     trace: Trace | None = None,
-    consume: bool = True,
+    dry_run: bool = False,
 ) -> VerifiedToken:
     """Run every check of DESIGN.md §4 on ``token``; raise ``TrustedAuthError`` at the first
-    failure.
+    failure. Pure: it writes nothing.
 
-    With ``consume=False`` (dry runs, or a caller that marks the token later with
-    ``consume_external_token``) the replay step only refuses a token already attested and marks
-    nothing.
+    The replay step belongs to the attest's transaction: the flow calls
+    ``consume_external_token`` there, after this. With ``dry_run=True`` (``profile test``, the
+    admin's test page) the replay step looks the token up instead, read-only.
     """
     trace = trace if trace is not None else Trace()
     step = "size"
@@ -342,6 +412,7 @@ def verify_external_token(
         trace.header = header
         trace.record(step, True, f"alg {header['alg']}, kid {header.get('kid')!r}")
         step = "signature and registered claims"
+        _check_time_claims(token)
         claims = _decode(profile, token, header)
         trace.claims = claims
         trace.record(step, True, "signature, iss, aud, exp, iat, nbf verified")
@@ -350,26 +421,15 @@ def verify_external_token(
         trace.attributes = attributes
         trace.record(step, True, "lifetime, email, token_id and mapped attributes valid")
         step = "replay"
-        if consume:
-            consume_external_token(profile, token, claims)
-            trace.record(
-                step,
-                True,
-                "first use"
-                if profile.replay_policy == "single_use"
-                else "reuse allowed by profile",
+        if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
+            trace.record(step, True, "reuse allowed by profile")
+        elif not dry_run:
+            trace.record(step, True, "recorded as consumed when the attest commits")
+        elif was_consumed(profile, token, claims):
+            raise TokenRejected(
+                "token has already been attested", error_type="trusted_token_replayed"
             )
         else:
-            used = (
-                caches[trusted_auth_settings.CACHE_ALIAS].get(
-                    replay_cache_key(profile, token, claims)
-                )
-                is not None
-            )
-            if used and profile.replay_policy == TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
-                raise TokenRejected(
-                    "token has already been attested", error_type="trusted_token_replayed"
-                )
             trace.record(step, True, "not attested before (dry run marks nothing)")
     except TrustedAuthError as e:
         trace.record(step, False, f"{e.error_type}: {e.message}")

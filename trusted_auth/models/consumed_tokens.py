@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .profiles import TrustedAuthTokenProfile
+
+
+class ConsumedToken(models.Model):
+    """An external token that was attested, for single-use profiles: the replay record.
+
+    Written in the same transaction as the session or factor the token yields, so a token is
+    consumed exactly when its attest commits; the unique ``replay_key`` makes a second attest of
+    the same token fail, on every worker and whatever the cache holds. Rows past ``expires_at``
+    (the token's ``exp`` plus leeway: it can no longer verify) are deleted by
+    ``trusted_auth sessions clear-expired``.
+    """
+
+    # SHA-256 of issuer + jti, or of the token's signed part when it has no jti.
+    replay_key = models.CharField(_("replay key"), max_length=64, unique=True)
+    profile = models.ForeignKey(
+        TrustedAuthTokenProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("profile"),
+    )
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    consumed_at = models.DateTimeField(_("consumed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consumed token")
+        verbose_name_plural = _("consumed tokens")
+
+    def __str__(self) -> str:
+        return self.replay_key[:16]
