@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 from trusted_auth import signals
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import AuditEvent, Session, UserIdentity
-from trusted_auth.services.audit import record_attest_failure, record_attest_success
 
 from .issuers import ISSUER, SigningPair
 from .test_attest_rejections import assert_rejected, post_attest
@@ -418,13 +417,32 @@ def test_jit_creates_a_django_user_and_its_identity(api, pem_profile, token_fact
 
 
 @pytest.mark.parametrize("jit", [True, False], ids=["jit-on", "jit-off"])
-def test_existing_django_user_is_adopted(api, profile_factory, signer, token_factory, jit):
-    existing = get_user_model().objects.create_user("ada", "Ada@Example.com", "pw")
+def test_an_existing_django_user_is_not_adopted_by_email(
+    api, profile_factory, signer, token_factory, jit
+):
+    get_user_model().objects.create_user("ada", "Ada@Example.com", "pw")
     profile = profile_factory(pem_keys=[signer.public_pem], can_jit_provision=jit)
+    response = post_attest(api, profile.profile_id, token_factory(), session_duration_minutes=60)
+    assert_rejected(response, 403, "identity_link_required")
+    assert "link_policy" in response.json()["error_message"]
+    assert "trusted_auth identity link" in response.json()["error_message"]
+    assert get_user_model().objects.count() == 1
+    assert UserIdentity.objects.count() == Session.objects.count() == 0
+
+
+@pytest.mark.parametrize("jit", [True, False], ids=["jit-on", "jit-off"])
+def test_the_email_link_policy_adopts_an_existing_django_user(
+    api, profile_factory, signer, token_factory, jit
+):
+    existing = get_user_model().objects.create_user("ada", "Ada@Example.com", "pw")
+    profile = profile_factory(
+        pem_keys=[signer.public_pem], can_jit_provision=jit, link_policy="email"
+    )
     body = start(api, profile, token_factory)
     assert get_user_model().objects.count() == 1
     identity = UserIdentity.objects.get()
     assert identity.django_user == existing and identity.user_id == body["user_id"]
+    assert identity.links.get().origin == "policy"
     again = start(api, profile, token_factory)
     assert again["user_id"] == body["user_id"]
     assert UserIdentity.objects.count() == 1
@@ -466,7 +484,7 @@ def test_same_email_different_subject_of_the_same_issuer_is_refused(
     response = post_attest(
         api, sub_profile.profile_id, token_factory(sub="ext-2"), session_duration_minutes=60
     )
-    assert_rejected(response, 404, "user_not_found")
+    assert_rejected(response, 403, "identity_link_required")
     assert UserIdentity.objects.count() == 1
 
 
@@ -516,11 +534,14 @@ def received():
     signals.attest_failed.disconnect(on_failure)
 
 
-def test_attest_succeeded_signal(api, pem_profile, token_factory, received):
-    body = start(api, pem_profile, token_factory)
+def test_attest_succeeded_signal(
+    api, pem_profile, token_factory, received, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        body = start(api, pem_profile, token_factory)
     [(name, kwargs)] = received
     assert name == "succeeded"
-    assert kwargs["sender"] is record_attest_success
+    assert kwargs["sender"] is AuditEvent
     assert kwargs["event"] == AuditEvent.objects.get()
     assert kwargs["event"].outcome == "success"
     assert kwargs["event"].session_id == body["session"]["session_id"]
@@ -528,8 +549,11 @@ def test_attest_succeeded_signal(api, pem_profile, token_factory, received):
     assert kwargs["session"] == Session.objects.get()
 
 
-def test_attest_succeeded_signal_without_a_session(api, pem_profile, token_factory, received):
-    assert post_attest(api, pem_profile.profile_id, token_factory()).status_code == 200
+def test_attest_succeeded_signal_without_a_session(
+    api, pem_profile, token_factory, received, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_attest(api, pem_profile.profile_id, token_factory()).status_code == 200
     [(name, kwargs)] = received
     assert name == "succeeded" and kwargs["session"] is None
     assert kwargs["user"] == UserIdentity.objects.get().django_user
@@ -540,7 +564,7 @@ def test_attest_failed_signal(api, pem_profile, token_factory, received):
     assert response.status_code == 401
     [(name, kwargs)] = received
     assert name == "failed"
-    assert kwargs["sender"] is record_attest_failure
+    assert kwargs["sender"] is AuditEvent
     assert kwargs["event"] == AuditEvent.objects.get()
     assert kwargs["event"].outcome == "failure"
     assert isinstance(kwargs["error"], TrustedAuthError)

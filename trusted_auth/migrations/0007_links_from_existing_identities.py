@@ -6,8 +6,8 @@
   an external-id link for the member's ``external_id``.
 - Identities and members that never signed in were made by an operator: they stay claimable by
   the first verified token with their email. The others are marked JIT-provisioned.
-- ``UserIdentity.external_id`` is now the host's own id and becomes unique: a value shared by
-  several identities (possible when two issuers used the same subject) is kept on the oldest.
+- ``UserIdentity.external_id`` keeps its value (Stytch's user ``external_id``) but no longer
+  identifies anyone: the link does.
 """
 
 from django.db import migrations
@@ -51,13 +51,6 @@ def forwards(apps, schema_editor):
         if signed_in or identity.external_issuer:
             identity.provisioned_by = "jit"
             identity.save(update_fields=["provisioned_by"])
-
-    seen = set()
-    for identity in UserIdentity.objects.exclude(external_id="").order_by("pk").iterator():
-        if identity.external_id in seen:
-            identity.external_id = ""
-            identity.save(update_fields=["external_id"])
-        seen.add(identity.external_id)
 
     for member in Member.objects.order_by("pk").iterator():
         signed_in = [profiles[pk] for pk in _profiles_that_signed_in(AuditEvent, member.member_id)]

@@ -33,9 +33,10 @@ class UserIdentity(models.Model):
         _("user id"), max_length=64, unique=True, default=_new_user_id, editable=False
     )
     email = models.EmailField(_("email"), max_length=254)
-    # The host's own id for this user (Stytch's user ``external_id``): set by the operator or the
-    # users API, matched against a token's mapped ``external_user_id`` only while the identity is
-    # unclaimed. The ids issuers vouch for live in ``IdentityLink`` rows.
+    # Stytch's user ``external_id``: set by the operator or the users API, or by JIT provisioning
+    # to the token's mapped ``external_user_id``. Not an identity key: the ids issuers vouch for
+    # live in ``IdentityLink`` rows (two issuers may use the same subject for two people). An
+    # operator-set value must match the token's external id for a token to claim the identity.
     external_id = models.CharField(_("external id"), max_length=256, blank=True)
     name = models.JSONField(_("name"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, default="active")
@@ -54,15 +55,11 @@ class UserIdentity(models.Model):
     class Meta:
         verbose_name = _("user identity")
         verbose_name_plural = _("user identities")
+        indexes = [models.Index(fields=["external_id"], name="trusted_auth_identity_ext_id")]
         constraints = [
             # One identity per email, case-insensitively: the lookup key when no external id is
             # mapped, and what makes concurrent JIT attests for one new email create one user.
             models.UniqueConstraint(Lower("email"), name="trusted_auth_identity_email_unique"),
-            models.UniqueConstraint(
-                fields=["external_id"],
-                condition=~models.Q(external_id=""),
-                name="trusted_auth_identity_external_id_unique",
-            ),
         ]
 
     def __str__(self) -> str:

@@ -284,6 +284,7 @@ class UserAccounts:
         user_model = get_user_model()
         identity = UserIdentity(
             email=attributes["email"],
+            external_id=attributes.get("external_user_id", ""),
             name=attributes.get("name", {}),
             provisioned_by=ProvisionedBy.JIT,
         )
@@ -376,6 +377,7 @@ class MemberAccounts:
             organization=self.organization,
             email=attributes["email"],
             name=attributes.get("name", {}).get("first_name", ""),
+            external_id=attributes.get("external_member_id", ""),
             roles=attributes.get("role_ids", []),
             provisioned_by=ProvisionedBy.JIT,
         )

@@ -194,13 +194,16 @@ def _is_timestamp(value: Any) -> bool:
 
 
 def _check_time_claims(token: str) -> None:
-    """Refuse registered time claims that are not bounded JSON numbers, before the signature
-    check does any arithmetic with them (the payload is parsed once more by PyJWT)."""
+    """Refuse registered time claims that are numbers out of bounds (10**400, 1e30, NaN), before
+    the signature check does any arithmetic with them (PyJWT parses the payload once more)."""
     payload = _b64url_json(token.split(".")[1])
     if not isinstance(payload, dict):
         raise TokenRejected("token payload is not a JSON object")
     for name in _TIME_CLAIMS:
-        if name in payload and not _is_timestamp(payload[name]):
+        value = payload.get(name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        # Other types are refused by the checks that follow (PyJWT, then _check_claims).
+        if number and not _is_timestamp(value):
             raise TokenRejected(
                 f"{name} must be a JSON number of seconds since the epoch, at most {MAX_TIMESTAMP}",
                 error_type="jwt_invalid_claims",
