@@ -108,6 +108,8 @@ class ProfileForm(forms.ModelForm):
             "leeway_seconds",
             "max_token_lifetime_seconds",
             "replay_policy",
+            "link_policy",
+            "require_verified_email",
         ]
         widgets = {
             "public_key_type": forms.RadioSelect,

@@ -18,6 +18,7 @@ from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Member, Organization, Session, UserIdentity
 from trusted_auth.services.organizations import normalise_domains, validate_roles
 
+from .links import IdentityLinksInline, LinkFormsetMixin, MemberLinksInline
 from .sessions import (
     MemberSessionsInline,
     OrganizationSessionsInline,
@@ -41,7 +42,7 @@ class LimitedInlinesMixin:
 
 
 @admin.register(UserIdentity)
-class UserIdentityAdmin(admin.ModelAdmin):
+class UserIdentityAdmin(LinkFormsetMixin, admin.ModelAdmin):
     list_display = ("user_id", "email", "external_id", "status", "provisioned_by", "created_at")
     list_filter = ("status",)
     search_fields = ("=user_id", "email", "=external_id", "django_user__username")
@@ -59,6 +60,7 @@ class UserIdentityAdmin(admin.ModelAdmin):
         "created_at",
         "latest_sessions",
     )
+    inlines = [IdentityLinksInline]
     show_full_result_count = False
 
     @admin.display(description=_("latest sessions"))
@@ -218,7 +220,7 @@ class MemberForm(forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
+class MemberAdmin(LinkFormsetMixin, LimitedInlinesMixin, admin.ModelAdmin):
     form = MemberForm
     list_display = (
         "email",
@@ -246,7 +248,7 @@ class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
         "created_at",
         "links",
     )
-    inlines = [MemberSessionsInline]
+    inlines = [MemberLinksInline, MemberSessionsInline]
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

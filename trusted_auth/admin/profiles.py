@@ -93,7 +93,7 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
         "can_jit_provision",
         "tools",
     )
-    list_filter = ("public_key_type", "can_jit_provision", "replay_policy")
+    list_filter = ("public_key_type", "can_jit_provision", "link_policy", "replay_policy")
     search_fields = ("name", "profile_id", "issuer", "audience")
     readonly_fields = ("profile_id", "jwks_keys", "created_at", "updated_at")
     save_on_top = True
@@ -132,6 +132,8 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
                         "leeway_seconds",
                         "max_token_lifetime_seconds",
                         "replay_policy",
+                        "link_policy",
+                        "require_verified_email",
                     )
                 },
             ),

@@ -5,23 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trusted_auth', '0007_links_from_existing_identities'),
+        ("trusted_auth", "0007_links_from_existing_identities"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='useridentity',
-            name='trusted_auth_identity_external_unique',
+            model_name="useridentity",
+            name="trusted_auth_identity_external_unique",
         ),
         migrations.RemoveField(
-            model_name='useridentity',
-            name='external_issuer',
+            model_name="useridentity",
+            name="external_issuer",
         ),
         migrations.AddIndex(
-            model_name='useridentity',
-            index=models.Index(fields=['external_id'], name='trusted_auth_identity_ext_id'),
+            model_name="useridentity",
+            index=models.Index(fields=["external_id"], name="trusted_auth_identity_ext_id"),
         ),
     ]

@@ -31,6 +31,7 @@ from django.db.models.functions import Lower
 
 from trusted_auth import signals
 from trusted_auth.errors import (
+    BadRequest,
     IdentityLinkRequired,
     MemberNotFound,
     TrustedAuthError,
@@ -38,6 +39,7 @@ from trusted_auth.errors import (
     UserNotFound,
 )
 from trusted_auth.models import (
+    AuditEvent,
     IdentityLink,
     Member,
     Organization,
@@ -45,6 +47,7 @@ from trusted_auth.models import (
     UserIdentity,
 )
 from trusted_auth.models.identities import ProvisionedBy
+from trusted_auth.timeutil import rfc3339
 
 if TYPE_CHECKING:
     from trusted_auth.adapter import DefaultTrustedAuthAdapter
@@ -238,6 +241,32 @@ def _make_link(
     return link
 
 
+def user_by_email(email: str) -> tuple[UserIdentity | None, Any | None]:
+    """The consumer account with this email: its ``UserIdentity`` (and Django user), or a
+    Django user that has no identity yet, or nothing. Several such Django users: refused."""
+    # Lower(email) = lower(value): the unique index's own expression (an index probe).
+    identity = (
+        UserIdentity.objects.select_related("django_user")
+        .alias(email_lower=Lower("email"))
+        .filter(email_lower=email.lower())
+        .first()
+    )
+    if identity is not None:
+        return identity, identity.django_user
+    user_model = get_user_model()
+    users = list(
+        user_model._default_manager.filter(
+            **{f"{user_model.get_email_field_name()}__iexact": email},
+            trusted_auth_identity__isnull=True,
+        )[:2]
+    )
+    if len(users) > 1:
+        raise IdentityLinkRequired(
+            f"several accounts have this email; an operator may link one with {LINK_COMMAND}"
+        )
+    return None, users[0] if users else None
+
+
 class UserAccounts:
     """Consumer accounts: a Django user (``AUTH_USER_MODEL``) and its ``UserIdentity``."""
 
@@ -255,27 +284,7 @@ class UserAccounts:
         return link.identity if link else None
 
     def by_email(self, attributes: dict[str, Any]) -> tuple[UserIdentity | None, Any | None]:
-        # Lower(email) = lower(value): the unique index's own expression (an index probe).
-        identity = (
-            UserIdentity.objects.select_related("django_user")
-            .alias(email_lower=Lower("email"))
-            .filter(email_lower=attributes["email"].lower())
-            .first()
-        )
-        if identity is not None:
-            return identity, identity.django_user
-        user_model = get_user_model()
-        users = list(
-            user_model._default_manager.filter(
-                **{f"{user_model.get_email_field_name()}__iexact": attributes["email"]},
-                trusted_auth_identity__isnull=True,
-            )[:2]
-        )
-        if len(users) > 1:
-            raise IdentityLinkRequired(
-                f"several accounts have this email; an operator may link one with {LINK_COMMAND}"
-            )
-        return None, users[0] if users else None
+        return user_by_email(attributes["email"])
 
     def has_links(self, account: UserIdentity) -> bool:
         return account.links.exists()
@@ -401,3 +410,111 @@ class MemberAccounts:
 
     def not_found(self, message: str) -> TrustedAuthError:
         return MemberNotFound(message)
+
+
+# --- explicit links, made by an operator (CLI, admin) ----------------------------------------
+
+
+def account_for_operator(
+    *, user_id: str | None = None, email: str | None = None, member_id: str | None = None
+) -> UserIdentity | Member:
+    """The account an operator names: a user by ``user_id`` or email (a Django user without a
+    ``UserIdentity`` gets one), or a member by ``member_id``."""
+    if member_id:
+        member = Member.objects.select_related("organization").filter(member_id=member_id).first()
+        if member is None:
+            raise MemberNotFound(f"no member {member_id[:80]!r}")
+        return member
+    if user_id:
+        identity = UserIdentity.objects.filter(user_id=user_id).first()
+        if identity is None:
+            raise UserNotFound(f"no user {user_id[:80]!r}")
+        return identity
+    if not email:
+        raise BadRequest("name the account: a user id, an email or a member id")
+    identity, user = user_by_email(email)
+    if identity is not None:
+        return identity
+    if user is None:
+        raise UserNotFound(f"no user with the email {email[:80]!r}")
+    return UserIdentity.objects.create(django_user=user, email=email)
+
+
+def _explicit_key(issuer: str, external_id: str | None, account: UserIdentity | Member) -> LinkKey:
+    if not issuer:
+        raise BadRequest("the issuer is required")
+    if external_id:
+        return LinkKey(issuer, IdentityLink.Kind.EXTERNAL_ID, external_id)
+    return LinkKey(issuer, IdentityLink.Kind.EMAIL, account.email.lower())
+
+
+def _owner(account: UserIdentity | Member) -> dict[str, Any]:
+    if isinstance(account, Member):
+        return {"member": account, "organization": account.organization}
+    return {"identity": account}
+
+
+def _audit_link_change(action: str, account: UserIdentity | Member, key: LinkKey) -> None:
+    AuditEvent.objects.create(
+        action=action,
+        outcome=AuditEvent.Outcome.SUCCESS,
+        subject=key.subject[:256],
+        user_id=account.member_id if isinstance(account, Member) else account.user_id,
+        organization_id=(
+            account.organization.organization_id if isinstance(account, Member) else ""
+        ),
+        error_message=f"{key.kind} link at {key.issuer}"[:500],
+    )
+
+
+def link_explicitly(
+    account: UserIdentity | Member, *, issuer: str, external_id: str | None = None
+) -> IdentityLink:
+    """Link ``issuer`` to ``account`` by an external id, or by the account's email when none is
+    given. The operator's way to let a token reach any account, staff included; audited."""
+    key = _explicit_key(issuer, external_id, account)
+    try:
+        with transaction.atomic():
+            link = _make_link(key, IdentityLink.Origin.OPERATOR, None, **_owner(account))
+            _audit_link_change("identity_link", account, key)
+    except IntegrityError as e:
+        raise BadRequest(
+            f"{key.issuer} is already linked to an account by {key.kind} {key.subject!r}"
+        ) from e
+    return link
+
+
+def unlink(account: UserIdentity | Member, *, issuer: str, external_id: str | None = None) -> None:
+    """Remove one link of ``account``; its issuer's tokens no longer reach it. Audited."""
+    key = _explicit_key(issuer, external_id, account)
+    with transaction.atomic():
+        links = IdentityLink.objects.filter(
+            issuer=key.issuer, kind=key.kind, subject=key.subject, **_owner(account)
+        )
+        removed = list(links)
+        if not removed:
+            raise BadRequest(f"no {key.kind} link from {key.issuer} to this account")
+        links.delete()
+        _audit_link_change("identity_unlink", account, key)
+        for link in removed:
+            transaction.on_commit(
+                lambda link=link: signals.identity_unlinked.send(sender=IdentityLink, link=link)
+            )
+
+
+def links_of(account: UserIdentity | Member) -> list[IdentityLink]:
+    return list(IdentityLink.objects.filter(**_owner(account)).order_by("created_at", "id"))
+
+
+def link_as_dict(link: IdentityLink) -> dict[str, Any]:
+    owner = link.member or link.identity
+    return {
+        "issuer": link.issuer,
+        "kind": link.kind,
+        "subject": link.subject,
+        "origin": link.origin,
+        "user_id": link.identity.user_id if link.identity_id else None,
+        "member_id": link.member.member_id if link.member_id else None,
+        "email": owner.email if owner else None,
+        "created_at": rfc3339(link.created_at),
+    }

@@ -79,6 +79,8 @@ UPDATABLE_FIELDS = frozenset(
         "leeway_seconds",
         "max_token_lifetime_seconds",
         "replay_policy",
+        "link_policy",
+        "require_verified_email",
     }
 )
 _PLAIN_FIELDS = (
@@ -90,6 +92,8 @@ _PLAIN_FIELDS = (
     "leeway_seconds",
     "max_token_lifetime_seconds",
     "replay_policy",
+    "link_policy",
+    "require_verified_email",
 )
 
 
@@ -458,6 +462,8 @@ def create_profile(
     leeway_seconds: int | None = None,
     max_token_lifetime_seconds: int | None = None,
     replay_policy: str | None = None,
+    link_policy: str | None = None,
+    require_verified_email: bool | None = None,
 ) -> TrustedAuthTokenProfile:
     """Create a profile trusting a JWKS URL (``jwks_url``) or 1..5 PEM public keys (``pem_keys``).
 
@@ -483,6 +489,8 @@ def create_profile(
         "leeway_seconds": leeway_seconds,
         "max_token_lifetime_seconds": max_token_lifetime_seconds,
         "replay_policy": replay_policy,
+        "link_policy": link_policy,
+        "require_verified_email": require_verified_email,
     }
     for attribute, value in optional.items():
         if value is not None:
@@ -632,6 +640,8 @@ def profile_as_dict(
         "leeway_seconds": profile.leeway_seconds,
         "max_token_lifetime_seconds": profile.max_token_lifetime_seconds,
         "replay_policy": profile.replay_policy,
+        "link_policy": profile.link_policy,
+        "require_verified_email": profile.require_verified_email,
         "created_at": rfc3339(profile.created_at),
         "updated_at": rfc3339(profile.updated_at),
     }

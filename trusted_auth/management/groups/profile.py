@@ -90,6 +90,8 @@ def _profile_fields(options: dict[str, Any], io: CommandIO) -> dict[str, Any]:
         "leeway_seconds": options["leeway"],
         "max_token_lifetime_seconds": options["max_lifetime"],
         "replay_policy": options["replay_policy"],
+        "link_policy": options["link_policy"],
+        "require_verified_email": options["require_verified_email"],
     }
 
 
@@ -266,6 +268,20 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
         "--replay-policy",
         choices=TrustedAuthTokenProfile.ReplayPolicy.values,
         help="single_use: a token is attested once (default); allow: reuse until it expires",
+    )
+    policy.add_argument(
+        "--link-policy",
+        choices=TrustedAuthTokenProfile.LinkPolicy.values,
+        help="how a token may reach an existing account this issuer has no link to: none "
+        "(default: only linked, JIT or pre-provisioned accounts), verified_email (also link by "
+        "an email the token proves verified), email (by email alone: you own the issuer); "
+        "staff, superusers and inactive users are never linked automatically",
+    )
+    policy.add_argument(
+        "--require-verified-email",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="refuse tokens that do not say email_verified: true (default: off)",
     )
 
 
