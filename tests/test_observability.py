@@ -16,6 +16,9 @@ from trusted_auth.services.profiles import preview_jwks
 from .issuers import default_claims
 from .test_attest_rejections import ENVELOPE_FIELDS, post_attest
 
+# Success logs and counters follow the attest's commit (attest_succeeded is sent on commit).
+pytestmark = pytest.mark.django_db(transaction=True)
+
 METRICS = "/metrics"
 
 

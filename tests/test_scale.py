@@ -263,7 +263,9 @@ def test_parallel_jit_attests_with_an_external_id_create_one_user(
 
     assert get_user_model().objects.count() == 1
     identity = UserIdentity.objects.get()
-    assert (identity.external_issuer, identity.external_id) == (profile.issuer, "ext-grace")
+    link = identity.links.get()
+    assert (link.issuer, link.kind, link.subject) == (profile.issuer, "external_id", "ext-grace")
+    assert identity.external_id == "ext-grace"
 
 
 def test_parallel_b2b_jit_attests_create_one_organization_and_one_member(

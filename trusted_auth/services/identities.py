@@ -204,6 +204,11 @@ def _link_or_create(
                 ) from e
         return account
     if account is not None:
+        # A concurrent attest of the same issuer's token may have created and linked it
+        # between our two lookups (each statement sees the latest commit): then it is ours.
+        linked = accounts.linked(key)
+        if linked is not None:
+            return linked
         accounts.refuse_unless_may_sign_in(account)
     claimable = (
         account is not None

@@ -196,9 +196,12 @@ def _is_timestamp(value: Any) -> bool:
 def _check_time_claims(token: str) -> None:
     """Refuse registered time claims that are numbers out of bounds (10**400, 1e30, NaN), before
     the signature check does any arithmetic with them (PyJWT parses the payload once more)."""
-    payload = _b64url_json(token.split(".")[1])
+    try:
+        payload = _b64url_json(token.split(".")[1])
+    except TokenRejected:
+        return  # not JSON: the signature check that follows refuses it in its own words
     if not isinstance(payload, dict):
-        raise TokenRejected("token payload is not a JSON object")
+        return
     for name in _TIME_CLAIMS:
         value = payload.get(name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
