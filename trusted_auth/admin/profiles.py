@@ -21,8 +21,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from trusted_auth.models import AuditEvent, ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import MAX_PEM_KEYS
+from trusted_auth.services.dry_run import dry_run_token
 from trusted_auth.services.issuer_keys import cached_keyset, store_keyset
-from trusted_auth.services.profiles import dry_run_token, pem_key_as_dict
+from trusted_auth.services.profile_json import pem_key_as_dict
 from trusted_auth.services.verification import PIPELINE_STEPS
 
 from .forms import (
