@@ -178,6 +178,11 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
     or RS256 keys published at ``/auth/v1/.well-known/jwks.json``). ``jti`` is not a required
     claim, so the factor's token_id is the ``session_id``; replay protection falls back to the
     token's digest. Supabase keeps the verification flag in ``user_metadata.email_verified``.
+
+    Sources:
+    https://supabase.com/docs/guides/auth/jwt-fields
+    https://supabase.com/docs/guides/auth/signing-keys
+    https://supabase.com/docs/guides/auth/jwts
     """
     ref = params["project_ref"]
     if not re.fullmatch(r"[a-z0-9]{1,63}", ref):
@@ -231,7 +236,13 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
     id-token-structure: ``iss`` ends in ``/``, ``sub`` like ``auth0|…``, ``sid`` the session,
     ``email``/``email_verified``/``name`` with the email and profile scopes), "JSON Web Key Sets"
     (``/.well-known/jwks.json``) and "Signing Algorithms" (RS256 by default, PS256 available;
-    HS256 is symmetric and refused). ID tokens carry no ``jti``: token_id is ``sid``.
+    HS256 is symmetric and refused). ID tokens carry no ``jti``: token_id is ``sid``. Auth0's
+    default ID token lifetime is 36000 s (10 hours), so the profile accepts that lifetime.
+
+    Sources:
+    https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure
+    https://auth0.com/docs/secure/tokens/json-web-tokens/json-web-key-sets
+    https://auth0.com/docs/get-started/applications/signing-algorithms
     """
     domain = _host(params, "domain")
     return {
@@ -240,6 +251,7 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": f"https://{domain}/.well-known/jwks.json",
         "algorithms": ["RS256", "PS256"],
+        "max_token_lifetime_seconds": 36000,
         "attribute_mapping": {
             "email": "email",
             "token_id": "sid",
@@ -282,6 +294,11 @@ def clerk(params: dict[str, str]) -> dict[str, Any]:
     "Manual JWT verification" (JWKS at ``<Frontend API>/.well-known/jwks.json``, RS256). The
     default session token has no ``aud`` and no ``email``, so the template must add them;
     token_id is the session ``sid``.
+
+    Sources:
+    https://clerk.com/docs/guides/sessions/session-tokens
+    https://clerk.com/docs/guides/sessions/jwt-templates
+    https://clerk.com/docs/guides/sessions/manual-jwt-verification
     """
     frontend_api = _host(params, "frontend_api")
     return {
@@ -322,6 +339,10 @@ def cognito(params: dict[str, str]) -> dict[str, Any]:
     "Verifying a JSON Web Token" (the issuer and JWKS URL above; ``token_use`` is ``id`` for ID
     tokens, whose ``aud`` is the app client id). Access tokens have ``client_id`` and no
     ``aud``, so they cannot pass the audience check: give ID tokens.
+
+    Sources:
+    https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html
+    https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
     """
     region = params["region"]
     if not _AWS_REGION.match(region):
@@ -376,6 +397,9 @@ def firebase(params: dict[str, str]) -> dict[str, Any]:
     whose JWK form is served at ``…/service_accounts/v1/jwk/securetoken@…``; payload ``exp iat
     aud iss sub auth_time``, ``sub`` the uid). ID tokens carry no ``jti``: token_id is the uid
     (``sub``) and replay protection uses the token's digest.
+
+    Sources:
+    https://firebase.google.com/docs/auth/admin/verify-id-tokens#verify_id_tokens_using_a_third-party_jwt_library
     """
     project = params["project_id"]
     if not re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", project):
@@ -431,6 +455,11 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
     sub`` plus ``email email_verified name`` with the email and profile scopes), "Authorization
     servers" (the org server's issuer is the org URL; a custom server's is
     ``https://<domain>/oauth2/<authorizationServerId>``) and "Validate ID tokens".
+
+    Sources:
+    https://developer.okta.com/docs/reference/api/oidc/#id-token
+    https://developer.okta.com/docs/concepts/auth-servers/
+    https://developer.okta.com/docs/guides/validate-id-tokens/main/
     """
     domain = _host(params, "domain")
     server = params["authorization_server"]
@@ -484,6 +513,11 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
     the tenant, ``uti`` a unique token identifier, ``ver`` ``2.0``) and "Optional claims"
     (``email`` must be added as an optional claim). ``common``/``organizations`` are endpoint
     aliases, never an ``iss``: tokens always name the real tenant.
+
+    Sources:
+    https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
+    https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
+    https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims
     """
     tenant = params["tenant_id"]
     if tenant.lower() in _ENTRA_ALIASES:
@@ -533,6 +567,10 @@ def google(params: dict[str, str]) -> dict[str, Any]:
     ``https://accounts.google.com`` or ``accounts.google.com``, ``aud`` your client id; claims
     ``sub email email_verified name``) and the Sign In With Google credential reference
     (payload with ``jti``).
+
+    Sources:
+    https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
+    https://developers.google.com/identity/gsi/web/reference/js-reference#credential
     """
     client_id = params["client_id"]
     if not re.fullmatch(r"[A-Za-z0-9._-]+\.apps\.googleusercontent\.com", client_id):
@@ -578,6 +616,10 @@ def keycloak(params: dict[str, str]) -> dict[str, Any]:
     ``/realms/{realm-name}/protocol/openid-connect/``, ``certs`` the JWKS; the issuer is
     ``/realms/{realm-name}``; the ``/auth`` context path was dropped in Keycloak 17) and the
     server admin guide (ID tokens with ``jti sub email email_verified name``; ``aud`` the client).
+
+    Sources:
+    https://www.keycloak.org/docs/latest/server_admin/#_oidc
+    https://www.keycloak.org/securing-apps/oidc-layers
     """
     base = params["base_url"]
     if not re.fullmatch(r"https://[^/?#\s]+(?:/[^?#\s]*)?", base) or base.endswith("/"):
@@ -629,6 +671,10 @@ def workos(params: dict[str, str]) -> dict[str, Any]:
     ``user_…`` id) and "JWT templates" (access tokens have no email until a template adds
     ``{{user.email}}``). With a custom authentication domain the issuer is that domain: override
     it with ``--issuer``.
+
+    Sources:
+    https://workos.com/docs/reference/authkit/session-tokens
+    https://workos.com/docs/authkit/jwt-templates
     """
     client_id = params["client_id"]
     if not re.fullmatch(r"client_[A-Za-z0-9]+", client_id):
