@@ -273,6 +273,22 @@ def test_a_jwks_url_that_fails_to_fetch_creates_nothing_and_says_why(issuer):
     assert not TrustedAuthTokenProfile.objects.exists()
 
 
+def test_update_to_a_jwks_url_fetches_it_unless_no_fetch(create_pem_profile, issuer):
+    profile_id = create_pem_profile()["profile_id"]
+    data, _ = run(
+        "profile", "update", "--profile-id", profile_id, "--jwks-url", issuer.url, "--no-fetch"
+    )
+    assert data["jwks_url"] == issuer.url and issuer.requests == 0
+    issuer.down = True
+    _, error = run_failing(
+        "profile", "update", "--profile-id", profile_id, "--jwks-url", issuer.url + "?v=2"
+    )
+    assert error == (
+        "JWKS URL answered HTTP 503 (nothing was changed; --no-fetch changes it without fetching)"
+    )
+    assert TrustedAuthTokenProfile.objects.get().jwks_url == issuer.url
+
+
 def test_jwks_url_must_be_https():
     _, error = run_failing(
         "profile",
