@@ -49,8 +49,8 @@ _MAPPING_HELP = {
     "organization_id": _("B2B: an organization id, slug or external id."),
     "role_ids": _("B2B: a list of role ids, each one of TRUSTED_AUTH['ROLES']."),
     "email_verified": _(
-        "Where the issuer says the email is verified, when not the top-level "
-        "email_verified claim, e.g. user_metadata.email_verified."
+        "Where the issuer says the email is verified, when it is not email_verified beside "
+        "the email claim, e.g. user_metadata.email_verified."
     ),
 }
 
