@@ -440,7 +440,7 @@ def test_a_preset_refuses_a_token_from_another_tenant(name, api, issuer):
 @pytest.mark.parametrize(
     ("name", "params", "message"),
     [
-        ("nope", {}, "no preset 'nope'; presets: supabase, auth0"),
+        ("nope", {}, "no preset 'nope'; presets: auth0, clerk, cognito"),
         ("auth0", {"audience": "x"}, "preset auth0 needs domain"),
         ("auth0", {"domain": "a.auth0.com", "audience": "x", "tenant": "y"}, "not tenant"),
         (
