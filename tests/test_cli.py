@@ -32,10 +32,11 @@ from trusted_auth.models import (
     TrustedAuthTokenProfile,
 )
 from trusted_auth.services.attest import AttestRequest, attest
+from trusted_auth.services.dry_run import dry_run_token
 from trusted_auth.services.profiles import create_profile, validate_public_key_pem
 from trusted_auth.services.secrets import authenticate_secret
 
-from .issuers import AUDIENCE, ISSUER, SigningPair
+from .issuers import AUDIENCE, ISSUER, SigningPair, default_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -192,8 +193,8 @@ def test_create_takes_the_documented_defaults(create_pem_profile):
     assert data["can_jit_create_organizations"] is False
 
 
-def test_create_jwks_profile_checks_the_url_but_does_not_fetch_it(issuer):
-    data, _ = run(
+def _create_jwks_profile(url: str, *extra: str) -> tuple[Any, str]:
+    return run(
         "profile",
         "create",
         "--name",
@@ -203,17 +204,89 @@ def test_create_jwks_profile_checks_the_url_but_does_not_fetch_it(issuer):
         "--audience",
         AUDIENCE,
         "--jwks-url",
-        issuer.url,
+        url,
         "--map",
         *MAPPING,
-        "--jit-organizations",
+        *extra,
     )
+
+
+def test_create_jwks_profile_fetches_the_url_once_and_lists_its_keys(issuer):
+    issuer.extra_keys = [{"kty": "oct", "kid": "shared-secret", "k": "c2VjcmV0"}]
+    data, notes = _create_jwks_profile(issuer.url, "--jit-organizations")
 
     profile = TrustedAuthTokenProfile.objects.get(profile_id=data["profile_id"])
     assert profile.public_key_type == "JWK" and profile.jwks_url == issuer.url
     assert profile.can_jit_create_organizations is True
     assert data["jwks_url"] == issuer.url and data["pem_keys"] == []
-    assert issuer.requests == 0
+    assert issuer.requests == 1
+    assert f"JWKS fetched: 1 usable key(s): {issuer.signer.kid} (RSA RS256)." in notes
+    assert "Dropped from the JWKS: shared-secret:" in notes
+    # The keys fetched are the ones the first attest uses: no second fetch.
+    assert dry_run_token(data["profile_id"], issuer.signer.sign(default_claims())).passed
+    assert issuer.requests == 1
+
+
+def test_create_jwks_profile_with_no_fetch_does_not_fetch(issuer):
+    data, notes = _create_jwks_profile(issuer.url, "--no-fetch")
+    assert data["jwks_url"] == issuer.url
+    assert issuer.requests == 0 and "JWKS fetched" not in notes
+
+
+def test_a_jwks_url_that_fails_to_fetch_creates_nothing_and_says_why(issuer):
+    issuer.down = True
+    _, error = run_failing(
+        "profile",
+        "create",
+        "--name",
+        "x",
+        "--issuer",
+        ISSUER,
+        "--audience",
+        AUDIENCE,
+        "--jwks-url",
+        issuer.url,
+        "--map",
+        *MAPPING,
+    )
+    assert error == (
+        "JWKS URL answered HTTP 503 (nothing was created; --no-fetch creates it without fetching)"
+    )
+    issuer.down = False
+    issuer.keys = []
+    issuer.extra_keys = [{"kty": "oct", "kid": "shared-secret", "k": "c2VjcmV0"}]
+    _, error = run_failing(
+        "profile",
+        "create",
+        "--name",
+        "x",
+        "--issuer",
+        ISSUER,
+        "--audience",
+        AUDIENCE,
+        "--jwks-url",
+        issuer.url,
+        "--map",
+        *MAPPING,
+    )
+    assert error.startswith("The JWKS has no usable signing key (shared-secret: kty 'oct'")
+    assert not TrustedAuthTokenProfile.objects.exists()
+
+
+def test_update_to_a_jwks_url_fetches_it_unless_no_fetch(create_pem_profile, issuer):
+    profile_id = create_pem_profile()["profile_id"]
+    data, _ = run(
+        "profile", "update", "--profile-id", profile_id, "--jwks-url", issuer.url, "--no-fetch"
+    )
+    assert data["jwks_url"] == issuer.url and issuer.requests == 0
+    issuer.down = True
+    _, error = run_failing(
+        "profile", "update", "--profile-id", profile_id, "--jwks-url", issuer.url + "?v=2"
+    )
+    assert error == (
+        "JWKS URL answered HTTP 503 (nothing was changed; --no-fetch changes it without fetching)"
+    )
+    assert TrustedAuthTokenProfile.objects.get().jwks_url == issuer.url
 
 
 def test_jwks_url_must_be_https():
@@ -607,7 +680,7 @@ def test_update_switches_between_jwks_and_pem(create_pem_profile, issuer, write_
     )
     assert data["public_key_type"] == "PEM" and data["jwks_url"] is None
     assert [k["key_type"] for k in data["pem_keys"]] == ["EC P-256"]
-    assert issuer.requests == 0
+    assert issuer.requests == 1  # the switch to the JWKS URL fetched it once
 
 
 def test_update_is_refused_when_it_would_break_the_profile(create_pem_profile):

@@ -1,4 +1,11 @@
-"""Admin forms for trusted auth token profiles. Each check is a service validator."""
+"""Admin forms for trusted auth token profiles.
+
+The profile form validates with the profile service's own rules (``profile_rules``, the same
+``validate_profile`` the CLI runs) and the admin saves through ``profiles.save_profile``, so the
+admin and the CLI share one write path. The key type follows what was given: PEM keys pasted with
+no JWKS URL make a PEM profile whatever the radio says, and a PEM key pasted into the URL box is
+named as such.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,9 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from trusted_auth.errors import InvalidProfile, TrustedAuthError
+from trusted_auth.errors import InvalidJwksUrl, InvalidProfile, TrustedAuthError
 from trusted_auth.internal.jwks_http import FetchedJwks
+from trusted_auth.internal.pem import looks_like_pem
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
     DEFAULT_ALGORITHMS,
@@ -22,6 +30,8 @@ from trusted_auth.models.profiles import (
 from trusted_auth.services import profiles as profile_service
 
 MAPPING_FIELD_PREFIX = "map_"
+PEM_INLINE_PREFIX = "pem_keys"  # the inline formset's prefix: the related_name of the keys
+MAX_SUBMITTED_KEY_FORMS = 20  # far above MAX_PEM_KEYS; never loop on a forged TOTAL_FORMS
 WIDE = "width: min(40em, 100%)"  # issuers and URLs are long
 MAPPING_KEYS = REQUIRED_MAPPING_KEYS + OPTIONAL_MAPPING_KEYS
 _MAPPING_HELP = {
@@ -62,6 +72,39 @@ def _mapping_field(key: str) -> forms.CharField:
     )
 
 
+class JwksUrlField(forms.URLField):
+    """A URL field that recognises a PEM key pasted into it and says where it goes."""
+
+    def to_python(self, value: Any) -> str:
+        if looks_like_pem(value):
+            raise ValidationError(
+                _(
+                    "This is a PEM key, not a URL: paste it into a PEM public key box below "
+                    "and leave this field empty (the key type follows)."
+                ),
+                code="pem_in_url",
+            )
+        return super().to_python(value)
+
+
+def submitted_pem_texts(data: Any) -> list[str]:
+    """The non-empty PEM texts of the key inline in a submitted admin page, minus the ones
+    ticked for deletion, in their order."""
+    if not data:
+        return []
+    try:
+        total = int(data.get(f"{PEM_INLINE_PREFIX}-TOTAL_FORMS", 0))
+    except (TypeError, ValueError):
+        return []
+    texts = []
+    for index in range(max(0, min(total, MAX_SUBMITTED_KEY_FORMS))):
+        prefix = f"{PEM_INLINE_PREFIX}-{index}-"
+        text = (data.get(prefix + "public_key_pem") or "").strip()
+        if text and data.get(prefix + "DELETE") not in ("on", "true", "True", "1"):
+            texts.append(text)
+    return texts
+
+
 class ProfileForm(forms.ModelForm):
     """The profile form: one text box per mapping key instead of raw JSON, algorithms as
     checkboxes, and the JWKS URL fetched once (through the safe fetcher) when it is saved."""
@@ -75,7 +118,7 @@ class ProfileForm(forms.ModelForm):
     map_organization_id = _mapping_field("organization_id")
     map_role_ids = _mapping_field("role_ids")
     map_email_verified = _mapping_field("email_verified")
-    jwks_url = forms.URLField(
+    jwks_url = JwksUrlField(
         label=_("JWKS URL"),
         required=False,
         max_length=1000,
@@ -127,6 +170,8 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fetched_jwks: FetchedJwks | None = None
+        self.submitted_pems = submitted_pem_texts(self.data) if self.is_bound else []
+        self.key_type_switched_to: str | None = None
         mapping = self.instance.attribute_mapping or {}
         if not self.instance.pk and not mapping:
             mapping = {"email": "email", "token_id": "jti"}
@@ -180,34 +225,57 @@ class ProfileForm(forms.ModelForm):
             self.add_error(None, _field_error(e))
             return None
 
+    def _infer_key_type(self, cleaned: dict[str, Any]) -> None:
+        """The key type follows what was given when the radio disagrees with it."""
+        key_type = cleaned.get("public_key_type")
+        url = cleaned.get("jwks_url")
+        pems = self.submitted_pems
+        kinds = TrustedAuthTokenProfile.KeyType
+        if url and pems:
+            self.add_error(
+                "jwks_url",
+                ValidationError(
+                    _(
+                        "You gave a JWKS URL and %(n)d PEM key(s): clear the JWKS URL to trust "
+                        "the PEM keys, or tick Delete on each key to trust the URL."
+                    ),
+                    params={"n": len(pems)},
+                ),
+            )
+        elif key_type == kinds.JWK and not url and pems and "jwks_url" not in self.errors:
+            cleaned["public_key_type"] = self.key_type_switched_to = kinds.PEM
+        elif key_type == kinds.PEM and url and not pems:
+            cleaned["public_key_type"] = self.key_type_switched_to = kinds.JWK
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         mapping = self._clean_mapping_fields()
         if mapping is not None:
             self.instance.attribute_mapping = mapping
-        key_type = cleaned.get("public_key_type")
+        self._infer_key_type(cleaned)
         url = cleaned.get("jwks_url")
-        is_jwks = key_type == TrustedAuthTokenProfile.KeyType.JWK
+        is_jwks = cleaned.get("public_key_type") == TrustedAuthTokenProfile.KeyType.JWK
         if is_jwks and url and "jwks_url" not in self.errors:
             try:
-                fetched = profile_service.preview_jwks(url)
+                self.fetched_jwks = profile_service.usable_jwks(url)
             except TrustedAuthError as e:
                 self.add_error("jwks_url", _field_error(e))
-            else:
-                if not fetched.keys:
-                    reasons = "; ".join(
-                        f"{d['kid'] or '(no kid)'}: {d['reason']}" for d in fetched.dropped[:5]
-                    )
-                    self.add_error(
-                        "jwks_url",
-                        ValidationError(
-                            _("The JWKS has no usable signing key%(why)s."),
-                            params={"why": f" ({reasons})" if reasons else ""},
-                        ),
-                    )
-                else:
-                    self.fetched_jwks = fetched
         return cleaned
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        # The service's whole-profile rules, as the CLI runs them before the same save. PEM key
+        # errors are shown next to the keys by PemKeyFormSet, which checks the same rules.
+        is_pem = self.instance.public_key_type == TrustedAuthTokenProfile.KeyType.PEM
+        try:
+            profile_service.validate_profile(self.instance, self.submitted_pems if is_pem else None)
+        except (InvalidProfile, InvalidJwksUrl) as e:
+            field = getattr(e, "field", None) or "jwks_url"
+            if field == "pem_keys":
+                return
+            self.add_error(field if field in self.fields else None, _field_error(e))
 
 
 class PemKeyForm(forms.ModelForm):

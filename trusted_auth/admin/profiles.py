@@ -1,5 +1,11 @@
 """Trusted auth token profiles: the configuration a security engineer edits, and the
-"test a token" page that runs the verification pipeline on a pasted JWT without consequences."""
+"test a token" page that runs the verification pipeline on a pasted JWT without consequences.
+
+The add page can start from a provider preset or from the issuer's OIDC discovery document
+(``?preset=NAME&params=KEY=VALUE …`` or ``?discover=ISSUER_URL``): either fills the form and
+says what it found; nothing is saved until the form is. Saving goes through
+``profiles.save_profile``, the write path the CLI uses.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +25,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import AuditEvent, ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import MAX_PEM_KEYS
+from trusted_auth.presets import PRESETS, build_preset, list_presets
+from trusted_auth.services import profiles as profile_service
+from trusted_auth.services.discovery import discover_issuer
+from trusted_auth.services.dry_run import dry_run_token
 from trusted_auth.services.issuer_keys import cached_keyset, store_keyset
-from trusted_auth.services.profiles import dry_run_token, pem_key_as_dict
+from trusted_auth.services.profile_json import pem_key_as_dict
 from trusted_auth.services.verification import PIPELINE_STEPS
 
 from .forms import (
@@ -35,6 +46,34 @@ from .forms import (
 )
 
 TIME_CLAIMS = ("iat", "nbf", "exp")
+MAX_START_PARAMS = 10
+
+
+def parse_preset_params(text: str) -> dict[str, str]:
+    """``KEY=VALUE`` pairs separated by spaces, commas or new lines (the add page's box)."""
+    params: dict[str, str] = {}
+    for pair in text.replace(",", " ").split()[:MAX_START_PARAMS]:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise TrustedAuthError(f"expected KEY=VALUE, got {pair[:80]!r}")
+        params[key] = value
+    return params
+
+
+def initial_from_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Profile fields (a preset's or discovery's) as the add form's initial values."""
+    initial: dict[str, Any] = {
+        key: fields[key]
+        for key in ("name", "issuer", "audience", "jwks_url", "algorithms")
+        if fields.get(key)
+    }
+    if "max_token_lifetime_seconds" in fields:
+        initial["max_token_lifetime_seconds"] = fields["max_token_lifetime_seconds"]
+    if fields.get("jwks_url"):
+        initial["public_key_type"] = TrustedAuthTokenProfile.KeyType.JWK
+    for key in MAPPING_KEYS:
+        initial[mapping_field_name(key)] = (fields.get("attribute_mapping") or {}).get(key, "")
+    return initial
 
 
 def keys_table(keys: list[dict[str, Any]]) -> str:
@@ -172,18 +211,37 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: TrustedAuthTokenProfile, form: ProfileForm, change: bool
     ) -> None:
-        super().save_model(request, obj, form, change)
-        fetched = form.fetched_jwks
-        if fetched is not None:
-            store_keyset(obj, fetched.keys)
-            kids = ", ".join(
-                f"{k.get('kid', '(no kid)')} ({k.get('kty')} {k.get('alg', '')})".replace(" )", ")")
-                for k in fetched.keys
+        """Nothing yet: ``save_related`` saves the profile and its keys in one service call."""
+
+    def save_related(
+        self, request: HttpRequest, form: ProfileForm, formsets: list[Any], change: bool
+    ) -> None:
+        profile = form.instance
+        is_pem = profile.public_key_type == TrustedAuthTokenProfile.KeyType.PEM
+        # The CLI's write path: the same rules, then the row and its keys in one transaction.
+        keys = profile_service.save_profile(profile, form.submitted_pems if is_pem else None)
+        form.save_m2m()
+        for formset in formsets:
+            if formset.model is ProfilePublicKey:
+                # For the history entry (construct_change_message reads these).
+                formset.new_objects, formset.changed_objects = keys.added, []
+                formset.deleted_objects = keys.removed
+            else:
+                self.save_formset(request, form, formset, change=change)
+        if form.key_type_switched_to is not None:
+            self.message_user(
+                request,
+                _("Key type set to %(kind)s: that is what the form was given.")
+                % {"kind": TrustedAuthTokenProfile.KeyType(form.key_type_switched_to).label},
+                messages.INFO,
             )
+        fetched = form.fetched_jwks
+        if fetched is not None and not is_pem:
+            store_keyset(profile, fetched.keys)
             self.message_user(
                 request,
                 _("JWKS fetched: %(n)d usable key(s): %(kids)s.")
-                % {"n": len(fetched.keys), "kids": kids},
+                % {"n": len(fetched.keys), "kids": profile_service.describe_jwks_keys(fetched)},
                 messages.SUCCESS,
             )
             if fetched.dropped:
@@ -195,6 +253,75 @@ class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
                     _("Dropped from the JWKS: %(dropped)s.") % {"dropped": dropped},
                     messages.WARNING,
                 )
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """``?preset=NAME&params=…`` or ``?discover=ISSUER_URL`` fill the add form; what was
+        found (or why nothing was) is said in a message. Nothing is saved here."""
+        initial = super().get_changeform_initial_data(request)
+        for name in ("preset", "params", "discover"):
+            initial.pop(name, None)
+        preset = request.GET.get("preset", "")
+        issuer = request.GET.get("discover", "").strip()
+        try:
+            if preset:
+                fields = build_preset(preset, parse_preset_params(request.GET.get("params", "")))
+                initial.update(initial_from_fields(fields))
+                self.message_user(
+                    request,
+                    _(
+                        "Filled from the %(title)s preset: issuer %(issuer)s, JWKS %(jwks)s. "
+                        "Check the fields, then save."
+                    )
+                    % {
+                        "title": PRESETS[preset].title,
+                        "issuer": fields["issuer"],
+                        "jwks": fields["jwks_url"],
+                    },
+                    messages.INFO,
+                )
+                if PRESETS[preset].notes:
+                    self.message_user(request, PRESETS[preset].notes, messages.WARNING)
+            elif issuer:
+                found = discover_issuer(issuer)
+                initial.update(
+                    initial_from_fields(
+                        {
+                            "name": found.issuer.split("://", 1)[-1].rstrip("/"),
+                            "issuer": found.issuer,
+                            "jwks_url": found.jwks_url,
+                            "algorithms": found.algorithms,
+                            "attribute_mapping": found.suggested_mapping(),
+                        }
+                    )
+                )
+                self.message_user(
+                    request,
+                    _("Discovered: %(summary)s Nothing is saved until you save the form.")
+                    % {"summary": found.summary()},
+                    messages.INFO,
+                )
+        except TrustedAuthError as e:
+            what = _("Discovery") if issuer and not preset else _("The preset")
+            self.message_user(
+                request,
+                _("%(what)s failed: %(why)s") % {"what": what, "why": e.message},
+                messages.ERROR,
+            )
+            if issuer and not preset:
+                initial["issuer"] = issuer
+        return initial
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "presets": list_presets(),
+            "chosen_preset": request.GET.get("preset", ""),
+            "preset_params": request.GET.get("params", ""),
+            "discover_url": request.GET.get("discover", ""),
+        }
+        return super().add_view(request, form_url, extra_context)
 
     def get_urls(self):
         opts = self.model._meta

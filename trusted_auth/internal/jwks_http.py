@@ -112,31 +112,32 @@ class _GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"https": _GuardedHTTPSConnectionPool}
 
 
-def validate_jwks_url(url: str) -> None:
-    """Refuse a URL we will never fetch. Raises ``InvalidJwksUrl``."""
+def validate_jwks_url(url: str, *, what: str = "JWKS") -> None:
+    """Refuse a URL we will never fetch. Raises ``InvalidJwksUrl``; ``what`` names the document
+    in messages (``JWKS``, ``OIDC discovery``)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
         port = parts.port
     except ValueError as e:
-        raise InvalidJwksUrl(f"JWKS URL is not a valid URL: {e}") from e
+        raise InvalidJwksUrl(f"{what} URL is not a valid URL: {e}") from e
     if parts.scheme != "https":
-        raise InvalidJwksUrl("JWKS URL must use https")
+        raise InvalidJwksUrl(f"{what} URL must use https")
     if not host:
-        raise InvalidJwksUrl("JWKS URL has no host")
+        raise InvalidJwksUrl(f"{what} URL has no host")
     if parts.username is not None or parts.password is not None:
-        raise InvalidJwksUrl("JWKS URL must not carry credentials")
+        raise InvalidJwksUrl(f"{what} URL must not carry credentials")
     if trusted_auth_settings.JWKS_ALLOW_PRIVATE_NETWORKS:
         return
     try:
         infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as e:
-        raise JwksUnavailable(f"JWKS host {host!r} does not resolve: {e}") from e
+        raise JwksUnavailable(f"{what} host {host!r} does not resolve: {e}") from e
     for info in infos:
         address = info[4][0]
         if not is_public_address(address):
             raise InvalidJwksUrl(
-                f"JWKS host {host!r} resolves to non-public address {address}; "
+                f"{what} host {host!r} resolves to non-public address {address}; "
                 "set TRUSTED_AUTH['JWKS_ALLOW_PRIVATE_NETWORKS'] only for tests and local demos"
             )
 
@@ -150,21 +151,23 @@ def _session() -> requests.Session:
     return session
 
 
-def _read_capped(response: requests.Response, deadline: float, cap: int) -> bytes:
+def _read_capped(
+    response: requests.Response, deadline: float, cap: int, what: str = "JWKS"
+) -> bytes:
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > cap:
-        raise JwksUnavailable(f"JWKS response is larger than {cap} bytes")
+        raise JwksUnavailable(f"{what} response is larger than {cap} bytes")
     chunks: list[bytes] = []
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise JwksUnavailable("JWKS fetch exceeded its total deadline")
+            raise JwksUnavailable(f"{what} fetch exceeded its total deadline")
         chunk = response.raw.read1(16384, decode_content=True)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > cap:
-            raise JwksUnavailable(f"JWKS response is larger than {cap} bytes")
+            raise JwksUnavailable(f"{what} response is larger than {cap} bytes")
         chunks.append(chunk)
 
 
@@ -199,10 +202,19 @@ def fetch_jwks(url: str) -> FetchedJwks:
 
     Raises ``InvalidJwksUrl`` or ``JwksUnavailable``.
     """
+    return parse_jwks(fetch_capped(url))
+
+
+def fetch_capped(url: str, *, what: str = "JWKS", cap: int | None = None) -> bytes:
+    """The body of one GET of ``url`` under every rule of the JWKS fetch: https, public peers
+    (unless allowed), no redirects, connect timeout and total deadline, ``cap`` bytes (default
+    ``JWKS_MAX_BYTES``). Shared by the JWKS and the OIDC discovery fetch; ``what`` names the
+    document in messages. Raises ``InvalidJwksUrl`` or ``JwksUnavailable``.
+    """
     started = time.monotonic()
     total = float(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS)
     deadline = started + total
-    validate_jwks_url(url)
+    validate_jwks_url(url, what=what)
     connect_timeout = min(float(trusted_auth_settings.JWKS_CONNECT_TIMEOUT_SECONDS), total)
     verify: Any = trusted_auth_settings.JWKS_CA_BUNDLE or True
     watchdog = _Deadline(deadline - time.monotonic())
@@ -220,18 +232,19 @@ def fetch_jwks(url: str) -> FetchedJwks:
             with response:
                 if response.is_redirect or 300 <= response.status_code < 400:
                     raise JwksUnavailable(
-                        "JWKS URL answered with a redirect; redirects are not followed"
+                        f"{what} URL answered with a redirect; redirects are not followed"
                     )
                 if response.status_code != 200:
-                    raise JwksUnavailable(f"JWKS URL answered HTTP {response.status_code}")
-                body = _read_capped(response, deadline, int(trusted_auth_settings.JWKS_MAX_BYTES))
+                    raise JwksUnavailable(f"{what} URL answered HTTP {response.status_code}")
+                limit = int(trusted_auth_settings.JWKS_MAX_BYTES) if cap is None else cap
+                body = _read_capped(response, deadline, limit, what)
     except (requests.RequestException, Urllib3Error, OSError) as e:
         # Reading the streamed body raises urllib3's own errors (truncated body, read timeout).
         if time.monotonic() >= deadline:
-            raise JwksUnavailable("JWKS fetch exceeded its total deadline") from e
+            raise JwksUnavailable(f"{what} fetch exceeded its total deadline") from e
         if isinstance(e, requests.RequestException | Urllib3Error):
-            raise JwksUnavailable(f"JWKS fetch failed: {type(e).__name__}") from e
-        raise JwksUnavailable(f"JWKS fetch failed: {e}") from e
+            raise JwksUnavailable(f"{what} fetch failed: {type(e).__name__}") from e
+        raise JwksUnavailable(f"{what} fetch failed: {e}") from e
     finally:
         _current_deadline.reset(token)
-    return parse_jwks(body)
+    return body

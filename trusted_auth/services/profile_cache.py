@@ -21,7 +21,7 @@ from django.db.models.signals import post_delete, post_save
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 
-from .profiles import get_profile
+from .profile_lookup import get_profile
 
 
 def _cache():

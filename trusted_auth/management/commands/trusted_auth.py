@@ -1,8 +1,8 @@
 """``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
 
 Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``org`` and
-``member`` (B2B), ``identity`` (explicit links), ``keys`` (our signing keys), ``jwks``
-(issuers' key sets), ``sessions``.
+``member`` (B2B), ``identity`` (explicit links), ``presets`` (provider presets for
+profiles), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``.
 Each action parses its arguments and calls one service function; every rule lives in
 ``trusted_auth.services``.
 Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
@@ -19,12 +19,13 @@ from trusted_auth.management.groups import (
     keys,
     member,
     org,
+    presets,
     profile,
     secret,
     sessions,
 )
 
-GROUPS = (secret, profile, identity, org, member, keys, jwks, sessions)
+GROUPS = (secret, profile, presets, identity, org, member, keys, jwks, sessions)
 
 
 class Command(BaseCommand):

@@ -2,7 +2,10 @@
 
 Actions: create, list, show, update, delete, add-pem, remove-pem, test. The rules (key types,
 five-key limit, https JWKS URL, mapping, algorithms) live in ``trusted_auth.services.profiles``;
-this module reads files and turns arguments into that module's plain arguments.
+this module reads files and turns arguments into that module's plain arguments. ``create`` may
+start from a provider preset (``--preset``, ``trusted_auth.presets``) or from the issuer's OIDC
+discovery document (``--discover``); the flags given override what those fill in. A JWKS URL is
+fetched once before it is saved (``--no-fetch`` skips that), as the admin does.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from trusted_auth.errors import InvalidProfile
+from trusted_auth.errors import InvalidProfile, TrustedAuthError
 from trusted_auth.models import TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
     MAX_PEM_KEYS,
@@ -20,7 +23,10 @@ from trusted_auth.models.profiles import (
     REQUIRED_MAPPING_KEYS,
     SUPPORTED_ALGORITHMS,
 )
+from trusted_auth.presets import PRESETS, build_preset
 from trusted_auth.services import profiles
+from trusted_auth.services.discovery import discover_issuer
+from trusted_auth.services.issuer_keys import store_keyset
 
 from ..cli import CommandIO, add_action, group_actions, read_input
 
@@ -30,7 +36,15 @@ example:
       --issuer https://acme.eu.auth0.com/ --audience https://api.acme.example \\
       --jwks-url https://acme.eu.auth0.com/.well-known/jwks.json \\
       --map email=email token_id=jti external_user_id=sub name=name --jit
-"""
+
+  manage.py trusted_auth profile create --preset auth0 \\
+      --param domain=acme.eu.auth0.com --param audience=YOUR_CLIENT_ID --jit
+
+  manage.py trusted_auth profile create --discover https://sso.example.com/realms/acme \\
+      --audience my-app --jit
+
+presets (trusted_auth presets lists their parameters): PRESET_NAMES
+""".replace("PRESET_NAMES", ", ".join(PRESETS))
 MAPPING_HELP = (
     f"Stytch attribute = claim name or dotted path (user_metadata.name); "
     f"{' and '.join(REQUIRED_MAPPING_KEYS)} are required, optional: "
@@ -99,11 +113,94 @@ def _given(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
+def _param_pair(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE (like domain=acme.auth0.com), got {text!r}"
+        )
+    return key.strip(), value.strip()
+
+
+def _preset_params(options: dict[str, Any]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for key, value in options.get("params") or []:
+        if key in params and params[key] != value:
+            raise CommandError(f"--param names {key} twice ({params[key]} and {value})")
+        params[key] = value
+    return params
+
+
+def _starting_fields(options: dict[str, Any], io: CommandIO) -> dict[str, Any]:
+    """What --preset and --discover fill in, before the other flags override it."""
+    fields: dict[str, Any] = {}
+    params = _preset_params(options)
+    if options.get("preset"):
+        fields = build_preset(options["preset"], params)
+        io.note(
+            f"Preset {options['preset']}: issuer {fields['issuer']}, JWKS {fields['jwks_url']}."
+        )
+    elif params:
+        raise CommandError("--param goes with --preset NAME (trusted_auth presets lists them)")
+    if options.get("discover"):
+        found = discover_issuer(options["discover"])
+        io.note(f"Discovered: {found.summary()}")
+        fields.update(
+            issuer=found.issuer, jwks_url=found.jwks_url, algorithms=list(found.algorithms)
+        )
+        fields.setdefault("attribute_mapping", found.suggested_mapping())
+        fields.setdefault("name", found.issuer.split("://", 1)[-1].rstrip("/"))
+    return fields
+
+
+def _fetch_jwks_once(url: str, options: dict[str, Any], io: CommandIO, *, verb: str):
+    """Fetch the JWKS through the safe fetcher and say which keys it holds (or why none)."""
+    if options.get("no_fetch"):
+        io.note("JWKS not fetched (--no-fetch): the first attest fetches it.", level=2)
+        return None
+    try:
+        fetched = profiles.usable_jwks(url)
+    except TrustedAuthError as e:
+        raise CommandError(
+            f"{e.message} (nothing was {verb}; --no-fetch {verb.removesuffix('d')}s it without "
+            "fetching)"
+        ) from e
+    io.note(
+        f"JWKS fetched: {len(fetched.keys)} usable key(s): {profiles.describe_jwks_keys(fetched)}."
+    )
+    for dropped in fetched.dropped:
+        io.warn(f"Dropped from the JWKS: {dropped['kid'] or '(no kid)'}: {dropped['reason']}.")
+    return fetched
+
+
 # Actions -------------------------------------------------------------------------------------
 
 
 def create(options: dict[str, Any], io: CommandIO) -> None:
-    profile = profiles.create_profile(**_given(_profile_fields(options, io)))
+    fields = _starting_fields(options, io)
+    given = _given(_profile_fields(options, io))
+    if "pem_keys" in given:
+        fields.pop("jwks_url", None)  # the PEM files replace the preset's or issuer's JWKS
+    fields.update(given)
+    missing = [
+        flag
+        for flag, name in (("--name", "name"), ("--issuer", "issuer"), ("--audience", "audience"))
+        if name not in fields
+    ]
+    if "attribute_mapping" not in fields:
+        missing.append("--map")
+    if not fields.get("jwks_url") and not fields.get("pem_keys"):
+        missing.append("--jwks-url or --pem-file")
+    if missing:
+        raise CommandError(
+            f"missing {', '.join(missing)} (or start from --preset NAME / --discover ISSUER_URL)"
+        )
+    fetched = None
+    if fields.get("jwks_url"):
+        fetched = _fetch_jwks_once(fields["jwks_url"], options, io, verb="created")
+    profile = profiles.create_profile(**fields)
+    if fetched is not None:
+        store_keyset(profile, fetched.keys)
     io.emit(profiles.profile_as_dict(profile))
     io.note(
         f"Created {profile.profile_id}. Check a token against it without side effects: "
@@ -126,7 +223,13 @@ def update(options: dict[str, Any], io: CommandIO) -> None:
         raise CommandError(
             "nothing to change: give at least one option (trusted_auth profile update --help)"
         )
+    fetched = None
+    if changes.get("jwks_url"):
+        profiles.get_profile(options["profile_id"])  # an unknown id is refused before any fetch
+        fetched = _fetch_jwks_once(changes["jwks_url"], options, io, verb="changed")
     profile = profiles.update_profile(options["profile_id"], changes)
+    if fetched is not None:
+        store_keyset(profile, fetched.keys)
     io.emit(profiles.profile_as_dict(profile))
     io.note(f"Updated {', '.join(sorted(changes))} of {profile.profile_id}.", level=2)
 
@@ -184,8 +287,34 @@ def _add_profile_id(parser: CommandParser) -> None:
 
 
 def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
-    """The settings ``create`` requires (where marked) and ``update`` may change."""
-    required = creating
+    """The settings ``create`` needs (unless a preset or discovery fills them) and ``update``
+    may change."""
+    required = False  # create checks after --preset / --discover have filled in theirs
+    if creating:
+        start = parser.add_argument_group(
+            "starting point", "fill the profile from a provider preset or the issuer's discovery"
+        )
+        start.add_argument(
+            "--preset",
+            choices=list(PRESETS),
+            metavar="NAME",
+            help=f"a provider preset: {', '.join(PRESETS)} (see: trusted_auth presets)",
+        )
+        start.add_argument(
+            "--param",
+            dest="params",
+            action="extend",
+            nargs="+",
+            type=_param_pair,
+            metavar="KEY=VALUE",
+            help="the preset's parameters, e.g. --param domain=acme.eu.auth0.com audience=…",
+        )
+        start.add_argument(
+            "--discover",
+            metavar="ISSUER_URL",
+            help="read ISSUER_URL/.well-known/openid-configuration: its issuer (must equal "
+            "ISSUER_URL exactly), jwks_uri and algorithms",
+        )
     issuer = parser.add_argument_group("issuer")
     issuer.add_argument("--name", required=required, help="a name for people")
     issuer.add_argument(
@@ -210,7 +339,7 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
     source.add_argument(
         "--jwks-url",
         metavar="URL",
-        help="https URL of the issuer's JWKS (validated now, fetched on first use)",
+        help="https URL of the issuer's JWKS (fetched once now, unless --no-fetch)",
     )
     source.add_argument(
         "--pem-file",
@@ -230,6 +359,12 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
         required=required,
         metavar="KEY=CLAIM",
         help=MAPPING_HELP + ("" if creating else "; replaces the whole mapping"),
+    )
+    keys.add_argument(
+        "--no-fetch",
+        action="store_true",
+        default=False,
+        help="do not fetch the JWKS URL now (the first attest will)",
     )
     claims.add_argument(
         "--jit",

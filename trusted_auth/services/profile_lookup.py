@@ -1,0 +1,45 @@
+"""Finding trusted auth token profiles by their public ``ttp-…`` id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, prefetch_related_objects
+
+from trusted_auth.errors import BadRequest, ProfileNotFound
+from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
+
+
+def get_profile(profile_id: Any, *, for_update: bool = False) -> TrustedAuthTokenProfile:
+    """The profile with this public id, its PEM keys prefetched. Raises ``ProfileNotFound``.
+
+    ``for_update`` locks the row (inside a transaction) before its keys are read.
+    """
+    if not isinstance(profile_id, str) or not profile_id:
+        raise BadRequest("profile_id is required")
+    if "\x00" in profile_id:  # no id holds one, and PostgreSQL refuses to compare it
+        raise ProfileNotFound("no trusted auth token profile with a NUL in its id")
+    profiles = TrustedAuthTokenProfile.objects.all()
+    if for_update:
+        profiles = profiles.select_for_update()
+    profile = profiles.filter(profile_id=profile_id).first()
+    if profile is None:
+        raise ProfileNotFound(f"no trusted auth token profile {profile_id[:80]!r}")
+    # Only a PEM profile has keys to read: reading a JWKS profile (every attest) saves the
+    # empty query. An update (for_update) reads them anyway, to replace or delete them.
+    is_pem = profile.public_key_type == TrustedAuthTokenProfile.KeyType.PEM
+    prefetch_related_objects(
+        [profile],
+        Prefetch(
+            "pem_keys",
+            queryset=ProfilePublicKey.objects.all()
+            if is_pem or for_update
+            else ProfilePublicKey.objects.none(),
+        ),
+    )
+    return profile
+
+
+def list_profiles() -> list[TrustedAuthTokenProfile]:
+    """Every profile, by name, with PEM keys prefetched."""
+    return list(TrustedAuthTokenProfile.objects.prefetch_related("pem_keys").order_by("name", "id"))
