@@ -83,6 +83,7 @@ def profile_form(pems: list[str] = (), **overrides: Any) -> dict[str, Any]:
         "leeway_seconds": "30",
         "max_token_lifetime_seconds": "3600",
         "replay_policy": "single_use",
+        "link_policy": "none",
         "pem_keys-TOTAL_FORMS": str(len(pems)),
         "pem_keys-INITIAL_FORMS": "0",
         "pem_keys-MIN_NUM_FORMS": "0",
