@@ -30,6 +30,8 @@ class UserIdentity(models.Model):
     external_issuer = models.CharField(_("external issuer"), max_length=500, blank=True)
     external_id = models.CharField(_("external id"), max_length=256, blank=True)
     name = models.JSONField(_("name"), default=dict, blank=True)
+    # Stytch's trusted_metadata: set by the backend (POST/PUT /v1/users), never by the user.
+    trusted_metadata = models.JSONField(_("trusted metadata"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, default="active")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
