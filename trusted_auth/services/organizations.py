@@ -150,10 +150,17 @@ def _text(value: Any, field: str) -> str:
 
 
 def _role_list(roles: Any) -> list[str]:
+    """Roles given to the management API: a list of ids from ``TRUSTED_AUTH["ROLES"]``."""
     if roles is None:
         return []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise BadRequest("roles must be a list of role ids")
+    unknown = sorted(set(roles) - set(trusted_auth_settings.ROLES))
+    if unknown:
+        raise BadRequest(
+            f"unknown roles: {', '.join(unknown)[:200]} "
+            f"(this project defines: {', '.join(sorted(trusted_auth_settings.ROLES))})"
+        )
     return roles
 
 

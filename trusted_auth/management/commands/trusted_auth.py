@@ -1,6 +1,7 @@
 """``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
 
-Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``org`` and
+Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``user``
+(consumer users), ``org`` and
 ``member`` (B2B), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``.
 Each action parses its arguments and calls one service function; every rule lives in
 ``trusted_auth.services``.
@@ -12,9 +13,18 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from trusted_auth.management.cli import CommandIO, run_action
-from trusted_auth.management.groups import jwks, keys, member, org, profile, secret, sessions
+from trusted_auth.management.groups import (
+    jwks,
+    keys,
+    member,
+    org,
+    profile,
+    secret,
+    sessions,
+    user,
+)
 
-GROUPS = (secret, profile, org, member, keys, jwks, sessions)
+GROUPS = (secret, profile, user, org, member, keys, jwks, sessions)
 
 
 class Command(BaseCommand):
