@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from trusted_auth import browser
 from trusted_auth.api import (
     b2b_views,
+    docs_views,
     fallback_views,
     organization_views,
     session_views,
@@ -76,4 +77,7 @@ urlpatterns = [
     path("browser/exchange", browser.exchange_token, name="browser-exchange"),
     path("browser/logout", browser.logout_view, name="browser-logout"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),
+    # The API's documentation: error_url links point at the Errors reference.
+    path("trusted_auth/errors", docs_views.errors_view, name="errors"),
+    path("trusted_auth/openapi.yaml", docs_views.openapi_view, name="openapi"),
 ]
