@@ -100,6 +100,63 @@ def test_get_jwks_for_another_project_is_a_stytch_error(consumer_sdk):
     )
 
 
+# --- attest and authenticate, async ------------------------------------------------------------
+
+
+def test_attest_and_authenticate_through_the_async_sdk(run_async, pem_profile, token_factory):
+    attested = run_async(
+        lambda c: c.sessions.attest_async(
+            profile_id=pem_profile.profile_id,
+            token=token_factory(email="async@example.com", jti="jti-async-1"),
+            session_duration_minutes=30,
+        )
+    )
+    authenticated = run_async(
+        lambda c: c.sessions.authenticate_async(session_token=attested.session_token)
+    )
+    revoked = run_async(lambda c: c.sessions.revoke_async(session_id=attested.session.session_id))
+
+    identity = UserIdentity.objects.get(email="async@example.com")
+    assert attested.user_id == authenticated.user.user_id == identity.user_id
+    assert authenticated.session.session_id == attested.session.session_id
+    assert revoked.status_code == 200
+    row = Session.objects.get()
+    assert row.session_id == attested.session.session_id and row.revoked_at is not None
+    assert AuditEvent.objects.get(action="attest").token_id == "jti-async-1"
+
+
+def test_b2b_attest_and_authenticate_through_the_async_sdk(run_async, pem_profile, token_factory):
+    organization = run_async(
+        lambda c: c.organizations.create_async(organization_name="Async Org"), b2b=True
+    ).organization
+    run_async(
+        lambda c: c.organizations.members.create_async(
+            organization_id=organization.organization_id, email_address="m@async.example"
+        ),
+        b2b=True,
+    )
+    attested = run_async(
+        lambda c: c.sessions.attest_async(
+            profile_id=pem_profile.profile_id,
+            token=token_factory(email="m@async.example"),
+            organization_id=organization.organization_id,
+        ),
+        b2b=True,
+    )
+    authenticated = run_async(
+        lambda c: c.sessions.authenticate_async(session_jwt=attested.session_jwt), b2b=True
+    )
+
+    member = Member.objects.get(email="m@async.example")
+    assert attested.member_id == authenticated.member.member_id == member.member_id
+    assert authenticated.organization.organization_id == organization.organization_id
+    row = Session.objects.get()
+    assert (row.member_id, row.organization.organization_id) == (
+        member.pk,
+        organization.organization_id,
+    )
+
+
 # --- consumer users ----------------------------------------------------------------------------
 
 
