@@ -510,7 +510,9 @@ def test_external_id_is_scoped_to_the_issuer(api, sub_profile, profile_factory, 
     )
     assert carol.status_code == 200, carol.json()
     assert carol.json()["user_id"] != ada["user_id"]
-    assert ada["user"]["external_id"] == carol.json()["user"]["external_id"] == "ext-1"
+    # Both are linked by (their issuer, ext-1); Stytch's external_id stays one user's.
+    assert ada["user"]["external_id"] == "ext-1"
+    assert carol.json()["user"]["external_id"] is None
     assert sub_profile.issuer == ISSUER
 
 

@@ -130,7 +130,7 @@ def test_sdk_b2b_attest_and_local_jwt_verification(
     assert row.session_id == session.member_session_id
     assert row.session_id.startswith("member-session-")
     assert 59 * 60 < (row.expires_at - row.started_at).total_seconds() <= 60 * 60
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(action="b2b_attest")
     assert (event.action, event.outcome, event.organization_id, event.session_id) == (
         "b2b_attest",
         "success",

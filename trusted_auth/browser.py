@@ -16,11 +16,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from trusted_auth.api.envelope import ERROR_URL, new_request_id
+from trusted_auth.api.envelope import new_request_id
 from trusted_auth.api.throttling import attest_throttle_wait
 from trusted_auth.api.views import request_context
 from trusted_auth.backends import BACKEND
 from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.error_catalog import error_url
 from trusted_auth.errors import BadRequest, TrustedAuthError
 from trusted_auth.services.attest import AttestRequest, attest
 from trusted_auth.services.lifecycle import revoke_sessions
@@ -35,7 +36,7 @@ def _error(status: int, error_type: str, message: str) -> JsonResponse:
             "request_id": new_request_id(),
             "error_type": error_type,
             "error_message": message,
-            "error_url": ERROR_URL,
+            "error_url": error_url(error_type),
         },
         status=status,
     )

@@ -76,6 +76,10 @@ DEFAULTS: dict[str, Any] = {
     # Attest reads its profile from the cache (CACHE_ALIAS) for at most this long; every change
     # through the ORM drops the copy at once. 0: read the database every time.
     "PROFILE_CACHE_SECONDS": 60,
+    # Base of every error body's error_url (`#<error_type>` is appended). Empty: the reference
+    # this deployment serves itself, ISSUER + "/trusted_auth/errors" (trusted_auth.urls mounts
+    # it), so the link is reachable wherever the API is and lists exactly this version's errors.
+    "ERROR_DOCS_URL": "",
 }
 
 

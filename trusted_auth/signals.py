@@ -11,12 +11,15 @@ attest_failed
     ``TrustedAuthError``).
 
 user_provisioned
-    Sent when a JIT attest created a consumer user (after the attest committed).
-    Arguments: ``sender`` (``UserIdentity``), ``identity`` (the new ``UserIdentity``).
+    Sent after a consumer user was created: by a JIT attest (once it committed), ``POST
+    /v1/users`` or ``trusted_auth user create``.
+    Arguments: ``sender`` (``UserIdentity``), ``identity`` (the ``UserIdentity``), ``user`` (its
+    Django user).
 
 member_provisioned
-    Sent when a JIT attest created a B2B member (after the attest committed).
-    Arguments: ``sender`` (``Member``), ``member`` (the new ``Member``).
+    Sent after a B2B member was created: by a JIT attest (once it committed), ``POST
+    /v1/b2b/organizations/{id}/members`` or ``trusted_auth member create``.
+    Arguments: ``sender`` (``Member``), ``member`` (the ``Member``).
 
 identity_linked
     Sent when an issuer was linked to a user or member (after the change committed).

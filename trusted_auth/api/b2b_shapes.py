@@ -6,6 +6,7 @@ from typing import Any
 
 from trusted_auth.models import Member, Organization, Session
 from trusted_auth.services.session_jwt import session_claim
+from trusted_auth.timeutil import rfc3339
 
 
 def organization_shape(organization: Organization) -> dict[str, Any]:
@@ -35,9 +36,10 @@ def organization_shape(organization: Organization) -> dict[str, Any]:
         "third_party_connected_apps_allowed_type": "ALL_ALLOWED",
         "allowed_third_party_connected_apps": [],
         "custom_roles": [],
-        "trusted_metadata": {},
-        "created_at": None,
-        "updated_at": None,
+        "trusted_metadata": organization.trusted_metadata,
+        "organization_external_id": organization.external_id or None,
+        "created_at": rfc3339(organization.created_at),
+        "updated_at": rfc3339(organization.updated_at),
     }
 
 
@@ -66,8 +68,10 @@ def member_shape(member: Member) -> dict[str, Any]:
         "mfa_enrolled": False,
         "mfa_phone_number": "",
         "default_mfa_method": "",
-        "trusted_metadata": {},
+        "trusted_metadata": member.trusted_metadata,
         "untrusted_metadata": {},
+        "created_at": rfc3339(member.created_at),
+        "updated_at": rfc3339(member.updated_at),
     }
 
 

@@ -12,11 +12,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trusted_auth.error_catalog import error_url
 from trusted_auth.errors import TrustedAuthError
 
 logger = logging.getLogger("trusted_auth")
-
-ERROR_URL = "https://github.com/trusted-auth/trusted_auth#errors"
 
 _DRF_ERROR_TYPES = {
     exceptions.NotAuthenticated: "unauthorized_credentials",
@@ -45,7 +44,7 @@ def error_response(
         "request_id": request_id,
         "error_type": error_type,
         "error_message": message,
-        "error_url": ERROR_URL,
+        "error_url": error_url(error_type),
     }
     return Response(body, status=status_code, headers=headers)
 

@@ -32,7 +32,7 @@ def user_shape(identity: UserIdentity) -> dict[str, Any]:
         "connected_apps": [],
         "is_locked": False,
         "roles": [],
-        "trusted_metadata": {},
+        "trusted_metadata": identity.trusted_metadata,
         "untrusted_metadata": {},
         "password": None,
     }

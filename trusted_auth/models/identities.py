@@ -39,6 +39,8 @@ class UserIdentity(models.Model):
     # operator-set value must match the token's external id for a token to claim the identity.
     external_id = models.CharField(_("external id"), max_length=256, blank=True)
     name = models.JSONField(_("name"), default=dict, blank=True)
+    # Stytch's trusted_metadata: set by the backend (POST/PUT /v1/users), never by the user.
+    trusted_metadata = models.JSONField(_("trusted metadata"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, default="active")
     provisioned_by = models.CharField(
         _("provisioned by"),

@@ -19,6 +19,11 @@ class SigningKey(models.Model):
     key_size = models.PositiveIntegerField(_("key size"))
     private_key_encrypted = models.BinaryField(_("private key (encrypted)"), editable=False)
     public_jwk = models.JSONField(_("public JWK"))
+    # DER of the self-signed certificate published as the JWK's x5c (internal/x509.py); empty
+    # for keys made before certificates existed: filled in when the key is next published.
+    certificate = models.BinaryField(
+        _("certificate (DER)"), blank=True, default=b"", editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     activated_at = models.DateTimeField(_("signing since"), null=True, blank=True)
     deactivated_at = models.DateTimeField(_("stopped signing at"), null=True, blank=True)

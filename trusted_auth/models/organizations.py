@@ -40,7 +40,10 @@ class Organization(models.Model):
             "empty allows any domain."
         ),
     )
+    # Stytch's trusted_metadata: set by the backend API, returned as is.
+    trusted_metadata = models.JSONField(_("trusted metadata"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, null=True)
 
     class Meta:
         verbose_name = _("organization")
@@ -89,7 +92,9 @@ class Member(models.Model):
         related_name="trusted_auth_members",
         verbose_name=_("Django user"),
     )
+    trusted_metadata = models.JSONField(_("trusted metadata"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, null=True)
 
     class Meta:
         verbose_name = _("member")

@@ -154,10 +154,12 @@ class Accounts(Protocol):
 
 
 def _external_id_agrees(account: Any, key: LinkKey) -> bool:
-    """A pre-provisioned account with an operator-set external id is claimed only by a token
-    whose mapped external id is that id."""
-    return not account.external_id or (
-        key.kind == IdentityLink.Kind.EXTERNAL_ID and key.subject == account.external_id
+    """A pre-provisioned account with an operator-set external id is claimed, through a profile
+    that maps external ids, only by a token whose external id is that id."""
+    return (
+        not account.external_id
+        or key.kind == IdentityLink.Kind.EMAIL
+        or key.subject == account.external_id
     )
 
 
@@ -296,9 +298,12 @@ class UserAccounts:
 
     def create(self, profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -> UserIdentity:
         user_model = get_user_model()
+        external_id = attributes.get("external_user_id", "")
+        if external_id and UserIdentity.objects.filter(external_id=external_id).exists():
+            external_id = ""  # Stytch's external_id is one user's; the link is what counts
         identity = UserIdentity(
             email=attributes["email"],
-            external_id=attributes.get("external_user_id", ""),
+            external_id=external_id,
             name=attributes.get("name", {}),
             provisioned_by=ProvisionedBy.JIT,
         )
@@ -311,7 +316,9 @@ class UserAccounts:
         identity.django_user = user
         identity.save()
         transaction.on_commit(
-            lambda: signals.user_provisioned.send(sender=UserIdentity, identity=identity)
+            lambda: signals.user_provisioned.send(
+                sender=UserIdentity, identity=identity, user=identity.django_user
+            )
         )
         return identity
 

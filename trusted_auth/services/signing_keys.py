@@ -22,6 +22,8 @@ from trusted_auth.internal.encryption import key_encryption_fernet
 from trusted_auth.models import SigningKey
 from trusted_auth.timeutil import rfc3339
 
+from . import key_certificates
+
 PUBLISHED_STATES = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
 
 _private_keys: dict[tuple[str, bytes], rsa.RSAPrivateKey] = {}
@@ -49,6 +51,7 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
     )
     now = timezone.now()
     return SigningKey.objects.create(
+        certificate=key_certificates.issue_certificate(private_key, now),
         kid=kid,
         state=state,
         key_size=size,
@@ -86,10 +89,12 @@ def private_key(signing_key: SigningKey) -> rsa.RSAPrivateKey:
 
 def published_keys() -> list[dict[str, Any]]:
     """Every public key that may still verify a live session JWT (JWKS ``keys``)."""
-    return [
-        key.public_jwk
-        for key in SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at")
-    ]
+    keys = list(SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at"))
+    for key in keys:
+        if key_certificates.needs_certificate(key):
+            key.certificate = key_certificates.issue_certificate(private_key(key), key.created_at)
+            key.save(update_fields=["certificate"])
+    return [key_certificates.published_jwk(key) for key in keys]
 
 
 class RotationRefused(TrustedAuthError):

@@ -1,8 +1,9 @@
 """``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
 
-Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``org`` and
-``member`` (B2B), ``identity`` (explicit links), ``presets`` (provider presets for
-profiles), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``.
+Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``user``
+(consumer users), ``identity`` (explicit links), ``org`` and ``member`` (B2B), ``presets``
+(provider presets for profiles), ``keys`` (our signing keys), ``jwks`` (issuers' key sets),
+``sessions``.
 Each action parses its arguments and calls one service function; every rule lives in
 ``trusted_auth.services``.
 Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
@@ -23,9 +24,10 @@ from trusted_auth.management.groups import (
     profile,
     secret,
     sessions,
+    user,
 )
 
-GROUPS = (secret, profile, presets, identity, org, member, keys, jwks, sessions)
+GROUPS = (secret, profile, presets, user, identity, org, member, keys, jwks, sessions)
 
 
 class Command(BaseCommand):

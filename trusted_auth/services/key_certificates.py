@@ -1,0 +1,41 @@
+"""The certificate each published signing key carries in our JWKS (``x5c``/``x5tS256``).
+
+Made when the key is made; a key from before certificates existed, or one whose certificate
+names an issuer other than today's ``TRUSTED_AUTH["ISSUER"]``, gets a new one the next time it is
+published (the certificate is a name binding, not a trust anchor: re-issuing it is harmless).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.internal import x509
+from trusted_auth.models import SigningKey
+
+
+def issue_certificate(private_key: rsa.RSAPrivateKey, not_before: datetime) -> bytes:
+    """A certificate for a signing key naming the deployment's issuer, valid from
+    ``not_before`` (when the key was published)."""
+    return x509.self_signed_certificate(
+        private_key, subject=trusted_auth_settings.ISSUER, not_before=not_before
+    )
+
+
+def needs_certificate(key: SigningKey) -> bool:
+    """True when ``key`` has no certificate, or one for another issuer name."""
+    der = bytes(key.certificate or b"")
+    expected = (trusted_auth_settings.ISSUER or "trusted_auth")[:64]
+    return not der or x509.certificate_subject(der) != expected
+
+
+def published_jwk(key: SigningKey) -> dict[str, Any]:
+    """The JWK as our JWKS publishes it: the public members, ``key_ops``, ``x5c``, ``x5tS256``."""
+    return {
+        **key.public_jwk,
+        "key_ops": ["verify"],
+        **x509.jwk_certificate_members(bytes(key.certificate)),
+    }

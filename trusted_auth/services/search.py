@@ -1,0 +1,110 @@
+"""Stytch-style search: a ``query`` of ``{operator, operands}``, cursor pagination.
+
+Shared by the users, organizations and members search endpoints. Each operand is
+``{"filter_name": …, "filter_value": …}``; the caller names the filters it supports and how each
+becomes a ``Q``. An unknown filter is refused, never ignored: silently widening a search is how
+an export leaks rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core import signing
+from django.db.models import Model, Q, QuerySet
+
+from trusted_auth.errors import BadRequest
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_OPERANDS = 50
+MAX_FILTER_VALUES = 1000
+_CURSOR_SALT = "trusted_auth.search.cursor"
+
+Filter = Callable[[Any], Q]
+
+
+@dataclass
+class Page:
+    """One page of results: the rows, how many match in all, and the cursor of the next page."""
+
+    results: list[Any]
+    total: int
+    next_cursor: str | None
+
+
+def string_list(name: str, value: Any) -> list[str]:
+    """A ``filter_value`` that must be a non-empty list of strings."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(value) > MAX_FILTER_VALUES
+        or not all(isinstance(item, str) and "\x00" not in item for item in value)
+    ):
+        raise BadRequest(f"filter {name}: filter_value must be a non-empty list of strings")
+    return value
+
+
+def string_value(name: str, value: Any) -> str:
+    """A ``filter_value`` that must be one non-empty string."""
+    if not isinstance(value, str) or not value or "\x00" in value or len(value) > 256:
+        raise BadRequest(f"filter {name}: filter_value must be a non-empty string")
+    return value
+
+
+def query_filter(query: Any, filters: Mapping[str, Filter]) -> Q:
+    """The ``Q`` of a Stytch search ``query`` (``None`` or no operands: everything)."""
+    if query is None:
+        return Q()
+    if not isinstance(query, dict):
+        raise BadRequest("query must be an object with operator and operands")
+    operator = query.get("operator")
+    if operator not in ("AND", "OR"):
+        raise BadRequest("query.operator must be AND or OR")
+    operands = query.get("operands") or []
+    if not isinstance(operands, list) or len(operands) > MAX_OPERANDS:
+        raise BadRequest(f"query.operands must be a list of at most {MAX_OPERANDS} filters")
+    combined = Q()
+    for operand in operands:
+        name = operand.get("filter_name") if isinstance(operand, dict) else None
+        if name not in filters:
+            raise BadRequest(
+                f"unsupported filter_name {str(name)[:64]!r}; supported: {', '.join(filters)}"
+            )
+        condition = filters[name](operand.get("filter_value"))
+        combined = (combined & condition) if operator == "AND" else (combined | condition)
+    return combined
+
+
+def validate_limit(limit: Any) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def paginate(queryset: QuerySet[Model], *, cursor: Any, limit: Any) -> Page:
+    """A page of ``queryset`` in primary-key order after ``cursor`` (keyset pagination).
+
+    The cursor is signed, so a client cannot forge one; it names the last row seen, so pages
+    neither repeat nor skip rows when others are created meanwhile.
+    """
+    size = validate_limit(limit)
+    total = queryset.count()
+    rows = queryset.order_by("pk")
+    if cursor is not None:
+        if not isinstance(cursor, str):
+            raise BadRequest("cursor must be the next_cursor of a previous search")
+        try:
+            after = int(signing.loads(cursor, salt=_CURSOR_SALT))
+        except (signing.BadSignature, TypeError, ValueError) as e:
+            raise BadRequest("cursor must be the next_cursor of a previous search") from e
+        rows = rows.filter(pk__gt=after)
+    page = list(rows[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    next_cursor = signing.dumps(page[-1].pk, salt=_CURSOR_SALT) if more else None
+    return Page(results=page, total=total, next_cursor=next_cursor)
