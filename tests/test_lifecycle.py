@@ -749,3 +749,24 @@ def test_clear_expired_command_refuses_a_bad_batch_size(db):
         call_command(
             "trusted_auth", "sessions", "clear-expired", "--batch-size", "0", stdout=io.StringIO()
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_authenticate_makes_four_sql_statements_with_one_commit(
+    api, pem_profile, token_factory
+):
+    """With the worker's caches warm (API secret, signing key): the generation counters, the
+    session row locked for update, its update, the commit. A regression shows here first.
+    (SQLite also logs its explicit ``BEGIN``; PostgreSQL opens transactions implicitly.)"""
+    body = start(api, pem_profile, token_factory)
+    call = {"session_token": body["session_token"]}
+    assert api.post(AUTHENTICATE, call, format="json").status_code == 200  # warms the caches
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(AUTHENTICATE, call, format="json")
+    assert response.status_code == 200, response.json()
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] != "BEGIN"]
+    assert len(statements) == 4, "\n".join(statements)
+    assert "trusted_auth_generation" in statements[0]
+    assert statements[1].startswith("SELECT") and "trusted_auth_session" in statements[1]
+    assert statements[2].startswith("UPDATE") and "trusted_auth_session" in statements[2]
+    assert statements[3] == "COMMIT"
