@@ -766,7 +766,7 @@ def test_one_authenticate_makes_four_sql_statements_with_one_commit(
     assert response.status_code == 200, response.json()
     statements = [q["sql"] for q in queries.captured_queries if q["sql"] != "BEGIN"]
     assert len(statements) == 4, "\n".join(statements)
-    assert "trusted_auth_generation" in statements[0]
+    assert "trusted_auth_generation" in statements[0]  # the counters
     assert statements[1].startswith("SELECT") and "trusted_auth_session" in statements[1]
     assert statements[2].startswith("UPDATE") and "trusted_auth_session" in statements[2]
     assert statements[3] == "COMMIT"
