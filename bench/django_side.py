@@ -309,7 +309,8 @@ def costs(outdir: Path) -> None:
 
         def watch(execute, sql, params, many, context, autocommitted=autocommitted):
             # A write outside a transaction is a commit of its own.
-            if connection.get_autocommit() and not sql.lstrip().upper().startswith("SELECT"):
+            verb = sql.lstrip().split(None, 1)[0].upper()
+            if connection.get_autocommit() and verb not in ("SELECT", "BEGIN"):
                 autocommitted.append(sql)
             return execute(sql, params, many, context)
 
