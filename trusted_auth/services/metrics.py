@@ -133,6 +133,7 @@ def flush() -> None:
 
 
 def _request_started(**kwargs: Any) -> None:
+    flush()  # a previous request of this thread that never finished still counts
     _pending.counts = {}
 
 
