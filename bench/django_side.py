@@ -1,7 +1,8 @@
 """The parts of the benchmark that run inside Django, in a child process of ``bench/run.py``.
 
     python bench/django_side.py setup OUTDIR TOKENS SESSIONS   # data for the HTTP scenarios
-    python bench/django_side.py inprocess SECONDS              # in-process rates, JSON on stdout
+    python bench/django_side.py inprocess OUTDIR SECONDS       # in-process rates, JSON on stdout
+    python bench/django_side.py costs OUTDIR                   # SQL and cache calls of one request
 
 The database and cache come from the environment (``DATABASE_URL``, ``CACHE_URL``) exactly as
 the Gunicorn workers see them; ``DJANGO_SETTINGS_MODULE`` is ``example_project.settings``.
@@ -9,6 +10,7 @@ the Gunicorn workers see them; ``DJANGO_SETTINGS_MODULE`` is ``example_project.s
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -18,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 import django  # noqa: E402
 
@@ -27,7 +29,11 @@ django.setup()
 import jwt  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from django.test import RequestFactory  # noqa: E402
+from django.core.cache import caches  # noqa: E402
+from django.core.signals import request_finished, request_started  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client, RequestFactory  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from trusted_auth.conf import trusted_auth_settings  # noqa: E402
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication  # noqa: E402
@@ -37,11 +43,12 @@ from trusted_auth.models import (  # noqa: E402
     SigningKey,
     TrustedAuthTokenProfile,
 )
+from trusted_auth.services import generations  # noqa: E402
 from trusted_auth.services.attest import AttestRequest, attest  # noqa: E402
 from trusted_auth.services.lifecycle import subject_of  # noqa: E402
 from trusted_auth.services.profiles import get_profile  # noqa: E402
 from trusted_auth.services.secrets import create_secret  # noqa: E402
-from trusted_auth.services.session_jwt import decode_session_jwt, issue_session_jwt  # noqa: E402
+from trusted_auth.services.session_jwt import issue_session_jwt, verify_session_jwt  # noqa: E402
 from trusted_auth.services.signing_keys import current_signing_key  # noqa: E402
 from trusted_auth.services.verification import verify_external_token  # noqa: E402
 
@@ -105,6 +112,9 @@ def setup(outdir: Path, tokens: int, sessions: int) -> None:
     )
     ProfilePublicKey.objects.create(profile=profile, public_key_pem=public_pem)
     current_signing_key()  # generating the signing key is not part of any measured request
+    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signer.public_key()))
+    public_jwk.update({"kid": "bench", "alg": "RS256", "use": "sig"})
+    (outdir / "idp_jwks.json").write_text(json.dumps({"keys": [public_jwk]}))
     secret = create_secret("bench").clear_text
     _load_signer(pem)
     session_tokens, session_jwt = [], ""
@@ -159,6 +169,24 @@ def inprocess(outdir: Path, seconds: float) -> None:
     )
     bearer = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {session_jwt}")
     authentication = BearerSessionAuthentication()
+
+    def bearer_in_its_own_request():
+        # What a resource server pays per request: the generation read, then local checks.
+        request_started.send(sender=None)
+        try:
+            authentication.authenticate(bearer)
+        finally:
+            request_finished.send(sender=None)
+
+    def generation_read():
+        request_started.send(sender=None)
+        try:
+            generations.current()
+        finally:
+            request_finished.send(sender=None)
+
+    authentication.authenticate(bearer)  # fills the keyring outside any transaction
+    request_started.send(sender=None)  # the memoised rows below run inside one request
     results = {
         "raw_decode_rs256_2048": rate(
             seconds,
@@ -187,14 +215,123 @@ def inprocess(outdir: Path, seconds: float) -> None:
                 issuer=claims["iss"],
             ),
         ),
-        # What a resource server does per request (BearerSessionAuthentication, no database).
+        # BearerSessionAuthentication once the request's generation read is done (memoised).
         "bearer_session_jwt": rate(seconds, lambda: authentication.authenticate(bearer)),
-        # What POST /v1/sessions/authenticate with a session_jwt does first (reads the key row).
-        "decode_session_jwt": rate(
-            seconds, lambda: decode_session_jwt(session_jwt, allow_expired=True)
+        # The one verifier as authenticate uses it (same keyring, no query of its own).
+        "verify_session_jwt": rate(
+            seconds, lambda: verify_session_jwt(session_jwt, allow_expired=True)
         ),
         "issue_session_jwt": rate(seconds, lambda: issue_session_jwt(session, subject_of(session))),
     }
+    request_finished.send(sender=None)
+    # Each call its own request: one read of the generation counters included.
+    results["bearer_session_jwt_per_request"] = rate(seconds, bearer_in_its_own_request)
+    results["generation_read"] = rate(seconds, generation_read)
+    print(json.dumps(results))
+
+
+class CountingCache:
+    """Counts calls to the cache API, and for Redis the round trips on the socket (a pipeline
+    is one), while installed."""
+
+    METHODS = ("get", "set", "add", "incr", "decr", "delete", "get_many", "set_many", "touch")
+
+    def __init__(self, cache) -> None:
+        self.cache, self.calls, self.round_trips, self._saved = cache, 0, 0, {}
+
+    def __enter__(self):
+        for name in self.METHODS:
+            original = getattr(self.cache, name)
+            self._saved[name] = original
+
+            def counted(*args, __original=original, **kwargs):
+                self.calls += 1
+                return __original(*args, **kwargs)
+
+            setattr(self.cache, name, counted)
+        try:
+            import redis.connection
+
+            self._connection = redis.connection.Connection
+            self._send = self._connection.send_packed_command
+
+            def send(conn, *args, __send=self._send, **kwargs):
+                self.round_trips += 1
+                return __send(conn, *args, **kwargs)
+
+            self._connection.send_packed_command = send
+        except ImportError:
+            self._connection = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name in self._saved:
+            delattr(self.cache, name)
+        if self._connection is not None:
+            self._connection.send_packed_command = self._send
+
+
+def costs(outdir: Path) -> None:
+    """SQL statements and cache calls of one attest and one authenticate through the whole
+    stack (Django's test client: middleware, DRF, signals), with this process's caches warm."""
+    facts = json.loads((outdir / "setup.json").read_text())
+    _load_signer(facts["signer_pem"].encode())
+    client = Client(HTTP_HOST="127.0.0.1")
+    auth = "Basic " + base64.b64encode(f"{facts['project_id']}:{facts['secret']}".encode()).decode()
+    session_token = (outdir / "session_tokens.txt").read_text().split()[0]
+    tokens = _mint((2 * 10**9, 2 * 10**9 + 3))
+
+    def attest_call(token: str):
+        return client.post(
+            "/v1/sessions/attest",
+            {"profile_id": facts["profile_id"], "token": token, "session_duration_minutes": 60},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=auth,
+        )
+
+    def authenticate_call():
+        return client.post(
+            "/v1/sessions/authenticate",
+            {"session_token": session_token},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=auth,
+        )
+
+    attest_call(tokens[0]).json()  # warm: secret, keyring, profile
+    authenticate_call().json()
+    results = {}
+    for name, call in (
+        ("attest", lambda: attest_call(tokens[1])),
+        ("authenticate", authenticate_call),
+    ):
+        cache = caches[trusted_auth_settings.CACHE_ALIAS]
+        autocommitted: list[str] = []
+
+        def watch(execute, sql, params, many, context, autocommitted=autocommitted):
+            # A write outside a transaction is a commit of its own.
+            verb = sql.lstrip().split(None, 1)[0].upper()
+            if connection.get_autocommit() and verb not in ("SELECT", "BEGIN"):
+                autocommitted.append(sql)
+            return execute(sql, params, many, context)
+
+        with (
+            CaptureQueriesContext(connection) as queries,
+            CountingCache(cache) as counted,
+            connection.execute_wrapper(watch),
+        ):
+            response = call()
+        # SQLite logs its BEGIN; PostgreSQL opens transactions implicitly: count neither.
+        statements = [
+            q["sql"] for q in queries.captured_queries if not q["sql"].startswith("BEGIN")
+        ]
+        results[name] = {
+            "status": response.status_code,
+            "sql": len(statements),
+            "commits": sum(1 for sql in statements if sql == "COMMIT") + len(autocommitted),
+            "cache_calls": counted.calls,
+            "redis_round_trips": counted.round_trips,
+            "statements": [sql[:90] for sql in statements],
+        }
     print(json.dumps(results))
 
 
@@ -204,5 +341,7 @@ if __name__ == "__main__":
         setup(outdir, int(sys.argv[3]), int(sys.argv[4]))
     elif command == "inprocess":
         inprocess(outdir, float(sys.argv[3]))
+    elif command == "costs":
+        costs(outdir)
     else:
         raise SystemExit(f"unknown command {command!r}")

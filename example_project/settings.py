@@ -104,7 +104,7 @@ TRUSTED_AUTH = {
     "JWKS_ALLOW_PRIVATE_NETWORKS": env("TRUSTED_AUTH_JWKS_ALLOW_PRIVATE_NETWORKS"),
     "KEY_ENCRYPTION_KEY": env("TRUSTED_AUTH_KEY_ENCRYPTION_KEY", default=""),
     "JWKS_CA_BUNDLE": env("TRUSTED_AUTH_JWKS_CA_BUNDLE", default=""),
-    "SIGNING_KEY_SIZE": env.int("TRUSTED_AUTH_SIGNING_KEY_SIZE", default=3072),
+    "SIGNING_KEY_SIZE": env.int("TRUSTED_AUTH_SIGNING_KEY_SIZE", default=2048),
     # "attest_ip=600/m,attest_profile=1200/m,authenticate_ip=6000/m"; a scope left out keeps
     # its default, "none" turns it off.
     "THROTTLE_RATES": {

@@ -73,7 +73,7 @@ TRUSTED_AUTH = {
     "ISSUER": "https://testserver",
     # The test issuers serve their JWKS on loopback.
     "JWKS_ALLOW_PRIVATE_NETWORKS": True,
-    # 2048-bit session keys keep key generation fast in tests; production default is 3072.
+    # 2048-bit session keys: the default, pinned here so tests do not follow a change of it.
     "SIGNING_KEY_SIZE": 2048,
     # The Gunicorn servers of tests/test_scale.py trust the test CA through the environment.
     "JWKS_CA_BUNDLE": env.str("TRUSTED_AUTH_JWKS_CA_BUNDLE", default=""),

@@ -522,9 +522,9 @@ def test_malformed_request_body(api, pem_profile, body):
     ],
 )
 def test_missing_or_bad_credentials(api, pem_profile, token_factory, settings, authorization):
-    """Unauthenticated calls get 401 ``unauthorized_credentials`` and write no audit event:
-    the request is refused before it is an attest, and an audit table anyone on the network can
-    fill is a liability, not a record."""
+    """Unauthenticated calls get 401 ``unauthorized_credentials`` and are no attest. Wrong
+    Basic credentials are audited as a failed credential check (issue 12 item 7), never as an
+    attest; the ``basic_auth_failure_ip`` limit bounds how fast anyone can add such rows."""
     if authorization == "WRONG_SECRET":
         credentials = f"{settings.TRUSTED_AUTH['PROJECT_ID']}:secret-wrong".encode()
         authorization = "Basic " + base64.b64encode(credentials).decode()
@@ -541,4 +541,8 @@ def test_missing_or_bad_credentials(api, pem_profile, token_factory, settings, a
     assert body["error_type"] == "unauthorized_credentials"
     assert response["WWW-Authenticate"].startswith("Basic")
     assert Session.objects.count() == 0
-    assert AuditEvent.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="attest").exists()
+    wrong_basic = authorization is not None and authorization.startswith("Basic ")
+    assert [(e.action, e.error_type) for e in AuditEvent.objects.all()] == (
+        [("api_credentials", "unauthorized_credentials")] if wrong_basic else []
+    )

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.signals import request_finished, request_started
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -29,9 +30,9 @@ from rest_framework.test import APIClient
 from stytch.b2b.models import sessions as b2b_models
 from stytch.core.response_base import StytchError
 
-from trusted_auth.contrib import rest_framework as bearer_module
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication, VerifiedSession
 from trusted_auth.models import Session, UserIdentity
+from trusted_auth.services import process_cache
 from trusted_auth.services.lifecycle import clear_expired_sessions
 from trusted_auth.services.organizations import create_organization
 from trusted_auth.services.signing_keys import current_signing_key, private_key
@@ -46,10 +47,10 @@ WHOAMI = "/example/whoami"
 
 @pytest.fixture(autouse=True)
 def _cold_bearer_key_cache():
-    """The bearer key cache is process memory: start and end every test with it empty."""
-    bearer_module._keys.clear()
+    """The key cache is process memory: start and end every test with it empty."""
+    process_cache.clear_all()
     yield
-    bearer_module._keys.clear()
+    process_cache.clear_all()
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -581,7 +582,8 @@ def test_bad_bearer_credentials_are_401_never_500(api, pem_profile, token_factor
     assert bearer(client, session_jwt).status_code == 200  # the real one still works
 
 
-def test_bearer_jwt_is_verified_without_queries_once_the_key_is_cached(
+@pytest.mark.django_db(transaction=True)
+def test_bearer_jwt_costs_one_generation_read_per_request(
     api, pem_profile, token_factory, django_assert_num_queries
 ):
     body = start(api, pem_profile, token_factory)
@@ -591,13 +593,20 @@ def test_bearer_jwt_is_verified_without_queries_once_the_key_is_cached(
         return factory.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {body['session_jwt']}")
 
     BearerSessionAuthentication().authenticate(request())  # warms the key cache
-    with django_assert_num_queries(0):
-        user, auth = BearerSessionAuthentication().authenticate(request())
-        assert isinstance(auth, VerifiedSession)
-        assert auth.session_id == body["session"]["session_id"]
-        assert auth.subject == body["user_id"]
-        assert auth.claims[SESSION_CLAIM]["id"] == auth.session_id
-        assert user.is_authenticated  # answered without loading the user
+    request_started.send(sender=None)
+    try:
+        # The one query: the generation counters, which tell whether the cached keys still hold.
+        with django_assert_num_queries(1):
+            user, auth = BearerSessionAuthentication().authenticate(request())
+        with django_assert_num_queries(0):  # memoised for the rest of the request
+            user, auth = BearerSessionAuthentication().authenticate(request())
+            assert isinstance(auth, VerifiedSession)
+            assert auth.session_id == body["session"]["session_id"]
+            assert auth.subject == body["user_id"]
+            assert auth.claims[SESSION_CLAIM]["id"] == auth.session_id
+            assert user.is_authenticated  # answered without loading the user
+    finally:
+        request_finished.send(sender=None)
     with django_assert_num_queries(1):
         assert user.email == "ada@example.com"  # the user loads lazily, on first use
 
@@ -740,3 +749,24 @@ def test_clear_expired_command_refuses_a_bad_batch_size(db):
         call_command(
             "trusted_auth", "sessions", "clear-expired", "--batch-size", "0", stdout=io.StringIO()
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_authenticate_makes_four_sql_statements_with_one_commit(
+    api, pem_profile, token_factory
+):
+    """With the worker's caches warm (API secret, signing key): the generation counters, the
+    session row locked for update, its update, the commit. A regression shows here first.
+    (SQLite also logs its explicit ``BEGIN``; PostgreSQL opens transactions implicitly.)"""
+    body = start(api, pem_profile, token_factory)
+    call = {"session_token": body["session_token"]}
+    assert api.post(AUTHENTICATE, call, format="json").status_code == 200  # warms the caches
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(AUTHENTICATE, call, format="json")
+    assert response.status_code == 200, response.json()
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] != "BEGIN"]
+    assert len(statements) == 4, "\n".join(statements)
+    assert "trusted_auth_generation" in statements[0]  # the counters
+    assert statements[1].startswith("SELECT") and "trusted_auth_session" in statements[1]
+    assert statements[2].startswith("UPDATE") and "trusted_auth_session" in statements[2]
+    assert statements[3] == "COMMIT"

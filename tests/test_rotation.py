@@ -117,13 +117,25 @@ def test_force_retire_and_a_jwt_signed_by_a_retired_key_is_rejected(
 
 
 @pytest.mark.django_db
-def test_new_keys_are_rsa_3072_by_default(settings):
+def test_new_keys_are_rsa_2048_by_default(settings):
     settings.TRUSTED_AUTH = {
         k: v for k, v in settings.TRUSTED_AUTH.items() if k != "SIGNING_KEY_SIZE"
     }
     key = signing_keys.generate_signing_key(SigningKey.State.NEXT)
-    assert key.key_size == 3072
-    assert signing_keys.private_key(key).key_size == 3072
+    assert key.key_size == 2048
+    assert signing_keys.private_key(key).key_size == 2048
+
+
+@pytest.mark.django_db
+def test_a_larger_key_size_applies_to_new_keys_only(settings):
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "SIGNING_KEY_SIZE": 2048}
+    existing = current_signing_key()
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "SIGNING_KEY_SIZE": 3072}
+    assert current_signing_key().kid == existing.kid  # the signing key is not replaced
+    assert signing_keys.private_key(current_signing_key()).key_size == 2048
+    published = signing_keys.rotate()
+    assert SigningKey.objects.get(kid=published["kid"]).key_size == 3072
+    assert signing_keys.private_key(SigningKey.objects.get(kid=published["kid"])).key_size == 3072
 
 
 @pytest.mark.django_db

@@ -6,7 +6,9 @@ with a file cache and a second Python process.
 
 from __future__ import annotations
 
+import base64
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -16,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.core.checks import Error
 from django.test import Client, RequestFactory
+from rest_framework.test import APIClient
 
 from trusted_auth.api.throttling import AuthenticateIPThrottle
 from trusted_auth.checks import check_settings
@@ -264,7 +268,8 @@ def test_an_unknown_scope_is_a_system_check_error(settings):
     assert check_settings() == [
         Error(
             "TRUSTED_AUTH['THROTTLE_RATES'] has an unknown scope 'atest_ip'.",
-            hint="Known scopes: attest_ip, attest_profile, authenticate_ip.",
+            hint="Known scopes: attest_ip, attest_profile, authenticate_ip, "
+            "basic_auth_failure_ip, browser_ip, browser_profile.",
             id="trusted_auth.E020",
         )
     ]
@@ -286,12 +291,75 @@ def browser_exchange(profile_id: str, token: str):
     )
 
 
-def test_the_browser_flow_shares_the_attest_limits(pem_profile, token_factory, settings):
-    rates(settings, attest_ip=None, attest_profile="1/d")
+def test_the_browser_flow_has_its_own_limits(pem_profile, token_factory, settings):
+    rates(settings, browser_ip=None, browser_profile="1/d")
     first = browser_exchange(pem_profile.profile_id, token_factory())
     assert first.status_code == 200, first.content
     assert_throttled(browser_exchange(pem_profile.profile_id, token_factory()))
     assert Session.objects.count() == 1
+
+
+def test_browser_garbage_does_not_lock_the_api_out_of_a_profile(
+    api, pem_profile, token_factory, settings
+):
+    """Issue 12 item 7: anonymous browser posts spent the server API's per-profile budget."""
+    rates(settings, attest_profile="8/d", browser_profile="8/d", browser_ip=None)
+    answers = [browser_exchange(pem_profile.profile_id, "garbage").status_code for _ in range(10)]
+    assert answers == [401] * 8 + [429] * 2
+    ok = post_attest(api, pem_profile.profile_id, token_factory(), session_duration_minutes=60)
+    assert ok.status_code == 200, ok.json()
+
+
+def basic(secret: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
+def test_failed_basic_authentication_is_throttled_per_client_ip(api_secret, settings):
+    rates(settings, basic_auth_failure_ip="3/d")
+    project = settings.TRUSTED_AUTH["PROJECT_ID"]
+    client = APIClient()
+    wrong = basic(f"{project}:secret-wrong")
+    for _ in range(3):
+        refused = client.post(AUTHENTICATE, {"session_token": "x"}, format="json", **wrong)
+        assert refused.status_code == 401
+        assert refused.json()["error_type"] == "unauthorized_credentials"
+    # Each failure is audited, with the address it came from.
+    events = AuditEvent.objects.filter(error_type="unauthorized_credentials")
+    assert [(e.outcome, e.ip_address) for e in events] == [("failure", "127.0.0.1")] * 3
+    assert_throttled(client.post(AUTHENTICATE, {"session_token": "x"}, format="json", **wrong))
+    malformed = {"HTTP_AUTHORIZATION": "Basic !!!"}
+    assert_throttled(client.post(AUTHENTICATE, {"session_token": "x"}, format="json", **malformed))
+    # Past the limit refusals are not audited: a scan cannot fill the audit table.
+    assert events.count() == 3
+    # Another address has its own allowance, and the right secret is never refused.
+    other = client.post(
+        AUTHENTICATE, {"session_token": "x"}, format="json", REMOTE_ADDR="203.0.113.9", **wrong
+    )
+    assert other.status_code == 401
+    right = client.post(
+        AUTHENTICATE, {"session_token": "x"}, format="json", **basic(f"{project}:{api_secret}")
+    )
+    assert right.status_code == 404, right.json()  # authenticated: the session is unknown
+
+
+def test_a_throttle_whose_cache_is_down_refuses_instead_of_allowing(settings):
+    """With Redis unreachable the count cannot be taken: the error propagates (the API answers
+    it as a dependency failure), never an "allow"."""
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1},
+        },
+    }
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CACHE_ALIAS": "down"}
+    request = RequestFactory().post(AUTHENTICATE, REMOTE_ADDR="198.51.100.4")
+    with pytest.raises(redis.exceptions.ConnectionError):
+        AuthenticateIPThrottle().allow_request(request, None)
 
 
 @pytest.mark.parametrize("forged", ["unknown", "<script>", "1.2.3.4.5", "", "::ffff:zz"])

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from trusted_auth.api.envelope import new_request_id
-from trusted_auth.api.throttling import attest_throttle_wait
+from trusted_auth.api.throttling import browser_throttle_wait
 from trusted_auth.api.views import request_context
 from trusted_auth.backends import BACKEND
 from trusted_auth.conf import trusted_auth_settings
@@ -66,7 +66,7 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
         )
     try:
         data = _arguments(request)
-        wait = attest_throttle_wait(request, data.get("profile_id"))
+        wait = browser_throttle_wait(request, data.get("profile_id"))
         if wait is not None:
             response = _error(
                 429,

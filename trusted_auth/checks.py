@@ -101,7 +101,7 @@ def check_settings(app_configs=None, **kwargs):
         messages.append(
             Error(
                 f"{SETTING_NAME}['SIGNING_KEY_SIZE'] must be an RSA size of at least 2048 bits.",
-                hint="3072 is the default for new keys.",
+                hint="2048 is the default for new keys; 3072 or 4096 for a larger margin.",
                 id="trusted_auth.E007",
             )
         )

@@ -42,7 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_CA_BUNDLE": "",
     # Our session JWTs.
     "SESSION_JWT_LIFETIME_SECONDS": 300,
-    "SIGNING_KEY_SIZE": 3072,
+    # RSA size of new signing keys (2048, 3072 or 4096); existing keys keep their size. 2048 is
+    # what Stytch, Auth0, Okta and Google sign with; 3072 costs about 3x per signature.
+    "SIGNING_KEY_SIZE": 2048,
     # A key published as `next` signs only after this long (JWKS caches must have seen it).
     "KEY_PUBLISH_SECONDS": 3600,
     # Sessions unused for this long are refused on authenticate; None: no idle timeout.
@@ -52,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     # BearerSessionAuthentication: also read the session row for every JWT, so revocation
     # takes effect before the 5-minute JWT expires (one query per request).
     "BEARER_CHECK_REVOCATION": False,
+    # No longer used: Bearer auth keeps our public keys until the signing_keys generation moves
+    # (next request after a rotate or retire). Accepted so existing settings still pass checks.
     "BEARER_KEY_CACHE_SECONDS": 60,
     # The browser flow (trusted_auth.browser): length of the session it starts.
     "BROWSER_SESSION_MINUTES": 60 * 24,
@@ -60,11 +64,16 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits per scope, "N/s", "N/m", "N/h" or "N/d" (DRF syntax), counted in the
     # CACHE_ALIAS cache so they hold across workers. None disables a scope; a scope left out
     # keeps its default. attest_ip and authenticate_ip are per client IP (CLIENT_IP_HEADER
-    # applies); attest_profile is per requested profile_id.
+    # applies); attest_profile is per requested profile_id. browser_ip and browser_profile are
+    # the same limits for the browser flow, counted apart from the server API's.
+    # basic_auth_failure_ip counts failed HTTP Basic attempts per client IP (then 429).
     "THROTTLE_RATES": {
         "attest_ip": "600/m",
         "attest_profile": "1200/m",
         "authenticate_ip": "6000/m",
+        "browser_ip": "60/m",
+        "browser_profile": "1200/m",
+        "basic_auth_failure_ip": "30/m",
     },
     # The structured log line per attest (logger "trusted_auth.attest") names the email in
     # clear only when True; otherwise a keyed hash of it (same email, same hash).

@@ -5,7 +5,10 @@ from __future__ import annotations
 from rest_framework import authentication, exceptions
 
 from trusted_auth.errors import Unauthorized
-from trusted_auth.services.secrets import authenticate_secret
+from trusted_auth.services.audit import RequestContext
+from trusted_auth.services.secrets import authenticate_secret, record_rejected_credentials
+
+from .throttling import BasicAuthFailureThrottle, client_ip
 
 
 class ProjectClient:
@@ -22,7 +25,20 @@ class ProjectClient:
 
 
 class ProjectSecretAuthentication(authentication.BasicAuthentication):
+    """HTTP Basic with a project secret. A failed attempt (wrong secret or a malformed Basic
+    header) is audited as ``unauthorized_credentials`` and counted per client IP
+    (``basic_auth_failure_ip``); past that limit failures are answered 429 ``too_many_requests``
+    and no longer audited, so a credential scan can fill neither the CPU nor the audit table.
+    A request with the right secret is never counted or refused here."""
+
     www_authenticate_realm = "trusted_auth"
+
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed as error:
+            self._failed(request, error)
+            raise
 
     def authenticate_credentials(self, userid, password, request=None):
         try:
@@ -30,3 +46,14 @@ class ProjectSecretAuthentication(authentication.BasicAuthentication):
         except Unauthorized as e:
             raise exceptions.AuthenticationFailed(e.message) from e
         return ProjectClient(secret.secret_id), secret
+
+    def _failed(self, request, error: exceptions.AuthenticationFailed) -> None:
+        throttle = BasicAuthFailureThrottle()
+        if not throttle.allow_request(request, None):
+            raise exceptions.Throttled(throttle.wait()) from error
+        record_rejected_credentials(
+            RequestContext(
+                ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+            ),
+            str(error.detail),
+        )

@@ -5,12 +5,21 @@ shared (Redis). DRF parses the rates and answers the refusals; the counting is o
 window, one counter per scope, client and window, raised with the cache's atomic ``incr``.
 DRF's own ``SimpleRateThrottle`` keeps a list of every request's timestamp in the window and
 reads and writes it whole per request: at 6000/min from one backend that is a 50 KB pickle
-each way, and concurrent requests overwrite each other's writes. A fixed window costs two cache
-calls whatever the rate and never lets more than the limit through within a window; a client
-may spend two windows' worth around the boundary between them. A throttled request is
-answered ``429 too_many_requests`` with ``Retry-After`` (see ``envelope.py``), counted in the
-metrics, and not audited: an attacker flooding the endpoint must not be able to fill the audit
-table.
+each way, and concurrent requests overwrite each other's writes. A fixed window costs one cache
+round trip per scope whatever the rate (``internal.counters``: a Redis pipeline, or ``incr``
+with ``add`` only when the window opens) and never lets more than the limit through within a
+window; a client may spend two windows' worth around the boundary between them. A throttled
+request is answered ``429 too_many_requests`` with ``Retry-After`` (see ``envelope.py``),
+counted in the metrics, and not audited: an attacker flooding the endpoint must not be able to
+fill the audit table.
+
+Scopes: ``attest_ip``/``attest_profile`` and ``authenticate_ip`` for the server API;
+``browser_ip``/``browser_profile`` for the browser flow, so anonymous browser posts never spend
+the server API's budget for a profile; ``basic_auth_failure_ip`` counts failed HTTP Basic
+attempts per client IP (``ProjectSecretAuthentication``).
+
+Failure mode: when the cache is down the error propagates and the request fails (503 from the
+API's error handling): a limit that cannot count never allows.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from django.core.cache import caches
 from rest_framework.throttling import SimpleRateThrottle
 
 from trusted_auth.conf import DEFAULTS, trusted_auth_settings
+from trusted_auth.internal.counters import incr_with_expiry
 from trusted_auth.services import metrics
 
 
@@ -77,13 +87,7 @@ class TrustedAuthThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_ends_at = (window + 1) * self.duration
-        counter = f"{self.key}:{window}"
-        # add() creates the counter only if missing; incr() is atomic on Redis and in local memory.
-        self.cache.add(counter, 0, timeout=self.duration + 1)
-        try:
-            count = self.cache.incr(counter)
-        except ValueError:  # evicted between add() and incr(): this request opens the window
-            self.cache.set(counter, count := 1, timeout=self.duration + 1)
+        count = incr_with_expiry(self.cache, f"{self.key}:{window}", self.duration + 1)
         if count > self.num_requests:
             return self.throttle_failure()
         return True
@@ -113,6 +117,18 @@ class AuthenticateIPThrottle(ClientIPThrottle):
     scope = "authenticate_ip"
 
 
+class BasicAuthFailureThrottle(ClientIPThrottle):
+    """Failed HTTP Basic attempts per client IP: counted only when an attempt fails, so a
+    request with the right secret costs nothing here."""
+
+    scope = "basic_auth_failure_ip"
+
+
+class BrowserIPThrottle(ClientIPThrottle):
+    scope = "browser_ip"
+    counts_as_attest = True
+
+
 class AttestProfileThrottle(TrustedAuthThrottle):
     """Per requested ``profile_id``. Checked by the view once the body is parsed (DRF checks
     throttles before the body is read, and a malformed attest must still be audited)."""
@@ -133,10 +149,14 @@ class _ProfileHolder:
     throttle_profile_id: Any
 
 
-def attest_throttle_wait(request: Any, profile_id: Any) -> float | None:
-    """For attest paths outside DRF (the browser flow): None when both attest limits allow the
-    request, else the seconds to wait. Same scopes and counts as the API's attest."""
-    for throttle in (AttestIPThrottle(), AttestProfileThrottle()):
+class BrowserProfileThrottle(AttestProfileThrottle):
+    scope = "browser_profile"
+
+
+def browser_throttle_wait(request: Any, profile_id: Any) -> float | None:
+    """For the browser flow (outside DRF): None when both of its limits allow the request, else
+    the seconds to wait. Its own scopes: the server API's attest budget is not spent here."""
+    for throttle in (BrowserIPThrottle(), BrowserProfileThrottle()):
         if not throttle.allow_request(request, _ProfileHolder(profile_id)):
             return throttle.wait() or 0.0
     return None

@@ -1,9 +1,10 @@
 """DRF authentication for your own API: ``Authorization: Bearer <session_jwt or session_token>``.
 
-A session JWT is verified locally against our published keys (kept in process memory for
-``BEARER_KEY_CACHE_SECONDS``): no database query until it expires, unless
-``TRUSTED_AUTH["BEARER_CHECK_REVOCATION"]`` is on, in which case the session row is read too and
-a revoked session is refused at once. A session token is always looked up (it is opaque).
+A session JWT is verified locally by ``verify_session_jwt`` (the verifier ``authenticate``
+uses) against the process's copy of our published keys: the only query is the request's read of
+the generation counters, so a key retired anywhere (``keys retire --force``) is refused on the
+next request. With ``TRUSTED_AUTH["BEARER_CHECK_REVOCATION"]`` on, the session row is read too
+and a revoked session is refused at once. A session token is always looked up (it is opaque).
 
 ``request.user`` is the Django user (consumer) or, for a member session, the member's linked
 Django user or a ``MemberPrincipal``; it loads lazily, so a view that only needs
@@ -13,26 +14,23 @@ locally, or the ``Session`` row otherwise.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
 from rest_framework import authentication, exceptions
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import TrustedAuthError
-from trusted_auth.models import Member, Session, SigningKey
+from trusted_auth.errors import SessionNotFound, TrustedAuthError
+from trusted_auth.models import Member, Session
 from trusted_auth.services.identities import DELETED
-from trusted_auth.services.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, unverified_kid
+from trusted_auth.services.session_jwt import (
+    ORGANIZATION_CLAIM,
+    SESSION_CLAIM,
+    verify_session_jwt,
+)
 from trusted_auth.services.sessions import find_live_session, owner_is_out
-from trusted_auth.services.signing_keys import PUBLISHED_STATES
-
-_keys: dict[str, tuple[float, jwt.PyJWK]] = {}
-_keys_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -73,22 +71,6 @@ class _LazyAuthenticatedUser(SimpleLazyObject):
     # Answer without loading the user: authentication already proved it.
     is_authenticated = True
     is_anonymous = False
-
-
-def _verification_key(kid: Any) -> jwt.PyJWK:
-    if not isinstance(kid, str):
-        raise exceptions.AuthenticationFailed("session JWT has no kid")
-    now = time.monotonic()
-    cached = _keys.get(kid)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    key = SigningKey.objects.filter(kid=kid, state__in=PUBLISHED_STATES).first()
-    if key is None:
-        raise exceptions.AuthenticationFailed("session JWT is not signed by a key of this project")
-    loaded = jwt.PyJWK(key.public_jwk, algorithm="RS256")
-    with _keys_guard:
-        _keys[kid] = (now + trusted_auth_settings.BEARER_KEY_CACHE_SECONDS, loaded)
-    return loaded
 
 
 def _user_for_subject(subject: str):
@@ -153,21 +135,11 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
 
     def _authenticate_jwt(self, token: str):
         try:
-            key = _verification_key(unverified_kid(token))
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=["RS256"],
-                audience=trusted_auth_settings.PROJECT_ID,
-                issuer=trusted_auth_settings.ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
-            session_claim = claims[SESSION_CLAIM]
-            session_id = session_claim["id"]
-        except exceptions.AuthenticationFailed:
-            raise
-        except Exception as e:  # noqa: BLE001 - any malformed credential is a plain 401
+            claims = verify_session_jwt(token)
+        except SessionNotFound as e:
             raise exceptions.AuthenticationFailed("invalid or expired session JWT") from e
+        session_claim = claims[SESSION_CLAIM]
+        session_id = session_claim["id"]
         if trusted_auth_settings.BEARER_CHECK_REVOCATION:
             session = (
                 Session.objects.select_related(

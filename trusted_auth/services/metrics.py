@@ -8,6 +8,12 @@ for replay markers, JWKS sets and throttles; counters there are shared the same 
 Redis or Memcached each increment is atomic. Counters restart from zero when the cache is
 flushed, which Prometheus' ``rate()`` and ``increase()`` treat as a counter reset.
 
+Counting adds no round trip to the work being counted: inside a request, increments are kept in
+the request's thread and sent together when it ends (``request_finished``, after the response
+is written) in one Redis pipeline (``internal.counters.incr_many``). A scrape therefore sees
+every finished request of every worker; outside a request (commands, tests) an increment is
+sent at once.
+
 Every label has a closed set of values (unknown values are counted as ``other``), so the set
 of series is fixed: it can be read back with one ``get_many`` and cannot be blown up by input.
 """
@@ -16,11 +22,15 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import caches
+from django.core.signals import request_finished, request_started
 
 from trusted_auth.conf import DEFAULTS, trusted_auth_settings
+from trusted_auth.internal.counters import incr_many
 
 logger = logging.getLogger("trusted_auth")
 
@@ -89,20 +99,52 @@ def _key(counter: Counter, values: tuple[str, ...]) -> str:
     return ":".join(("trusted_auth", "metrics", counter.name, *values))
 
 
+_pending = threading.local()
+
+
 def increment(counter: Counter, **labels: str) -> None:
-    """Add one to ``counter`` for these label values. Never raises: a cache outage must not turn
-    the request being counted into an error."""
+    """Add one to ``counter`` for these label values (sent when the request ends). Never raises:
+    a cache outage must not turn the request being counted into an error."""
     values = tuple(
         labels[name] if labels[name] in allowed else OTHER
         for name, allowed in counter.labels.items()
     )
     key = _key(counter, values)
+    counts = getattr(_pending, "counts", None)
+    if counts is not None:
+        counts[key] = counts.get(key, 0) + 1
+        return
+    _send({key: 1})
+
+
+def _send(counts: dict[str, int]) -> None:
     try:
-        cache = caches[trusted_auth_settings.CACHE_ALIAS]
-        if not cache.add(key, 1, timeout=None):
-            cache.incr(key)
+        incr_many(caches[trusted_auth_settings.CACHE_ALIAS], counts)
     except Exception:  # noqa: BLE001 - counting is best effort, the request is not
-        logger.warning("trusted_auth: could not count %s", counter.name, exc_info=True)
+        logger.warning("trusted_auth: could not count %s", ", ".join(counts), exc_info=True)
+
+
+def flush() -> None:
+    """Send the current request's pending increments now (``request_finished`` does it)."""
+    counts = getattr(_pending, "counts", None)
+    if counts:
+        _pending.counts = {}
+        _send(counts)
+
+
+def _request_started(**kwargs: Any) -> None:
+    flush()  # a previous request of this thread that never finished still counts
+    _pending.counts = {}
+
+
+def _request_finished(**kwargs: Any) -> None:
+    flush()
+    _pending.counts = None
+
+
+def connect_signals() -> None:
+    request_started.connect(_request_started, dispatch_uid="trusted_auth.metrics.started")
+    request_finished.connect(_request_finished, dispatch_uid="trusted_auth.metrics.finished")
 
 
 def _labels(counter: Counter, values: tuple[str, ...]) -> str:

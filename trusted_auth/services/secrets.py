@@ -13,10 +13,18 @@ from django.utils import timezone
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError, Unauthorized
-from trusted_auth.models import ApiSecret
+from trusted_auth.models import ApiSecret, AuditEvent
 from trusted_auth.timeutil import rfc3339
 
+from . import generations
+from .audit import RequestContext
+from .process_cache import GenerationCache
+
 SECRET_PREFIX = "secret-"
+# last_used_at is written at most this often per secret and process, so a request is no write.
+LAST_USED_RESOLUTION_SECONDS = 60
+# The audit action of a failed HTTP Basic attempt on the server API.
+REJECTED_CREDENTIALS_ACTION = "api_credentials"
 
 
 @dataclass
@@ -136,16 +144,47 @@ def rotate_cancel() -> ApiSecret:
         return revoke_secret(new.secret_id)
 
 
+def _load_live_secrets() -> dict[str, ApiSecret]:
+    return {s.digest: s for s in ApiSecret.objects.filter(revoked_at__isnull=True)}
+
+
+# The live secrets by digest, per process. Creating or revoking one saves the row, which bumps
+# the ``secrets`` generation: every worker reloads on its next request (no stale accept).
+_live_secrets: GenerationCache[dict[str, ApiSecret]] = GenerationCache(
+    generations.SECRETS, _load_live_secrets
+)
+_last_written: dict[str, float] = {}
+
+
 def authenticate_secret(project_id: str, clear_text: str) -> ApiSecret:
-    """The live secret matching HTTP Basic credentials. Raises ``Unauthorized``."""
+    """The live secret matching HTTP Basic credentials. Raises ``Unauthorized``.
+
+    No query of its own while the ``secrets`` generation is unchanged, except a ``last_used_at``
+    update at most once a minute per secret (an ``update()``: it does not bump the generation).
+    """
     expected = str(trusted_auth_settings.PROJECT_ID)
     if not expected or not hmac.compare_digest(project_id.encode(), expected.encode()):
         raise Unauthorized("unknown project_id or secret")
-    secret = ApiSecret.objects.filter(digest=_digest(clear_text), revoked_at__isnull=True).first()
+    secret = _live_secrets.get().get(_digest(clear_text))
     if secret is None:
         raise Unauthorized("unknown project_id or secret")
     now = timezone.now()
-    if secret.last_used_at is None or (now - secret.last_used_at).total_seconds() > 60:
-        # Written at most once a minute per secret, so every request is not a write.
+    last = _last_written.get(secret.digest)
+    if last is None and secret.last_used_at is not None:
+        last = secret.last_used_at.timestamp()
+    if last is None or now.timestamp() - last > LAST_USED_RESOLUTION_SECONDS:
         ApiSecret.objects.filter(pk=secret.pk).update(last_used_at=now)
+        _last_written[secret.digest] = now.timestamp()
     return secret
+
+
+def record_rejected_credentials(context: RequestContext, message: str) -> AuditEvent:
+    """Audit one failed HTTP Basic attempt (``unauthorized_credentials``, no profile)."""
+    return AuditEvent.objects.create(
+        action=REJECTED_CREDENTIALS_ACTION,
+        outcome=AuditEvent.Outcome.FAILURE,
+        error_type=Unauthorized.error_type,
+        error_message=message.replace("\x00", "")[:500],
+        ip_address=context.ip_address,
+        user_agent=context.user_agent.replace("\x00", "")[:512],
+    )

@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import time
-from functools import lru_cache
 from typing import Any
 
 import jwt
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound
-from trusted_auth.models import Session, SigningKey
+from trusted_auth.models import Session
 from trusted_auth.timeutil import rfc3339
 
-from .signing_keys import PUBLISHED_STATES, current_signing_key, private_key
+from .signing_keys import current_signing_key, keyring, private_key
 
 SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
@@ -63,11 +62,6 @@ def issue_session_jwt(session: Session, subject: str) -> str:
     return jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
 
 
-@lru_cache(maxsize=64)
-def _public_key(jwk_json: str) -> jwt.PyJWK:
-    return jwt.PyJWK(json.loads(jwk_json), algorithm="RS256")
-
-
 def unverified_kid(token: Any) -> Any:
     """The ``kid`` in a compact JWS header, read from the header segment alone.
 
@@ -81,37 +75,49 @@ def unverified_kid(token: Any) -> Any:
     return header.get("kid") if isinstance(header, dict) else None
 
 
-def decode_session_jwt(token: Any, *, allow_expired: bool) -> dict[str, Any]:
-    """Verify one of our session JWTs. Raises ``SessionNotFound`` when it is not ours or invalid.
+# Every session JWT we accept carries these, whoever verifies it.
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
 
-    ``allow_expired`` accepts a valid signature past ``exp``: the session itself decides.
+
+def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, Any]:
+    """Verify one of our session JWTs: the one verifier, for ``authenticate`` and Bearer auth.
+
+    The key comes from the process's keyring (``signing_keys.keyring``): no query of its own
+    beyond the request's generation read, and a key retired in any process is refused on the
+    next request. The claims must include ``REQUIRED_CLAIMS`` and a session claim with an
+    ``id``. ``allow_expired`` accepts a valid signature past ``exp``: the session itself
+    decides. Raises ``SessionNotFound`` when the token is not ours or not valid.
     """
     try:
         kid = unverified_kid(token)
-        key = (
-            SigningKey.objects.filter(kid=kid, state__in=PUBLISHED_STATES).first()
-            if isinstance(kid, str)
-            else None
-        )
+        key = keyring().verifiers.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise SessionNotFound("session_jwt is not signed by a key of this project")
-        return jwt.decode(
+        claims = jwt.decode(
             token,
-            _public_key(json.dumps(key.public_jwk, sort_keys=True)),
+            key,
             algorithms=["RS256"],
             audience=trusted_auth_settings.PROJECT_ID,
             issuer=trusted_auth_settings.ISSUER,
-            options={"require": ["exp", "iat", "sub"], "verify_exp": not allow_expired},
+            options={"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired},
         )
     except SessionNotFound:
         raise
     except Exception as e:  # noqa: BLE001 - hostile input must never 500
         raise SessionNotFound(f"session_jwt is not valid: {type(e).__name__}") from e
-
-
-def session_id_from_jwt(token: Any) -> str:
-    claims = decode_session_jwt(token, allow_expired=True)
     session = claims.get(SESSION_CLAIM)
     if not isinstance(session, dict) or not isinstance(session.get("id"), str):
         raise SessionNotFound("session_jwt carries no session id")
-    return session["id"]
+    if not isinstance(claims["sub"], str):
+        raise SessionNotFound("session_jwt has no subject")
+    return claims
+
+
+def decode_session_jwt(token: Any, *, allow_expired: bool) -> dict[str, Any]:
+    """Former name of ``verify_session_jwt``, kept for callers of the 0.x API."""
+    return verify_session_jwt(token, allow_expired=allow_expired)
+
+
+def session_id_from_jwt(token: Any) -> str:
+    """The session id of a verified session JWT, expired or not (``verify_session_jwt``)."""
+    return verify_session_jwt(token, allow_expired=True)[SESSION_CLAIM]["id"]

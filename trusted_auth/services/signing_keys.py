@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from jwt import PyJWK
 from jwt.algorithms import RSAAlgorithm
 
 from trusted_auth.conf import trusted_auth_settings
@@ -22,7 +24,8 @@ from trusted_auth.internal.encryption import key_encryption_fernet
 from trusted_auth.models import SigningKey
 from trusted_auth.timeutil import rfc3339
 
-from . import key_certificates
+from . import generations, key_certificates
+from .process_cache import GenerationCache
 
 PUBLISHED_STATES = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
 
@@ -61,9 +64,41 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
     )
 
 
+@dataclass(frozen=True)
+class Keyring:
+    """The signing keys as one process sees them for one ``signing_keys`` generation."""
+
+    current: SigningKey | None
+    # Every key that may still verify a live session JWT, newest first (JWKS order).
+    published: tuple[SigningKey, ...]
+    verifiers: dict[str, PyJWK] = field(default_factory=dict)
+    # The published JWK documents (with their certificates) per ISSUER, built once.
+    jwks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _load_keyring() -> Keyring:
+    keys = tuple(SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at"))
+    current = next((k for k in keys if k.state == SigningKey.State.CURRENT), None)
+    return Keyring(
+        current=current,
+        published=keys,
+        verifiers={k.kid: PyJWK(k.public_jwk, algorithm="RS256") for k in keys},
+    )
+
+
+# One read of the generation counters per request tells whether this copy is still right: a
+# rotate or retire in any process (CLI, admin, another worker) is seen on the next request.
+_keyring: GenerationCache[Keyring] = GenerationCache(generations.SIGNING_KEYS, _load_keyring)
+
+
+def keyring() -> Keyring:
+    """The signing keys of this generation (read from the database when they changed)."""
+    return _keyring.get()
+
+
 def current_signing_key() -> SigningKey:
     """The key that signs now; one is created on first need."""
-    key = SigningKey.objects.filter(state=SigningKey.State.CURRENT).first()
+    key = keyring().current
     if key is not None:
         return key
     try:
@@ -89,12 +124,22 @@ def private_key(signing_key: SigningKey) -> rsa.RSAPrivateKey:
 
 def published_keys() -> list[dict[str, Any]]:
     """Every public key that may still verify a live session JWT (JWKS ``keys``)."""
-    keys = list(SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at"))
-    for key in keys:
-        if key_certificates.needs_certificate(key):
-            key.certificate = key_certificates.issue_certificate(private_key(key), key.created_at)
-            key.save(update_fields=["certificate"])
-    return [key_certificates.published_jwk(key) for key in keys]
+    ring = keyring()
+    issuer = trusted_auth_settings.ISSUER
+    documents = ring.jwks.get(issuer)
+    if documents is None:
+        for key in ring.published:
+            if key_certificates.needs_certificate(key):
+                # Saved once per key (and issuer name): the save bumps the generation, so every
+                # worker reloads its keyring and serves the certificate too.
+                key.certificate = key_certificates.issue_certificate(
+                    private_key(key), key.created_at
+                )
+                key.save(update_fields=["certificate"])
+        documents = ring.jwks[issuer] = [
+            key_certificates.published_jwk(key) for key in ring.published
+        ]
+    return documents
 
 
 class RotationRefused(TrustedAuthError):
@@ -136,6 +181,7 @@ def rotate(*, promote: bool = False) -> dict[str, Any]:
         SigningKey.objects.filter(pk=pending.pk).update(
             state=SigningKey.State.CURRENT, activated_at=now
         )
+        generations.bump(generations.SIGNING_KEYS)  # update() sends no signal
     return {
         "action": "promoted",
         "kid": pending.kid,
@@ -165,7 +211,11 @@ def retire(*, force: bool = False) -> dict[str, Any]:
             + ", ".join(f"{w['kid']} (safe at {w['safe_at']})" for w in waiting)
             + "; wait, or pass --force"
         )
-    SigningKey.objects.filter(pk__in=[k.pk for k in retired]).update(state=SigningKey.State.RETIRED)
+    with transaction.atomic():
+        SigningKey.objects.filter(pk__in=[k.pk for k in retired]).update(
+            state=SigningKey.State.RETIRED
+        )
+        generations.bump(generations.SIGNING_KEYS)  # update() sends no signal
     return {"action": "retired", "kids": [k.kid for k in retired]}
 
 
