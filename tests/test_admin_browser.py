@@ -198,7 +198,7 @@ def test_security_engineer_journey(
     assert rows.count() == 1 and "jwt_invalid_claims" in rows.first.inner_text()
     shoot("10-audit-failures")
     rows.first.locator("th a").click()
-    page.wait_for_selector("text=Signature has expired")
+    page.wait_for_selector("text=token expired at")
     assert "jwt_invalid_claims" in page.content()
     shoot("11-audit-event")
 
