@@ -18,6 +18,7 @@ from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Member, Organization, Session, UserIdentity
 from trusted_auth.services.organizations import normalise_domains, validate_roles
 
+from .public_ids import PublicIdAdminMixin
 from .sessions import (
     MemberSessionsInline,
     OrganizationSessionsInline,
@@ -41,7 +42,8 @@ class LimitedInlinesMixin:
 
 
 @admin.register(UserIdentity)
-class UserIdentityAdmin(admin.ModelAdmin):
+class UserIdentityAdmin(PublicIdAdminMixin, admin.ModelAdmin):
+    public_id_field = "user_id"
     list_display = ("user_id", "email", "external_issuer", "external_id", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("=user_id", "email", "=external_id", "django_user__username")
@@ -162,7 +164,8 @@ class MembersInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(LimitedInlinesMixin, admin.ModelAdmin):
+class OrganizationAdmin(PublicIdAdminMixin, LimitedInlinesMixin, admin.ModelAdmin):
+    public_id_field = "organization_id"
     form = OrganizationForm
     list_display = ("name", "slug", "organization_id", "external_id", "created_at")
     search_fields = ("name", "slug", "=organization_id", "=external_id")
@@ -218,7 +221,8 @@ class MemberForm(forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
+class MemberAdmin(PublicIdAdminMixin, LimitedInlinesMixin, admin.ModelAdmin):
+    public_id_field = "member_id"
     form = MemberForm
     list_display = (
         "email",
@@ -230,7 +234,13 @@ class MemberAdmin(LimitedInlinesMixin, admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("status", "organization")
-    search_fields = ("email", "=member_id", "=external_id", "name")
+    search_fields = (
+        "email",
+        "=member_id",
+        "=external_id",
+        "name",
+        "=organization__organization_id",
+    )
     list_select_related = ("organization",)
     raw_id_fields = ("organization", "django_user")
     readonly_fields = ("member_id", "created_at", "links")
