@@ -44,8 +44,8 @@ _PRIVATE_NETWORKS_HINT = (
 )
 
 
-def _tls_failure(error: BaseException) -> str | None:
-    """What went wrong in the TLS handshake, with what to do, or None for other failures.
+def _failure_reason(error: BaseException) -> str | None:
+    """What went wrong (TLS handshake, refused connection), with what to do, or None.
 
     ``requests`` wraps the ``ssl`` error two or three levels deep and names only ``SSLError``;
     the reason ("certificate verify failed: unable to get local issuer certificate") is what a
@@ -69,6 +69,10 @@ def _tls_failure(error: BaseException) -> str | None:
             )
         if isinstance(current, ssl.SSLError):
             return f"TLS handshake failed: {current.reason or current}"
+        if isinstance(current, PrivateAddressRefused):
+            return str(current)
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused (is the JWKS host up, and the port right?)"
         pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
         pending.extend(current.args)
     return None
@@ -268,9 +272,9 @@ def fetch_jwks(url: str) -> FetchedJwks:
         # Reading the streamed body raises urllib3's own errors (truncated body, read timeout).
         if time.monotonic() >= deadline:
             raise JwksUnavailable("JWKS fetch exceeded its total deadline") from e
-        tls = _tls_failure(e)
-        if tls is not None:
-            raise JwksUnavailable(f"JWKS fetch failed: {tls}") from e
+        reason = _failure_reason(e)
+        if reason is not None:
+            raise JwksUnavailable(f"JWKS fetch failed: {reason}") from e
         if isinstance(e, requests.RequestException | Urllib3Error):
             raise JwksUnavailable(f"JWKS fetch failed: {type(e).__name__}") from e
         raise JwksUnavailable(f"JWKS fetch failed: {e}") from e

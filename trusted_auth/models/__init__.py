@@ -3,6 +3,7 @@ from .generations import Generation
 from .identities import UserIdentity
 from .keys import SigningKey
 from .organizations import Member, Organization
+from .overview import Overview
 from .profiles import ProfilePublicKey, TrustedAuthTokenProfile
 from .secrets import ApiSecret
 from .sessions import Session
@@ -13,6 +14,7 @@ __all__ = [
     "Generation",
     "Member",
     "Organization",
+    "Overview",
     "ProfilePublicKey",
     "Session",
     "SigningKey",
