@@ -66,22 +66,32 @@ def _wait_for(lines: queue.Queue, marker: str, process: subprocess.Popen) -> str
             return "".join(seen)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("demo")
-    port = free_port()
+def start_demo(
+    repository: Path, port: int, folder: Path | None = None
+) -> tuple[subprocess.Popen, queue.Queue]:
+    """``manage.py demo`` of ``repository`` on ``port``, as a child process; its output lines
+    arrive on the queue (``None`` when it exits)."""
     url = f"https://127.0.0.1:{port}"
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "TRUSTED_AUTH_ISSUER": url,
-        "TRUSTED_AUTH_SIGNING_KEY_SIZE": "2048",  # the test suite's size: key generation is slow
-        "PYTHONUNBUFFERED": "1",
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")
     }
+    env.update(
+        {
+            "TRUSTED_AUTH_ISSUER": url,
+            "TRUSTED_AUTH_SIGNING_KEY_SIZE": "2048",  # the suite's size: key generation is slow
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if folder is not None:
+        env["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
+    command = [sys.executable, "manage.py", "demo", "--addrport", f"127.0.0.1:{port}"]
+    if folder is not None:
+        command += ["--dir", str(folder)]
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--addrport", f"127.0.0.1:{port}", "--dir", folder],
-        cwd=REPOSITORY,
+        command,
+        cwd=repository,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -95,16 +105,28 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
+    return process, lines
+
+
+def stop_demo(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[Demo]:
+    folder = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    process, lines = start_demo(REPOSITORY, port, folder)
     try:
         output = _wait_for(lines, READY_LINE, process)
-        yield Demo(url, folder, output, _snippets(output), process)
+        yield Demo(f"https://127.0.0.1:{port}", folder, output, _snippets(output), process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_demo(process)
 
 
 def _run(snippet: str, cwd: Path = REPOSITORY) -> str:
