@@ -38,7 +38,10 @@ _MAPPING_HELP = {
     "name": _("A string (the first name) or an object with first_name/middle_name/last_name."),
     "organization_id": _("B2B: an organization id, slug or external id."),
     "role_ids": _("B2B: a list of role ids, each one of TRUSTED_AUTH['ROLES']."),
-    "email_verified": _("Where the issuer says the email is verified (default: email_verified)."),
+    "email_verified": _(
+        "Where the issuer says the email is verified, when it is not email_verified beside "
+        "the email claim, e.g. user_metadata.email_verified."
+    ),
 }
 
 
