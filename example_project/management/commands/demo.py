@@ -180,12 +180,15 @@ def _serve(addrport: str, certificate: Path, key: Path) -> None:
                 "keyfile": str(key),
                 "accesslog": "-",
                 "graceful_timeout": 5,
+                # Gunicorn 25+ opens a control socket under ~/.gunicorn; the demo needs none.
+                "control_socket_disable": True,
                 "when_ready": lambda server: print(
                     f"{READY_LINE} on https://{addrport}/ (Ctrl-C stops it)", flush=True
                 ),
             }
             for name, value in options.items():
-                self.cfg.set(name, value)
+                if name in self.cfg.settings:  # older Gunicorns lack the newer settings
+                    self.cfg.set(name, value)
 
         def load(self) -> Any:
             return application
