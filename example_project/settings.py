@@ -100,7 +100,7 @@ REST_FRAMEWORK = {
 
 TRUSTED_AUTH = {
     "PROJECT_ID": env("TRUSTED_AUTH_PROJECT_ID", default="project-test-example"),
-    "ISSUER": env("TRUSTED_AUTH_ISSUER", default="http://127.0.0.1:8000"),
+    "ISSUER": env("TRUSTED_AUTH_ISSUER", default="https://127.0.0.1:8000"),
     "JWKS_ALLOW_PRIVATE_NETWORKS": env("TRUSTED_AUTH_JWKS_ALLOW_PRIVATE_NETWORKS"),
     "KEY_ENCRYPTION_KEY": env("TRUSTED_AUTH_KEY_ENCRYPTION_KEY", default=""),
     "JWKS_CA_BUNDLE": env("TRUSTED_AUTH_JWKS_CA_BUNDLE", default=""),

@@ -10,18 +10,23 @@ Without /usr/bin/chromium the tests are skipped, unless ``CI`` is set: CI must r
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import os
+import random
 import time
 from pathlib import Path
 
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
 from trusted_auth.services.secrets import create_secret
 
-from .issuers import AUDIENCE, ISSUER
+from .issuers import AUDIENCE, ISSUER, SigningPair, default_claims
 
 pytestmark = pytest.mark.browser
 
@@ -198,7 +203,7 @@ def test_security_engineer_journey(
     assert rows.count() == 1 and "jwt_invalid_claims" in rows.first.inner_text()
     shoot("10-audit-failures")
     rows.first.locator("th a").click()
-    page.wait_for_selector("text=Signature has expired")
+    page.wait_for_selector("text=token expired at")
     assert "jwt_invalid_claims" in page.content()
     shoot("11-audit-event")
 
@@ -251,3 +256,81 @@ def test_organization_shows_members_and_sessions(page, shoot, live_server, admin
     page.wait_for_selector("#member_form")
     assert page.locator("input[name=roles][value=stytch_admin]").is_checked()
     shoot("16-member")
+
+
+# --- The Overview page, with real attests in it -------------------------------------------------
+# The attests of the last minutes go through the HTTP API of the live server; the earlier hours
+# are audit rows and sessions moved back in time, so the charts have a day to show. Saved as
+# artifacts/admin-screenshots/20-overview.png.
+
+
+def _backfill_history(profile, other) -> None:
+    rng = random.Random(16)
+    now = timezone.now()
+    reasons = ["jwt_invalid_claims", "jwt_invalid_issuer", "trusted_token_replayed"]
+    for hours_ago in range(1, 24):
+        at = (now - dt.timedelta(hours=hours_ago)).replace(minute=rng.randint(0, 59))
+        busy = 6 + int(10 * abs(12 - hours_ago) / 12)
+        rows = [AuditEvent(outcome="success", profile=profile) for _ in range(busy)]
+        rows += [
+            AuditEvent(
+                outcome="failure",
+                error_type=rng.choice(reasons) if rng.random() < 0.7 else "user_not_found",
+                profile=rng.choice([profile, other]),
+            )
+            for _ in range(rng.randint(0, 4))
+        ]
+        created = AuditEvent.objects.bulk_create(rows)
+        AuditEvent.objects.filter(pk__in=[r.pk for r in created]).update(created_at=at)
+    user = get_user_model().objects.create_user("history")
+    for i in range(40):
+        started = now - dt.timedelta(hours=rng.randint(1, 23), minutes=rng.randint(0, 59))
+        Session.objects.create(
+            token_digest=f"{i:064x}",
+            user=user,
+            profile=profile,
+            expires_at=started + dt.timedelta(hours=rng.choice([1, 2, 4, 8])),
+        )
+        Session.objects.filter(token_digest=f"{i:064x}").update(started_at=started)
+
+
+def test_the_overview_page_with_real_attests(
+    page, live_server, admin_user, pem_profile, token_factory, profile_factory, issuer, settings
+):
+    from playwright.sync_api import expect
+
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ISSUER": live_server.url}
+    secret = create_secret("overview").clear_text
+    basic = base64.b64encode(f"{settings.TRUSTED_AUTH['PROJECT_ID']}:{secret}".encode()).decode()
+    healthy = profile_factory(name="Supabase (JWKS)", jwks_url=issuer.url, can_jit_provision=True)
+    broken = profile_factory(name="Okta (JWKS down)", jwks_url="https://127.0.0.1:9/keys")
+    _backfill_history(pem_profile, healthy)
+    now = int(time.time())
+    attempts = [(pem_profile, token_factory(email=f"u{i}@example.com")) for i in range(5)]
+    attempts += [(pem_profile, token_factory(iat=now - 900, exp=now - 600)) for _ in range(2)]
+    attempts += [(healthy, issuer.signer.sign(default_claims(email="s@example.com")))]
+    attempts += [(broken, SigningPair.rsa().sign(default_claims()))]
+    outcomes = []
+    for profile, token in attempts:
+        response = requests.post(
+            f"{live_server.url}/v1/sessions/attest",
+            json={"profile_id": profile.profile_id, "token": token, "session_duration_minutes": 60},
+            headers={"Authorization": f"Basic {basic}"},
+            timeout=30,
+        )
+        outcomes.append(response.status_code)
+    assert outcomes == [200] * 5 + [401, 401, 200, 503]
+
+    _log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_role("link", name="Overview").first.click()
+    expect(page.locator("#chart-attests svg rect").first).to_be_visible()
+    expect(page.locator("#live-now")).to_have_text(str(Session.objects.live().count()))
+    expect(page.locator("#failed-attests")).not_to_have_text("0")
+    expect(page.locator("#top-failures")).to_contain_text("jwt_invalid_claims")
+    expect(page.locator("#jwks-health")).to_contain_text("Okta (JWKS down)")
+    expect(page.locator("#jwks-health")).to_contain_text("JWKS fetch failed")
+    expect(page.locator("#jwks-health")).to_contain_text("fresh")
+    expect(page.locator("#signing-keys")).to_contain_text("current")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "20-overview.png"), full_page=True)

@@ -4,4 +4,4 @@ Forms and views here parse input and call the services (``trusted_auth.services`
 admin, the CLI and the API share one code path for every rule.
 """
 
-from . import audit, identities, keys, profiles, sessions  # noqa: F401 - registers the admins
+from . import audit, identities, keys, overview, profiles, sessions  # noqa: F401 - registers the admins

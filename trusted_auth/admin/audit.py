@@ -49,11 +49,12 @@ class AuditEventAdmin(admin.ModelAdmin):
         "=user_id",
         "=session_id",
         "=requested_profile_id",
+        "=organization_id",
         "=ip_address",
     )
     search_help_text = _(
         "An exact token id, subject, user or member id, session id, "
-        "requested profile id or IP address."
+        "requested profile id, organization id or IP address."
     )
     list_select_related = ("profile",)
     fields = EVENT_FIELDS

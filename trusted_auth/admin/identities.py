@@ -19,6 +19,7 @@ from trusted_auth.models import Member, Organization, Session, UserIdentity
 from trusted_auth.services.organizations import normalise_domains, validate_roles
 
 from .links import IdentityLinksInline, LinkFormsetMixin, MemberLinksInline
+from .public_ids import PublicIdAdminMixin
 from .sessions import (
     MemberSessionsInline,
     OrganizationSessionsInline,
@@ -42,7 +43,8 @@ class LimitedInlinesMixin:
 
 
 @admin.register(UserIdentity)
-class UserIdentityAdmin(LinkFormsetMixin, admin.ModelAdmin):
+class UserIdentityAdmin(PublicIdAdminMixin, LinkFormsetMixin, admin.ModelAdmin):
+    public_id_field = "user_id"
     list_display = ("user_id", "email", "external_id", "status", "provisioned_by", "created_at")
     list_filter = ("status",)
     search_fields = ("=user_id", "email", "=external_id", "django_user__username")
@@ -164,7 +166,8 @@ class MembersInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(LimitedInlinesMixin, admin.ModelAdmin):
+class OrganizationAdmin(PublicIdAdminMixin, LimitedInlinesMixin, admin.ModelAdmin):
+    public_id_field = "organization_id"
     form = OrganizationForm
     list_display = ("name", "slug", "organization_id", "external_id", "created_at")
     search_fields = ("name", "slug", "=organization_id", "=external_id")
@@ -220,7 +223,8 @@ class MemberForm(forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(LinkFormsetMixin, LimitedInlinesMixin, admin.ModelAdmin):
+class MemberAdmin(PublicIdAdminMixin, LinkFormsetMixin, LimitedInlinesMixin, admin.ModelAdmin):
+    public_id_field = "member_id"
     form = MemberForm
     list_display = (
         "email",
@@ -232,7 +236,13 @@ class MemberAdmin(LinkFormsetMixin, LimitedInlinesMixin, admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("status", "organization")
-    search_fields = ("email", "=member_id", "=external_id", "name")
+    search_fields = (
+        "email",
+        "=member_id",
+        "=external_id",
+        "name",
+        "=organization__organization_id",
+    )
     list_select_related = ("organization",)
     raw_id_fields = ("organization", "django_user")
     readonly_fields = ("member_id", "created_at", "links")

@@ -16,6 +16,8 @@ from trusted_auth.models import ApiSecret, SigningKey
 from trusted_auth.services import signing_keys
 from trusted_auth.services.secrets import revoke_secret
 
+from .public_ids import PublicIdAdminMixin
+
 KEY_FIELDS = (
     "kid",
     "state",
@@ -110,7 +112,9 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiSecret)
-class ApiSecretAdmin(admin.ModelAdmin):
+class ApiSecretAdmin(PublicIdAdminMixin, admin.ModelAdmin):
+    public_id_field = "secret_id"
+    search_fields = ("=secret_id", "description")
     """Secrets are created with ``manage.py trusted_auth secret create`` (shown once there)."""
 
     list_display = (

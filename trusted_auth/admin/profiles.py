@@ -44,6 +44,7 @@ from .forms import (
     TestTokenForm,
     mapping_field_name,
 )
+from .public_ids import PublicIdAdminMixin
 
 TIME_CLAIMS = ("iat", "nbf", "exp")
 MAX_START_PARAMS = 10
@@ -120,7 +121,8 @@ class ProfilePublicKeyInline(admin.StackedInline):
 
 
 @admin.register(TrustedAuthTokenProfile)
-class TrustedAuthTokenProfileAdmin(admin.ModelAdmin):
+class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
+    public_id_field = "profile_id"
     form = ProfileForm
     inlines = [ProfilePublicKeyInline]
     list_display = (

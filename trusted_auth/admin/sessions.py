@@ -21,6 +21,8 @@ from trusted_auth.errors import SessionNotFound
 from trusted_auth.models import Session
 from trusted_auth.services.lifecycle import revoke_sessions
 
+from .public_ids import PublicIdAdminMixin
+
 SESSION_FIELDS = (
     "session_id",
     "user",
@@ -74,7 +76,8 @@ class SessionStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(PublicIdAdminMixin, admin.ModelAdmin):
+    public_id_field = "session_id"
     list_display = (
         "session_id",
         "owner",
@@ -92,9 +95,12 @@ class SessionAdmin(admin.ModelAdmin):
         "=user__trusted_auth_identity__user_id",
         "member__email",
         "=member__member_id",
+        "=profile__profile_id",
+        "=organization__organization_id",
     )
     search_help_text = _(
-        "User or member email (part of it), or an exact session, user or member id."
+        "User or member email (part of it), or an exact session, user, member, profile or "
+        "organization id."
     )
     list_select_related = ("user__trusted_auth_identity", "member", "organization", "profile")
     fields = SESSION_FIELDS

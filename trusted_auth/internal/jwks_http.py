@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from contextvars import ContextVar
@@ -35,6 +36,46 @@ from .netguard import is_public_address
 class FetchedJwks:
     keys: list[dict[str, Any]]
     dropped: list[dict[str, str]] = field(default_factory=list)
+
+
+_PRIVATE_NETWORKS_HINT = (
+    "only for tests and local demos, set TRUSTED_AUTH['JWKS_ALLOW_PRIVATE_NETWORKS'] = True "
+    "(in the example project: TRUSTED_AUTH_JWKS_ALLOW_PRIVATE_NETWORKS=true)"
+)
+
+
+def _failure_reason(error: BaseException) -> str | None:
+    """What went wrong (TLS handshake, refused connection), with what to do, or None.
+
+    ``requests`` wraps the ``ssl`` error two or three levels deep and names only ``SSLError``;
+    the reason ("certificate verify failed: unable to get local issuer certificate") is what a
+    user needs, with the setting that decides which CAs we trust (not ``REQUESTS_CA_BUNDLE``:
+    the fetcher ignores the environment so the peer check sees the real peer).
+    """
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            reason = f"certificate verify failed: {current.verify_message}"
+            return (
+                f"TLS {reason}. JWKS hosts are verified against TRUSTED_AUTH['JWKS_CA_BUNDLE'] "
+                f"(now {trusted_auth_settings.JWKS_CA_BUNDLE or 'certifi'!r}; "
+                "REQUESTS_CA_BUNDLE is not used): for a private CA set it to that CA's PEM file "
+                "(in the example project: TRUSTED_AUTH_JWKS_CA_BUNDLE=/path/to/ca.pem)"
+            )
+        if isinstance(current, ssl.SSLError):
+            return f"TLS handshake failed: {current.reason or current}"
+        if isinstance(current, PrivateAddressRefused):
+            return str(current)
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused (is the JWKS host up, and the port right?)"
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        pending.extend(current.args)
+    return None
 
 
 class PrivateAddressRefused(OSError):
@@ -95,7 +136,9 @@ class _GuardedHTTPSConnection(HTTPSConnection):
             peer = sock.getpeername()[0]
             if not is_public_address(peer):
                 sock.close()
-                raise PrivateAddressRefused(f"refusing to connect to non-public address {peer}")
+                raise PrivateAddressRefused(
+                    f"refusing to connect to non-public address {peer}; {_PRIVATE_NETWORKS_HINT}"
+                )
         deadline = _current_deadline.get()
         if deadline is not None:
             deadline.watch(sock)
@@ -138,7 +181,7 @@ def validate_jwks_url(url: str, *, what: str = "JWKS") -> None:
         if not is_public_address(address):
             raise InvalidJwksUrl(
                 f"{what} host {host!r} resolves to non-public address {address}; "
-                "set TRUSTED_AUTH['JWKS_ALLOW_PRIVATE_NETWORKS'] only for tests and local demos"
+                + _PRIVATE_NETWORKS_HINT
             )
 
 
@@ -242,6 +285,9 @@ def fetch_capped(url: str, *, what: str = "JWKS", cap: int | None = None) -> byt
         # Reading the streamed body raises urllib3's own errors (truncated body, read timeout).
         if time.monotonic() >= deadline:
             raise JwksUnavailable(f"{what} fetch exceeded its total deadline") from e
+        reason = _failure_reason(e)
+        if reason is not None:
+            raise JwksUnavailable(f"{what} fetch failed: {reason}") from e
         if isinstance(e, requests.RequestException | Urllib3Error):
             raise JwksUnavailable(f"{what} fetch failed: {type(e).__name__}") from e
         raise JwksUnavailable(f"{what} fetch failed: {e}") from e

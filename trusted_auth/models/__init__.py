@@ -5,6 +5,7 @@ from .identities import UserIdentity
 from .keys import SigningKey
 from .links import IdentityLink
 from .organizations import Member, Organization
+from .overview import Overview
 from .profiles import ProfilePublicKey, TrustedAuthTokenProfile
 from .secrets import ApiSecret
 from .sessions import Session
@@ -17,6 +18,7 @@ __all__ = [
     "IdentityLink",
     "Member",
     "Organization",
+    "Overview",
     "ProfilePublicKey",
     "Session",
     "SigningKey",

@@ -26,7 +26,7 @@ from trusted_auth.internal.jwk import jwk_fits_algorithm, public_key_fits_algori
 from trusted_auth.internal.jwks_http import FetchedJwks, fetch_jwks
 from trusted_auth.models import TrustedAuthTokenProfile
 
-from . import metrics
+from . import jwks_health, metrics
 
 _fetch_locks: dict[str, threading.Lock] = {}
 _fetch_locks_guard = threading.Lock()
@@ -63,6 +63,26 @@ def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
     return KeySet(url=entry["url"], keys=entry["keys"], fetched_at=entry["fetched_at"])
 
 
+def cached_keysets(profiles: list[TrustedAuthTokenProfile]) -> dict[str, KeySet | None]:
+    """``cached_keyset`` of several profiles in one cache round trip (the admin overview).
+    A cache that is down reads as nothing cached."""
+    keys = {_keyset_cache_key(p): p for p in profiles}
+    try:
+        entries = _cache().get_many(list(keys))
+    except Exception:  # noqa: BLE001 - a dashboard read; attests see the outage themselves
+        entries = {}
+    result: dict[str, KeySet | None] = {}
+    for cache_key, profile in keys.items():
+        entry = entries.get(cache_key)
+        valid = isinstance(entry, dict) and entry.get("url") == profile.jwks_url
+        result[profile.profile_id] = (
+            KeySet(url=entry["url"], keys=entry["keys"], fetched_at=entry["fetched_at"])
+            if valid
+            else None
+        )
+    return result
+
+
 def fetch_counted(url: str) -> FetchedJwks:
     """``fetch_jwks``, counted in ``trusted_auth_jwks_fetches_total`` by outcome: every fetch
     we make (attests, ``jwks refresh``, the admin's check on save) goes through here."""
@@ -77,7 +97,12 @@ def fetch_counted(url: str) -> FetchedJwks:
 
 def refresh_keyset(profile: TrustedAuthTokenProfile) -> KeySet:
     """Fetch the profile's JWKS now and store it in the shared cache."""
-    return store_keyset(profile, fetch_counted(profile.jwks_url).keys)
+    try:
+        fetched = fetch_counted(profile.jwks_url)
+    except (JwksUnavailable, InvalidJwksUrl) as e:
+        jwks_health.record_failure(profile, e.message)
+        raise
+    return store_keyset(profile, fetched.keys)
 
 
 def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -> KeySet:
@@ -92,6 +117,7 @@ def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -
         {"url": keyset.url, "keys": keyset.keys, "fetched_at": keyset.fetched_at},
         timeout=lifetime,
     )
+    jwks_health.record_success(profile)
     return keyset
 
 

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TokenRejected, TrustedAuthError
 from trusted_auth.models import ConsumedToken, TrustedAuthTokenProfile
 
+from . import rejection_hints as hints
 from .issuer_keys import verification_keys
 
 MAX_TOKEN_ID_LENGTH = 256
@@ -161,20 +163,26 @@ def _decode(profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any]
         except jwt.InvalidSignatureError as e:
             if index == len(keys) - 1:
                 raise TokenRejected("token signature does not verify") from e
+        # PyJWT checks the claims below only after the signature verified: the payload is the
+        # issuer's, so the messages may quote it (when, and how the issuer differs).
         except jwt.InvalidIssuerError as e:
             raise TokenRejected(
-                "token issuer does not match the profile", error_type="jwt_invalid_issuer"
+                hints.issuer_mismatch(profile.issuer, _payload(token)),
+                error_type="jwt_invalid_issuer",
             ) from e
         except jwt.InvalidAudienceError as e:
             raise TokenRejected(
                 "token audience does not match the profile", error_type="jwt_invalid_audience"
             ) from e
-        except (
-            jwt.ExpiredSignatureError,
-            jwt.ImmatureSignatureError,
-            jwt.InvalidIssuedAtError,
-            jwt.MissingRequiredClaimError,
-        ) as e:
+        except jwt.ExpiredSignatureError as e:
+            raise claims_rejected(
+                hints.expired(_payload(token), time.time(), profile.leeway_seconds)
+            ) from e
+        except jwt.ImmatureSignatureError as e:
+            raise claims_rejected(
+                hints.not_yet_valid(_payload(token), time.time(), profile.leeway_seconds)
+            ) from e
+        except (jwt.InvalidIssuedAtError, jwt.MissingRequiredClaimError) as e:
             raise claims_rejected(f"token claims are not valid: {e}") from e
         except jwt.PyJWTError as e:
             raise TokenRejected(f"token could not be verified: {e}") from e
@@ -212,6 +220,15 @@ def _check_time_claims(token: str) -> None:
                 error_type="jwt_invalid_claims",
                 status_code=400,
             )
+
+
+def _payload(token: str) -> dict[str, Any]:
+    """The claims of a token whose signature PyJWT already verified (for messages only)."""
+    try:
+        claims = _b64url_json(token.split(".")[1])
+    except TokenRejected:
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 def claim_at_path(claims: dict[str, Any], path: str) -> Any:

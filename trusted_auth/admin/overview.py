@@ -1,0 +1,178 @@
+"""The admin's Overview page: how attests went over the last 24 hours, which profile fails and
+why, live sessions, the signing keys and each JWKS profile's health.
+
+Charts are inline SVG drawn by the server from ``services.overview.build_overview`` (no
+JavaScript, no CDN): this module turns its numbers into coordinates, the template draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from trusted_auth.models import Overview
+from trusted_auth.services.overview import Overview as OverviewData
+from trusted_auth.services.overview import build_overview
+
+WIDTH, HEIGHT = 720, 220
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 30
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+def _nice_max(value: int) -> int:
+    """Four gridline steps of 1/2/5 × 10^n that reach ``value``: the top of the y axis."""
+    step_needed = max(value, 4) / 4
+    magnitude = 10 ** math.floor(math.log10(step_needed))
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= step_needed:
+            return int(4 * step * magnitude)
+    raise AssertionError("unreachable")
+
+
+def _ticks(top: int) -> list[Tick]:
+    plot = HEIGHT - TOP - BOTTOM
+    return [
+        Tick(y=round(TOP + plot - plot * i / 4, 1), label=f"{top * i // 4:,}") for i in range(5)
+    ]
+
+
+def _attests_chart(data: OverviewData) -> dict[str, Any]:
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    top = _nice_max(max((h.success + h.failure for h in data.hours), default=0))
+    slot = plot_w / len(data.hours)
+    bars = []
+    for i, hour in enumerate(data.hours):
+        x = LEFT + i * slot + slot * 0.15
+        success_h = plot_h * hour.success / top
+        failure_h = plot_h * hour.failure / top
+        base = TOP + plot_h
+        bars.append(
+            {
+                "x": round(x, 1),
+                "width": round(slot * 0.7, 1),
+                "success_y": round(base - success_h, 1),
+                "success_h": round(success_h, 1),
+                "failure_y": round(base - success_h - failure_h, 1),
+                "failure_h": round(failure_h, 1),
+                "label": hour.start.strftime("%H:00") if i % 3 == 0 else "",
+                "label_x": round(LEFT + i * slot + slot / 2, 1),
+                "title": f"{hour.start:%Y-%m-%d %H:00} UTC: {hour.success} succeeded, "
+                f"{hour.failure} failed",
+            }
+        )
+    return {"bars": bars, "ticks": _ticks(top), "baseline": TOP + plot_h}
+
+
+def _live_chart(data: OverviewData) -> dict[str, Any]:
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    top = _nice_max(max((p.count for p in data.live_sessions), default=0))
+    n = len(data.live_sessions)
+    points = []
+    for i, point in enumerate(data.live_sessions):
+        x = LEFT + plot_w * i / max(n - 1, 1)
+        y = TOP + plot_h - plot_h * point.count / top
+        points.append(
+            {
+                "x": round(x, 1),
+                "y": round(y, 1),
+                "title": f"{point.at:%Y-%m-%d %H:%M} UTC: {point.count} live",
+                "anchor": "end" if i == n - 1 else "middle",
+                "label": point.at.strftime("%H:%M") if i % 3 == 2 or i == n - 1 else "",
+            }
+        )
+    line = " ".join(f"{p['x']},{p['y']}" for p in points)
+    baseline = TOP + plot_h
+    area = f"{LEFT},{baseline} {line} {points[-1]['x']},{baseline}" if points else ""
+    return {
+        "points": points,
+        "line": line,
+        "area": area,
+        "ticks": _ticks(top),
+        "baseline": baseline,
+    }
+
+
+def _failures_chart(data: OverviewData) -> dict[str, Any]:
+    top = max((f.count for f in data.failures), default=1)
+    rows = []
+    for i, failure in enumerate(data.failures):
+        rows.append(
+            {
+                "y": 8 + i * 30,
+                "width": round(max(2.0, 330 * failure.count / top), 1),
+                "failure": failure,
+            }
+        )
+    return {"rows": rows, "height": 16 + 30 * len(rows)}
+
+
+@admin.register(Overview)
+class OverviewAdmin(admin.ModelAdmin):
+    """Read-only; anyone who may view audit events may see it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("trusted_auth.view_overview") or request.user.has_perm(
+            "trusted_auth.view_auditevent"
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name=f"{opts.app_label}_{opts.model_name}_changelist",
+            ),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        data = build_overview()
+        site = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Overview: the last 24 hours"),
+            "data": data,
+            "attests_chart": _attests_chart(data),
+            "live_chart": _live_chart(data),
+            "failures_chart": _failures_chart(data),
+            "width": WIDTH,
+            "height": HEIGHT,
+            "left": LEFT,
+            "right_edge": WIDTH - RIGHT,
+            "audit_url": reverse(f"{site}:trusted_auth_auditevent_changelist"),
+            "sessions_url": reverse(f"{site}:trusted_auth_session_changelist"),
+            "keys_url": reverse(f"{site}:trusted_auth_signingkey_changelist"),
+            "profiles_url": reverse(f"{site}:trusted_auth_trustedauthtokenprofile_changelist"),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/trusted_auth/overview.html", context)

@@ -1,0 +1,54 @@
+"""The public ids (``ttp-…``, ``user-…``, ``session-…``) in admin URLs.
+
+The CLI and the API only ever show public ids, so ``/admin/trusted_auth/session/session-…/change/``
+must open that session: ``get_object`` accepts the public id as well as the integer primary key
+(old links and bookmarks keep working), and the change list links to public-id URLs so what
+the address bar shows is what the API and the CLI print. Every admin view that takes an object
+id (change, delete, history, the profile's test page) goes through ``get_object``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+class PublicIdChangeList(ChangeList):
+    def url_for_result(self, result: Model) -> str:
+        public_id = getattr(result, self.model_admin.public_id_field, None)
+        if not public_id:
+            return super().url_for_result(result)
+        return self.model_admin.public_id_change_url(public_id)
+
+
+class PublicIdAdminMixin:
+    """Mixed into a ``ModelAdmin`` whose model has a unique public id field."""
+
+    public_id_field: str = ""
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Model | None:
+        if from_field is None and object_id and not object_id.isdigit():
+            try:
+                return self.get_queryset(request).get(**{self.public_id_field: object_id})
+            except (self.model.DoesNotExist, ValidationError, ValueError):
+                return None
+        return super().get_object(request, object_id, from_field)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return PublicIdChangeList
+
+    def public_id_change_url(self, public_id: str) -> str:
+        opts = self.model._meta
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+            args=[quote(public_id)],
+            current_app=self.admin_site.name,
+        )
