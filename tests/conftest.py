@@ -12,6 +12,7 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.services import profile_cache
 from trusted_auth.services.secrets import create_secret
 
 from .issuers import AUDIENCE, ISSUER, JwksIssuer, SigningPair, default_claims
@@ -45,8 +46,10 @@ def _isolation(settings, ca_bundle):
     """Each test starts with an empty cache and trusts the test CA for JWKS fetches."""
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_CA_BUNDLE": ca_bundle}
     caches["default"].clear()
+    profile_cache.clear()
     yield
     caches["default"].clear()
+    profile_cache.clear()
 
 
 @pytest.fixture(scope="session")
