@@ -115,6 +115,17 @@ def check_settings(app_configs=None, **kwargs):
                 id="trusted_auth.W001",
             )
         )
+    retention = trusted_auth_settings.AUDIT_RETENTION_DAYS
+    if retention is not None and (
+        not isinstance(retention, int) or isinstance(retention, bool) or retention < 1
+    ):
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['AUDIT_RETENTION_DAYS'] must be None or a whole number of days "
+                "of at least 1.",
+                id="trusted_auth.E008",
+            )
+        )
     messages.extend(_check_cache_is_shared())
     messages.extend(_check_throttle_rates())
     return messages

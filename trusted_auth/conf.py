@@ -77,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_ENABLED": False,
     # When set, /metrics also requires "Authorization: Bearer <this value>".
     "METRICS_BEARER_TOKEN": "",
+    # `manage.py trusted_auth audit prune` without --older-than deletes audit events older
+    # than this many days. None: keep every event (prune only when asked with --older-than).
+    "AUDIT_RETENTION_DAYS": None,
     # Attest keeps a per-process copy of its profile for at most this long, checked against the
     # `profiles` generation counter on every attest (a change is seen at once). 0: no copy.
     "PROFILE_CACHE_SECONDS": 60,

@@ -1,7 +1,8 @@
 """``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
 
 Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``org`` and
-``member`` (B2B), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``.
+``member`` (B2B), ``keys`` (our signing keys), ``jwks`` (issuers' key sets), ``sessions``,
+``audit``.
 Each action parses its arguments and calls one service function; every rule lives in
 ``trusted_auth.services``.
 Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
@@ -12,9 +13,18 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from trusted_auth.management.cli import CommandIO, run_action
-from trusted_auth.management.groups import jwks, keys, member, org, profile, secret, sessions
+from trusted_auth.management.groups import (
+    audit,
+    jwks,
+    keys,
+    member,
+    org,
+    profile,
+    secret,
+    sessions,
+)
 
-GROUPS = (secret, profile, org, member, keys, jwks, sessions)
+GROUPS = (secret, profile, org, member, keys, jwks, sessions, audit)
 
 
 class Command(BaseCommand):
