@@ -34,7 +34,8 @@ def error_body(status_code: int, error_type: str, message: str, request_id: str)
     }
 
 
-def _ip_or_none(value: Any) -> str | None:
+def valid_ip(value: Any) -> str | None:
+    """``value`` as a normalised IP address, or None when it is not one."""
     try:
         return str(ipaddress.ip_address(value.strip())) if isinstance(value, str) else None
     except ValueError:
@@ -49,8 +50,8 @@ def client_ip(request: Any) -> str | None:
     reach the audit table's IP column (which PostgreSQL would refuse with an error).
     """
     header = trusted_auth_settings.CLIENT_IP_HEADER
-    forwarded = _ip_or_none(request.META.get(header, "").split(",")[0]) if header else None
-    return forwarded or _ip_or_none(request.META.get("REMOTE_ADDR"))
+    forwarded = valid_ip(request.META.get(header, "").split(",")[0]) if header else None
+    return forwarded or valid_ip(request.META.get("REMOTE_ADDR"))
 
 
 def request_context(request: Any) -> RequestContext:
