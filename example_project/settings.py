@@ -62,6 +62,19 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several workers on one SQLite file (README "Failure modes"): WAL lets readers run beside
+    # the one writer; IMMEDIATE takes the write lock when a transaction begins, so two
+    # transactions never deadlock upgrading read locks (which SQLite reports at once as
+    # "database is locked", busy timeout or not); the busy timeout makes a writer wait for the
+    # lock instead of failing. A lock still held after it answers 503, never 500.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT_SECONDS", default=10.0),
+        }
+    )
 # Several workers or hosts: CACHE_URL=redis://host:6379/0 (Django's own RedisCache, pinned here:
 # django-environ would switch to django-redis whenever that happens to be installed), and
 # DATABASE_URL=postgres://user:password@host:5432/name?conn_max_age=600&conn_health_checks=true
@@ -75,6 +88,17 @@ CACHES = {
         else None,
     )
 }
+if _CACHE_URL.startswith(("redis://", "rediss://")):
+    # Explicit connect and read timeouts: a Redis that is down or stalled (SIGSTOP, a full
+    # network buffer) costs a request at most this long per cache call, then it answers 503
+    # service_unavailable; without them redis-py waits forever and the worker hangs until
+    # Gunicorn kills it. They are passed to redis-py's connection pool as they are.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=1.0),
+            "socket_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=1.0),
+        }
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

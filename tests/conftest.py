@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,10 +13,12 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
-from trusted_auth.services import process_cache
+from trusted_auth.services import process_cache, profile_cache
 from trusted_auth.services.secrets import create_secret
 
+from .deployment import Deployment
 from .issuers import AUDIENCE, ISSUER, JwksIssuer, SigningPair, default_claims
+from .redis_server import RedisServer
 from .scripted_server import ScriptedServer
 from .tls_server import TLSLiveServer
 
@@ -46,11 +49,13 @@ def _isolation(settings, ca_bundle):
     """Each test starts with an empty cache and trusts the test CA for JWKS fetches."""
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_CA_BUNDLE": ca_bundle}
     caches["default"].clear()
+    profile_cache.clear()
     yield
     caches["default"].clear()
     # A transactional test ends by truncating the tables, counters included, which no
     # production database does: forget what this process kept for the old counter values.
     process_cache.clear_all()
+    profile_cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -180,3 +185,35 @@ def scripted_server(server_ssl_context) -> Iterator[Callable[..., ScriptedServer
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> Iterator[RedisServer]:
+    """A ``redis-server`` of this test's own (killed, stalled, restarted by fault tests).
+    Skipped when redis-server is not installed, unless ``TESTS_REQUIRE_POSTGRES`` is set."""
+    if not RedisServer.available():
+        if os.environ.get("TESTS_REQUIRE_POSTGRES"):
+            pytest.fail("redis-server is not installed, and TESTS_REQUIRE_POSTGRES is set")
+        pytest.skip("needs redis-server")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def deployment(tmp_path, ca_bundle) -> Iterator[Callable[..., Deployment]]:
+    """Make example-project deployments (own SQLite file, CLI and Gunicorn in child processes)
+    with ``deployment(cache_url=…, trusted_auth={…})``; their servers stop at teardown."""
+    made: list[Deployment] = []
+
+    def make(**kwargs: Any) -> Deployment:
+        directory = tmp_path / f"deployment-{len(made)}"
+        directory.mkdir()
+        made.append(Deployment(directory, ca_bundle=ca_bundle, **kwargs))
+        made[-1].prepare()
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.stop()

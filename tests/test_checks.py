@@ -57,7 +57,20 @@ def test_non_positive_numbers_and_unknown_cache(settings):
     assert _ids(check_settings()) == ["trusted_auth.E005", "trusted_auth.E006"]
 
 
+def use_shared_cache(settings) -> None:
+    """Point CACHE_ALIAS at a cache shared by processes (no server is contacted by a check)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://",
+        },
+    }
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CACHE_ALIAS": "shared"}
+
+
 def test_private_networks_outside_debug_warns(settings):
+    use_shared_cache(settings)
     settings.DEBUG = False
     assert check_settings() == [
         Warning(
@@ -68,6 +81,58 @@ def test_private_networks_outside_debug_warns(settings):
         )
     ]
     settings.DEBUG = True
+    assert check_settings() == []
+
+
+PROCESS_LOCAL_HINT = (
+    "Rate limits, JWKS caches, refetch cooldowns and remembered JWKS failures are then kept per "
+    "worker process, not per deployment. Use a shared cache (Redis) when more than one process "
+    "serves requests; replay protection does not depend on it."
+)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.dummy.DummyCache",
+    ],
+)
+def test_a_process_local_cache_outside_debug_warns(settings, backend):
+    settings.CACHES = {**settings.CACHES, "local": {"BACKEND": backend}}
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "CACHE_ALIAS": "local",
+        "JWKS_ALLOW_PRIVATE_NETWORKS": False,
+    }
+    settings.DEBUG = False
+    assert check_settings() == [
+        Warning(
+            f"TRUSTED_AUTH['CACHE_ALIAS'] ('local') is a process-local cache ({backend}).",
+            hint=PROCESS_LOCAL_HINT,
+            id="trusted_auth.W002",
+        )
+    ]
+    settings.DEBUG = True
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.redis.RedisCache",
+        "django.core.cache.backends.db.DatabaseCache",
+        "django.core.cache.backends.memcached.PyMemcacheCache",
+    ],
+)
+def test_a_shared_cache_outside_debug_does_not_warn(settings, backend):
+    settings.CACHES = {**settings.CACHES, "shared": {"BACKEND": backend, "LOCATION": "x"}}
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "CACHE_ALIAS": "shared",
+        "JWKS_ALLOW_PRIVATE_NETWORKS": False,
+    }
+    settings.DEBUG = False
     assert check_settings() == []
 
 

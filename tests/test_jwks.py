@@ -25,6 +25,7 @@ from trusted_auth.internal import jwks_http
 from trusted_auth.internal.jwks_http import fetch_jwks, parse_jwks
 from trusted_auth.internal.netguard import is_public_address
 from trusted_auth.models import AuditEvent, Session
+from trusted_auth.services.issuer_keys import forget_remembered_failure
 from trusted_auth.services.verification import verify_external_token
 
 from .issuers import JwksIssuer, SigningPair, default_claims
@@ -250,8 +251,19 @@ def test_issuer_down_through_the_api_is_a_503_with_an_audit_event(issuer, jwks_p
     assert event.profile_id == jwks_profile.pk and event.session_id == ""
     assert token not in event.error_message
 
-    # The same token works once the issuer is back: an outage does not use it up.
+    # The failure is remembered for the cooldown: the next attest answers at once, without
+    # asking the issuer again, even though it is back.
     issuer.down = False
+    response = api.post(
+        ATTEST_URL,
+        {"profile_id": jwks_profile.profile_id, "token": token, "session_duration_minutes": 60},
+        format="json",
+    )
+    assert response.status_code == 503 and response["Retry-After"].isdigit()
+    assert issuer.requests == 1
+
+    # The same token works once the cooldown is over: an outage does not use it up.
+    forget_remembered_failure(jwks_profile)
     response = api.post(
         ATTEST_URL,
         {"profile_id": jwks_profile.profile_id, "token": token, "session_duration_minutes": 60},
@@ -382,6 +394,7 @@ def test_body_over_the_byte_cap_is_refused(issuer, jwks_profile, settings):
     assert "larger than" in error.message
 
     configure(settings, JWKS_MAX_BYTES=size)  # exactly at the cap is fine
+    forget_remembered_failure(jwks_profile)
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
 
 
@@ -416,6 +429,7 @@ def test_more_keys_than_the_cap_is_refused(issuer, jwks_profile, settings):
     assert "more than 3" in error.message
 
     issuer.extra_keys.pop()  # exactly at the cap is fine
+    forget_remembered_failure(jwks_profile)
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
 
 

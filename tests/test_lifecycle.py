@@ -740,7 +740,7 @@ def test_clear_expired_command(api, pem_profile, token_factory):
 
     call_command("trusted_auth", "sessions", "clear-expired", "--batch-size", "2", stdout=stdout)
 
-    assert json.loads(stdout.getvalue()) == {"deleted": 5}
+    assert json.loads(stdout.getvalue()) == {"deleted": 5, "consumed_tokens_deleted": 0}
     assert set(Session.objects.values_list("session_id", flat=True)) == live
 
 

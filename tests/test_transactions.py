@@ -109,6 +109,26 @@ def test_an_emptied_cache_does_not_make_a_consumed_token_usable(api, pem_profile
     assert ConsumedToken.objects.count() == 1
 
 
+def test_clear_expired_prunes_the_replay_records_of_tokens_that_can_no_longer_verify(
+    api, pem_profile, token_factory
+):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    post_attest(api, pem_profile.profile_id, token_factory())
+    post_attest(api, pem_profile.profile_id, token_factory())
+    stale = ConsumedToken.objects.first()
+    stale.expires_at = timezone.now() - timedelta(seconds=1)
+    stale.save()
+    out = StringIO()
+    call_command("trusted_auth", "sessions", "clear-expired", stdout=out, stderr=StringIO())
+    assert '"consumed_tokens_deleted": 1' in out.getvalue()
+    assert list(ConsumedToken.objects.all()) != [stale] and ConsumedToken.objects.count() == 1
+
+
 def test_a_refused_attest_consumes_nothing(api, profile_factory, signer, token_factory):
     """No JIT and no user: refused after verification, inside the transaction; the same token
     attests once the user exists (here: once JIT is switched on)."""

@@ -9,9 +9,8 @@ class TrustedAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from trusted_auth import checks  # noqa: F401  (registers the system checks)
-        from trusted_auth.services import generations, metrics, observability, profile_cache
+        from trusted_auth.services import generations, metrics, observability
 
         generations.connect_signals()
         metrics.connect_signals()
         observability.connect()
-        profile_cache.connect_signals()

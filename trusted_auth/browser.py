@@ -9,6 +9,7 @@ and the admin see ``request.user``. ``POST browser/logout`` revokes that session
 from __future__ import annotations
 
 import json
+import logging
 
 from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
@@ -16,30 +17,43 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from trusted_auth.api.envelope import new_request_id
 from trusted_auth.api.throttling import browser_throttle_wait
-from trusted_auth.api.views import request_context
 from trusted_auth.backends import BACKEND
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.error_catalog import error_url
 from trusted_auth.errors import BadRequest, TrustedAuthError
-from trusted_auth.services.attest import AttestRequest, attest
+from trusted_auth.internal.dependencies import DEPENDENCY_ERRORS, service_unavailable
+from trusted_auth.internal.http import error_body, new_request_id, request_context
+from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
 from trusted_auth.services.lifecycle import revoke_sessions
 
 SESSION_KEY = "trusted_auth_session_id"
 
+logger = logging.getLogger("trusted_auth")
 
-def _error(status: int, error_type: str, message: str) -> JsonResponse:
-    return JsonResponse(
-        {
-            "status_code": status,
-            "request_id": new_request_id(),
-            "error_type": error_type,
-            "error_message": message,
-            "error_url": error_url(error_type),
-        },
-        status=status,
+
+def _error(
+    status: int, error_type: str, message: str, retry_after: int | None = None
+) -> JsonResponse:
+    response = JsonResponse(
+        error_body(status, error_type, message, new_request_id()), status=status
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _dependency_failed(
+    request: HttpRequest, exc: BaseException, profile_id: object, attest_started: bool
+) -> JsonResponse:
+    """The database or cache failed: 503, and an audit event (best effort) when the attest
+    service had not started, since it audits everything once it runs."""
+    error = service_unavailable(exc)
+    if not attest_started:
+        try:
+            record_malformed_attest(profile_id, request_context(request), error)
+        except DEPENDENCY_ERRORS:
+            logger.warning("trusted_auth: could not write the audit event of a refused attest")
+    return _error(error.status_code, error.error_type, error.message, error.retry_after)
 
 
 def _arguments(request: HttpRequest) -> dict:
@@ -64,6 +78,8 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
         return _error(
             403, "cross_site_request", "the browser flow accepts same-origin requests only"
         )
+    data: dict = {}
+    attest_started = False
     try:
         data = _arguments(request)
         wait = browser_throttle_wait(request, data.get("profile_id"))
@@ -75,6 +91,7 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
             )
             response["Retry-After"] = str(int(wait) + 1)
             return response
+        attest_started = True
         result = attest(
             AttestRequest(
                 profile_id=data.get("profile_id"),
@@ -84,7 +101,9 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
             )
         )
     except TrustedAuthError as e:
-        return _error(e.status_code, e.error_type, e.message)
+        return _error(e.status_code, e.error_type, e.message, getattr(e, "retry_after", None))
+    except DEPENDENCY_ERRORS as e:
+        return _dependency_failed(request, e, data.get("profile_id"), attest_started)
     login(request, result.identity.django_user, backend=BACKEND)
     request.session[SESSION_KEY] = result.session.session_id
     return JsonResponse(

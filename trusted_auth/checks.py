@@ -18,6 +18,8 @@ _POSITIVE_NUMBERS = (
     "JWKS_REFETCH_COOLDOWN_SECONDS",
     "JWKS_CONNECT_TIMEOUT_SECONDS",
     "JWKS_TOTAL_TIMEOUT_SECONDS",
+    "JWKS_FETCH_WAIT_SECONDS",
+    "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS",
     "JWKS_MAX_BYTES",
     "JWKS_MAX_KEYS",
     "SESSION_JWT_LIFETIME_SECONDS",
@@ -124,8 +126,45 @@ def check_settings(app_configs=None, **kwargs):
                 id="trusted_auth.W010",
             )
         )
+    retention = trusted_auth_settings.AUDIT_RETENTION_DAYS
+    if retention is not None and (
+        not isinstance(retention, int) or isinstance(retention, bool) or retention < 1
+    ):
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['AUDIT_RETENTION_DAYS'] must be None or a whole number of days "
+                "of at least 1.",
+                id="trusted_auth.E008",
+            )
+        )
+    messages.extend(_check_cache_is_shared())
     messages.extend(_check_throttle_rates())
     return messages
+
+
+# Cache backends whose contents live in one process: each worker then has its own copy.
+PROCESS_LOCAL_CACHE_BACKENDS = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def _check_cache_is_shared() -> list[Warning]:
+    if settings.DEBUG:
+        return []
+    alias = trusted_auth_settings.CACHE_ALIAS
+    backend = settings.CACHES.get(alias, {}).get("BACKEND") if isinstance(alias, str) else None
+    if backend not in PROCESS_LOCAL_CACHE_BACKENDS:
+        return []
+    return [
+        Warning(
+            f"{SETTING_NAME}['CACHE_ALIAS'] ({alias!r}) is a process-local cache ({backend}).",
+            hint="Rate limits, JWKS caches, refetch cooldowns and remembered JWKS failures are "
+            "then kept per worker process, not per deployment. Use a shared cache (Redis) when "
+            "more than one process serves requests; replay protection does not depend on it.",
+            id="trusted_auth.W002",
+        )
+    ]
 
 
 def _check_throttle_rates() -> list[Error]:

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ALIAS": "default",
     # Who a token signs in as: a subclass of trusted_auth.adapter.DefaultTrustedAuthAdapter.
     "ADAPTER": "trusted_auth.adapter.DefaultTrustedAuthAdapter",
+    # Retry-After (seconds) of a 503 service_unavailable: the database or cache failed or
+    # timed out, and the request was refused rather than let through unchecked.
+    "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS": 5,
     # External tokens.
     "MAX_TOKEN_BYTES": 8 * 1024,
     # JWKS fetching.
@@ -36,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_STALE_IF_ERROR_SECONDS": 24 * 3600,
     "JWKS_CONNECT_TIMEOUT_SECONDS": 3.0,
     "JWKS_TOTAL_TIMEOUT_SECONDS": 5.0,
+    # How long an attest waits for another worker's fetch of the same JWKS before it serves
+    # the set it has (or answers 503 jwks_unavailable when it has none).
+    "JWKS_FETCH_WAIT_SECONDS": 1.0,
     "JWKS_MAX_BYTES": 256 * 1024,
     "JWKS_MAX_KEYS": 100,
     # CA bundle that verifies JWKS hosts; empty: the default (certifi) store.
@@ -82,8 +88,11 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_ENABLED": False,
     # When set, /metrics also requires "Authorization: Bearer <this value>".
     "METRICS_BEARER_TOKEN": "",
-    # Attest reads its profile from the cache (CACHE_ALIAS) for at most this long; every change
-    # through the ORM drops the copy at once. 0: read the database every time.
+    # `manage.py trusted_auth audit prune` without --older-than deletes audit events older
+    # than this many days. None: keep every event (prune only when asked with --older-than).
+    "AUDIT_RETENTION_DAYS": None,
+    # Attest keeps a per-process copy of its profile for at most this long, checked against the
+    # `profiles` generation counter on every attest (a change is seen at once). 0: no copy.
     "PROFILE_CACHE_SECONDS": 60,
     # Base of every error body's error_url (`#<error_type>` is appended). Empty: the reference
     # this deployment serves itself, ISSUER + "/trusted_auth/errors" (trusted_auth.urls mounts

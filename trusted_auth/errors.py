@@ -37,10 +37,30 @@ class TokenRejected(TrustedAuthError):
 
 
 class JwksUnavailable(TrustedAuthError):
-    """The issuer's JWKS could not be fetched and no good copy is cached."""
+    """The issuer's JWKS could not be fetched and no good copy is cached.
+
+    ``retry_after`` (seconds), when known, is sent as ``Retry-After``: a failed fetch is
+    remembered for the refetch cooldown, so retrying sooner gets the same answer.
+    """
 
     error_type = "jwks_unavailable"
     status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(TrustedAuthError):
+    """A dependency (the database or the cache) failed or timed out: the request could not be
+    checked, so it is refused (fail closed) with ``Retry-After``, never a 500."""
+
+    error_type = "service_unavailable"
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidJwksUrl(TrustedAuthError):
@@ -109,14 +129,6 @@ class UserInactive(TrustedAuthError):
 
     error_type = "user_inactive"
     status_code = 403
-
-
-class ServiceUnavailable(TrustedAuthError):
-    """A dependency (the database, the cache) failed or timed out: nothing was decided, so
-    nothing was accepted. Clients retry after ``Retry-After``."""
-
-    error_type = "service_unavailable"
-    status_code = 503
 
 
 class UnexpectedError(TrustedAuthError):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from trusted_auth.internal.http import request_context
 from trusted_auth.services.attest import B2BAttestRequest, b2b_attest
 
 from .b2b_shapes import member_session_shape, member_shape, organization_shape
 from .serializers import B2BAttestRequestSerializer
-from .views import AttestAPIView, JwksView, attest_arguments, request_context
+from .views import AttestAPIView, JwksView, attest_arguments
 
 
 class B2BAttestView(AttestAPIView):
     """``POST /v1/b2b/sessions/attest``."""
+
+    audit_action = "b2b_attest"
 
     def post(self, request):
         context = request_context(request)

@@ -5,17 +5,19 @@ Errors are mapped to it once, here."""
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trusted_auth.error_catalog import error_url
-from trusted_auth.errors import TrustedAuthError
+from trusted_auth.errors import ServiceUnavailable, TrustedAuthError
+from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
+from trusted_auth.internal.http import error_body, new_request_id
 
 logger = logging.getLogger("trusted_auth")
+
+__all__ = ["StytchAPIView", "error_response", "new_request_id"]
 
 _DRF_ERROR_TYPES = {
     exceptions.NotAuthenticated: "unauthorized_credentials",
@@ -28,10 +30,6 @@ _DRF_ERROR_TYPES = {
 }
 
 
-def new_request_id() -> str:
-    return f"request-id-{uuid.uuid4()}"
-
-
 def error_response(
     status_code: int,
     error_type: str,
@@ -39,13 +37,7 @@ def error_response(
     request_id: str,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = {
-        "status_code": status_code,
-        "request_id": request_id,
-        "error_type": error_type,
-        "error_message": message,
-        "error_url": error_url(error_type),
-    }
+    body = error_body(status_code, error_type, message, request_id)
     return Response(body, status=status_code, headers=headers)
 
 
@@ -66,10 +58,22 @@ class StytchAPIView(APIView):
             **kwargs,
         )
 
+    def dependency_failed(self, error: ServiceUnavailable) -> None:
+        """Called when the database or cache failed during this request (the 503 follows).
+        Attest views override it to leave an audit event when the attest never started."""
+
     def handle_exception(self, exc: Exception) -> Response:
+        if is_dependency_error(exc):
+            exc = service_unavailable(exc)
+            self.dependency_failed(exc)
         if isinstance(exc, TrustedAuthError):
+            retry_after = getattr(exc, "retry_after", None)
             response = error_response(
-                exc.status_code, exc.error_type, exc.message, self.request_id()
+                exc.status_code,
+                exc.error_type,
+                exc.message,
+                self.request_id(),
+                {"Retry-After": str(retry_after)} if retry_after is not None else None,
             )
         elif isinstance(exc, exceptions.APIException):
             error_type = next(

@@ -25,7 +25,6 @@ API's error handling): a limit that cannot count never allows.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,26 +33,8 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from trusted_auth.conf import DEFAULTS, trusted_auth_settings
 from trusted_auth.internal.counters import incr_with_expiry
+from trusted_auth.internal.http import client_ip
 from trusted_auth.services import metrics
-
-
-def _ip_or_none(value: Any) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip())) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def client_ip(request: Any) -> str | None:
-    """The client address: the first entry of ``CLIENT_IP_HEADER`` when set, else REMOTE_ADDR.
-
-    Only a well-formed IP address counts: a forged header value ("unknown", a script) falls back
-    to REMOTE_ADDR, so it can neither dodge a rate limit with a fresh string per request nor
-    reach the audit table's IP column (which PostgreSQL would refuse with an error).
-    """
-    header = trusted_auth_settings.CLIENT_IP_HEADER
-    forwarded = _ip_or_none(request.META.get(header, "").split(",")[0]) if header else None
-    return forwarded or _ip_or_none(request.META.get("REMOTE_ADDR"))
 
 
 class TrustedAuthThrottle(SimpleRateThrottle):

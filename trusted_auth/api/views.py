@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
@@ -10,9 +11,10 @@ from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import BadRequest, TrustedAuthError, Unauthorized
+from trusted_auth.errors import BadRequest, ServiceUnavailable, TrustedAuthError, Unauthorized
+from trusted_auth.internal.dependencies import DEPENDENCY_ERRORS
+from trusted_auth.internal.http import request_context
 from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
-from trusted_auth.services.audit import RequestContext
 from trusted_auth.services.metrics import exposition
 from trusted_auth.services.signing_keys import current_signing_key, published_keys
 
@@ -20,7 +22,9 @@ from .authentication import ProjectSecretAuthentication
 from .envelope import StytchAPIView
 from .serializers import AttestRequestSerializer
 from .shapes import session_shape, user_shape
-from .throttling import AttestIPThrottle, AttestProfileThrottle, client_ip
+from .throttling import AttestIPThrottle, AttestProfileThrottle
+
+logger = logging.getLogger("trusted_auth")
 
 JWKS_MAX_AGE_SECONDS = 300
 
@@ -33,12 +37,6 @@ def jwks_max_age() -> int:
     """How long a client may cache our JWKS: at most half the publish window of a ``next`` key,
     so any cached copy is refreshed (and holds the new key) before that key starts signing."""
     return max(0, min(JWKS_MAX_AGE_SECONDS, int(trusted_auth_settings.KEY_PUBLISH_SECONDS) // 2))
-
-
-def request_context(request) -> RequestContext:
-    return RequestContext(
-        ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
-    )
 
 
 def attest_arguments(data: dict) -> dict:
@@ -86,6 +84,28 @@ class AttestAPIView(ServerAPIView):
     profile once it is parsed (``parse_attest``)."""
 
     throttle_classes = [AttestIPThrottle]
+    audit_action = "attest"
+    # True once the attest service runs: from then on it writes the audit event itself.
+    attest_audited_by_service = False
+
+    def dependency_failed(self, error: ServiceUnavailable) -> None:
+        """The database or cache failed before the attest service ran (in a throttle, say):
+        the attest is still audited, best effort, since the database may be the part down."""
+        if self.attest_audited_by_service:
+            return
+        profile_id = getattr(self, "throttle_profile_id", None)
+        if profile_id is None:
+            try:
+                body = self.request.data
+            except Exception:  # noqa: BLE001 - an unreadable body names no profile
+                body = None
+            profile_id = body.get("profile_id") if isinstance(body, dict) else None
+        try:
+            record_malformed_attest(
+                profile_id, request_context(self.request), error, action=self.audit_action
+            )
+        except DEPENDENCY_ERRORS:
+            logger.warning("trusted_auth: could not write the audit event of a refused attest")
 
     def parse_attest(self, serializer_class, context, *, action: str):
         """``parse`` for attest endpoints: a malformed attest is still an audited failure.
@@ -108,6 +128,7 @@ class AttestAPIView(ServerAPIView):
         throttle = AttestProfileThrottle()
         if not throttle.allow_request(self.request, self):
             self.throttled(self.request, throttle.wait())
+        self.attest_audited_by_service = True
         return data
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -12,6 +14,38 @@ EC_CURVE_BY_KEY = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-5
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+# Hostile key bounds (issue 12): an RSA verification costs about the square of the modulus
+# size, so a JWKS serving huge moduli (or exponents) could make every attest expensive.
+MAX_RSA_MODULUS_BITS = 8192
+MIN_RSA_EXPONENT = 3
+MAX_RSA_EXPONENT = 2**32
+# Base64url of 8192 bits is 1366 characters; allow leading zero bytes, refuse anything far off.
+_MAX_RSA_MODULUS_CHARACTERS = 1400
+_MAX_RSA_EXPONENT_CHARACTERS = 12
+
+
+def _base64url_integer(value: Any, max_characters: int) -> int | None:
+    """The unsigned big-endian integer a JWK member encodes, or None when it is not one."""
+    if not isinstance(value, str) or not value or len(value) > max_characters:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return int.from_bytes(raw, "big") if raw else None
+
+
+def rsa_bounds_reason(jwk: dict[str, Any]) -> str | None:
+    """Why an RSA JWK's modulus or public exponent is out of bounds, or None when it is fine."""
+    modulus = _base64url_integer(jwk.get("n"), _MAX_RSA_MODULUS_CHARACTERS)
+    if modulus is None or modulus.bit_length() > MAX_RSA_MODULUS_BITS:
+        return f"RSA modulus is missing, malformed or larger than {MAX_RSA_MODULUS_BITS} bits"
+    exponent = _base64url_integer(jwk.get("e"), _MAX_RSA_EXPONENT_CHARACTERS)
+    if exponent is None or not (MIN_RSA_EXPONENT <= exponent <= MAX_RSA_EXPONENT):
+        return "RSA public exponent is missing, malformed or outside 3..2**32"
+    if exponent % 2 == 0:
+        return "RSA public exponent is even"
+    return None
 
 
 def unusable_reason(jwk: Any) -> str | None:
@@ -33,6 +67,8 @@ def unusable_reason(jwk: Any) -> str | None:
         return "key_ops does not allow verify"
     if "kid" in jwk and not isinstance(jwk["kid"], str):
         return "kid is not a string"
+    if kty == "RSA":
+        return rsa_bounds_reason(jwk)
     return None
 
 

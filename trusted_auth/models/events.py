@@ -40,6 +40,20 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
+        # Every admin path at 1M rows (admin/audit.py): the list's order, each list filter with
+        # that order, and each exact-match search field (the admin ORs them: one index each).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="ta_event_recent_idx"),
+            models.Index(fields=["outcome", "-created_at"], name="ta_event_outcome_idx"),
+            models.Index(fields=["error_type", "-created_at"], name="ta_event_error_idx"),
+            models.Index(fields=["profile", "-created_at"], name="ta_event_profile_idx"),
+            models.Index(fields=["token_id"], name="ta_event_token_idx"),
+            models.Index(fields=["subject"], name="ta_event_subject_idx"),
+            models.Index(fields=["user_id"], name="ta_event_user_idx"),
+            models.Index(fields=["session_id"], name="ta_event_session_idx"),
+            models.Index(fields=["requested_profile_id"], name="ta_event_requested_idx"),
+            models.Index(fields=["ip_address"], name="ta_event_ip_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.outcome} {self.error_type}".strip()

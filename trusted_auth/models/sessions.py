@@ -79,6 +79,17 @@ class Session(models.Model):
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
         ordering = ["-started_at"]
+        # Every admin path at 1M rows (admin/sessions.py): the list's order (the admin adds -pk
+        # for a total order), each list filter and the recent-sessions inlines with that same
+        # order; the state filter's revoked_at; expires_at (clear-expired) is indexed above.
+        indexes = [
+            models.Index(fields=["-started_at", "-id"], name="ta_session_recent_idx"),
+            models.Index(fields=["profile", "-started_at"], name="ta_session_profile_idx"),
+            models.Index(fields=["organization", "-started_at"], name="ta_session_org_idx"),
+            models.Index(fields=["user", "-started_at"], name="ta_session_user_idx"),
+            models.Index(fields=["member", "-started_at"], name="ta_session_member_idx"),
+            models.Index(fields=["revoked_at"], name="ta_session_revoked_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(

@@ -1,16 +1,26 @@
 """Public keys of trusted issuers: JWKS sets with a shared cache, and configured PEM keys.
 
-JWKS rules (DESIGN.md §4): a fetched set lives in the Django cache (shared across workers) and is
-fresh for ``JWKS_CACHE_SECONDS``; an unknown ``kid`` triggers at most one refetch per profile per
-``JWKS_REFETCH_COOLDOWN_SECONDS`` (the cooldown marker is a ``cache.add``, so it holds across
-workers too); a failed refetch keeps serving the last good set for up to
-``JWKS_STALE_IF_ERROR_SECONDS``; one fetch per profile is in flight per process at a time.
+JWKS rules (DESIGN.md §4), all held in the Django cache (``CACHE_ALIAS``), so across workers
+when it is shared:
+
+- a fetched set is fresh for ``JWKS_CACHE_SECONDS``; an unknown ``kid`` triggers at most one
+  refetch per profile per ``JWKS_REFETCH_COOLDOWN_SECONDS`` (a ``cache.add`` marker);
+- at most one fetch per profile is in flight: the fetcher holds a ``cache.add`` lock whose TTL
+  is the fetch's total deadline. Another attest of that profile waits at most
+  ``JWKS_FETCH_WAIT_SECONDS`` for the result, then serves the set it has or answers 503;
+- a failed fetch is remembered for the cooldown: until it ends, attests of that profile answer
+  503 ``jwks_unavailable`` at once (``Retry-After``: what is left of it) without connecting,
+  or keep serving the last good set for up to ``JWKS_STALE_IF_ERROR_SECONDS``.
+
+Every marker and lock is per profile, so one IdP's outage never slows another profile. Failure
+mode of the cache itself: its errors propagate and the attest answers 503 ``service_unavailable``
+(``api/envelope.py``), never an unchecked accept.
 """
 
 from __future__ import annotations
 
 import json
-import threading
+import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,8 +38,10 @@ from trusted_auth.models import TrustedAuthTokenProfile
 
 from . import jwks_health, metrics
 
-_fetch_locks: dict[str, threading.Lock] = {}
-_fetch_locks_guard = threading.Lock()
+# At most this many JWKS keys are tried per token (issue 12: bounded work per attest).
+MAX_CANDIDATE_KEYS = 3
+# How often an attest waiting for another worker's fetch looks at the cache again.
+_WAIT_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -51,9 +63,40 @@ def _cooldown_cache_key(profile: TrustedAuthTokenProfile) -> str:
     return f"trusted_auth:jwks-refetch:{profile.profile_id}"
 
 
-def _fetch_lock(profile_id: str) -> threading.Lock:
-    with _fetch_locks_guard:
-        return _fetch_locks.setdefault(profile_id, threading.Lock())
+def _failure_cache_key(profile: TrustedAuthTokenProfile) -> str:
+    return f"trusted_auth:jwks-failed:{profile.profile_id}"
+
+
+def _in_flight_cache_key(profile: TrustedAuthTokenProfile) -> str:
+    return f"trusted_auth:jwks-fetching:{profile.profile_id}"
+
+
+def _remembered_failure(profile: TrustedAuthTokenProfile) -> JwksUnavailable | None:
+    """The 503 to answer while a failed fetch of this profile's JWKS is remembered."""
+    entry = _cache().get(_failure_cache_key(profile))
+    if not isinstance(entry, dict) or entry.get("url") != profile.jwks_url:
+        return None
+    retry_after = max(1, int(entry["until"] - time.time()) + 1)
+    return JwksUnavailable(
+        f"{entry['message']} (remembered for the refetch cooldown; next fetch in about "
+        f"{retry_after} s)",
+        retry_after=retry_after,
+    )
+
+
+def _remember_failure(profile: TrustedAuthTokenProfile, error: JwksUnavailable) -> None:
+    cooldown = trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS
+    _cache().set(
+        _failure_cache_key(profile),
+        {"url": profile.jwks_url, "message": error.message, "until": time.time() + cooldown},
+        timeout=cooldown,
+    )
+    error.retry_after = max(1, int(cooldown))
+
+
+def forget_remembered_failure(profile: TrustedAuthTokenProfile) -> None:
+    """End a remembered fetch failure now (a good set was stored, or an operator fixed it)."""
+    _cache().delete(_failure_cache_key(profile))
 
 
 def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
@@ -118,6 +161,7 @@ def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -
         timeout=lifetime,
     )
     jwks_health.record_success(profile)
+    forget_remembered_failure(profile)  # a good set ends a remembered failure
     return keyset
 
 
@@ -125,28 +169,75 @@ def _is_fresh(keyset: KeySet) -> bool:
     return time.time() - keyset.fetched_at < trusted_auth_settings.JWKS_CACHE_SECONDS
 
 
-def _refetch(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
-    with _fetch_lock(profile.profile_id):
+def _newer(latest: KeySet | None, known: KeySet | None) -> bool:
+    return latest is not None and (known is None or latest.fetched_at > known.fetched_at)
+
+
+def _fetch_holding_lock(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
+    latest = cached_keyset(profile)
+    if _newer(latest, known):
+        return latest  # another worker refreshed between our look and our lock
+    try:
+        keyset = refresh_keyset(profile)
+    except JwksUnavailable as error:
+        _remember_failure(profile, error)
+        if known is not None:
+            return known  # stale-if-error; the cache entry's own timeout bounds it
+        raise
+    except InvalidJwksUrl:
+        if known is not None:
+            return known
+        raise
+    return keyset
+
+
+def _wait_for_other_fetch(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
+    """Another worker is fetching this profile's JWKS: wait a short bound for its result."""
+    waited_until = time.monotonic() + float(trusted_auth_settings.JWKS_FETCH_WAIT_SECONDS)
+    failure = None
+    while True:
         latest = cached_keyset(profile)
-        if latest is not None and (known is None or latest.fetched_at > known.fetched_at):
-            return latest  # another thread or worker refreshed while we waited
-        try:
-            return refresh_keyset(profile)
-        except (JwksUnavailable, InvalidJwksUrl):
-            if known is not None:
-                return known  # stale-if-error; the cache entry's own timeout bounds it
-            raise
+        if _newer(latest, known):
+            return latest
+        failure = _remembered_failure(profile)
+        if failure is not None or not _cache().get(_in_flight_cache_key(profile)):
+            break  # the other fetch ended without a newer set
+        if time.monotonic() >= waited_until:
+            break
+        time.sleep(_WAIT_POLL_SECONDS)
+    if known is not None:
+        return known
+    raise failure or JwksUnavailable(
+        "the issuer's JWKS is being fetched by another request and no copy is cached yet",
+        retry_after=1,
+    )
+
+
+def _refetch(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
+    lock_ttl = int(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS) + 2
+    lock_key = _in_flight_cache_key(profile)
+    if not _cache().add(lock_key, secrets.token_hex(8), timeout=lock_ttl):
+        return _wait_for_other_fetch(profile, known)
+    try:
+        return _fetch_holding_lock(profile, known)
+    finally:
+        _cache().delete(lock_key)
 
 
 def jwks_for(profile: TrustedAuthTokenProfile, kid: str | None) -> KeySet:
     """The key set to verify a token with ``kid``, refetching under the rules above."""
     keyset = cached_keyset(profile)
-    if keyset is None:
-        return _refetch(profile, None)
-    has_kid = kid is None or any(k.get("kid") == kid for k in keyset.keys)
-    if _is_fresh(keyset) and has_kid:
+    has_kid = keyset is not None and (kid is None or any(k.get("kid") == kid for k in keyset.keys))
+    if keyset is not None and _is_fresh(keyset) and has_kid:
         metrics.increment(metrics.JWKS_CACHE_HITS)
         return keyset
+    failure = _remembered_failure(profile)
+    if failure is not None:
+        if keyset is not None:
+            return keyset  # stale-if-error while the failure is remembered
+        raise failure
+    if keyset is None:
+        return _refetch(profile, None)
     if not _cache().add(
         _cooldown_cache_key(profile), 1, timeout=trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS
     ):
@@ -174,6 +265,9 @@ def jwks_candidates(profile: TrustedAuthTokenProfile, alg: str, kid: str | None)
         raise TokenRejected(f"no key in the issuer's JWKS fits algorithm {alg}")
     if kid is None and len(fitting) != 1:
         raise TokenRejected("token has no kid and the JWKS has more than one eligible key")
+    # Several keys may share a kid (rotation done carelessly, or a hostile JWKS): each costs a
+    # signature check, so only the first few are tried, in the JWKS's order.
+    fitting = fitting[:MAX_CANDIDATE_KEYS]
     try:
         return [_pyjwk(json.dumps(k, sort_keys=True), alg) for k in fitting]
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as e:

@@ -1,87 +1,66 @@
-"""The profile an attest verifies against, from the Django cache instead of two queries.
+"""The profile an attest verifies against, kept per process and checked against the database.
 
-Every attest reads its profile (and a PEM profile's keys). Profiles change rarely, so the attest
-path keeps a copy in the Django cache (``CACHE_ALIAS``: shared by every worker with Redis) for at
-most ``PROFILE_CACHE_SECONDS``. Any save or delete of a profile or of one of its PEM keys drops
-the copy at once and again when the transaction commits, so a removed key stops verifying on
-every worker sharing the cache immediately; the lifetime only bounds changes made behind the
-ORM's back (raw SQL, ``QuerySet.update``). ``0`` turns the cache off.
+Every attest reads its profile (and a PEM profile's keys). Profiles change rarely, so each
+process keeps the rows it read together with the ``profiles`` generation counter at that moment
+(``services/generations.py``). An attest reads the counter (one query per request, shared with
+the other caches that consult it) and uses its copy only while the counter is unchanged. Every
+save or delete of a profile or of a PEM key bumps the counter in the same transaction, so a
+removed key, JIT switched off, a new mapping or a deleted profile takes effect on the next
+attest in every worker, whatever the cache backend (the CLI in another process included).
+``PROFILE_CACHE_SECONDS`` also bounds a copy's age; ``0`` turns the copy off.
+
+Failure mode: the counter lives in the database, which the attest needs anyway; when it cannot
+be read the attest fails with 503, never with a stale profile. The copy is only a read cache:
+the instance returned is shared by the threads of a process and must not be modified.
 """
 
 from __future__ import annotations
 
-import hashlib
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
-import django
-from django.core.cache import caches
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
-
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.models import TrustedAuthTokenProfile
 
+from . import generations
 from .profile_lookup import get_profile
 
+# A handful of profiles is normal; the bound keeps a flood of made-up ids (which are never
+# stored: get_profile raises for them) and many real profiles from growing the process.
+MAX_CACHED_PROFILES = 256
 
-def _cache():
-    return caches[trusted_auth_settings.CACHE_ALIAS]
-
-
-def _key(profile_id: str) -> str:
-    # Hashed: profile_id comes from the request and may hold anything. Django's version is in
-    # the key: hosts on two versions during a rolling upgrade do not read each other's pickles.
-    digest = hashlib.sha256(profile_id.encode()).hexdigest()
-    return f"trusted_auth:profile:v1:{django.__version__}:{digest}"
+_lock = threading.Lock()
+# profile_id -> (generation, stored_at (monotonic), profile)
+_copies: OrderedDict[str, tuple[int, float, TrustedAuthTokenProfile]] = OrderedDict()
 
 
 def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
-    """``get_profile(profile_id)``, served from the cache when a fresh copy is there."""
+    """``get_profile(profile_id)``, served from this process's copy while the ``profiles``
+    generation is unchanged and the copy is younger than ``PROFILE_CACHE_SECONDS``."""
     lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS
     if not lifetime or not isinstance(profile_id, str) or not profile_id:
         return get_profile(profile_id)
-    try:
-        cached = _cache().get(_key(profile_id))
-    except Exception:  # noqa: BLE001 - a copy that no longer unpickles is just a miss
-        cached = None
-    if isinstance(cached, TrustedAuthTokenProfile) and cached.profile_id == profile_id:
-        return cached
+    # The counter first, the rows second: a change committed between the two reads leaves a
+    # copy newer than its counter (refilled once more), never an old copy under a new counter.
+    generation = generations.value(generations.PROFILES)
+    now = time.monotonic()
+    with _lock:
+        entry = _copies.get(profile_id)
+        if entry is not None and entry[0] == generation and now - entry[1] < lifetime:
+            _copies.move_to_end(profile_id)
+            return entry[2]
     profile = get_profile(profile_id)
-    _cache().set(_key(profile_id), profile, timeout=lifetime)
+    with _lock:
+        _copies[profile_id] = (generation, now, profile)
+        _copies.move_to_end(profile_id)
+        while len(_copies) > MAX_CACHED_PROFILES:
+            _copies.popitem(last=False)
     return profile
 
 
-def forget_profile(profile_id: str) -> None:
-    """Drop the cached copy now, and again once the current transaction commits (a worker may
-    have cached the old rows in between)."""
-    key = _key(profile_id)
-    _cache().delete(key)
-    transaction.on_commit(lambda: _cache().delete(key))
-
-
-def _profile_changed(sender, instance: TrustedAuthTokenProfile, **kwargs: Any) -> None:
-    forget_profile(instance.profile_id)
-
-
-def _key_changed(sender, instance: ProfilePublicKey, **kwargs: Any) -> None:
-    profile_id = (
-        TrustedAuthTokenProfile.objects.filter(pk=instance.profile_id)
-        .values_list("profile_id", flat=True)
-        .first()
-    )
-    if profile_id is not None:
-        forget_profile(profile_id)
-
-
-def connect_signals() -> None:
-    for name, signal in (("post_save", post_save), ("post_delete", post_delete)):
-        signal.connect(
-            _profile_changed,
-            sender=TrustedAuthTokenProfile,
-            dispatch_uid=f"trusted_auth.profile_cache.profile.{name}",
-        )
-        signal.connect(
-            _key_changed,
-            sender=ProfilePublicKey,
-            dispatch_uid=f"trusted_auth.profile_cache.key.{name}",
-        )
+def clear() -> None:
+    """Forget every copy in this process (tests; the counter makes it unnecessary otherwise)."""
+    with _lock:
+        _copies.clear()

@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trusted_auth.services.lifecycle import clear_expired_sessions
+from trusted_auth.services.lifecycle import clear_expired_consumed_tokens, clear_expired_sessions
 
 from ..cli import CommandIO, add_action, group_actions
 
 
 def clear_expired(options: dict[str, Any], io: CommandIO) -> None:
-    io.emit({"deleted": clear_expired_sessions(batch_size=options["batch_size"])})
+    batch_size = options["batch_size"]
+    io.emit(
+        {
+            "deleted": clear_expired_sessions(batch_size=batch_size),
+            "consumed_tokens_deleted": clear_expired_consumed_tokens(batch_size=batch_size),
+        }
+    )
 
 
 def add_group(groups: argparse._SubParsersAction) -> None:
@@ -20,7 +26,8 @@ def add_group(groups: argparse._SubParsersAction) -> None:
         actions,
         "clear-expired",
         clear_expired,
-        help="delete sessions past their absolute expiry (run it from cron)",
+        help="delete sessions past their absolute expiry, and the replay records of tokens "
+        "that can no longer verify (run it from cron)",
     )
     parser.add_argument(
         "--batch-size", type=int, default=1000, help="rows deleted per statement (default 1000)"

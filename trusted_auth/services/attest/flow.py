@@ -25,11 +25,10 @@ from django.db import IntegrityError, transaction
 from trusted_auth.adapter import DefaultTrustedAuthAdapter, get_adapter
 from trusted_auth.errors import (
     ProfileNotFound,
-    ServiceUnavailable,
     TrustedAuthError,
     UnexpectedError,
 )
-from trusted_auth.internal.dependencies import is_dependency_failure
+from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
 from trusted_auth.models import (
     Member,
     Organization,
@@ -207,8 +206,8 @@ def _attest(
 
 def _as_domain_error(error: Exception, facts: AttestFacts) -> TrustedAuthError | None:
     """The domain error an unexpected exception stands for, or None for a plain bug."""
-    if is_dependency_failure(error):
-        return ServiceUnavailable("a dependency of this service is unavailable; retry shortly")
+    if is_dependency_error(error):
+        return service_unavailable(error)
     if isinstance(error, IntegrityError) and facts.profile is not None:
         # The profile was deleted while this attest ran: its rows could not commit.
         if not TrustedAuthTokenProfile.objects.filter(pk=facts.profile.pk).exists():

@@ -1,0 +1,60 @@
+"""What every HTTP entry point needs to know about a request, outside the DRF layer.
+
+``client_ip`` and ``request_context`` serve the server API (``api/``) and the browser flow
+(``browser.py``) alike, so the browser flow does not depend on the DRF views; ``new_request_id``
+and ``error_body`` build the Stytch error envelope for either.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from typing import Any
+
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.error_catalog import error_url
+from trusted_auth.services.audit import RequestContext
+
+
+def new_request_id() -> str:
+    """A fresh Stytch-style ``request_id``."""
+    return f"request-id-{uuid.uuid4()}"
+
+
+def error_body(status_code: int, error_type: str, message: str, request_id: str) -> dict:
+    """The Stytch error envelope ``{status_code, request_id, error_type, error_message,
+    error_url}``."""
+    return {
+        "status_code": status_code,
+        "request_id": request_id,
+        "error_type": error_type,
+        "error_message": message,
+        "error_url": error_url(error_type),
+    }
+
+
+def valid_ip(value: Any) -> str | None:
+    """``value`` as a normalised IP address, or None when it is not one."""
+    try:
+        return str(ipaddress.ip_address(value.strip())) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def client_ip(request: Any) -> str | None:
+    """The client address: the first entry of ``CLIENT_IP_HEADER`` when set, else REMOTE_ADDR.
+
+    Only a well-formed IP address counts: a forged header value ("unknown", a script) falls back
+    to REMOTE_ADDR, so it can neither dodge a rate limit with a fresh string per request nor
+    reach the audit table's IP column (which PostgreSQL would refuse with an error).
+    """
+    header = trusted_auth_settings.CLIENT_IP_HEADER
+    forwarded = valid_ip(request.META.get(header, "").split(",")[0]) if header else None
+    return forwarded or valid_ip(request.META.get("REMOTE_ADDR"))
+
+
+def request_context(request: Any) -> RequestContext:
+    """Who asked (client IP and user agent), as the audit trail records it."""
+    return RequestContext(
+        ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
