@@ -8,8 +8,6 @@ and the admin see ``request.user``. ``POST browser/logout`` revokes that session
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
@@ -22,6 +20,7 @@ from trusted_auth.api.throttling import attest_throttle_wait
 from trusted_auth.api.views import request_context
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError
+from trusted_auth.internal.json_limits import MAX_BODY_BYTES, bounded_loads
 from trusted_auth.services.attest import AttestRequest, attest
 from trusted_auth.services.lifecycle import revoke_sessions
 
@@ -45,7 +44,7 @@ def _arguments(request: HttpRequest) -> dict:
     try:
         if request.content_type != "application/json":
             return request.POST.dict()
-        data = json.loads(request.body or b"{}")
+        data = bounded_loads(request.body or b"{}", max_bytes=MAX_BODY_BYTES)
     except RequestDataTooBig as e:
         raise BadRequest("the request body is too large") from e
     except (ValueError, RecursionError) as e:

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 
 from trusted_auth.errors import TrustedAuthError
 
+from .parsers import BoundedJSONParser
+
 logger = logging.getLogger("trusted_auth")
 
 ERROR_URL = "https://github.com/trusted-auth/trusted_auth#errors"
@@ -52,6 +54,9 @@ def error_response(
 
 class StytchAPIView(APIView):
     """A DRF view that answers in the Stytch envelope, whatever goes wrong."""
+
+    # Explicit body caps, whatever the host's DEFAULT_PARSER_CLASSES say.
+    parser_classes = [BoundedJSONParser]
 
     def initial(self, request, *args: Any, **kwargs: Any) -> None:
         request.request_id = new_request_id()
