@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 from trusted_auth import signals
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import AuditEvent, Session, UserIdentity
-from trusted_auth.services.audit import record_attest_failure, record_attest_success
 
 from .issuers import ISSUER, SigningPair
 from .test_attest_rejections import assert_rejected, post_attest
@@ -520,7 +519,7 @@ def test_attest_succeeded_signal(api, pem_profile, token_factory, received):
     body = start(api, pem_profile, token_factory)
     [(name, kwargs)] = received
     assert name == "succeeded"
-    assert kwargs["sender"] is record_attest_success
+    assert kwargs["sender"] is AuditEvent
     assert kwargs["event"] == AuditEvent.objects.get()
     assert kwargs["event"].outcome == "success"
     assert kwargs["event"].session_id == body["session"]["session_id"]
@@ -540,7 +539,7 @@ def test_attest_failed_signal(api, pem_profile, token_factory, received):
     assert response.status_code == 401
     [(name, kwargs)] = received
     assert name == "failed"
-    assert kwargs["sender"] is record_attest_failure
+    assert kwargs["sender"] is AuditEvent
     assert kwargs["event"] == AuditEvent.objects.get()
     assert kwargs["event"].outcome == "failure"
     assert isinstance(kwargs["error"], TrustedAuthError)

@@ -61,9 +61,7 @@ def record_attest_success(
         outcome=AuditEvent.Outcome.SUCCESS,
         session_id=session.session_id if session else "",
     )
-    signals.attest_succeeded.send(
-        sender=record_attest_success, event=event, user=user, session=session
-    )
+    signals.attest_succeeded.send(sender=AuditEvent, event=event, user=user, session=session)
     return event
 
 
@@ -77,5 +75,5 @@ def record_attest_failure(
         error_type=error.error_type,
         error_message=error.message,
     )
-    signals.attest_failed.send(sender=record_attest_failure, event=event, error=error)
+    signals.attest_failed.send(sender=AuditEvent, event=event, error=error)
     return event
