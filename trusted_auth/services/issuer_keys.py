@@ -10,6 +10,7 @@ workers too); a failed refetch keeps serving the last good set for up to
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from trusted_auth.internal.jwks_http import FetchedJwks, fetch_jwks
 from trusted_auth.models import TrustedAuthTokenProfile
 
 from . import metrics
+
+logger = logging.getLogger("trusted_auth.jwks")
 
 _fetch_locks: dict[str, threading.Lock] = {}
 _fetch_locks_guard = threading.Lock()
@@ -68,8 +71,9 @@ def fetch_counted(url: str) -> FetchedJwks:
     we make (attests, ``jwks refresh``, the admin's check on save) goes through here."""
     try:
         fetched = fetch_jwks(url)
-    except (JwksUnavailable, InvalidJwksUrl):
+    except (JwksUnavailable, InvalidJwksUrl) as e:
         metrics.increment(metrics.JWKS_FETCHES, outcome="failure")
+        logger.warning("JWKS fetch from %s failed: %s", url, e, extra={"jwks_url": url})
         raise
     metrics.increment(metrics.JWKS_FETCHES, outcome="success")
     return fetched
@@ -108,6 +112,12 @@ def _refetch(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
             return refresh_keyset(profile)
         except (JwksUnavailable, InvalidJwksUrl):
             if known is not None:
+                logger.warning(
+                    "serving the stale JWKS of profile %s, fetched %d s ago",
+                    profile.profile_id,
+                    time.time() - known.fetched_at,
+                    extra={"profile_id": profile.profile_id, "jwks_url": profile.jwks_url},
+                )
                 return known  # stale-if-error; the cache entry's own timeout bounds it
             raise
 

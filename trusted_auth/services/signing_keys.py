@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,9 @@ _private_keys: dict[tuple[str, bytes], rsa.RSAPrivateKey] = {}
 _private_keys_guard = threading.Lock()
 
 
+logger = logging.getLogger("trusted_auth.keys")
+
+
 def _thumbprint_kid(public_jwk: dict[str, Any]) -> str:
     """RFC 7638 JWK thumbprint: a kid that names the key itself."""
     members = {k: public_jwk[k] for k in ("e", "kty", "n")}
@@ -48,7 +52,7 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
         serialization.NoEncryption(),
     )
     now = timezone.now()
-    return SigningKey.objects.create(
+    key = SigningKey.objects.create(
         kid=kid,
         state=state,
         key_size=size,
@@ -56,6 +60,8 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
         private_key_encrypted=key_encryption_fernet().encrypt(pem),
         activated_at=now if state == SigningKey.State.CURRENT else None,
     )
+    logger.info("signing key %s created (%s, RSA-%d)", kid, state, size, extra={"kid": kid})
+    return key
 
 
 def current_signing_key() -> SigningKey:
@@ -131,6 +137,12 @@ def rotate(*, promote: bool = False) -> dict[str, Any]:
         SigningKey.objects.filter(pk=pending.pk).update(
             state=SigningKey.State.CURRENT, activated_at=now
         )
+    logger.info(
+        "signing key %s promoted to current; previous: %s",
+        pending.kid,
+        ", ".join(k.kid for k in demoted) or "none",
+        extra={"kid": pending.kid},
+    )
     return {
         "action": "promoted",
         "kid": pending.kid,
@@ -161,6 +173,8 @@ def retire(*, force: bool = False) -> dict[str, Any]:
             + "; wait, or pass --force"
         )
     SigningKey.objects.filter(pk__in=[k.pk for k in retired]).update(state=SigningKey.State.RETIRED)
+    for key in retired:
+        logger.info("signing key %s retired%s", key.kid, " (forced)" if force else "")
     return {"action": "retired", "kids": [k.kid for k in retired]}
 
 
@@ -190,6 +204,7 @@ def reencrypt(old_kek: bytes) -> int:
                 ) from e
             key.save(update_fields=["private_key_encrypted"])
             rewritten += 1
+    logger.info("re-encrypted %d signing keys under the current key-encryption key", rewritten)
     return rewritten
 
 
