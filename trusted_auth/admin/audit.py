@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth.models import AuditEvent
+
+from .readonly import ReadOnlyAdminMixin
 
 EVENT_FIELDS = (
     "created_at",
@@ -31,7 +30,7 @@ EVENT_FIELDS = (
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "outcome_badge",
@@ -57,17 +56,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     list_select_related = ("profile",)
     fields = EVENT_FIELDS
-    readonly_fields = EVENT_FIELDS
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_badge(self, event: AuditEvent) -> str:

@@ -38,6 +38,9 @@ _MAPPING_HELP = {
     "name": _("A string (the first name) or an object with first_name/middle_name/last_name."),
     "organization_id": _("B2B: an organization id, slug or external id."),
     "role_ids": _("B2B: a list of role ids, each one of TRUSTED_AUTH['ROLES']."),
+    "email_verified": _(
+        "Where the issuer says the email is verified (default: the top-level email_verified)."
+    ),
 }
 
 
@@ -70,6 +73,7 @@ class ProfileForm(forms.ModelForm):
     map_name = _mapping_field("name")
     map_organization_id = _mapping_field("organization_id")
     map_role_ids = _mapping_field("role_ids")
+    map_email_verified = _mapping_field("email_verified")
     jwks_url = forms.URLField(
         label=_("JWKS URL"),
         required=False,

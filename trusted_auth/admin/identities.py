@@ -18,6 +18,7 @@ from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Member, Organization, Session, UserIdentity
 from trusted_auth.services.organizations import normalise_domains, validate_roles
 
+from .readonly import ReadOnlyAdminMixin
 from .sessions import (
     MemberSessionsInline,
     OrganizationSessionsInline,
@@ -130,23 +131,14 @@ class OrganizationForm(forms.ModelForm):
         return domains
 
 
-class MembersInline(admin.TabularInline):
+class MembersInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Member
     fk_name = "organization"
     fields = ("member_link", "email", "name", "role_list", "status")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     limit = 50
     limit_ordering = ("email", "pk")
     show_change_link = False
     verbose_name_plural = _("members (first 50 by email)")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("roles"))
     def role_list(self, member: Member) -> str:

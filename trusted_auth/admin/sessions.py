@@ -21,6 +21,8 @@ from trusted_auth.errors import SessionNotFound
 from trusted_auth.models import Session
 from trusted_auth.services.lifecycle import revoke_sessions
 
+from .readonly import ReadOnlyAdminMixin
+
 SESSION_FIELDS = (
     "session_id",
     "user",
@@ -74,7 +76,10 @@ class SessionStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: sessions start by attesting a token, never by hand; revoke with the action
+    (a revoked session stays visible until it expires)."""
+
     list_display = (
         "session_id",
         "owner",
@@ -98,7 +103,6 @@ class SessionAdmin(admin.ModelAdmin):
     )
     list_select_related = ("user__trusted_auth_identity", "member", "organization", "profile")
     fields = SESSION_FIELDS
-    readonly_fields = SESSION_FIELDS
     actions = ["revoke_selected"]
     show_full_result_count = False
 
@@ -117,15 +121,6 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
         return session_state(session)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # sessions start by attesting a token, never by hand
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # revoke with the action; nothing else about a session is editable
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # revoke instead: a revoked session stays visible until it expires
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         opts = self.opts
@@ -153,23 +148,14 @@ class SessionAdmin(admin.ModelAdmin):
             )
 
 
-class RecentSessionsInline(admin.TabularInline):
+class RecentSessionsInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The latest sessions of an owner, read-only; the rest through the filtered session list."""
 
     model = Session
     fk_name: str
     fields = ("session_link", "state", "profile", "started_at", "expires_at", "revoked_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     limit = 20
     verbose_name_plural = _("latest sessions (revoke them from the session list)")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("profile")
@@ -226,7 +212,6 @@ class OrganizationSessionsInline(RecentSessionsInline):
         "expires_at",
         "revoked_at",
     )
-    readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("member")
