@@ -29,7 +29,7 @@ from rest_framework.test import APIClient
 from stytch.b2b.models import sessions as b2b_models
 from stytch.core.response_base import StytchError
 
-from trusted_auth import authentication as bearer_module
+from trusted_auth.contrib import rest_framework as bearer_module
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication, VerifiedSession
 from trusted_auth.models import Session, UserIdentity
 from trusted_auth.services.lifecycle import clear_expired_sessions
