@@ -140,7 +140,7 @@ class ProfileForm(forms.ModelForm):
                     if field not in self.errors
                 }
             )
-        super()._update_errors(errors)
+        super()._update_errors(errors)  # type: ignore[misc]  # Django API missing from the stubs
 
     def clean_issuer(self) -> str:
         issuer = self.cleaned_data["issuer"]
@@ -178,7 +178,7 @@ class ProfileForm(forms.ModelForm):
             return None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         mapping = self._clean_mapping_fields()
         if mapping is not None:
             self.instance.attribute_mapping = mapping
@@ -246,7 +246,7 @@ class PemKeyFormSet(BaseInlineFormSet):
         pems = [
             form.cleaned_data["public_key_pem"]
             for form in self.forms
-            if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)
+            if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
         profile = self.instance
         if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:

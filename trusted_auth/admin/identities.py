@@ -35,7 +35,7 @@ def _session_list_url(**filters: Any) -> str:
     return reverse("admin:trusted_auth_session_changelist") + "?" + query
 
 
-class LimitedInlinesMixin:
+class LimitedInlinesMixin(admin.ModelAdmin):
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         return limited_inline_kwargs(self, request, obj, inline, kwargs)
@@ -199,7 +199,9 @@ class MemberForm(forms.ModelForm):
         known = list(trusted_auth_settings.ROLES)
         # A role the settings no longer define stays visible, so saving does not drop it silently.
         extra = [r for r in (self.instance.roles or []) if r not in known]
-        self.fields["roles"].choices = [(r, r) for r in known + extra]
+        roles = self.fields["roles"]
+        assert isinstance(roles, forms.MultipleChoiceField)
+        roles.choices = [(r, r) for r in known + extra]
         self.fields["roles"].help_text = _("Roles are defined by TRUSTED_AUTH['ROLES'].")
 
     def clean_roles(self) -> list[str]:

@@ -96,8 +96,8 @@ class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         def retire() -> str:
             kids = signing_keys.retire(force=request.POST.get("force") == "on")["kids"]
             if not kids:
-                return _("No previous key to retire.")
-            return _("Retired %(kids)s: gone from the JWKS.") % {"kids": ", ".join(kids)}
+                return str(_("No previous key to retire."))
+            return str(_("Retired %(kids)s: gone from the JWKS.") % {"kids": ", ".join(kids)})
 
         return self._run(request, retire)
 

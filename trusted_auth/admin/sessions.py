@@ -5,7 +5,7 @@ No page shows a session token: only its digest is stored, and the admin leaves e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist
@@ -49,8 +49,10 @@ def session_state(session: Session) -> str:
 
 def session_owner(session: Session) -> str:
     """Who the session belongs to: the member's email, or the user's public identity."""
-    if session.member_id is not None:
+    if session.member is not None:
         return session.member.email
+    if session.user is None:
+        return "—"
     try:
         return session.user.trusted_auth_identity.email
     except ObjectDoesNotExist:
@@ -112,11 +114,11 @@ class SessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("organization"), ordering="organization__name")
     def organization_name(self, session: Session) -> str:
-        return session.organization.name if session.organization_id else "—"
+        return session.organization.name if session.organization else "—"
 
     @admin.display(description=_("profile"), ordering="profile__name")
     def profile_name(self, session: Session) -> str:
-        return session.profile.name if session.profile_id else "—"
+        return session.profile.name if session.profile else "—"
 
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
@@ -153,7 +155,14 @@ class RecentSessionsInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     model = Session
     fk_name: str
-    fields = ("session_link", "state", "profile", "started_at", "expires_at", "revoked_at")
+    fields: ClassVar[tuple[str, ...]] = (
+        "session_link",
+        "state",
+        "profile",
+        "started_at",
+        "expires_at",
+        "revoked_at",
+    )
     limit = 20
     verbose_name_plural = _("latest sessions (revoke them from the session list)")
 

@@ -83,8 +83,9 @@ class StytchAPIView(APIView):
                 "bad_request",
             )
             headers = {}
-            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-                headers["Retry-After"] = str(int(exc.wait) + 1)
+            wait = getattr(exc, "wait", None)  # Throttled sets it; DRF's stubs do not declare it
+            if isinstance(exc, exceptions.Throttled) and wait is not None:
+                headers["Retry-After"] = str(int(wait) + 1)
             if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
                 exc.status_code = status.HTTP_401_UNAUTHORIZED
                 headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'

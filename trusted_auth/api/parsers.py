@@ -43,8 +43,10 @@ class BoundedJSONParser(JSONParser):
         raw = stream.read(limit + 1)
         if len(raw) > limit:
             raise ParseError(f"JSON parse error - the body is larger than {limit} bytes")
-        options = {"parse_constant": drf_json.strict_constant} if self.strict else {}
+        parse_constant = drf_json.strict_constant if self.strict else None
         try:
-            return bounded_loads(raw.decode(encoding), max_depth=MAX_BODY_JSON_DEPTH, **options)
+            return bounded_loads(
+                raw.decode(encoding), max_depth=MAX_BODY_JSON_DEPTH, parse_constant=parse_constant
+            )
         except ValueError as e:  # JSONLimitExceeded, JSONDecodeError, UnicodeDecodeError
             raise ParseError(f"JSON parse error - {e}") from e

@@ -133,7 +133,7 @@ def validate_jwks_url(url: str) -> None:
     except (OSError, UnicodeError) as e:
         raise JwksUnavailable(f"JWKS host {host!r} does not resolve: {e}") from e
     for info in infos:
-        address = info[4][0]
+        address = str(info[4][0])
         if not is_public_address(address):
             raise InvalidJwksUrl(
                 f"JWKS host {host!r} resolves to non-public address {address}; "

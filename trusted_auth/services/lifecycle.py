@@ -50,8 +50,9 @@ def _idle_expired(session: Session) -> bool:
 
 def subject_of(session: Session) -> str:
     """The ``sub`` of a session's JWTs: the member id or the consumer user id."""
-    if session.member_id is not None:
+    if session.member is not None:
         return session.member.member_id
+    assert session.user is not None, "a session belongs to a user or a member"
     return session.user.trusted_auth_identity.user_id
 
 

@@ -130,8 +130,10 @@ def rotate_complete() -> ApiSecret:
     new = _pending_rotation()
     if new is None:
         raise BadRequest("no secret rotation is under way")
+    replaced = new.replaces
+    assert replaced is not None  # _pending_rotation() filters on replaces__isnull=False
     with transaction.atomic():
-        revoke_secret(new.replaces.secret_id)
+        revoke_secret(replaced.secret_id)
         new.replaces = None
         new.save(update_fields=["replaces"])
     logger.info("API secret rotation completed: %s is live", new.secret_id)

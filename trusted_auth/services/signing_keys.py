@@ -85,6 +85,8 @@ def private_key(signing_key: SigningKey) -> rsa.RSAPrivateKey:
         return cached
     pem = key_encryption_fernet().decrypt(bytes(signing_key.private_key_encrypted))
     loaded = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise TrustedAuthError(f"signing key {signing_key.kid} is not an RSA key")
     with _private_keys_guard:
         _private_keys[cache_key] = loaded
     return loaded
