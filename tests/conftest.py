@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,6 +18,14 @@ from .scripted_server import ScriptedServer
 # server_ssl_context, issuer, signer, token_factory, profile_factory, tls_live_server, clock,
 # rsa_key_pool): this suite uses them the way a host project would.
 pytest_plugins = ["trusted_auth.testing"]
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker per core, but none on a shared Redis (the PostgreSQL + Redis pass),
+    where each test's ``cache.clear()`` would flush the other workers' replay markers."""
+    if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://")):
+        return 0
+    return None  # xdist's own choice: the number of CPUs
 
 
 @pytest.fixture(autouse=True)
