@@ -8,40 +8,36 @@ from typing import Any
 import pytest
 import requests
 import stytch
-import trustme
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.services import process_cache, profile_cache
 from trusted_auth.services.secrets import create_secret
 
 from .deployment import Deployment
-from .issuers import AUDIENCE, ISSUER, JwksIssuer, SigningPair, default_claims
 from .redis_server import RedisServer
 from .scripted_server import ScriptedServer
-from .tls_server import TLSLiveServer
+
+# The issuer, TLS and profile fixtures a host project can use too (tls_ca, ca_bundle,
+# server_ssl_context, issuer, signer, token_factory, profile_factory, tls_live_server, clock,
+# rsa_key_pool): this suite uses them the way a host project would.
+pytest_plugins = ["trusted_auth.testing"]
 
 
-@pytest.fixture(scope="session")
-def tls_ca() -> trustme.CA:
-    return trustme.CA()
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker per core, but none on a shared Redis (the PostgreSQL + Redis pass),
+    where each test's ``cache.clear()`` would flush the other workers' replay markers."""
+    if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://")):
+        return 0
+    return None  # xdist's own choice: the number of CPUs
 
 
-@pytest.fixture(scope="session")
-def ca_bundle(tls_ca, tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture(scope="session")
-def server_ssl_context(tls_ca):
-    import ssl
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return context
+@pytest.fixture(autouse=True)
+def _key_pool(rsa_key_pool):
+    """Every RSA key of the run (test issuers, session signing keys) comes from one pool of
+    real keys, reused between tests, instead of a fresh 2048-bit key each time."""
+    with rsa_key_pool.lease():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -58,58 +54,9 @@ def _isolation(settings, ca_bundle):
     profile_cache.clear()
 
 
-@pytest.fixture(scope="session")
-def signer() -> SigningPair:
-    return SigningPair.rsa()
-
-
-@pytest.fixture
-def issuer(server_ssl_context):
-    """A JWKS issuer served over TLS on loopback, with one RSA key to start with."""
-    jwks_issuer = JwksIssuer(keys=[SigningPair.rsa()])
-    jwks_issuer.start(server_ssl_context)
-    yield jwks_issuer
-    jwks_issuer.stop()
-
-
-@pytest.fixture
-def profile_factory(db):
-    def make(*, pem_keys: list[str] | None = None, jwks_url: str = "", **fields: Any):
-        fields.setdefault("name", "Test issuer")
-        fields.setdefault("issuer", ISSUER)
-        fields.setdefault("audience", AUDIENCE)
-        fields.setdefault("attribute_mapping", {"email": "email", "token_id": "jti"})
-        key_type = (
-            TrustedAuthTokenProfile.KeyType.JWK if jwks_url else TrustedAuthTokenProfile.KeyType.PEM
-        )
-        profile = TrustedAuthTokenProfile.objects.create(
-            public_key_type=key_type, jwks_url=jwks_url, **fields
-        )
-        for pem in pem_keys or []:
-            ProfilePublicKey.objects.create(profile=profile, public_key_pem=pem)
-        return profile
-
-    return make
-
-
 @pytest.fixture
 def pem_profile(profile_factory, signer):
     return profile_factory(pem_keys=[signer.public_pem], can_jit_provision=True)
-
-
-@pytest.fixture
-def token_factory(signer):
-    """Sign test tokens: ``token_factory(email=…, exp=DROP, headers={…}, key=other_pair)``."""
-
-    def make(
-        key: SigningPair | None = None,
-        headers: dict[str, Any] | None = None,
-        with_kid: bool = True,
-        **claims: Any,
-    ) -> str:
-        return (key or signer).sign(default_claims(**claims), headers=headers, with_kid=with_kid)
-
-    return make
 
 
 @pytest.fixture
@@ -123,16 +70,6 @@ def api(api_secret, settings) -> APIClient:
     credentials = f"{settings.TRUSTED_AUTH['PROJECT_ID']}:{api_secret}".encode()
     client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(credentials).decode())
     return client
-
-
-@pytest.fixture
-def tls_live_server(transactional_db, server_ssl_context, settings):
-    """The example project over HTTPS on 127.0.0.1; our session JWT ``iss`` is its base URL."""
-    server = TLSLiveServer(server_ssl_context)
-    server.start()
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ISSUER": server.url}
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,10 @@ field), tests a valid and an expired token, revokes a session, and finds the fai
 the audit log from the profile page. Each page is saved as a screenshot under
 ``artifacts/admin-screenshots/``.
 
+Every check of a page goes through Playwright's auto-waiting ``expect(...)``: after a click the
+next page may not have loaded yet, and reading it at once reads the old one (which failed these
+tests on a busy machine).
+
 Without /usr/bin/chromium the tests are skipped, unless ``CI`` is set: CI must run them.
 """
 
@@ -14,6 +18,7 @@ import base64
 import datetime as dt
 import os
 import random
+import re
 import time
 from pathlib import Path
 
@@ -22,6 +27,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
 from trusted_auth.services.secrets import create_secret
@@ -74,7 +80,7 @@ def _log_in(page, base: str) -> None:
     page.fill("#id_username", "admin")
     page.fill("#id_password", "password")
     page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    expect(page).to_have_url(f"{base}/admin/")
 
 
 @pytest.fixture
@@ -82,6 +88,7 @@ def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    expect.set_options(timeout=20_000)  # the same patience for every auto-waiting assertion
     yield page
     context.close()
 
@@ -112,8 +119,7 @@ def test_security_engineer_journey(
     page.fill("#id_password", "password")
     shoot("01-login")
     page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
-    assert page.locator("text=Trusted auth token profiles").count() >= 1
+    expect(page.locator("text=Trusted auth token profiles").first).to_be_visible()
     shoot("02-dashboard")
 
     # Create a PEM profile: a private key is refused next to the key field.
@@ -126,35 +132,34 @@ def test_security_engineer_journey(
     page.check("#id_can_jit_provision")
     page.fill("#id_pem_keys-0-public_key_pem", _private_pem(signer))
     page.click("input[name=_save]")
-    error = page.locator(".inline-group .errorlist").first
-    assert "this is a PRIVATE key" in error.inner_text()
+    expect(page.locator(".inline-group .errorlist").first).to_contain_text("this is a PRIVATE key")
     assert not TrustedAuthTokenProfile.objects.exists()
     shoot("03-profile-private-key-refused")
     page.fill("#id_pem_keys-0-public_key_pem", signer.public_pem)
     page.click("input[name=_save]")
-    page.wait_for_selector("ul.messagelist li.success")
+    expect(page.locator("ul.messagelist li.success")).to_be_visible()
     profile = TrustedAuthTokenProfile.objects.get()
     assert profile.pem_keys.count() == 1
     shoot("04-profile-list")
 
     page.click(f"text={profile.name}")
-    page.wait_for_selector("#trustedauthtokenprofile_form")
-    assert "RSA 2048" in page.content()
+    expect(page.locator("#trustedauthtokenprofile_form")).to_contain_text("RSA 2048")
     shoot("05-profile-change")
 
     # Test a token: a valid one passes every check, an expired one fails with its reason.
     page.locator(".object-tools >> text=Test a token").click()
     page.fill("#id_token", token_factory(email="ada@example.com"))
     page.click("text=Run every check")
-    assert "The token passes every check." in page.locator("#verdict").inner_text()
-    assert "ada@example.com" in page.locator("#mapped-attributes").inner_text()
+    expect(page.locator("#verdict")).to_contain_text("The token passes every check.")
+    expect(page.locator("#mapped-attributes")).to_contain_text("ada@example.com")
     shoot("06-test-token-valid")
     now = int(time.time())
     page.fill("#id_token", token_factory(iat=now - 4000, exp=now - 3600))
     page.click("text=Run every check")
-    verdict = page.locator("#verdict").inner_text()
-    assert "Refused at" in verdict and "jwt_invalid_claims" in verdict
-    assert page.locator("#checks td.fail").count() == 1
+    # The page before had a #verdict too: wait for the new one.
+    expect(page.locator("#verdict")).to_contain_text("Refused at")
+    expect(page.locator("#verdict")).to_contain_text("jwt_invalid_claims")
+    expect(page.locator("#checks td.fail")).to_have_count(1)
     shoot("07-test-token-expired")
     assert not Session.objects.exists() and not AuditEvent.objects.exists()
 
@@ -186,12 +191,12 @@ def test_security_engineer_journey(
     # Revoke the session.
     session = Session.objects.get()
     page.goto(f"{base}/admin/trusted_auth/session/?state=live")
-    assert session.session_id in page.content()
+    expect(page.locator("#result_list")).to_contain_text(session.session_id)
     shoot("08-sessions")
     page.check(f"input.action-select[value='{session.pk}']")
     page.select_option("select[name=action]", "revoke_selected")
     page.click("button[name=index]")
-    assert "Revoked 1 session." in page.locator("ul.messagelist").inner_text()
+    expect(page.locator("ul.messagelist")).to_contain_text("Revoked 1 session.")
     shoot("09-session-revoked")
     session.refresh_from_db()
     assert session.revoked_at is not None
@@ -199,16 +204,18 @@ def test_security_engineer_journey(
     # The failed attest, two clicks from the profile page.
     page.goto(f"{base}/admin/trusted_auth/trustedauthtokenprofile/{profile.pk}/change/")
     page.locator(".object-tools >> text=Failed attests").click()
+    expect(page).to_have_url(re.compile(r"/auditevent/\?"))
     rows = page.locator("#result_list tbody tr")
-    assert rows.count() == 1 and "jwt_invalid_claims" in rows.first.inner_text()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("jwt_invalid_claims")
     shoot("10-audit-failures")
     rows.first.locator("th a").click()
-    page.wait_for_selector("text=token expired at")
-    assert "jwt_invalid_claims" in page.content()
+    expect(page.locator("text=token expired at")).to_be_visible()
+    expect(page.locator("#content")).to_contain_text("jwt_invalid_claims")
     shoot("11-audit-event")
 
     page.goto(f"{base}/admin/trusted_auth/signingkey/")
-    page.wait_for_selector("#key-rotation")
+    expect(page.locator("#key-rotation")).to_be_visible()
     shoot("12-signing-keys")
 
 
@@ -222,13 +229,12 @@ def test_jwks_profile_lists_the_fetched_keys(page, shoot, live_server, admin_use
     page.check("input[name=public_key_type][value=JWK]")
     page.fill("#id_jwks_url", issuer.url.replace("https://", "http://"))
     page.click("input[name=_continue]")
-    assert "JWKS URL must use https" in page.locator(".field-jwks_url .errorlist").inner_text()
+    expect(page.locator(".field-jwks_url .errorlist")).to_contain_text("JWKS URL must use https")
     shoot("13-jwks-url-refused")
     page.fill("#id_jwks_url", issuer.url)
     page.click("input[name=_continue]")
-    page.wait_for_selector("ul.messagelist li.success")
-    assert issuer.signer.kid in page.locator("ul.messagelist").inner_text()
-    assert issuer.signer.kid in page.locator(".field-jwks_keys table").inner_text()
+    expect(page.locator("ul.messagelist")).to_contain_text(issuer.signer.kid)
+    expect(page.locator(".field-jwks_keys table")).to_contain_text(issuer.signer.kid)
     shoot("14-jwks-profile-keys")
 
 
@@ -250,11 +256,11 @@ def test_organization_shows_members_and_sessions(page, shoot, live_server, admin
     )
     _log_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/trusted_auth/organization/{organization.pk}/change/")
-    assert member.member_id in page.content() and session.session_id in page.content()
+    expect(page.locator("#content")).to_contain_text(member.member_id)
+    expect(page.locator("#content")).to_contain_text(session.session_id)
     shoot("15-organization")
     page.locator(".field-member_link a").first.click()
-    page.wait_for_selector("#member_form")
-    assert page.locator("input[name=roles][value=stytch_admin]").is_checked()
+    expect(page.locator("input[name=roles][value=stytch_admin]")).to_be_checked()
     shoot("16-member")
 
 

@@ -526,21 +526,29 @@ ATTACKS = [
         "JWE is not accepted",
     ),
     # --- size and shape ------------------------------------------------------------------------
+    # (A 2 MB token makes a body over the 64 KiB body cap: test_hostile_request_bodies_...)
     case(
-        "token-2MB",
-        lambda t: sign_raw(t.rsa, t.header(), default_claims(padding="x" * 1_500_000)),
+        "token-12KB",
+        lambda t: sign_raw(t.rsa, t.header(), default_claims(padding="x" * 9_000)),
         "larger than 8192 bytes",
     ),
-    case("header-nested-2500-deep", lambda t: _nested_header(2500), "not base64url-encoded JSON"),
+    # Depth caps are explicit (32 levels), checked on the text before any parser runs, so these
+    # are refused alike on 3.11 (where json hits its recursion limit) and 3.13 (where it does not).
+    case("header-nested-2500-deep", lambda t: _nested_header(2500), "header nested deeper than 32"),
     case(
         "payload-nested-5000-deep",
         lambda t: sign_raw(t.rsa, t.header(), "[" * 5000),
-        "could not be verified",
+        "claims nested deeper than 32 levels",
     ),
     case(
         "payload-claim-nested-2000-deep",
         lambda t: sign_raw(t.rsa, t.header(), raw_claims(deep="[" * 2000 + "]" * 2000)),
-        "could not be verified",
+        "claims nested deeper than 32 levels",
+    ),
+    case(
+        "payload-claim-nested-32-deep",
+        lambda t: sign_raw(t.rsa, t.header(), raw_claims(deep="[" * 32 + "]" * 32)),
+        "claims nested deeper than 32 levels",
     ),
     case(
         "payload-json-array",
@@ -668,14 +676,29 @@ def test_attack_is_refused(api, target, attack):
     [
         pytest.param(
             '{"profile_id": "p", "token": ' + "[" * 100_000 + "]" * 100_000 + "}",
-            "nested too deeply",
+            "larger than 65536 bytes",
             id="body-nested-100000-deep",
         ),
-        pytest.param("[" * 100_000, "nested too deeply", id="body-unclosed-nesting"),
+        pytest.param(
+            '{"profile_id": "p", "token": ' + "[" * 2_000 + "]" * 2_000 + "}",
+            "nested deeper than 64 levels",
+            id="body-nested-2000-deep",
+        ),
+        pytest.param(
+            '{"profile_id": "p", "token": ' + "[" * 64 + "]" * 64 + "}",
+            "nested deeper than 64 levels",
+            id="body-nested-65-deep",
+        ),
+        pytest.param("[" * 10_000, "nested deeper than 64 levels", id="body-unclosed-nesting"),
         pytest.param(
             '{"profile_id": "p", "token": "' + "a" * 3_000_000 + '"}',
             "too large",
             id="body-3MB-over-django-upload-limit",
+        ),
+        pytest.param(
+            '{"profile_id": "p", "token": "' + "a" * 70_000 + '"}',
+            "larger than 65536 bytes",
+            id="body-70KB",
         ),
     ],
 )
@@ -713,8 +736,15 @@ def nested(depth: int) -> str:
     return "[" * (depth - 1) + "]" * (depth - 1)
 
 
-@pytest.mark.parametrize("depth", [33, 908])
-def test_custom_claims_nested_too_deeply_are_bad_requests(api, pem_profile, token_factory, depth):
+@pytest.mark.parametrize(
+    "depth, message",
+    [(33, "nested deeper than 32 levels"), (60, "nested deeper than 32 levels")]
+    # Deeper custom claims make the whole body deeper than its own cap of 64 levels.
+    + [(908, "nested deeper than 64 levels")],
+)
+def test_custom_claims_nested_too_deeply_are_bad_requests(
+    api, pem_profile, token_factory, depth, message
+):
     """Found by this suite: claims nested ~900 deep still parsed, then hit the recursion limit
     when the session row was saved (a 500). Nesting is now capped at 32 levels."""
     body = (
@@ -722,7 +752,7 @@ def test_custom_claims_nested_too_deeply_are_bad_requests(api, pem_profile, toke
         f'"session_duration_minutes": 60, "session_custom_claims": {{"a": {nested(depth)}}}}}'
     )
     response = api.post("/v1/sessions/attest", body, content_type="application/json")
-    assert_rejected(response, 400, "bad_request", "nested deeper than 32 levels")
+    assert_rejected(response, 400, "bad_request", message)
 
 
 def test_custom_claims_nested_32_deep_are_kept(api, pem_profile, token_factory):

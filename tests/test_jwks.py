@@ -158,7 +158,7 @@ def test_unknown_kid_storm_refetches_at_most_once(issuer, jwks_profile):
     assert issuer.requests == after_storm
 
 
-def test_refetch_is_allowed_again_once_the_cooldown_elapsed(issuer, jwks_profile, settings):
+def test_refetch_is_allowed_again_once_the_cooldown_elapsed(clock, issuer, jwks_profile, settings):
     configure(settings, JWKS_REFETCH_COOLDOWN_SECONDS=1)
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     assert issuer.requests == 1
@@ -171,18 +171,20 @@ def test_refetch_is_allowed_again_once_the_cooldown_elapsed(issuer, jwks_profile
     for _ in range(20):
         assert rejection(jwks_profile, unknown_kid()).error_type == REJECTED
     assert issuer.requests == 2  # the rest wait for the cooldown
-    time.sleep(1.2)
+    clock.advance(1.2)
     assert rejection(jwks_profile, unknown_kid()).error_type == REJECTED
     assert issuer.requests == 3  # one more refetch once it elapsed
     assert rejection(jwks_profile, unknown_kid()).error_type == REJECTED
     assert issuer.requests == 3
 
 
-def test_a_new_key_is_picked_up_when_the_cache_is_no_longer_fresh(issuer, jwks_profile, settings):
+def test_a_new_key_is_picked_up_when_the_cache_is_no_longer_fresh(
+    clock, issuer, jwks_profile, settings
+):
     configure(settings, JWKS_CACHE_SECONDS=1)
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     issuer.rotate(keep_old=True)
-    time.sleep(1.2)
+    clock.advance(1.2)
     verify_external_token(jwks_profile, issuer.keys[0].sign(default_claims()))
     assert issuer.requests == 2  # a stale set is refreshed even for a known kid
 
@@ -190,14 +192,14 @@ def test_a_new_key_is_picked_up_when_the_cache_is_no_longer_fresh(issuer, jwks_p
 # --- issuer outages ----------------------------------------------------------------------------
 
 
-def test_cached_keys_keep_working_while_the_issuer_is_down(issuer, jwks_profile, settings):
+def test_cached_keys_keep_working_while_the_issuer_is_down(clock, issuer, jwks_profile, settings):
     configure(settings, JWKS_CACHE_SECONDS=1)
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     issuer.down = True
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     assert issuer.requests == 1  # fresh: not even asked
 
-    time.sleep(1.2)  # no longer fresh: the refetch fails and the last good set is served
+    clock.advance(1.2)  # no longer fresh: the refetch fails and the last good set is served
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     assert issuer.requests == 2
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
@@ -210,7 +212,7 @@ def test_cached_keys_keep_working_while_the_issuer_is_down(issuer, jwks_profile,
     assert issuer.requests == 2
 
 
-def test_stale_keys_are_served_for_a_bounded_time(issuer, jwks_profile, settings):
+def test_stale_keys_are_served_for_a_bounded_time(clock, issuer, jwks_profile, settings):
     configure(
         settings,
         JWKS_CACHE_SECONDS=1,
@@ -219,7 +221,7 @@ def test_stale_keys_are_served_for_a_bounded_time(issuer, jwks_profile, settings
     )
     verify_external_token(jwks_profile, issuer.signer.sign(default_claims()))
     issuer.down = True
-    time.sleep(2.2)
+    clock.advance(2.2)
     error = rejection(jwks_profile, issuer.signer.sign(default_claims()))
     assert (error.error_type, error.status_code) == (UNAVAILABLE, 503)
     assert issuer.requests == 2

@@ -39,7 +39,7 @@ def quick_rotation(settings):
 
 
 @pytest.mark.django_db
-def test_rotate_publishes_next_then_promotes_then_retires(client, settings, quick_rotation):
+def test_rotate_publishes_next_then_promotes_then_retires(clock, client, settings, quick_rotation):
     old = current_signing_key()
     published = cli("keys", "rotate")
     assert published["state"] == "next"
@@ -60,19 +60,19 @@ def test_rotate_publishes_next_then_promotes_then_retires(client, settings, quic
 
     with pytest.raises(CommandError, match="may still be live"):
         cli("keys", "retire")
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert cli("keys", "retire") == {"action": "retired", "kids": [old.kid]}
     assert jwks_kids(client, settings) == [published["kid"]]
 
 
 @pytest.mark.django_db
-def test_second_rotate_after_publish_window_promotes_without_flag(settings):
+def test_second_rotate_after_publish_window_promotes_without_flag(clock, settings):
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "KEY_PUBLISH_SECONDS": 1}
     current_signing_key()
     published = signing_keys.rotate()
     with pytest.raises(RotationRefused):
         signing_keys.rotate()
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert signing_keys.rotate()["kid"] == published["kid"]
     assert current_signing_key().kid == published["kid"]
 

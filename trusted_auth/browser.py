@@ -8,7 +8,6 @@ and the admin see ``request.user``. ``POST browser/logout`` revokes that session
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.contrib.auth import login, logout
@@ -23,6 +22,7 @@ from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError
 from trusted_auth.internal.dependencies import DEPENDENCY_ERRORS, service_unavailable
 from trusted_auth.internal.http import error_body, new_request_id, request_context
+from trusted_auth.internal.json_limits import MAX_BODY_BYTES, bounded_loads
 from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
 from trusted_auth.services.lifecycle import revoke_sessions
 
@@ -60,7 +60,7 @@ def _arguments(request: HttpRequest) -> dict:
     try:
         if request.content_type != "application/json":
             return request.POST.dict()
-        data = json.loads(request.body or b"{}")
+        data = bounded_loads(request.body or b"{}", max_bytes=MAX_BODY_BYTES)
     except RequestDataTooBig as e:
         raise BadRequest("the request body is too large") from e
     except (ValueError, RecursionError) as e:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from rest_framework.throttling import SimpleRateThrottle
 
 from trusted_auth.backends import BACKEND as BROWSER_BACKEND
@@ -30,8 +31,8 @@ _POSITIVE_NUMBERS = (
 
 
 @register(Tags.security, "trusted_auth")
-def check_settings(app_configs=None, **kwargs):
-    messages = []
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, dict):
         return [Error(f"{SETTING_NAME} must be a dict.", id="trusted_auth.E000")]
@@ -167,11 +168,11 @@ def _check_cache_is_shared() -> list[Warning]:
     ]
 
 
-def _check_throttle_rates() -> list[Error]:
+def _check_throttle_rates() -> list[CheckMessage]:
     rates = trusted_auth_settings.THROTTLE_RATES
     if not isinstance(rates, dict):
         return [Error(f"{SETTING_NAME}['THROTTLE_RATES'] must be a dict.", id="trusted_auth.E020")]
-    messages = []
+    messages: list[CheckMessage] = []
     for scope, rate in rates.items():
         if scope not in DEFAULTS["THROTTLE_RATES"]:
             messages.append(
@@ -184,7 +185,7 @@ def _check_throttle_rates() -> list[Error]:
             continue
         try:
             if rate is not None:
-                SimpleRateThrottle.parse_rate(None, rate)
+                SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
                 if int(rate.split("/")[0]) <= 0:
                     raise ValueError(rate)
         except (ValueError, KeyError, AttributeError, TypeError, IndexError):

@@ -15,6 +15,7 @@ from trusted_auth.internal.http import valid_ip
 from trusted_auth.models import AuditEvent
 
 from .paging import CappedCountPaginator
+from .readonly import ReadOnlyAdminMixin
 
 # The text columns an exact search looks in (each indexed, see models/events.py).
 EXACT_SEARCH_FIELDS = ("token_id", "subject", "user_id", "session_id", "requested_profile_id")
@@ -63,7 +64,7 @@ class RecentErrorTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "outcome_badge",
@@ -95,7 +96,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     list_select_related = ("profile",)
     fields = EVENT_FIELDS
-    readonly_fields = EVENT_FIELDS
     show_full_result_count = False
     paginator = CappedCountPaginator
 
@@ -118,15 +118,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         if address is not None:
             matches |= Q(ip_address=address)
         return queryset.filter(matches), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_badge(self, event: AuditEvent) -> str:

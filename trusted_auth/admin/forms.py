@@ -188,7 +188,7 @@ class ProfileForm(forms.ModelForm):
                     if field not in self.errors
                 }
             )
-        super()._update_errors(errors)
+        super()._update_errors(errors)  # type: ignore[misc]  # Django API missing from the stubs
 
     def clean_issuer(self) -> str:
         issuer = self.cleaned_data["issuer"]
@@ -248,7 +248,7 @@ class ProfileForm(forms.ModelForm):
             cleaned["public_key_type"] = self.key_type_switched_to = kinds.JWK
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         mapping = self._clean_mapping_fields()
         if mapping is not None:
             self.instance.attribute_mapping = mapping
@@ -317,7 +317,7 @@ class PemKeyFormSet(BaseInlineFormSet):
         pems = [
             form.cleaned_data["public_key_pem"]
             for form in self.forms
-            if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)
+            if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
         profile = self.instance
         if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:

@@ -20,6 +20,7 @@ from trusted_auth.services.organizations import normalise_domains, validate_role
 
 from .links import IdentityLinksInline, LinkFormsetMixin, MemberLinksInline
 from .public_ids import PublicIdAdminMixin
+from .readonly import ReadOnlyAdminMixin
 from .sessions import (
     MemberSessionsInline,
     OrganizationSessionsInline,
@@ -36,7 +37,7 @@ def _session_list_url(**filters: Any) -> str:
     return reverse("admin:trusted_auth_session_changelist") + "?" + query
 
 
-class LimitedInlinesMixin:
+class LimitedInlinesMixin(admin.ModelAdmin):
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         return limited_inline_kwargs(self, request, obj, inline, kwargs)
@@ -134,23 +135,14 @@ class OrganizationForm(forms.ModelForm):
         return domains
 
 
-class MembersInline(admin.TabularInline):
+class MembersInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Member
     fk_name = "organization"
     fields = ("member_link", "email", "name", "role_list", "status")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     limit = 50
     limit_ordering = ("email", "pk")
     show_change_link = False
     verbose_name_plural = _("members (first 50 by email)")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("roles"))
     def role_list(self, member: Member) -> str:
@@ -212,7 +204,9 @@ class MemberForm(forms.ModelForm):
         known = list(trusted_auth_settings.ROLES)
         # A role the settings no longer define stays visible, so saving does not drop it silently.
         extra = [r for r in (self.instance.roles or []) if r not in known]
-        self.fields["roles"].choices = [(r, r) for r in known + extra]
+        roles = self.fields["roles"]
+        assert isinstance(roles, forms.MultipleChoiceField)
+        roles.choices = [(r, r) for r in known + extra]
         self.fields["roles"].help_text = _("Roles are defined by TRUSTED_AUTH['ROLES'].")
 
     def clean_roles(self) -> list[str]:

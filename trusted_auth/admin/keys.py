@@ -17,6 +17,7 @@ from trusted_auth.services import signing_keys
 from trusted_auth.services.secrets import revoke_secret
 
 from .public_ids import PublicIdAdminMixin
+from .readonly import ReadOnlyAdminMixin
 
 KEY_FIELDS = (
     "kid",
@@ -31,7 +32,7 @@ KEY_FIELDS = (
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only rows; the changelist's Rotate and Retire buttons call ``signing_keys``."""
 
     change_list_template = "admin/trusted_auth/signingkey/change_list.html"
@@ -47,16 +48,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     search_fields = ("=kid",)
     fields = KEY_FIELDS
-    readonly_fields = KEY_FIELDS
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # retire instead: a deleted key could still be in live JWTs
+    # Read-only, never deleted: retire instead (a deleted key could still be in live JWTs).
 
     def can_manage(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
@@ -105,8 +97,8 @@ class SigningKeyAdmin(admin.ModelAdmin):
         def retire() -> str:
             kids = signing_keys.retire(force=request.POST.get("force") == "on")["kids"]
             if not kids:
-                return _("No previous key to retire.")
-            return _("Retired %(kids)s: gone from the JWKS.") % {"kids": ", ".join(kids)}
+                return str(_("No previous key to retire."))
+            return str(_("Retired %(kids)s: gone from the JWKS.") % {"kids": ", ".join(kids)})
 
         return self._run(request, retire)
 

@@ -187,7 +187,7 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
             return "—"
         keyset = cached_keyset(profile)
         if keyset is None:
-            return _("Not in the cache now; saving the profile fetches the JWKS again.")
+            return str(_("Not in the cache now; saving the profile fetches the JWKS again."))
         fetched = datetime.fromtimestamp(keyset.fetched_at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
         return format_html(
             '{}<p class="help">{} {} UTC</p>', keys_table(keyset.keys), _("Fetched"), fetched

@@ -5,7 +5,7 @@ No page shows a session token: only its digest is stored, and the admin leaves e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -31,6 +31,7 @@ from trusted_auth.services.lifecycle import revoke_sessions
 
 from .paging import CappedCountPaginator
 from .public_ids import PublicIdAdminMixin
+from .readonly import ReadOnlyAdminMixin
 
 # A search matching more owners than this shows the sessions of the first ones found.
 MAX_SEARCH_OWNERS = 1000
@@ -61,8 +62,10 @@ def session_state(session: Session) -> str:
 
 def session_owner(session: Session) -> str:
     """Who the session belongs to: the member's email, or the user's public identity."""
-    if session.member_id is not None:
+    if session.member is not None:
         return session.member.email
+    if session.user is None:
+        return "—"
     try:
         return session.user.trusted_auth_identity.email
     except ObjectDoesNotExist:
@@ -88,7 +91,10 @@ class SessionStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Session)
-class SessionAdmin(PublicIdAdminMixin, admin.ModelAdmin):
+class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: sessions start by attesting a token, never by hand; revoke with the action
+    (a revoked session stays visible until it expires)."""
+
     public_id_field = "session_id"
     list_display = (
         "session_id",
@@ -116,7 +122,6 @@ class SessionAdmin(PublicIdAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("user__trusted_auth_identity", "member", "organization", "profile")
     fields = SESSION_FIELDS
-    readonly_fields = SESSION_FIELDS
     actions = ["revoke_selected"]
     show_full_result_count = False
     paginator = CappedCountPaginator
@@ -178,24 +183,15 @@ class SessionAdmin(PublicIdAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("organization"), ordering="organization__name")
     def organization_name(self, session: Session) -> str:
-        return session.organization.name if session.organization_id else "—"
+        return session.organization.name if session.organization else "—"
 
     @admin.display(description=_("profile"), ordering="profile__name")
     def profile_name(self, session: Session) -> str:
-        return session.profile.name if session.profile_id else "—"
+        return session.profile.name if session.profile else "—"
 
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
         return session_state(session)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # sessions start by attesting a token, never by hand
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # revoke with the action; nothing else about a session is editable
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # revoke instead: a revoked session stays visible until it expires
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         opts = self.opts
@@ -223,23 +219,21 @@ class SessionAdmin(PublicIdAdminMixin, admin.ModelAdmin):
             )
 
 
-class RecentSessionsInline(admin.TabularInline):
+class RecentSessionsInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The latest sessions of an owner, read-only; the rest through the filtered session list."""
 
     model = Session
     fk_name: str
-    fields = ("session_link", "state", "profile", "started_at", "expires_at", "revoked_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+    fields: ClassVar[tuple[str, ...]] = (
+        "session_link",
+        "state",
+        "profile",
+        "started_at",
+        "expires_at",
+        "revoked_at",
+    )
     limit = 20
     verbose_name_plural = _("latest sessions (revoke them from the session list)")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("profile")
@@ -296,7 +290,6 @@ class OrganizationSessionsInline(RecentSessionsInline):
         "expires_at",
         "revoked_at",
     )
-    readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("member")

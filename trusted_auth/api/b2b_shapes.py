@@ -77,11 +77,13 @@ def member_shape(member: Member) -> dict[str, Any]:
 
 def member_session_shape(session: Session) -> dict[str, Any]:
     claim = session_claim(session)
+    member, organization = session.member, session.organization
+    assert member is not None and organization is not None, "not a member session"
     return {
         "member_session_id": claim["id"],
-        "member_id": session.member.member_id,
-        "organization_id": session.organization.organization_id,
-        "organization_slug": session.organization.slug,
+        "member_id": member.member_id,
+        "organization_id": organization.organization_id,
+        "organization_slug": organization.slug,
         "started_at": claim["started_at"],
         "last_accessed_at": claim["last_accessed_at"],
         "expires_at": claim["expires_at"],

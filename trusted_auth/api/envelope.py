@@ -15,6 +15,8 @@ from trusted_auth.errors import ServiceUnavailable, TrustedAuthError
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
 from trusted_auth.internal.http import error_body, new_request_id
 
+from .parsers import BoundedJSONParser
+
 logger = logging.getLogger("trusted_auth")
 
 __all__ = ["StytchAPIView", "error_response", "new_request_id"]
@@ -43,6 +45,9 @@ def error_response(
 
 class StytchAPIView(APIView):
     """A DRF view that answers in the Stytch envelope, whatever goes wrong."""
+
+    # Explicit body caps, whatever the host's DEFAULT_PARSER_CLASSES say.
+    parser_classes = [BoundedJSONParser]
 
     def initial(self, request, *args: Any, **kwargs: Any) -> None:
         request.request_id = new_request_id()
@@ -81,8 +86,9 @@ class StytchAPIView(APIView):
                 "bad_request",
             )
             headers = {}
-            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-                headers["Retry-After"] = str(int(exc.wait) + 1)
+            wait = getattr(exc, "wait", None)  # Throttled sets it; DRF's stubs do not declare it
+            if isinstance(exc, exceptions.Throttled) and wait is not None:
+                headers["Retry-After"] = str(int(wait) + 1)
             if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
                 exc.status_code = status.HTTP_401_UNAUTHORIZED
                 headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from trusted_auth.services.lifecycle import authenticate_session, live_sessions, revoke_sessions
 
 from .b2b_shapes import member_session_shape, member_shape, organization_shape
@@ -25,14 +27,19 @@ class AuthenticateView(ServerAPIView):
         data = self.parse(AuthenticateRequestSerializer)
         result = authenticate_session(member=self.member, **data)
         session = result.session
-        body = {"session_token": result.session_token, "session_jwt": result.session_jwt}
+        body: dict[str, Any] = {
+            "session_token": result.session_token,
+            "session_jwt": result.session_jwt,
+        }
         if self.member:
+            assert session.member is not None and session.organization is not None
             body.update(
                 member_session=member_session_shape(session),
                 member=member_shape(session.member),
                 organization=organization_shape(session.organization),
             )
         else:
+            assert session.user is not None
             identity = session.user.trusted_auth_identity
             body.update(session=session_shape(session, identity.user_id), user=user_shape(identity))
         return self.ok(body)

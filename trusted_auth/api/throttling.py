@@ -44,6 +44,10 @@ class TrustedAuthThrottle(SimpleRateThrottle):
     # Refusals of this scope are attests: counted as such in trusted_auth_attests_total.
     counts_as_attest = False
 
+    # Set by SimpleRateThrottle.__init__ from the rate (which DRF's stubs leave undeclared).
+    num_requests: int
+    duration: int
+
     def __init__(self) -> None:
         self.cache = caches[trusted_auth_settings.CACHE_ALIAS]
         super().__init__()
@@ -78,7 +82,7 @@ class TrustedAuthThrottle(SimpleRateThrottle):
         return max(0.0, self.window_ends_at - self.now)
 
     def throttle_failure(self) -> bool:
-        metrics.increment(metrics.THROTTLED, scope=self.scope)
+        metrics.increment(metrics.THROTTLED, scope=self.scope or "")
         if self.counts_as_attest:
             metrics.increment(metrics.ATTESTS, outcome="throttled", error_type="too_many_requests")
         return False

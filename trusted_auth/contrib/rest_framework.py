@@ -99,7 +99,7 @@ def _user_for_subject(subject: str):
 
 
 def _user_for_session(session: Session):
-    if session.member_id is not None:
+    if session.member is not None:
         return session.member.django_user or MemberPrincipal(session.member)
     return session.user
 

@@ -177,7 +177,7 @@ def validate_jwks_url(url: str, *, what: str = "JWKS") -> None:
     except (OSError, UnicodeError) as e:
         raise JwksUnavailable(f"{what} host {host!r} does not resolve: {e}") from e
     for info in infos:
-        address = info[4][0]
+        address = str(info[4][0])
         if not is_public_address(address):
             raise InvalidJwksUrl(
                 f"{what} host {host!r} resolves to non-public address {address}; "

@@ -63,13 +63,12 @@ def add_action(
     ``-v/--verbosity`` (and a hidden ``--traceback``) are accepted here too, so they may follow
     the action as well as precede the group. An ``epilog`` (examples) is printed as written.
     """
-    extra = {"formatter_class": argparse.RawDescriptionHelpFormatter} if epilog else {}
     parser = actions.add_parser(
         name,
         help=help,
         description=description or help[:1].upper() + help[1:] + ".",
         epilog=epilog,
-        **extra,
+        formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter,
     )
     parser.set_defaults(run=run)
     parser.add_argument(

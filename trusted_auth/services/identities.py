@@ -317,7 +317,7 @@ class UserAccounts:
         identity.save()
         transaction.on_commit(
             lambda: signals.user_provisioned.send(
-                sender=UserIdentity, identity=identity, user=identity.django_user
+                sender=UserIdentity, identity=identity, user=identity.django_user, profile=profile
             )
         )
         return identity
@@ -404,7 +404,9 @@ class MemberAccounts:
         )
         self.adapter.populate_member(member, attributes)
         member.save()
-        transaction.on_commit(lambda: signals.member_provisioned.send(sender=Member, member=member))
+        transaction.on_commit(
+            lambda: signals.member_provisioned.send(sender=Member, member=member, profile=profile)
+        )
         return member
 
     def companion(self, user: Any, attributes: dict[str, Any]) -> Member:

@@ -20,6 +20,7 @@ mode of the cache itself: its errors propagate and the attest answers 503 ``serv
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from . import jwks_health, metrics
 MAX_CANDIDATE_KEYS = 3
 # How often an attest waiting for another worker's fetch looks at the cache again.
 _WAIT_POLL_SECONDS = 0.05
+logger = logging.getLogger("trusted_auth.jwks")
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,9 @@ def fetch_counted(url: str) -> FetchedJwks:
     we make (attests, ``jwks refresh``, the admin's check on save) goes through here."""
     try:
         fetched = fetch_jwks(url)
-    except (JwksUnavailable, InvalidJwksUrl):
+    except (JwksUnavailable, InvalidJwksUrl) as e:
         metrics.increment(metrics.JWKS_FETCHES, outcome="failure")
+        logger.warning("JWKS fetch from %s failed: %s", url, e, extra={"jwks_url": url})
         raise
     metrics.increment(metrics.JWKS_FETCHES, outcome="success")
     return fetched
@@ -182,13 +185,24 @@ def _fetch_holding_lock(profile: TrustedAuthTokenProfile, known: KeySet | None) 
     except JwksUnavailable as error:
         _remember_failure(profile, error)
         if known is not None:
-            return known  # stale-if-error; the cache entry's own timeout bounds it
+            return _serve_stale(profile, known)  # the cache entry's own timeout bounds it
         raise
     except InvalidJwksUrl:
         if known is not None:
-            return known
+            return _serve_stale(profile, known)
         raise
     return keyset
+
+
+def _serve_stale(profile: TrustedAuthTokenProfile, known: KeySet) -> KeySet:
+    """Stale-if-error: the last good set, logged at WARNING (``trusted_auth.jwks``)."""
+    logger.warning(
+        "serving the stale JWKS of profile %s, fetched %d s ago",
+        profile.profile_id,
+        time.time() - known.fetched_at,
+        extra={"profile_id": profile.profile_id, "jwks_url": profile.jwks_url},
+    )
+    return known
 
 
 def _wait_for_other_fetch(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:

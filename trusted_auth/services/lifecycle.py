@@ -51,8 +51,9 @@ def _idle_expired(session: Session) -> bool:
 
 def subject_of(session: Session) -> str:
     """The ``sub`` of a session's JWTs: the member id or the consumer user id."""
-    if session.member_id is not None:
+    if session.member is not None:
         return session.member.member_id
+    assert session.user is not None, "a session belongs to a user or a member"
     return session.user.trusted_auth_identity.user_id
 
 
@@ -86,12 +87,16 @@ def authenticate_session(
             # Committed before we refuse, so the idle session stays ended.
             session.revoked_at = now
             session.save(update_fields=["revoked_at"])
+            sessions.send_session_revoked([session.session_id], reason="idle_timeout")
         else:
             session.last_accessed_at = now
             if minutes is not None:
                 session.expires_at = now + timedelta(minutes=minutes)
             session.custom_claims = sessions.merge_custom_claims(session.custom_claims, claims)
             session.save(update_fields=["last_accessed_at", "expires_at", "custom_claims"])
+            sessions.send_session_refreshed(
+                session, reason="authenticate", extended=minutes is not None
+            )
     if idle:
         raise SessionNotFound("the session was idle for too long")
     return AuthenticatedSession(
@@ -130,7 +135,16 @@ def revoke_sessions(
         queryset = queryset.filter(token_digest=sessions.token_digest(str(session_token)))
     else:
         queryset = queryset.filter(session_id=session_id_from_jwt(session_jwt))
-    revoked = queryset.update(revoked_at=timezone.now())
+    with transaction.atomic():
+        # The ids first (locked where the database can), so session_revoked names exactly the
+        # sessions this call revoked.
+        revoked_ids = list(
+            queryset.select_for_update(of=("self",)).values_list("session_id", flat=True)
+        )
+        revoked = Session.objects.filter(
+            session_id__in=revoked_ids, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        sessions.send_session_revoked(revoked_ids, reason="revoked")
     if revoked == 0 and member_id is None:
         raise SessionNotFound("no live session for these credentials")
     return revoked

@@ -137,7 +137,7 @@ def create_member(
         raise DuplicateMember(
             f"{email} (or this external_id) is already a member of {organization.slug}"
         ) from e
-    signals.member_provisioned.send(sender=Member, member=member)
+    signals.member_provisioned.send(sender=Member, member=member, profile=None)
     return member
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets as std_secrets
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ class CreatedSecret:
     clear_text: str
 
 
+logger = logging.getLogger("trusted_auth.secrets")
+
+
 def _digest(clear_text: str) -> str:
     # The secret carries 256 random bits, so a fast hash is safe (nothing to brute-force).
     return hashlib.sha256(clear_text.encode()).hexdigest()
@@ -44,6 +48,7 @@ def create_secret(description: str = "") -> CreatedSecret:
     secret = ApiSecret.objects.create(
         digest=_digest(clear_text), last_four=clear_text[-4:], description=description[:200]
     )
+    logger.info("API secret %s created", secret.secret_id, extra={"secret_id": secret.secret_id})
     return CreatedSecret(secret=secret, clear_text=clear_text)
 
 
@@ -78,6 +83,7 @@ def revoke_secret(secret_id: str) -> ApiSecret:
     if secret.revoked_at is None:
         secret.revoked_at = timezone.now()
         secret.save(update_fields=["revoked_at"])
+        logger.info("API secret %s revoked", secret_id, extra={"secret_id": secret_id})
     return secret
 
 
@@ -118,6 +124,12 @@ def rotate_start(secret_id: str | None = None) -> CreatedSecret:
     created = create_secret(f"rotation of {old.secret_id}")
     created.secret.replaces = old
     created.secret.save(update_fields=["replaces"])
+    logger.info(
+        "API secret rotation started: %s will replace %s",
+        created.secret.secret_id,
+        old.secret_id,
+        extra={"secret_id": created.secret.secret_id},
+    )
     return created
 
 
@@ -126,10 +138,13 @@ def rotate_complete() -> ApiSecret:
     new = _pending_rotation()
     if new is None:
         raise BadRequest("no secret rotation is under way")
+    replaced = new.replaces
+    assert replaced is not None  # _pending_rotation() filters on replaces__isnull=False
     with transaction.atomic():
-        revoke_secret(new.replaces.secret_id)
+        revoke_secret(replaced.secret_id)
         new.replaces = None
         new.save(update_fields=["replaces"])
+    logger.info("API secret rotation completed: %s is live", new.secret_id)
     return new
 
 
@@ -141,6 +156,7 @@ def rotate_cancel() -> ApiSecret:
     with transaction.atomic():
         new.replaces = None
         new.save(update_fields=["replaces"])
+        logger.info("API secret rotation cancelled: %s is dropped", new.secret_id)
         return revoke_secret(new.secret_id)
 
 

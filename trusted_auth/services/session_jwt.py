@@ -54,10 +54,11 @@ def issue_session_jwt(session: Session, subject: str) -> str:
             SESSION_CLAIM: session_claim(session),
         }
     )
-    if session.organization_id is not None:
+    organization = session.organization  # None, without a query, for consumer sessions
+    if organization is not None:
         claims[ORGANIZATION_CLAIM] = {
-            "organization_id": session.organization.organization_id,
-            "slug": session.organization.slug,
+            "organization_id": organization.organization_id,
+            "slug": organization.slug,
         }
     return jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
 

@@ -8,10 +8,11 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from trusted_auth import ids
+from trusted_auth import ids, signals
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.timeutil import rfc3339
@@ -216,6 +217,11 @@ def start_session(
         last_accessed_at=now,
         expires_at=now + timedelta(minutes=minutes),
     )
+    transaction.on_commit(
+        lambda: signals.session_started.send(
+            sender=Session, session=session, profile=profile, token_id=token_id
+        )
+    )
     return session, session_token
 
 
@@ -235,4 +241,24 @@ def add_factor(
     session.save(
         update_fields=["authentication_factors", "custom_claims", "last_accessed_at", "expires_at"]
     )
+    send_session_refreshed(session, reason="factor_added", extended=minutes is not None)
     return session
+
+
+def send_session_refreshed(session: Session, *, reason: str, extended: bool) -> None:
+    """``session_refreshed`` once the current transaction commits (see ``signals``)."""
+    transaction.on_commit(
+        lambda: signals.session_refreshed.send(
+            sender=Session, session=session, reason=reason, extended=extended
+        )
+    )
+
+
+def send_session_revoked(session_ids: list[str], *, reason: str) -> None:
+    """``session_revoked`` once the current transaction commits, when any was revoked."""
+    if session_ids:
+        transaction.on_commit(
+            lambda: signals.session_revoked.send(
+                sender=Session, session_ids=session_ids, reason=reason
+            )
+        )

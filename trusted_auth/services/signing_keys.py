@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,6 +34,9 @@ _private_keys: dict[tuple[str, bytes], rsa.RSAPrivateKey] = {}
 _private_keys_guard = threading.Lock()
 
 
+logger = logging.getLogger("trusted_auth.keys")
+
+
 def _thumbprint_kid(public_jwk: dict[str, Any]) -> str:
     """RFC 7638 JWK thumbprint: a kid that names the key itself."""
     members = {k: public_jwk[k] for k in ("e", "kty", "n")}
@@ -53,7 +57,7 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
         serialization.NoEncryption(),
     )
     now = timezone.now()
-    return SigningKey.objects.create(
+    key = SigningKey.objects.create(
         certificate=key_certificates.issue_certificate(private_key, now),
         kid=kid,
         state=state,
@@ -62,6 +66,8 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
         private_key_encrypted=key_encryption_fernet().encrypt(pem),
         activated_at=now if state == SigningKey.State.CURRENT else None,
     )
+    logger.info("signing key %s created (%s, RSA-%d)", kid, state, size, extra={"kid": kid})
+    return key
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,8 @@ def private_key(signing_key: SigningKey) -> rsa.RSAPrivateKey:
         return cached
     pem = key_encryption_fernet().decrypt(bytes(signing_key.private_key_encrypted))
     loaded = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise TrustedAuthError(f"signing key {signing_key.kid} is not an RSA key")
     with _private_keys_guard:
         _private_keys[cache_key] = loaded
     return loaded
@@ -182,6 +190,12 @@ def rotate(*, promote: bool = False) -> dict[str, Any]:
             state=SigningKey.State.CURRENT, activated_at=now
         )
         generations.bump(generations.SIGNING_KEYS)  # update() sends no signal
+    logger.info(
+        "signing key %s promoted to current; previous: %s",
+        pending.kid,
+        ", ".join(k.kid for k in demoted) or "none",
+        extra={"kid": pending.kid},
+    )
     return {
         "action": "promoted",
         "kid": pending.kid,
@@ -216,6 +230,8 @@ def retire(*, force: bool = False) -> dict[str, Any]:
             state=SigningKey.State.RETIRED
         )
         generations.bump(generations.SIGNING_KEYS)  # update() sends no signal
+    for key in retired:
+        logger.info("signing key %s retired%s", key.kid, " (forced)" if force else "")
     return {"action": "retired", "kids": [k.kid for k in retired]}
 
 
@@ -245,6 +261,7 @@ def reencrypt(old_kek: bytes) -> int:
                 ) from e
             key.save(update_fields=["private_key_encrypted"])
             rewritten += 1
+    logger.info("re-encrypted %d signing keys under the current key-encryption key", rewritten)
     return rewritten
 
 

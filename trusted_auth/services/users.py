@@ -164,7 +164,7 @@ def create_user(
     except IntegrityError as e:
         # A concurrent create took the email or external id between our checks and the insert.
         raise DuplicateEmail(f"a user with the email {email} or this external_id exists") from e
-    signals.user_provisioned.send(sender=UserIdentity, identity=identity, user=user)
+    signals.user_provisioned.send(sender=UserIdentity, identity=identity, user=user, profile=None)
     return identity
 
 

@@ -25,6 +25,11 @@ from django.db import IntegrityError
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TokenRejected, TrustedAuthError
+from trusted_auth.internal.json_limits import (
+    MAX_TOKEN_JSON_DEPTH,
+    JSONLimitExceeded,
+    check_json_limits,
+)
 from trusted_auth.models import ConsumedToken, TrustedAuthTokenProfile
 
 from . import rejection_hints as hints
@@ -85,12 +90,22 @@ def claims_rejected(message: str) -> TokenRejected:
     return TokenRejected(message, error_type="jwt_invalid_claims")
 
 
-def _b64url_json(segment: str) -> Any:
+def _b64url_json(segment: str, part: str = "header") -> Any:
+    """Decode one token segment as JSON, nested at most ``MAX_TOKEN_JSON_DEPTH`` levels.
+
+    The depth is checked on the text before parsing (``internal.json_limits``), so a deep
+    header or claim set is refused the same way on every interpreter, not only where
+    ``json`` happens to run out of recursion. With ``part="claims"`` the segment is only
+    checked, not parsed: PyJWT parses the claims itself once the signature verifies.
+    """
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        return json.loads(raw)
+        check_json_limits(raw, max_depth=MAX_TOKEN_JSON_DEPTH)
+        return json.loads(raw) if part == "header" else None
+    except JSONLimitExceeded as e:
+        raise TokenRejected(f"token {part} nested deeper than {MAX_TOKEN_JSON_DEPTH} levels") from e
     except (binascii.Error, ValueError, RecursionError) as e:
-        raise TokenRejected("token header is not base64url-encoded JSON") from e
+        raise TokenRejected(f"token {part} is not base64url-encoded JSON") from e
 
 
 def _is_canonical_base64url(segment: str) -> bool:
@@ -127,6 +142,7 @@ def _parse_header(profile: TrustedAuthTokenProfile, token: str) -> dict[str, Any
     if not all(_is_canonical_base64url(segment) for segment in segments):
         raise TokenRejected("token segments must be unpadded, canonical base64url")
     header = _b64url_json(segments[0])
+    _b64url_json(segments[1], part="claims")  # depth cap only; PyJWT parses the claims
     if not isinstance(header, dict):
         raise TokenRejected("token header is not a JSON object")
     alg = header.get("alg")

@@ -54,7 +54,7 @@ def rotate(options: dict[str, Any], io: CommandIO) -> None:
             {
                 "secret_id": created.secret.secret_id,
                 "secret": created.clear_text,
-                "replaces": created.secret.replaces.secret_id,
+                "replaces": created.secret.replaces.secret_id if created.secret.replaces else None,
             }
         )
         io.note(

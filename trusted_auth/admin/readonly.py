@@ -1,0 +1,41 @@
+"""One read-only admin mixin for records nobody edits by hand (audit events, sessions, signing
+keys, inline lists): no add, no change, no delete, every field read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.utils import flatten_fieldsets
+from django.http import HttpRequest
+
+
+class ReadOnlyAdminMixin:
+    """Mix into a ``ModelAdmin`` or an ``InlineModelAdmin`` (before it in the bases).
+
+    Staff with the *view* permission see every row and field; nobody adds, changes or deletes
+    through the admin. Deliberate actions (revoke a session, rotate a key) stay available as
+    admin actions or buttons that call a service, with their own permission checks.
+    """
+
+    can_delete = False  # inlines: no "delete" column
+    extra = 0  # inlines: no empty forms
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        declared = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if self.fieldsets:  # type: ignore[attr-defined]
+            shown = flatten_fieldsets(self.fieldsets)  # type: ignore[attr-defined]
+        elif self.fields:  # type: ignore[attr-defined]
+            shown = list(self.fields)  # type: ignore[attr-defined]
+        else:
+            opts = self.model._meta  # type: ignore[attr-defined]
+            shown = [f.name for f in [*opts.concrete_fields, *opts.many_to_many] if f.editable]
+        return tuple(dict.fromkeys([*shown, *declared]))

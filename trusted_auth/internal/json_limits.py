@@ -1,0 +1,76 @@
+"""Explicit caps on outside JSON: nesting depth and size, checked before ``json.loads`` runs.
+
+Python's ``json`` refuses deep input only by hitting a recursion limit, and where that limit
+lies differs between interpreters: 3.11 raises ``RecursionError`` on an array nested ~1,000
+deep, 3.13 parses 2,000 levels and more. Our limits must not depend on that, so the depth is
+measured on the text itself, without recursion, and input over the cap is refused the same way
+on every interpreter before the parser sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# Deep enough for any real token header, claim set or request body (session custom claims are
+# capped at 32 levels inside the body); far below any interpreter's recursion limit.
+MAX_TOKEN_JSON_DEPTH = 32
+MAX_BODY_JSON_DEPTH = 64
+# The largest attest body is a token (8 KiB by default) and custom claims (4 KiB) plus a few ids.
+MAX_BODY_BYTES = 64 * 1024
+
+# A JSON string (with its escapes) or one bracket; strings are skipped so "[[[" inside one does
+# not count.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+
+
+class JSONLimitExceeded(ValueError):
+    """The JSON text is larger or nests deeper than allowed. A ``ValueError``, as ``json``'s
+    own ``JSONDecodeError`` is, so callers that refuse malformed JSON refuse this too."""
+
+
+def json_text_depth(text: str | bytes, limit: int) -> int:
+    """How deeply ``text`` nests arrays and objects, counting at most to ``limit + 1``.
+
+    Works on malformed text too (unbalanced brackets count as they come); the parser rejects
+    what is malformed, this only bounds what it will be asked to parse.
+    """
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "surrogatepass")
+    depth = deepest = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+def check_json_limits(text: str | bytes, *, max_depth: int, max_bytes: int | None = None) -> None:
+    """Raise ``JSONLimitExceeded`` when ``text`` is over ``max_bytes`` or nests over
+    ``max_depth``."""
+    if max_bytes is not None:
+        size = len(text) if isinstance(text, bytes | bytearray) else len(text.encode())
+        if size > max_bytes:
+            raise JSONLimitExceeded(f"JSON is larger than {max_bytes} bytes")
+    if json_text_depth(text, max_depth) > max_depth:
+        raise JSONLimitExceeded(f"JSON is nested deeper than {max_depth} levels")
+
+
+def bounded_loads(
+    text: str | bytes,
+    *,
+    max_depth: int = MAX_BODY_JSON_DEPTH,
+    max_bytes: int | None = None,
+    **loads_options: Any,
+) -> Any:
+    """``json.loads(text, **loads_options)`` after ``check_json_limits``: the same refusal on
+    every interpreter."""
+    check_json_limits(text, max_depth=max_depth, max_bytes=max_bytes)
+    return json.loads(text, **loads_options)
