@@ -78,6 +78,9 @@ def test_browser_flow_cache_down_is_503_with_an_audit_event(
     assert event.requested_profile_id == pem_profile.profile_id
 
 
+# Transactional: the request runs in a thread of its own, whose database connection commits its
+# audit event outside the test's transaction (on PostgreSQL it would outlive the test).
+@pytest.mark.django_db(transaction=True)
 def test_cache_stalled_answers_503_and_the_request_returns(
     redis_server, api, pem_profile, token_factory
 ):
