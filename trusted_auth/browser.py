@@ -104,6 +104,7 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
         return _error(e.status_code, e.error_type, e.message, getattr(e, "retry_after", None))
     except DEPENDENCY_ERRORS as e:
         return _dependency_failed(request, e, data.get("profile_id"), attest_started)
+    assert result.session is not None  # the browser flow always starts a session
     login(request, result.identity.django_user, backend=BACKEND)
     request.session[SESSION_KEY] = result.session.session_id
     return JsonResponse(

@@ -75,7 +75,7 @@ def _mapping_field(key: str) -> forms.CharField:
 class JwksUrlField(forms.URLField):
     """A URL field that recognises a PEM key pasted into it and says where it goes."""
 
-    def to_python(self, value: Any) -> str:
+    def to_python(self, value: Any) -> str | None:
         if looks_like_pem(value):
             raise ValidationError(
                 _(
@@ -263,7 +263,7 @@ class ProfileForm(forms.ModelForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # a ModelForm hook the stubs omit
         if self.errors:
             return
         # The service's whole-profile rules, as the CLI runs them before the same save. PEM key

@@ -4,7 +4,7 @@ change made here is an operator link and is audited."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
@@ -13,6 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import IdentityLink
 from trusted_auth.services import identities
+
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin
+else:  # a plain mixin at run time; typed as the ModelAdmin it is mixed into
+    _AdminBase = object
 
 
 class IdentityLinksInline(admin.TabularInline):
@@ -38,7 +43,7 @@ class MemberLinksInline(IdentityLinksInline):
     exclude = ("identity", "organization")
 
 
-class LinkFormsetMixin:
+class LinkFormsetMixin(_AdminBase):
     """``save_formset`` for ``*LinksInline``: new rows and deletions go through the service."""
 
     def save_formset(self, request, form, formset, change):

@@ -9,7 +9,7 @@ id (change, delete, history, the profile's test page) goes through ``get_object`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
@@ -18,23 +18,31 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
 
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+    _AdminBase = ModelAdmin
+else:  # a plain mixin at run time; typed as the ModelAdmin it is mixed into
+    _AdminBase = object
+
 
 class PublicIdChangeList(ChangeList):
     def url_for_result(self, result: Model) -> str:
-        public_id = getattr(result, self.model_admin.public_id_field, None)
+        model_admin: Any = self.model_admin
+        public_id = getattr(result, model_admin.public_id_field, None)
         if not public_id:
             return super().url_for_result(result)
-        return self.model_admin.public_id_change_url(public_id)
+        return model_admin.public_id_change_url(public_id)
 
 
-class PublicIdAdminMixin:
+class PublicIdAdminMixin(_AdminBase):
     """Mixed into a ``ModelAdmin`` whose model has a unique public id field."""
 
     public_id_field: str = ""
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None
-    ) -> Model | None:
+    ) -> Any:
         if from_field is None and object_id and not object_id.isdigit():
             try:
                 return self.get_queryset(request).get(**{self.public_id_field: object_id})

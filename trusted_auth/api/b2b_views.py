@@ -25,6 +25,7 @@ class B2BAttestView(AttestAPIView):
                 context=context,
             )
         )
+        assert result.session is not None  # a B2B attest always starts or extends one
         return self.ok(
             {
                 "member_id": result.member.member_id,

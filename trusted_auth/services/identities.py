@@ -23,6 +23,7 @@ create and link an account; ``resolve_account`` decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.contrib.auth import get_user_model
@@ -511,9 +512,11 @@ def unlink(account: UserIdentity | Member, *, issuer: str, external_id: str | No
         links.delete()
         _audit_link_change("identity_unlink", account, key)
         for link in removed:
-            transaction.on_commit(
-                lambda link=link: signals.identity_unlinked.send(sender=IdentityLink, link=link)
-            )
+            transaction.on_commit(partial(_send_unlinked, link))
+
+
+def _send_unlinked(link: IdentityLink) -> None:
+    signals.identity_unlinked.send(sender=IdentityLink, link=link)
 
 
 def links_of(account: UserIdentity | Member) -> list[IdentityLink]:
@@ -527,8 +530,8 @@ def link_as_dict(link: IdentityLink) -> dict[str, Any]:
         "kind": link.kind,
         "subject": link.subject,
         "origin": link.origin,
-        "user_id": link.identity.user_id if link.identity_id else None,
-        "member_id": link.member.member_id if link.member_id else None,
+        "user_id": link.identity.user_id if link.identity else None,
+        "member_id": link.member.member_id if link.member else None,
         "email": owner.email if owner else None,
         "created_at": rfc3339(link.created_at),
     }

@@ -178,7 +178,7 @@ def _newer(latest: KeySet | None, known: KeySet | None) -> bool:
 
 def _fetch_holding_lock(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
     latest = cached_keyset(profile)
-    if _newer(latest, known):
+    if latest is not None and _newer(latest, known):
         return latest  # another worker refreshed between our look and our lock
     try:
         keyset = refresh_keyset(profile)
@@ -211,7 +211,7 @@ def _wait_for_other_fetch(profile: TrustedAuthTokenProfile, known: KeySet | None
     failure = None
     while True:
         latest = cached_keyset(profile)
-        if _newer(latest, known):
+        if latest is not None and _newer(latest, known):
             return latest
         failure = _remembered_failure(profile)
         if failure is not None or not _cache().get(_in_flight_cache_key(profile)):

@@ -201,6 +201,7 @@ def resolve_organization(
         return from_request
     if from_claim is not None:
         return from_claim
+    assert claimed is not None  # neither given was refused first
     if not profile.can_jit_create_organizations:
         raise OrganizationNotFound(f"no organization {claimed[:80]!r}")
     try:

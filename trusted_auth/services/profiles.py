@@ -145,7 +145,7 @@ def _write_keys(profile: TrustedAuthTokenProfile, keys: list[PublicKeyTypes] | N
     if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:
         changes.removed = stored
     elif keys is not None:
-        by_fingerprint = {}
+        by_fingerprint: dict[str, Any] = {}
         for row in stored:
             key = load_stored_key(row.public_key_pem)
             if key is not None:
@@ -232,7 +232,11 @@ def create_profile(
     }
     for attribute, value in optional.items():
         if value is not None:
-            setattr(profile, attribute, list(value) if attribute == "algorithms" else value)
+            setattr(
+                profile,
+                attribute,
+                list(value) if attribute == "algorithms" and isinstance(value, Sequence) else value,
+            )
     save_profile(
         profile, list(pem_keys) if key_type == TrustedAuthTokenProfile.KeyType.PEM else None
     )

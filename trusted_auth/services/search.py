@@ -69,7 +69,7 @@ def query_filter(query: Any, filters: Mapping[str, Filter]) -> Q:
     combined = Q()
     for operand in operands:
         name = operand.get("filter_name") if isinstance(operand, dict) else None
-        if name not in filters:
+        if not isinstance(name, str) or name not in filters:
             raise BadRequest(
                 f"unsupported filter_name {str(name)[:64]!r}; supported: {', '.join(filters)}"
             )

@@ -152,12 +152,15 @@ def owner_is_out(session: Session) -> bool:
     """Whether a session's owner may no longer use it: an inactive Django user, a deleted
     identity or member. Such sessions are not live anywhere (authenticate, attach, lists, the
     bearer authentication class), whatever their expiry says."""
-    if session.member_id is not None:
-        member = session.member
+    member = session.member
+    if member is not None:
         user = member.django_user
         return member.status == DELETED or (user is not None and not user.is_active)
-    identity = getattr(session.user, "trusted_auth_identity", None)
-    return not session.user.is_active or (identity is not None and identity.status == DELETED)
+    owner = session.user
+    if owner is None:  # the check constraint makes every session have one owner
+        return True
+    identity = getattr(owner, "trusted_auth_identity", None)
+    return not owner.is_active or (identity is not None and identity.status == DELETED)
 
 
 def live_for_owners(queryset: QuerySet[Session]) -> QuerySet[Session]:

@@ -29,7 +29,8 @@ def list_(options: dict[str, Any], io: CommandIO) -> None:
             "operator": "AND",
             "operands": [{"filter_name": "email_address", "filter_value": [options["email"]]}],
         }
-    results, cursor = [], None
+    results: list[dict[str, Any]] = []
+    cursor = None
     while True:
         page = users.search_users(query=query, cursor=cursor, limit=1000)
         results.extend(users.user_as_dict(identity) for identity in page.results)

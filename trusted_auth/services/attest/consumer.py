@@ -37,7 +37,8 @@ class ConsumerResolver:
         )
 
     def owns(self, session: Session, principal: Principal) -> bool:
-        return session.member_id is None and session.user_id == principal.django_user.pk
+        user = principal.django_user
+        return session.member_id is None and user is not None and session.user_id == user.pk
 
     def session_owner(self, principal: Principal) -> dict[str, Any]:
         return {"user": principal.django_user}

@@ -165,6 +165,7 @@ def _attest(
     session_token = session_jwt = ""
     with transaction.atomic():
         # First, so a concurrent attest of the same token waits here and then fails.
+        assert isinstance(request.token, str)  # verify_external_token refused anything else
         consume_external_token(profile, request.token, verified.claims)
         principal = resolver.resolve(adapter, profile, attributes, request)
         facts.user_id = principal.public_id
