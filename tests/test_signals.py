@@ -147,7 +147,9 @@ def test_nothing_is_sent_for_a_rolled_back_revoke(api, pem_profile, token_factor
     assert Session.objects.get().revoked_at is None
 
 
-def test_attest_signals_are_sent_by_the_audit_event_model(api, pem_profile, token_factory):
+def test_attest_signals_are_sent_by_the_audit_event_model(
+    api, pem_profile, token_factory, django_capture_on_commit_callbacks
+):
     senders = []
 
     def on_attest(sender, **kwargs):
@@ -156,7 +158,8 @@ def test_attest_signals_are_sent_by_the_audit_event_model(api, pem_profile, toke
     signals.attest_succeeded.connect(on_attest, sender=AuditEvent)
     signals.attest_failed.connect(on_attest, sender=AuditEvent)
     try:
-        start(api, pem_profile, token_factory)
+        with django_capture_on_commit_callbacks(execute=True):  # success follows the commit
+            start(api, pem_profile, token_factory)
         post(api, "/v1/sessions/attest", profile_id=pem_profile.profile_id, token="x.y.z")
     finally:
         signals.attest_succeeded.disconnect(on_attest, sender=AuditEvent)
