@@ -14,13 +14,18 @@ import signal
 import subprocess
 import threading
 import time
+from datetime import timedelta
+from io import StringIO
 
 import jwt
 import pytest
 import requests
 from django.conf import settings as django_settings
 from django.core.cache import caches
-from django.db import OperationalError
+from django.core.management import call_command
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from trusted_auth.adapter import DefaultTrustedAuthAdapter
 from trusted_auth.models import AuditEvent, ConsumedToken, Session, UserIdentity
@@ -112,12 +117,6 @@ def test_an_emptied_cache_does_not_make_a_consumed_token_usable(api, pem_profile
 def test_clear_expired_prunes_the_replay_records_of_tokens_that_can_no_longer_verify(
     api, pem_profile, token_factory
 ):
-    from datetime import timedelta
-    from io import StringIO
-
-    from django.core.management import call_command
-    from django.utils import timezone
-
     post_attest(api, pem_profile.profile_id, token_factory())
     post_attest(api, pem_profile.profile_id, token_factory())
     stale = ConsumedToken.objects.first()
@@ -292,3 +291,25 @@ def test_workers_killed_mid_burst_lose_no_token_and_no_audit_event(
         else:
             assert retried.status_code == 200, retried.text
     assert ConsumedToken.objects.count() == Session.objects.count() == len(tokens)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_attest_makes_six_sql_statements_with_one_commit(api, pem_profile, token_factory):
+    """With the worker's caches warm (API secret, signing keys, profile): the generation
+    counters, then one transaction — the consumed-token row, the link lookup, the session, the
+    audit event, the commit. A regression shows here first (SQLite also logs its ``BEGIN``)."""
+    for _ in range(2):  # the first attests create the signing key and the JIT user
+        post_attest(api, pem_profile.profile_id, token_factory(), session_duration_minutes=60)
+    with CaptureQueriesContext(connection) as queries:
+        response = post_attest(
+            api, pem_profile.profile_id, token_factory(), session_duration_minutes=60
+        )
+    assert response.status_code == 200, response.json()
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] != "BEGIN"]
+    assert len(statements) == 6, "\n".join(statements)
+    assert "trusted_auth_generation" in statements[0]
+    assert statements[1].startswith("INSERT") and "trusted_auth_consumedtoken" in statements[1]
+    assert "trusted_auth_identitylink" in statements[2]
+    assert statements[3].startswith("INSERT") and "trusted_auth_session" in statements[3]
+    assert statements[4].startswith("INSERT") and "trusted_auth_auditevent" in statements[4]
+    assert statements[5] == "COMMIT"
