@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from trusted_auth import signals
+from trusted_auth.errors import DuplicateEmail
 from trusted_auth.models import AuditEvent, Member, UserIdentity
 from trusted_auth.services import organizations, users
 
@@ -43,7 +44,7 @@ def test_cli_user_create_and_list_share_the_service():
 def test_creating_a_user_for_an_existing_django_account_is_refused():
     get_user_model().objects.create_user(username="admin", email="boss@example.com", is_staff=True)
 
-    with pytest.raises(users.DuplicateEmail):
+    with pytest.raises(DuplicateEmail):
         users.create_user(email="Boss@example.com")
 
     assert not UserIdentity.objects.exists()  # no claimable identity on a staff account

@@ -136,3 +136,33 @@ class UnexpectedError(TrustedAuthError):
 
     error_type = "internal_server_error"
     status_code = 500
+
+
+class Conflict(TrustedAuthError):
+    """The request would duplicate something that must be unique (409)."""
+
+    status_code = 409
+
+
+class DuplicateEmail(Conflict):
+    """Another user (or Django account) already has this email."""
+
+    error_type = "duplicate_email"
+
+
+class DuplicateExternalId(Conflict):
+    """Another user already has this external id."""
+
+    error_type = "duplicate_external_id"
+
+
+class DuplicateOrganization(Conflict):
+    """The slug or external id is another organization's."""
+
+    error_type = "duplicate_organization"
+
+
+class DuplicateMember(Conflict):
+    """The email or external id is another member's in this organization."""
+
+    error_type = "duplicate_member"

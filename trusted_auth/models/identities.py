@@ -12,6 +12,12 @@ def _new_user_id() -> str:
     return ids.new_id(ids.USER)
 
 
+# The ``status`` of an identity or a member: a deleted one is kept (so no token can claim or
+# re-create the account) and refused everywhere.
+ACTIVE = "active"
+DELETED = "deleted"
+
+
 class ProvisionedBy(models.TextChoices):
     """Who created a user identity or a member."""
 

@@ -47,14 +47,13 @@ from trusted_auth.models import (
     TrustedAuthTokenProfile,
     UserIdentity,
 )
-from trusted_auth.models.identities import ProvisionedBy
+from trusted_auth.models.identities import DELETED, ProvisionedBy
 from trusted_auth.timeutil import rfc3339
 
 if TYPE_CHECKING:
     from trusted_auth.adapter import DefaultTrustedAuthAdapter
 
 LINK_COMMAND = "manage.py trusted_auth identity link"
-DELETED = "deleted"
 
 
 @dataclass(frozen=True)

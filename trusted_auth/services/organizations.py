@@ -13,8 +13,16 @@ from django.utils.text import slugify
 
 from trusted_auth import signals
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import BadRequest, MemberNotFound, OrganizationNotFound, TrustedAuthError
+from trusted_auth.errors import (
+    BadRequest,
+    DuplicateMember,
+    DuplicateOrganization,
+    MemberNotFound,
+    OrganizationNotFound,
+    TrustedAuthError,
+)
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
+from trusted_auth.models.identities import ACTIVE, DELETED
 from trusted_auth.timeutil import rfc3339
 
 from . import search
@@ -23,22 +31,8 @@ from .identity_events import record_change
 from .users import validate_email_address, validate_external_id, validate_metadata
 from .verification import claims_rejected
 
-MEMBER_DELETED = "deleted"
-MEMBER_ACTIVE = "active"
-
-
-class DuplicateOrganization(TrustedAuthError):
-    """The slug or external id is another organization's."""
-
-    error_type = "duplicate_organization"
-    status_code = 409
-
-
-class DuplicateMember(TrustedAuthError):
-    """The email or external id is another member's in this organization."""
-
-    error_type = "duplicate_member"
-    status_code = 409
+MEMBER_DELETED = DELETED
+MEMBER_ACTIVE = ACTIVE
 
 
 def _normalise_domains(domains: list[str] | None) -> list[str]:

@@ -22,8 +22,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from trusted_auth import signals
-from trusted_auth.errors import BadRequest, TrustedAuthError, UserNotFound
+from trusted_auth.errors import (
+    BadRequest,
+    DuplicateEmail,
+    DuplicateExternalId,
+    UserNotFound,
+)
 from trusted_auth.models import Session, UserIdentity
+from trusted_auth.models.identities import DELETED
 from trusted_auth.timeutil import rfc3339
 
 from . import search
@@ -36,17 +42,6 @@ EXTERNAL_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 NAME_PARTS = ("first_name", "middle_name", "last_name")
 MAX_METADATA_BYTES = 4096
 MAX_METADATA_DEPTH = 16
-DELETED = "deleted"
-
-
-class DuplicateEmail(TrustedAuthError):
-    error_type = "duplicate_email"
-    status_code = 409
-
-
-class DuplicateExternalId(TrustedAuthError):
-    error_type = "duplicate_external_id"
-    status_code = 409
 
 
 def validate_external_id(value: Any) -> str:
