@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 
-from trusted_auth.services.identities import DELETED
+from trusted_auth.services.identities import user_is_out
 
 BACKEND = "trusted_auth.backends.TrustedAuthBackend"
 
@@ -33,9 +33,4 @@ class TrustedAuthBackend(BaseBackend):
             .filter(pk=user_id)
             .first()
         )
-        if user is None or not user.is_active:
-            return None
-        identity = getattr(user, "trusted_auth_identity", None)
-        if identity is not None and identity.status == DELETED:
-            return None
-        return user
+        return None if user is None or user_is_out(user) else user

@@ -24,7 +24,7 @@ from rest_framework import authentication, exceptions
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound, TrustedAuthError
 from trusted_auth.models import Member, Session
-from trusted_auth.services.identities import DELETED
+from trusted_auth.services.identities import member_is_out, user_is_out
 from trusted_auth.services.session_jwt import (
     ORGANIZATION_CLAIM,
     SESSION_CLAIM,
@@ -80,16 +80,15 @@ def _user_for_subject(subject: str):
             member = Member.objects.select_related("organization", "django_user").get(
                 member_id=subject
             )
-            user = member.django_user
-            out = member.status == DELETED or (user is not None and not user.is_active)
-            principal = user or MemberPrincipal(member)
+            out = member_is_out(member)
+            principal = member.django_user or MemberPrincipal(member)
         else:
             principal = (
                 get_user_model()
                 ._default_manager.select_related("trusted_auth_identity")
                 .get(trusted_auth_identity__user_id=subject)
             )
-            out = not principal.is_active or principal.trusted_auth_identity.status == DELETED
+            out = user_is_out(principal)
     except (Member.DoesNotExist, get_user_model().DoesNotExist) as e:
         # Raised inside the view; DRF answers it as a 401 like any authentication failure.
         raise exceptions.AuthenticationFailed("the session's user no longer exists") from e

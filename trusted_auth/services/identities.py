@@ -81,6 +81,18 @@ def is_privileged(user: Any) -> bool:
     return bool(user is not None and (user.is_staff or user.is_superuser))
 
 
+def user_is_out(user: Any) -> bool:
+    """An inactive Django user, or one whose identity was deleted: refused everywhere."""
+    identity = getattr(user, "trusted_auth_identity", None)
+    return not user.is_active or (identity is not None and identity.status == DELETED)
+
+
+def member_is_out(member: Member) -> bool:
+    """A deleted member, or one tied to an inactive Django user: refused everywhere."""
+    user = member.django_user
+    return member.status == DELETED or (user is not None and not user.is_active)
+
+
 def refuse_unless_may_sign_in(user: Any, *, deleted: bool, kind: str) -> None:
     """Inactive Django users, deleted identities and deleted members are out, everywhere."""
     if deleted:

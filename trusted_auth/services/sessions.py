@@ -17,7 +17,7 @@ from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.timeutil import rfc3339
 
-from .identities import DELETED
+from .identities import DELETED, member_is_out, user_is_out
 from .session_jwt import session_id_from_jwt
 
 MIN_SESSION_MINUTES = 5
@@ -152,15 +152,10 @@ def owner_is_out(session: Session) -> bool:
     """Whether a session's owner may no longer use it: an inactive Django user, a deleted
     identity or member. Such sessions are not live anywhere (authenticate, attach, lists, the
     bearer authentication class), whatever their expiry says."""
-    member = session.member
-    if member is not None:
-        user = member.django_user
-        return member.status == DELETED or (user is not None and not user.is_active)
-    owner = session.user
-    if owner is None:  # the check constraint makes every session have one owner
-        return True
-    identity = getattr(owner, "trusted_auth_identity", None)
-    return not owner.is_active or (identity is not None and identity.status == DELETED)
+    if session.member is not None:
+        return member_is_out(session.member)
+    # The check constraint gives every session one owner.
+    return session.user is None or user_is_out(session.user)
 
 
 def live_for_owners(queryset: QuerySet[Session]) -> QuerySet[Session]:
