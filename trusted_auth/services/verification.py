@@ -220,12 +220,8 @@ def _is_timestamp(value: Any) -> bool:
 def _check_time_claims(token: str) -> None:
     """Refuse registered time claims that are numbers out of bounds (10**400, 1e30, NaN), before
     the signature check does any arithmetic with them (PyJWT parses the payload once more)."""
-    try:
-        payload = _b64url_json(token.split(".")[1])
-    except TokenRejected:
-        return  # not JSON: the signature check that follows refuses it in its own words
-    if not isinstance(payload, dict):
-        return
+    # Not a JSON object ({}): the signature check that follows refuses it in its own words.
+    payload = _payload(token)
     for name in _TIME_CLAIMS:
         value = payload.get(name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -239,7 +235,8 @@ def _check_time_claims(token: str) -> None:
 
 
 def _payload(token: str) -> dict[str, Any]:
-    """The claims of a token whose signature PyJWT already verified (for messages only)."""
+    """The token's claims as it states them, unverified (``{}`` when they are not a JSON object):
+    for the bounds checked before the signature, and for messages. Never trusted."""
     try:
         claims = _b64url_json(token.split(".")[1])
     except TokenRejected:
