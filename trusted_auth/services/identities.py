@@ -40,7 +40,6 @@ from trusted_auth.errors import (
     UserNotFound,
 )
 from trusted_auth.models import (
-    AuditEvent,
     IdentityLink,
     Member,
     Organization,
@@ -49,6 +48,8 @@ from trusted_auth.models import (
 )
 from trusted_auth.models.identities import DELETED, ProvisionedBy
 from trusted_auth.timeutil import rfc3339
+
+from .identity_events import record_change
 
 if TYPE_CHECKING:
     from trusted_auth.adapter import DefaultTrustedAuthAdapter
@@ -481,15 +482,14 @@ def _owner(account: UserIdentity | Member) -> dict[str, Any]:
 
 
 def _audit_link_change(action: str, account: UserIdentity | Member, key: LinkKey) -> None:
-    AuditEvent.objects.create(
-        action=action,
-        outcome=AuditEvent.Outcome.SUCCESS,
-        subject=key.subject[:256],
+    record_change(
+        action,
         user_id=account.member_id if isinstance(account, Member) else account.user_id,
         organization_id=(
             account.organization.organization_id if isinstance(account, Member) else ""
         ),
-        error_message=f"{key.kind} link at {key.issuer}"[:500],
+        subject=key.subject,
+        detail=f"{key.kind} link at {key.issuer}",
     )
 
 
