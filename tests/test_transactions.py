@@ -313,3 +313,24 @@ def test_one_attest_makes_six_sql_statements_with_one_commit(api, pem_profile, t
     assert statements[3].startswith("INSERT") and "trusted_auth_session" in statements[3]
     assert statements[4].startswith("INSERT") and "trusted_auth_auditevent" in statements[4]
     assert statements[5] == "COMMIT"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_session_jwt_is_signed_after_the_commit(
+    api, pem_profile, token_factory, monkeypatch
+):
+    """The RSA signature (the costliest step) holds no write lock: on SQLite every other writer
+    waits while a transaction is open. The signing key is read before the transaction, so a
+    missing or undecryptable key still fails the attest before the token is consumed."""
+    signed_in_transaction = []
+    encode = jwt.encode
+
+    def spy(*args, **kwargs):
+        signed_in_transaction.append(connection.in_atomic_block)
+        return encode(*args, **kwargs)
+
+    token = token_factory()
+    monkeypatch.setattr("trusted_auth.services.session_jwt.jwt.encode", spy)
+    response = post_attest(api, pem_profile.profile_id, token, session_duration_minutes=60)
+    assert response.status_code == 200, response.json()
+    assert signed_in_transaction == [False]

@@ -11,7 +11,7 @@ import jwt
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound
-from trusted_auth.models import Session
+from trusted_auth.models import Session, SigningKey
 from trusted_auth.timeutil import rfc3339
 
 from .signing_keys import current_signing_key, keyring, private_key
@@ -34,9 +34,12 @@ def session_claim(
     }
 
 
-def issue_session_jwt(session: Session, subject: str) -> str:
-    """Sign a session JWT for ``session``; it expires after 5 minutes or with the session."""
-    key = current_signing_key()
+def issue_session_jwt(session: Session, subject: str, key: SigningKey | None = None) -> str:
+    """Sign a session JWT for ``session``; it expires after 5 minutes or with the session.
+
+    ``key``: the signing key to use, read beforehand (attest reads it before its transaction
+    and signs after the commit); by default the current one."""
+    key = key or current_signing_key()
     now = int(time.time())
     expires = min(
         now + int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS),

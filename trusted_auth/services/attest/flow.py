@@ -6,9 +6,12 @@
    I/O (a JWKS fetch) happens here, outside any transaction.
 3. One transaction: record the token as consumed, resolve the principal through the adapter
    (links, claims, link policy, JIT), let the adapter veto, start the session or add the
-   factor, sign the session JWT, write the success audit event. It commits whole or not at all:
-   a token is consumed exactly when its session or factor commits, every session has its success
-   event, and a crash, a killed worker or a database error leaves the token retryable.
+   factor, write the success audit event. It commits whole or not at all: a token is consumed
+   exactly when its session or factor commits, every session has its success event, and a
+   crash, a killed worker or a database error leaves the token retryable.
+   The session JWT is signed after the commit with the signing key read (and decrypted) before
+   the transaction: the signature, the costliest step, holds no write lock (on SQLite every
+   other writer waits for it), and nothing that can fail is left after the commit.
 4. A refused or failed attest writes one failure event after the rollback — unexpected
    exceptions too (``internal_server_error``), and dependency outages (``service_unavailable``,
    answered 503). Every attest request leaves exactly one event.
@@ -41,6 +44,7 @@ from .. import sessions
 from ..audit import AttestFacts, RequestContext, record_attest_failure, record_attest_success
 from ..profile_cache import profile_for_attest
 from ..session_jwt import issue_session_jwt
+from ..signing_keys import current_signing_key, private_key
 from ..verification import consume_external_token, verify_external_token
 
 logger = logging.getLogger("trusted_auth.attest")
@@ -161,6 +165,8 @@ def _attest(
     facts.token_id = attributes["token_id"]
     facts.subject = str(verified.claims.get("sub", ""))[:256]
     adapter = get_adapter()
+    signing_key = current_signing_key()
+    private_key(signing_key)  # decrypted and parsed now, so signing cannot fail after the commit
     session: Session | None = None
     session_token = session_jwt = ""
     with transaction.atomic():
@@ -197,9 +203,9 @@ def _attest(
                 ip_address=request.context.ip_address,
                 user_agent=request.context.user_agent,
             )
-        if session is not None:
-            session_jwt = issue_session_jwt(session, principal.public_id)
         record_attest_success(facts, request.context, principal.django_user, session)
+    if session is not None:
+        session_jwt = issue_session_jwt(session, principal.public_id, key=signing_key)
     return AttestResult(
         principal=principal, session=session, session_token=session_token, session_jwt=session_jwt
     )
