@@ -36,6 +36,7 @@ from trusted_auth.services import process_cache
 from trusted_auth.services.lifecycle import clear_expired_sessions
 from trusted_auth.services.organizations import create_organization
 from trusted_auth.services.signing_keys import current_signing_key, private_key
+from trusted_auth.timeutil import rfc3339
 
 SESSION_CLAIM = "https://stytch.com/session"
 AUTHENTICATE = "/v1/sessions/authenticate"
@@ -752,21 +753,58 @@ def test_clear_expired_command_refuses_a_bad_batch_size(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_authenticate_makes_four_sql_statements_with_one_commit(
+def test_one_authenticate_of_a_session_in_use_reads_two_rows_and_writes_none(
     api, pem_profile, token_factory
 ):
-    """With the worker's caches warm (API secret, signing key): the generation counters, the
-    session row locked for update, its update, the commit. A regression shows here first.
-    (SQLite also logs its explicit ``BEGIN``; PostgreSQL opens transactions implicitly.)"""
+    """With the worker's caches warm (API secret, signing key): the generation counters and the
+    session row, no transaction and no write; ``last_accessed_at`` was written moments ago.
+    A regression shows here first."""
     body = start(api, pem_profile, token_factory)
     call = {"session_token": body["session_token"]}
     assert api.post(AUTHENTICATE, call, format="json").status_code == 200  # warms the caches
     with CaptureQueriesContext(connection) as queries:
         response = api.post(AUTHENTICATE, call, format="json")
     assert response.status_code == 200, response.json()
-    statements = [q["sql"] for q in queries.captured_queries if q["sql"] != "BEGIN"]
-    assert len(statements) == 4, "\n".join(statements)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 2, "\n".join(statements)
     assert "trusted_auth_generation" in statements[0]  # the counters
     assert statements[1].startswith("SELECT") and "trusted_auth_session" in statements[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authenticate_touches_last_accessed_at_once_per_touch_interval(
+    api, pem_profile, token_factory, settings
+):
+    """``last_accessed_at`` is written when it is older than ``SESSION_TOUCH_SECONDS`` (or a
+    quarter of the idle timeout): one UPDATE, in autocommit, no locked read."""
+    body = start(api, pem_profile, token_factory)
+    call = {"session_token": body["session_token"]}
+    assert api.post(AUTHENTICATE, call, format="json").status_code == 200  # warms the caches
+    earlier = timezone.now() - timedelta(seconds=61)
+    Session.objects.update(last_accessed_at=earlier)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(AUTHENTICATE, call, format="json")
+    assert response.status_code == 200, response.json()
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 3, "\n".join(statements)
     assert statements[2].startswith("UPDATE") and "trusted_auth_session" in statements[2]
-    assert statements[3] == "COMMIT"
+    row = Session.objects.get()
+    assert row.last_accessed_at > earlier + timedelta(seconds=60)
+    assert response.json()["session"]["last_accessed_at"] == rfc3339(row.last_accessed_at)
+
+    # Used 40 s ago with a 60 s idle timeout: past a quarter of it, so it is written.
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "SESSION_IDLE_TIMEOUT_SECONDS": 60}
+    earlier = timezone.now() - timedelta(seconds=40)
+    Session.objects.update(last_accessed_at=earlier)
+    assert api.post(AUTHENTICATE, call, format="json").status_code == 200
+    assert Session.objects.get().last_accessed_at > earlier + timedelta(seconds=39)
+
+    # SESSION_TOUCH_SECONDS = 0: every authenticate writes it.
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "SESSION_IDLE_TIMEOUT_SECONDS": None,
+        "SESSION_TOUCH_SECONDS": 0,
+    }
+    before = Session.objects.get().last_accessed_at
+    assert api.post(AUTHENTICATE, call, format="json").status_code == 200
+    assert Session.objects.get().last_accessed_at > before

@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "KEY_PUBLISH_SECONDS": 3600,
     # Sessions unused for this long are refused on authenticate; None: no idle timeout.
     "SESSION_IDLE_TIMEOUT_SECONDS": None,
+    # authenticate writes a session's last_accessed_at when it is older than this (or a quarter
+    # of the idle timeout); in between, authenticate only reads. 0: write it every time.
+    "SESSION_TOUCH_SECONDS": 60,
     # B2B roles a token may assign (role_ids); an unknown role is refused, never dropped.
     "ROLES": ["stytch_member", "stytch_admin"],
     # BearerSessionAuthentication: also read the session row for every JWT, so revocation

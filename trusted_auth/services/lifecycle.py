@@ -57,6 +57,26 @@ def subject_of(session: Session) -> str:
     return session.user.trusted_auth_identity.user_id
 
 
+def _touch_interval() -> timedelta:
+    """How stale ``last_accessed_at`` may get before authenticate writes it: the idle timeout
+    then ends a session between 3/4 of its length and its length after the last use."""
+    seconds = float(trusted_auth_settings.SESSION_TOUCH_SECONDS)
+    idle = trusted_auth_settings.SESSION_IDLE_TIMEOUT_SECONDS
+    if idle:
+        seconds = min(seconds, idle / 4)
+    return timedelta(seconds=seconds)
+
+
+def _touch(session: Session) -> None:
+    """Record a use of a live session: one UPDATE in autocommit when the recorded one is stale.
+    The common authenticate is then two reads and no transaction (no SQLite write lock)."""
+    now = timezone.now()
+    if now - session.last_accessed_at < _touch_interval():
+        return
+    Session.objects.filter(pk=session.pk, last_accessed_at__lt=now).update(last_accessed_at=now)
+    session.last_accessed_at = now
+
+
 def authenticate_session(
     *,
     session_token: Any = None,
@@ -68,12 +88,26 @@ def authenticate_session(
     """Check a session is live (absolute expiry and idle timeout), touch it, extend it when
     asked, update its custom claims, and return a fresh session JWT.
 
+    A plain authenticate (no extension, no claims) of a session in use reads it and, at most
+    once per touch interval, writes ``last_accessed_at``; anything that changes the session
+    (an extension, custom claims, an idle timeout that ends it) runs in a transaction on the
+    row locked for update.
+
     A ``session_jwt`` past its ``exp`` is accepted while its signature is valid and the session
     lives. Raises ``SessionNotFound`` for revoked, expired, idle or unknown sessions.
     """
     _one_credential(session_token, session_jwt)
     minutes = sessions.validate_duration(session_duration_minutes)
     claims = sessions.validate_custom_claims(session_custom_claims)
+    if minutes is None and not claims:
+        session = _check_kind(
+            sessions.find_live_session(session_token=session_token, session_jwt=session_jwt),
+            member,
+        )
+        if not _idle_expired(session):
+            _touch(session)
+            sessions.send_session_refreshed(session, reason="authenticate", extended=False)
+            return _authenticated(session, session_token)
     with transaction.atomic():
         session = _check_kind(
             sessions.find_live_session(
@@ -99,6 +133,10 @@ def authenticate_session(
             )
     if idle:
         raise SessionNotFound("the session was idle for too long")
+    return _authenticated(session, session_token)
+
+
+def _authenticated(session: Session, session_token: Any) -> AuthenticatedSession:
     return AuthenticatedSession(
         session=session,
         session_token=session_token or "",
