@@ -1,0 +1,88 @@
+"""``PreparedQuery``: the hot-path lookups compiled once per connection give what the ORM gives."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from trusted_auth.internal.prepared import PreparedQuery
+from trusted_auth.models import IdentityLink, UserIdentity
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LINK = PreparedQuery(
+    lambda issuer, subject: (
+        IdentityLink.objects.select_related("identity__django_user")
+        .filter(issuer=issuer, kind="email", subject=subject, identity__isnull=False)
+        .order_by()[:1]
+    ),
+    issuer=str,
+    subject=str,
+)
+
+
+def make_link(email: str) -> IdentityLink:
+    user = get_user_model().objects.create(username=email, email=email)
+    identity = UserIdentity.objects.create(django_user=user, email=email)
+    return IdentityLink.objects.create(
+        issuer="https://issuer.test", kind="email", subject=email, identity=identity, origin="jit"
+    )
+
+
+def test_a_prepared_lookup_returns_what_the_orm_returns_with_its_relations_loaded():
+    made = make_link("ada@example.com")
+    make_link("bob@example.com")
+    with CaptureQueriesContext(connection) as queries:
+        link = LINK.first(issuer="https://issuer.test", subject="ada@example.com")
+        assert link is not None
+        user = link.identity.django_user  # loaded by select_related: no query
+    assert len(queries) == 1
+    assert (link.pk, link.identity.pk, user.pk) == (
+        made.pk,
+        made.identity.pk,
+        made.identity.django_user.pk,
+    )
+    assert isinstance(link.created_at, datetime) and link.created_at == made.created_at
+    assert user.email == "ada@example.com" and link.identity.email == "ada@example.com"
+    assert link._state.db == "default" and not link._state.adding  # saves update, not insert
+
+    # The second call runs the kept SQL with the new values: still the right row, or none.
+    assert (
+        LINK.first(issuer="https://issuer.test", subject="bob@example.com").subject
+        == "bob@example.com"
+    )
+    assert LINK.first(issuer="https://issuer.test", subject="eve@example.com") is None
+    assert LINK.first(issuer="https://other.test", subject="ada@example.com") is None
+
+
+def test_values_the_database_would_not_see_unchanged_are_refused():
+    contains = PreparedQuery(
+        lambda text: IdentityLink.objects.filter(subject__icontains=text), text=str
+    )
+    with pytest.raises(ValueError, match="do not reach the SQL unchanged"):
+        contains.first(text="ada")
+    with pytest.raises(TypeError):
+        PreparedQuery(lambda when: IdentityLink.objects.filter(created_at=when), when=datetime)
+
+
+def test_each_thread_runs_its_own_connection_plan():
+    make_link("ada@example.com")
+    LINK.first(issuer="https://issuer.test", subject="ada@example.com")
+    found = []
+
+    def other_thread():
+        try:
+            found.append(LINK.first(issuer="https://issuer.test", subject="ada@example.com"))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert found and found[0].subject == "ada@example.com"
+    assert LINK._plans()["default"].connection is connections["default"]  # this thread's plan, untouched
