@@ -39,6 +39,7 @@ from trusted_auth.errors import (
     UserInactive,
     UserNotFound,
 )
+from trusted_auth.internal.prepared import PreparedQuery
 from trusted_auth.models import (
     IdentityLink,
     Member,
@@ -261,6 +262,37 @@ def _make_link(
     return link
 
 
+# Every attest of a returning user or member makes one of these: compiled once per connection.
+# (issuer, kind, subject) is unique per owner kind (and organization), so no ordering is needed.
+_USER_LINK = PreparedQuery(
+    lambda issuer, kind, subject: (
+        IdentityLink.objects.select_related("identity__django_user")
+        .filter(issuer=issuer, kind=kind, subject=subject, identity__isnull=False)
+        .order_by()[:1]
+    ),
+    issuer=str,
+    kind=str,
+    subject=str,
+)
+_MEMBER_LINK = PreparedQuery(
+    lambda organization_id, issuer, kind, subject: (
+        IdentityLink.objects.select_related("member__organization", "member__django_user")
+        .filter(
+            organization_id=organization_id,
+            issuer=issuer,
+            kind=kind,
+            subject=subject,
+            member__isnull=False,
+        )
+        .order_by()[:1]
+    ),
+    organization_id=int,
+    issuer=str,
+    kind=str,
+    subject=str,
+)
+
+
 def user_by_email(email: str) -> tuple[UserIdentity | None, Any | None]:
     """The consumer account with this email: its ``UserIdentity`` (and Django user), or a
     Django user that has no identity yet, or nothing. Several such Django users: refused."""
@@ -296,11 +328,7 @@ class UserAccounts:
         self.adapter = adapter
 
     def linked(self, key: LinkKey) -> UserIdentity | None:
-        link = (
-            IdentityLink.objects.select_related("identity__django_user")
-            .filter(issuer=key.issuer, kind=key.kind, subject=key.subject, identity__isnull=False)
-            .first()
-        )
+        link = _USER_LINK.first(issuer=key.issuer, kind=key.kind, subject=key.subject)
         return link.identity if link else None
 
     def by_email(self, attributes: dict[str, Any]) -> tuple[UserIdentity | None, Any | None]:
@@ -373,16 +401,11 @@ class MemberAccounts:
         )
 
     def linked(self, key: LinkKey) -> Member | None:
-        link = (
-            IdentityLink.objects.select_related("member__organization", "member__django_user")
-            .filter(
-                organization=self.organization,
-                issuer=key.issuer,
-                kind=key.kind,
-                subject=key.subject,
-                member__isnull=False,
-            )
-            .first()
+        link = _MEMBER_LINK.first(
+            organization_id=self.organization.pk,
+            issuer=key.issuer,
+            kind=key.kind,
+            subject=key.subject,
         )
         return link.member if link else None
 

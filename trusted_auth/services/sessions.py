@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from trusted_auth import ids, signals
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
+from trusted_auth.internal.prepared import PreparedQuery
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.timeutil import rfc3339
 
@@ -123,24 +124,42 @@ def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) 
     return merged
 
 
+def _live_session_query(column: str, *, for_update: bool) -> PreparedQuery[Session]:
+    def build(value: str) -> QuerySet[Session]:
+        # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
+        queryset = Session.objects.select_related(
+            "user__trusted_auth_identity", "member__django_user", "organization"
+        )
+        if for_update:
+            # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of
+            # the outer joins select_related makes (user or member is always null).
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.filter(**{column: value}).order_by()[:1]  # both columns are unique
+
+    return PreparedQuery(build, value=str)
+
+
+# authenticate, the bearer class's revocation check and attach make one of these per request.
+_SESSION_BY = {
+    (column, for_update): _live_session_query(column, for_update=for_update)
+    for column in ("token_digest", "session_id")
+    for for_update in (False, True)
+}
+
+
 def find_live_session(
     *, session_token: Any = None, session_jwt: Any = None, for_update: bool = False
 ) -> Session:
     """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
-    # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
-    queryset = Session.objects.select_related(
-        "user__trusted_auth_identity", "member__django_user", "organization"
-    )
-    if for_update:
-        # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
-        # outer joins select_related makes (user or member is always null).
-        queryset = queryset.select_for_update(of=("self",))
     if session_token is not None:
         if not isinstance(session_token, str) or not session_token:
             raise SessionNotFound("session_token is not valid")
-        session = queryset.filter(token_digest=token_digest(session_token)).first()
+        column, value = "token_digest", token_digest(session_token)
     else:
-        session = queryset.filter(session_id=session_id_from_jwt(session_jwt)).first()
+        column, value = "session_id", session_id_from_jwt(session_jwt)
+        if not isinstance(value, str):
+            raise SessionNotFound("session_jwt names no session")
+    session = _SESSION_BY[column, for_update].first(value=value)
     if session is None or not session.is_live:
         raise SessionNotFound("no live session for these credentials")
     if owner_is_out(session):
