@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from trusted_auth.internal.prepared import PreparedQuery
-from trusted_auth.models import IdentityLink, UserIdentity
+from trusted_auth.internal.prepared import PreparedQuery, insert
+from trusted_auth.models import AuditEvent, ConsumedToken, IdentityLink, UserIdentity
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,4 +87,36 @@ def test_each_thread_runs_its_own_connection_plan():
     thread.start()
     thread.join()
     assert found and found[0].subject == "ada@example.com"
-    assert LINK._plans()["default"].connection is connections["default"]  # this thread's plan, untouched
+    assert (
+        LINK._plans()["default"].connection is connections["default"]
+    )  # this thread's plan, untouched
+
+
+def test_insert_writes_the_row_save_would_write():
+
+    event = insert(AuditEvent(action="attest", outcome="success", token_id="t1", ip_address="::1"))
+    again = insert(AuditEvent(action="attest", outcome="failure", error_type="x"))
+    assert event.pk and again.pk == event.pk + 1 and not event._state.adding
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.token_id, stored.ip_address, stored.outcome) == ("t1", "::1", "success")
+    assert stored.created_at == event.created_at is not None  # auto_now_add, set on the object
+
+    later = timezone.now() + timedelta(minutes=5)
+    insert(ConsumedToken(replay_key="k", expires_at=later))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(ConsumedToken(replay_key="k", expires_at=later))  # the unique key, as save()
+    # An expression value takes save()'s path: same row, same outcome.
+    insert(ConsumedToken(replay_key="k2", expires_at=Now()))
+    assert ConsumedToken.objects.filter(replay_key__in=["k", "k2"]).count() == 2
+
+
+def test_an_integrity_error_caught_inside_atomic_still_rolls_the_block_back():
+
+    later = timezone.now() + timedelta(minutes=5)
+    insert(ConsumedToken(replay_key="k", expires_at=later))
+    with transaction.atomic():
+        try:
+            insert(ConsumedToken(replay_key="k", expires_at=later))
+        except IntegrityError:
+            pass
+        assert transaction.get_connection().needs_rollback  # as Model.save() marks it

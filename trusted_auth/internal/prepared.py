@@ -1,4 +1,4 @@
-"""Hot-path lookups compiled once per database connection: Django's SQL, without rebuilding it.
+"""Hot-path queries compiled once per database connection: Django's SQL, without rebuilding it.
 
 Building and compiling a queryset costs far more than running it: on the benchmark machine the
 identity-link lookup of every attest (``select_related`` across link, identity and user) took
@@ -11,6 +11,9 @@ The SQL is Django's own, so it is right for every backend and changes with the q
 exact-match values can be parameters (a placeholder must reach the database unchanged, which
 ``prepare`` checks). Queries run through ``connection.cursor()``, so ``DEBUG`` logging, query
 capture in tests and ``execute_wrapper`` all see them.
+
+``insert(obj)`` is the same for the rows every attest writes (consumed token, session, audit
+event): ``obj.save(force_insert=True)`` with the INSERT compiled once per model and connection.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.sql import InsertQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -137,3 +141,74 @@ def _hashable(value: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    fields: list[Any]
+    compiler: Any  # its prepare_value/pre_save_val turn each object's values into parameters
+    returning: bool
+    connection: BaseDatabaseWrapper
+    unpreparable: bool = False  # e.g. Oracle's RETURNING INTO parameters: plain save() then
+
+
+_insert_plans = threading.local()
+
+
+def insert(obj: M, using: str = "default") -> M:
+    """Insert a new ``obj`` as ``obj.save(force_insert=True)`` does, without ``pre_save`` and
+    ``post_save`` signals (for the hot-path rows: nothing listens to them), and set its pk."""
+    connection = connections[using]
+    plans: dict[tuple[type[Model], str], _InsertPlan] | None = getattr(_insert_plans, "plans", None)
+    if plans is None:
+        plans = _insert_plans.plans = {}
+    plan = plans.get((type(obj), using))
+    if plan is None or plan.connection is not connection:
+        plan = plans[type(obj), using] = _prepare_insert(obj, connection)
+    values = [plan.compiler.pre_save_val(field, obj) for field in plan.fields]
+    if plan.unpreparable or any(hasattr(v, "resolve_expression") for v in values):
+        obj.save(force_insert=True, using=using)  # an expression or a backend we can't prepare
+        return obj
+    params = [
+        plan.compiler.prepare_value(field, value)
+        for field, value in zip(plan.fields, values, strict=True)
+    ]
+    meta = obj._meta
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        if not plan.returning:
+            pk = obj.pk
+        elif connection.features.can_return_columns_from_insert:
+            returned = connection.ops.fetch_returned_insert_columns(
+                cursor, plan.compiler.returning_params
+            )
+            pk = returned[0]
+        else:
+            pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = using
+    return obj
+
+
+def _prepare_insert(obj: Model, connection: BaseDatabaseWrapper) -> _InsertPlan:
+    meta = obj._meta
+    returning = meta.auto_field is not None and obj.pk is None
+    if any(f.db_returning and f is not meta.auto_field for f in meta.local_concrete_fields):
+        raise ValueError(f"{meta.label} has columns the database fills in: not preparable")
+    fields = [f for f in meta.local_concrete_fields if not (returning and f is meta.auto_field)]
+    query = InsertQuery(type(obj))
+    query.insert_values(fields, [obj])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [meta.pk] if returning else None
+    [(sql, params)] = compiler.as_sql()
+    return _InsertPlan(
+        sql=sql,
+        fields=fields,
+        compiler=compiler,
+        returning=returning,
+        connection=connection,
+        # One parameter per field, no more: each value goes in as one %s.
+        unpreparable=len(params) != len(fields),
+    )
