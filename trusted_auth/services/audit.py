@@ -8,6 +8,7 @@ from django.db import transaction
 
 from trusted_auth import signals
 from trusted_auth.errors import TrustedAuthError
+from trusted_auth.internal.prepared import insert
 from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
 
 
@@ -40,17 +41,19 @@ def _text(value: str, limit: int) -> str:
 def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
     if "error_message" in fields:
         fields["error_message"] = _text(fields["error_message"], 500)
-    return AuditEvent.objects.create(
-        action=facts.action,
-        profile=facts.profile,
-        requested_profile_id=_text(facts.requested_profile_id, 128),
-        token_id=_text(facts.token_id, 256),
-        subject=_text(facts.subject, 256),
-        user_id=facts.user_id,
-        organization_id=facts.organization_id,
-        ip_address=context.ip_address,
-        user_agent=_text(context.user_agent, 512),
-        **fields,
+    return insert(
+        AuditEvent(
+            action=facts.action,
+            profile=facts.profile,
+            requested_profile_id=_text(facts.requested_profile_id, 128),
+            token_id=_text(facts.token_id, 256),
+            subject=_text(facts.subject, 256),
+            user_id=facts.user_id,
+            organization_id=facts.organization_id,
+            ip_address=context.ip_address,
+            user_agent=_text(context.user_agent, 512),
+            **fields,
+        )
     )
 
 

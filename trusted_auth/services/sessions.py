@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from trusted_auth import ids, signals
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
-from trusted_auth.internal.prepared import PreparedQuery
+from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.timeutil import rfc3339
 
@@ -218,21 +218,23 @@ def start_session(
     """
     session_token = new_session_token()
     now = timezone.now()
-    session = Session.objects.create(
-        session_id=ids.new_id(ids.MEMBER_SESSION if member else ids.SESSION),
-        token_digest=token_digest(session_token),
-        user=user,
-        member=member,
-        organization=organization,
-        profile=profile,
-        authentication_factors=[trusted_token_factor(token_id)],
-        custom_claims=merge_custom_claims({}, custom_claims),
-        roles=roles,
-        ip_address=ip_address,
-        user_agent=user_agent[:512],
-        started_at=now,
-        last_accessed_at=now,
-        expires_at=now + timedelta(minutes=minutes),
+    session = insert(
+        Session(
+            session_id=ids.new_id(ids.MEMBER_SESSION if member else ids.SESSION),
+            token_digest=token_digest(session_token),
+            user=user,
+            member=member,
+            organization=organization,
+            profile=profile,
+            authentication_factors=[trusted_token_factor(token_id)],
+            custom_claims=merge_custom_claims({}, custom_claims),
+            roles=roles,
+            ip_address=ip_address,
+            user_agent=user_agent[:512],
+            started_at=now,
+            last_accessed_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        )
     )
     transaction.on_commit(
         lambda: signals.session_started.send(

@@ -30,6 +30,7 @@ from trusted_auth.internal.json_limits import (
     JSONLimitExceeded,
     check_json_limits,
 )
+from trusted_auth.internal.prepared import insert
 from trusted_auth.models import ConsumedToken, TrustedAuthTokenProfile
 
 from . import rejection_hints as hints
@@ -407,8 +408,12 @@ def consume_external_token(
         return
     expires_at = datetime.fromtimestamp(claims["exp"] + profile.leeway_seconds, tz=UTC)
     try:
-        ConsumedToken.objects.create(
-            replay_key=replay_key(profile, token, claims), profile=profile, expires_at=expires_at
+        insert(
+            ConsumedToken(
+                replay_key=replay_key(profile, token, claims),
+                profile=profile,
+                expires_at=expires_at,
+            )
         )
     except IntegrityError as e:
         raise TokenRejected(
