@@ -316,9 +316,7 @@ def test_one_attest_makes_six_sql_statements_with_one_commit(api, pem_profile, t
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_session_jwt_is_signed_after_the_commit(
-    api, pem_profile, token_factory, monkeypatch
-):
+def test_the_session_jwt_is_signed_after_the_commit(api, pem_profile, token_factory, monkeypatch):
     """The RSA signature (the costliest step) holds no write lock: on SQLite every other writer
     waits while a transaction is open. The signing key is read before the transaction, so a
     missing or undecryptable key still fails the attest before the token is consumed."""
