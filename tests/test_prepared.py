@@ -120,3 +120,20 @@ def test_an_integrity_error_caught_inside_atomic_still_rolls_the_block_back():
         except IntegrityError:
             pass
         assert transaction.get_connection().needs_rollback  # as Model.save() marks it
+
+
+def test_a_lookup_whose_value_the_backend_escapes_is_refused_or_kept_exact():
+    """iexact escapes LIKE wildcards on SQLite (refused: it could not be prepared) and folds
+    case in SQL on PostgreSQL (prepared): either way "a_b" never matches "axb"."""
+    make_link("axb@example.com")
+    by_iexact = PreparedQuery(
+        lambda subject: IdentityLink.objects.filter(subject__iexact=subject).order_by()[:1],
+        subject=str,
+    )
+    try:
+        found = by_iexact.first(subject="a_b@example.com")
+    except ValueError:
+        assert connection.vendor == "sqlite"
+    else:
+        assert found is None
+        assert by_iexact.first(subject="AXB@example.com") is not None

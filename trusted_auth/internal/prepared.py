@@ -32,6 +32,10 @@ from django.db.models.sql import InsertQuery
 M = TypeVar("M", bound=Model)
 
 _INT_PLACEHOLDER_BASE = -(7 * 10**15)  # far outside any primary key
+# Every character a lookup might escape or fold (LIKE's % _ \, case): a lookup that changes its
+# value on the way to the database (iexact on SQLite, contains, startswith) changes this one
+# too, and is refused instead of running later with a value it would have escaped.
+_STR_PLACEHOLDER = "\x1fPrepared %_\\'\"ÄÖ:"
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class PreparedQuery(Generic[M]):
     def prepare(self, connection: BaseDatabaseWrapper) -> _Plan:
         """Compile the queryset for ``connection`` (each thread has its own)."""
         placeholders: dict[str, Any] = {
-            name: f"\x1fprepared:{name}\x1f" if kind is str else _INT_PLACEHOLDER_BASE - i
+            name: f"{_STR_PLACEHOLDER}{name}\x1f" if kind is str else _INT_PLACEHOLDER_BASE - i
             for i, (name, kind) in enumerate(self.types.items())
         }
         queryset = self.build(**placeholders)
