@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models.functions import Now
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -137,3 +138,18 @@ def test_a_lookup_whose_value_the_backend_escapes_is_refused_or_kept_exact():
     else:
         assert found is None
         assert by_iexact.first(subject="AXB@example.com") is not None
+
+
+def test_insert_is_save_itself_when_a_receiver_listens():
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.replay_key, created))
+
+    post_save.connect(receiver, sender=ConsumedToken)
+    try:
+        insert(ConsumedToken(replay_key="heard", expires_at=timezone.now()))
+    finally:
+        post_save.disconnect(receiver, sender=ConsumedToken)
+    insert(ConsumedToken(replay_key="unheard", expires_at=timezone.now()))
+    assert seen == [("heard", True)]

@@ -13,7 +13,8 @@ exact-match values can be parameters (a placeholder must reach the database unch
 capture in tests and ``execute_wrapper`` all see them.
 
 ``insert(obj)`` is the same for the rows every attest writes (consumed token, session, audit
-event): ``obj.save(force_insert=True)`` with the INSERT compiled once per model and connection.
+event): ``obj.save(force_insert=True)`` with the INSERT compiled once per model and connection,
+and ``save()`` itself whenever something listens to the model's ``pre_save``/``post_save``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
 M = TypeVar("M", bound=Model)
@@ -161,8 +163,8 @@ _insert_plans = threading.local()
 
 
 def insert(obj: M, using: str = "default") -> M:
-    """Insert a new ``obj`` as ``obj.save(force_insert=True)`` does, without ``pre_save`` and
-    ``post_save`` signals (for the hot-path rows: nothing listens to them), and set its pk."""
+    """Insert a new ``obj`` as ``obj.save(force_insert=True)`` does, and set its pk. When a
+    receiver listens to the model's ``pre_save`` or ``post_save``, it is ``save()`` itself."""
     connection = connections[using]
     plans: dict[tuple[type[Model], str], _InsertPlan] | None = getattr(_insert_plans, "plans", None)
     if plans is None:
@@ -171,8 +173,13 @@ def insert(obj: M, using: str = "default") -> M:
     if plan is None or plan.connection is not connection:
         plan = plans[type(obj), using] = _prepare_insert(obj, connection)
     values = [plan.compiler.pre_save_val(field, obj) for field in plan.fields]
-    if plan.unpreparable or any(hasattr(v, "resolve_expression") for v in values):
-        obj.save(force_insert=True, using=using)  # an expression or a backend we can't prepare
+    if (
+        plan.unpreparable
+        or any(hasattr(v, "resolve_expression") for v in values)
+        or pre_save.has_listeners(type(obj))
+        or post_save.has_listeners(type(obj))
+    ):
+        obj.save(force_insert=True, using=using)  # save()'s own path, signals and all
         return obj
     params = [
         plan.compiler.prepare_value(field, value)
