@@ -191,10 +191,7 @@ def insert(obj: M, using: str = "default") -> M:
         if not plan.returning:
             pk = obj.pk
         elif connection.features.can_return_columns_from_insert:
-            returned = connection.ops.fetch_returned_insert_columns(
-                cursor, plan.compiler.returning_params
-            )
-            pk = returned[0]
+            pk = cursor.fetchone()[0]  # the INSERT's RETURNING clause (SQLite, PostgreSQL)
         else:
             pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
     obj.pk = pk
