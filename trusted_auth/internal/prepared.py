@@ -33,6 +33,10 @@ from django.db.models.sql import InsertQuery
 
 M = TypeVar("M", bound=Model)
 
+# Django 5.2 and 6.0 take (klass_info, select, db); newer django-stubs already add 6.1's
+# fetch_mode, so the call is typed loosely rather than with an ignore that depends on the stubs.
+_related_populators: Callable[..., list[Any]] = get_related_populators
+
 _INT_PLACEHOLDER_BASE = -(7 * 10**15)  # far outside any primary key
 # Every character a lookup might escape or fold (LIKE's % _ \, case): a lookup that changes its
 # value on the way to the database (iexact on SQLite, contains, startswith) changes this one
@@ -98,7 +102,9 @@ class PreparedQuery(Generic[M]):
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         names = {value: name for name, value in placeholders.items()}
-        slots = [(names[p], None) if _hashable(p) and p in names else (None, p) for p in params]
+        slots: list[tuple[str | None, Any]] = [
+            (names[p], None) if _hashable(p) and p in names else (None, p) for p in params
+        ]
         missing = set(placeholders) - {name for name, _ in slots if name}
         if missing:
             raise ValueError(
@@ -119,7 +125,7 @@ class PreparedQuery(Generic[M]):
             start=start,
             end=end,
             init_list=[column[0].target.attname for column in compiler.select[start:end]],
-            populators=get_related_populators(klass_info, compiler.select, connection.alias),
+            populators=_related_populators(klass_info, compiler.select, connection.alias),
         )
         return plan
 
@@ -193,7 +199,7 @@ def insert(obj: M, using: str = "default") -> M:
         elif connection.features.can_return_columns_from_insert:
             pk = cursor.fetchone()[0]  # the INSERT's RETURNING clause (SQLite, PostgreSQL)
         else:
-            pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+            pk = connection.ops.last_insert_id(cursor, meta.db_table, str(meta.pk.column))
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using
