@@ -808,3 +808,45 @@ def test_authenticate_touches_last_accessed_at_once_per_touch_interval(
     before = Session.objects.get().last_accessed_at
     assert api.post(AUTHENTICATE, call, format="json").status_code == 200
     assert Session.objects.get().last_accessed_at > before
+
+
+def test_authenticate_reuses_its_recent_session_jwt_while_nothing_in_it_changes(
+    api, pem_profile, token_factory, settings, monkeypatch
+):
+    """The RSA signature is authenticate's costliest step: within SESSION_JWT_REUSE_SECONDS a
+    worker returns the JWT it signed for the same session, unless a claim would differ (a
+    touch, an extension, new custom claims, another signing key)."""
+    body = start(api, pem_profile, token_factory)
+    call = {"session_token": body["session_token"]}
+    signatures = []
+    encode = jwt.encode
+
+    def spy(*args, **kwargs):
+        signatures.append(1)
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr("trusted_auth.services.session_jwt.jwt.encode", spy)
+    first = api.post(AUTHENTICATE, call, format="json").json()["session_jwt"]
+    again = api.post(AUTHENTICATE, call, format="json").json()["session_jwt"]
+    assert again == first and len(signatures) == 1
+    assert claims_of(again)["exp"] - claims_of(again)["iat"] == 300
+
+    # A claim that changes (custom claims here) is a new signature, and so is each later call.
+    claimed = api.post(
+        AUTHENTICATE, {**call, "session_custom_claims": {"tier": "gold"}}, format="json"
+    ).json()["session_jwt"]
+    assert claims_of(claimed)["tier"] == "gold" and len(signatures) == 2
+    assert api.post(AUTHENTICATE, call, format="json").json()["session_jwt"] == claimed
+    assert len(signatures) == 2
+
+    # Revoked: refused before any JWT is looked at.
+    Session.objects.update(revoked_at=timezone.now())
+    assert_error(post(api, AUTHENTICATE, **call), 404, "session_not_found")
+
+    # SESSION_JWT_REUSE_SECONDS = 0: every authenticate signs.
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "SESSION_JWT_REUSE_SECONDS": 0}
+    body = start(api, pem_profile, token_factory)
+    signatures.clear()
+    for _ in range(2):
+        api.post(AUTHENTICATE, {"session_token": body["session_token"]}, format="json")
+    assert len(signatures) == 2

@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_CA_BUNDLE": "",
     # Our session JWTs.
     "SESSION_JWT_LIFETIME_SECONDS": 300,
+    # authenticate returns the session JWT this worker signed for the same session less than
+    # this long ago when no claim but iat/nbf/exp would change (at most half the lifetime).
+    # 0: sign on every authenticate.
+    "SESSION_JWT_REUSE_SECONDS": 30,
     # RSA size of new signing keys (2048, 3072 or 4096); existing keys keep their size. 2048 is
     # what Stytch, Auth0, Okta and Google sign with; 3072 costs about 3x per signature.
     "SIGNING_KEY_SIZE": 2048,

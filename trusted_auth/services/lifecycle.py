@@ -140,7 +140,7 @@ def _authenticated(session: Session, session_token: Any) -> AuthenticatedSession
     return AuthenticatedSession(
         session=session,
         session_token=session_token or "",
-        session_jwt=issue_session_jwt(session, subject_of(session)),
+        session_jwt=issue_session_jwt(session, subject_of(session), reuse=True),
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 import jwt
@@ -34,26 +36,25 @@ def session_claim(
     }
 
 
-def issue_session_jwt(session: Session, subject: str, key: SigningKey | None = None) -> str:
+def issue_session_jwt(
+    session: Session, subject: str, key: SigningKey | None = None, *, reuse: bool = False
+) -> str:
     """Sign a session JWT for ``session``; it expires after 5 minutes or with the session.
 
     ``key``: the signing key to use, read beforehand (attest reads it before its transaction
-    and signs after the commit); by default the current one."""
+    and signs after the commit); by default the current one.
+    ``reuse`` (authenticate): return the JWT this process signed for the session less than
+    ``SESSION_JWT_REUSE_SECONDS`` ago when every claim but ``iat``/``nbf``/``exp`` would be the
+    same, signed by the same key; the caller has checked the session is live.
+    """
     key = key or current_signing_key()
     now = int(time.time())
-    expires = min(
-        now + int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS),
-        int(session.expires_at.timestamp()),
-    )
     claims = dict(session.custom_claims)
     claims.update(
         {
             "iss": trusted_auth_settings.ISSUER,
             "aud": [trusted_auth_settings.PROJECT_ID],
             "sub": subject,
-            "iat": now,
-            "nbf": now,
-            "exp": expires,
             SESSION_CLAIM: session_claim(session),
         }
     )
@@ -63,7 +64,54 @@ def issue_session_jwt(session: Session, subject: str, key: SigningKey | None = N
             "organization_id": organization.organization_id,
             "slug": organization.slug,
         }
-    return jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
+    fingerprint = ""
+    if reuse:
+        fingerprint = key.kid + json.dumps(claims, sort_keys=True, separators=(",", ":"))
+        recent = _recent_jwts.get(session.session_id, fingerprint, now)
+        if recent is not None:
+            return recent
+    expires = min(
+        now + int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS),
+        int(session.expires_at.timestamp()),
+    )
+    claims.update({"iat": now, "nbf": now, "exp": expires})
+    token = jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
+    if reuse:
+        _recent_jwts.put(session.session_id, fingerprint, token, now)
+    return token
+
+
+class _RecentJwts:
+    """The session JWTs this process signed lately for authenticate, by session id (an LRU of
+    ``MAX`` entries, a few MB at most). A hit costs a JSON dump instead of an RSA signature."""
+
+    MAX = 2048
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[str, str, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str, fingerprint: str, now: int) -> str | None:
+        window = min(
+            int(trusted_auth_settings.SESSION_JWT_REUSE_SECONDS),
+            int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS) // 2,
+        )
+        with self._lock:
+            entry = self._entries.get(session_id)
+            if entry is None or entry[0] != fingerprint or now - entry[2] >= window:
+                return None
+            self._entries.move_to_end(session_id)
+            return entry[1]
+
+    def put(self, session_id: str, fingerprint: str, token: str, now: int) -> None:
+        with self._lock:
+            self._entries[session_id] = (fingerprint, token, now)
+            self._entries.move_to_end(session_id)
+            while len(self._entries) > self.MAX:
+                self._entries.popitem(last=False)
+
+
+_recent_jwts = _RecentJwts()
 
 
 def unverified_kid(token: Any) -> Any:
