@@ -170,7 +170,8 @@ _insert_plans = threading.local()
 
 def insert(obj: M, using: str = "default") -> M:
     """Insert a new ``obj`` as ``obj.save(force_insert=True)`` does, and set its pk. When a
-    receiver listens to the model's ``pre_save`` or ``post_save``, it is ``save()`` itself."""
+    receiver listens to the model's ``pre_save`` or ``post_save``, or the model overrides
+    ``save()``, it is ``save()`` itself."""
     connection = connections[using]
     plans: dict[tuple[type[Model], str], _InsertPlan] | None = getattr(_insert_plans, "plans", None)
     if plans is None:
@@ -182,6 +183,7 @@ def insert(obj: M, using: str = "default") -> M:
     if (
         plan.unpreparable
         or any(hasattr(v, "resolve_expression") for v in values)
+        or type(obj).save is not Model.save  # a model that does more on save
         or pre_save.has_listeners(type(obj))
         or post_save.has_listeners(type(obj))
     ):

@@ -39,7 +39,7 @@ from trusted_auth.errors import (
     UserInactive,
     UserNotFound,
 )
-from trusted_auth.internal.prepared import PreparedQuery
+from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import (
     IdentityLink,
     Member,
@@ -248,13 +248,15 @@ def _link_or_create(
 def _make_link(
     key: LinkKey, origin: str, profile: TrustedAuthTokenProfile | None, **owner: Any
 ) -> IdentityLink:
-    link = IdentityLink.objects.create(
-        issuer=key.issuer,
-        kind=key.kind,
-        subject=key.subject,
-        origin=origin,
-        profile=profile,
-        **owner,
+    link = insert(
+        IdentityLink(
+            issuer=key.issuer,
+            kind=key.kind,
+            subject=key.subject,
+            origin=origin,
+            profile=profile,
+            **owner,
+        )
     )
     transaction.on_commit(
         lambda: signals.identity_linked.send(sender=IdentityLink, link=link, origin=origin)
@@ -293,16 +295,22 @@ _MEMBER_LINK = PreparedQuery(
 )
 
 
+# Lower(email) = lower(value): the unique index's own expression (an index probe).
+_IDENTITY_BY_EMAIL = PreparedQuery(
+    lambda email_lower: (
+        UserIdentity.objects.select_related("django_user")
+        .alias(email_lower=Lower("email"))
+        .filter(email_lower=email_lower)
+        .order_by()[:1]
+    ),
+    email_lower=str,
+)
+
+
 def user_by_email(email: str) -> tuple[UserIdentity | None, Any | None]:
     """The consumer account with this email: its ``UserIdentity`` (and Django user), or a
     Django user that has no identity yet, or nothing. Several such Django users: refused."""
-    # Lower(email) = lower(value): the unique index's own expression (an index probe).
-    identity = (
-        UserIdentity.objects.select_related("django_user")
-        .alias(email_lower=Lower("email"))
-        .filter(email_lower=email.lower())
-        .first()
-    )
+    identity = _IDENTITY_BY_EMAIL.first(email_lower=email.lower())
     if identity is not None:
         return identity, identity.django_user
     user_model = get_user_model()
@@ -355,7 +363,7 @@ class UserAccounts:
         self.adapter.populate_user(user, attributes)
         user.save()
         identity.django_user = user
-        identity.save()
+        insert(identity)
         transaction.on_commit(
             lambda: signals.user_provisioned.send(
                 sender=UserIdentity, identity=identity, user=identity.django_user, profile=profile
