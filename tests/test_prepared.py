@@ -153,3 +153,28 @@ def test_insert_is_save_itself_when_a_receiver_listens():
         post_save.disconnect(receiver, sender=ConsumedToken)
     insert(ConsumedToken(replay_key="unheard", expires_at=timezone.now()))
     assert seen == [("heard", True)]
+
+
+class RecordingRouter:
+    seen: list[tuple[str, str]] = []
+
+    def db_for_read(self, model, **hints):
+        self.seen.append(("read", model.__name__))
+
+    def db_for_write(self, model, **hints):
+        self.seen.append(("write", model.__name__))
+
+
+def test_prepared_queries_and_inserts_ask_the_database_routers_as_the_orm_does(settings):
+    settings.DATABASE_ROUTERS = [f"{__name__}.RecordingRouter"]
+    RecordingRouter.seen.clear()
+    LINK.first(issuer="https://issuer.test", subject="nobody@example.com")
+    locked = PreparedQuery(
+        lambda key: ConsumedToken.objects.select_for_update().filter(replay_key=key)[:1], key=str
+    )
+    with transaction.atomic():
+        locked.first(key="k")
+    insert(ConsumedToken(replay_key="k", expires_at=timezone.now()))
+    assert ("read", "IdentityLink") in RecordingRouter.seen
+    assert ("write", "ConsumedToken") in RecordingRouter.seen
+    assert ("read", "ConsumedToken") not in RecordingRouter.seen

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import connections, transaction
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
@@ -70,10 +70,13 @@ class PreparedQuery(Generic[M]):
             raise TypeError("a PreparedQuery parameter is a str or an int")
         self.build = build
         self.types = types
+        self._routing: tuple[type[Model], bool] | None = None  # (model, for write)
         # Per thread, like Django's connections: the plan dies with its thread and connection.
         self._local = threading.local()
 
-    def first(self, using: str = "default", **values: Any) -> M | None:
+    def first(self, using: str | None = None, **values: Any) -> M | None:
+        """The first row, from the database the queryset itself would use (its router)."""
+        using = using or self._route()
         connection = connections[using]
         plans = self._plans()
         plan = plans.get(using)
@@ -94,10 +97,7 @@ class PreparedQuery(Generic[M]):
 
     def prepare(self, connection: BaseDatabaseWrapper) -> _Plan:
         """Compile the queryset for ``connection`` (each thread has its own)."""
-        placeholders: dict[str, Any] = {
-            name: f"{_STR_PLACEHOLDER}{name}\x1f" if kind is str else _INT_PLACEHOLDER_BASE - i
-            for i, (name, kind) in enumerate(self.types.items())
-        }
+        placeholders = self._placeholders()
         queryset = self.build(**placeholders)
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
@@ -128,6 +128,20 @@ class PreparedQuery(Generic[M]):
             populators=_related_populators(klass_info, compiler.select, connection.alias),
         )
         return plan
+
+    def _route(self) -> str:
+        if self._routing is None:
+            queryset = self.build(**self._placeholders())
+            # select_for_update makes a queryset read from the database it writes to.
+            self._routing = (queryset.model, getattr(queryset, "_for_write", False))
+        model, for_write = self._routing
+        return router.db_for_write(model) if for_write else router.db_for_read(model)
+
+    def _placeholders(self) -> dict[str, Any]:
+        return {
+            name: f"{_STR_PLACEHOLDER}{name}\x1f" if kind is str else _INT_PLACEHOLDER_BASE - i
+            for i, (name, kind) in enumerate(self.types.items())
+        }
 
     def _plans(self) -> dict[str, _Plan]:
         plans: dict[str, _Plan] | None = getattr(self._local, "plans", None)
@@ -168,10 +182,11 @@ class _InsertPlan:
 _insert_plans = threading.local()
 
 
-def insert(obj: M, using: str = "default") -> M:
+def insert(obj: M, using: str | None = None) -> M:
     """Insert a new ``obj`` as ``obj.save(force_insert=True)`` does, and set its pk. When a
     receiver listens to the model's ``pre_save`` or ``post_save``, or the model overrides
     ``save()``, it is ``save()`` itself."""
+    using = using or router.db_for_write(type(obj), instance=obj)
     connection = connections[using]
     plans: dict[tuple[type[Model], str], _InsertPlan] | None = getattr(_insert_plans, "plans", None)
     if plans is None:
