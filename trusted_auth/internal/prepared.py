@@ -172,9 +172,7 @@ def _hashable(value: Any) -> bool:
 @dataclass(frozen=True)
 class _InsertPlan:
     sql: str
-    fields: list[Any]
-    compiler: Any  # its prepare_value/pre_save_val turn each object's values into parameters
-    returning: bool
+    compiler: Any  # its prepare_value turns each object's values into parameters
     connection: BaseDatabaseWrapper
     unpreparable: bool = False  # e.g. Oracle's RETURNING INTO parameters: plain save() then
 
@@ -184,34 +182,41 @@ _insert_plans = threading.local()
 
 def insert(obj: M, using: str | None = None) -> M:
     """Insert a new ``obj`` as ``obj.save(force_insert=True)`` does, and set its pk. When a
-    receiver listens to the model's ``pre_save`` or ``post_save``, or the model overrides
-    ``save()``, it is ``save()`` itself."""
+    receiver listens to the model's ``pre_save`` or ``post_save``, the model overrides
+    ``save()``, or a value is an expression, it is ``save()`` itself."""
     using = using or router.db_for_write(type(obj), instance=obj)
-    connection = connections[using]
-    plans: dict[tuple[type[Model], str], _InsertPlan] | None = getattr(_insert_plans, "plans", None)
-    if plans is None:
-        plans = _insert_plans.plans = {}
-    plan = plans.get((type(obj), using))
-    if plan is None or plan.connection is not connection:
-        plan = plans[type(obj), using] = _prepare_insert(obj, connection)
-    values = [plan.compiler.pre_save_val(field, obj) for field in plan.fields]
+    meta = obj._meta
+    returning = meta.auto_field is not None and obj.pk is None
+    fields = [f for f in meta.local_concrete_fields if not (returning and f is meta.auto_field)]
+    values = [field.pre_save(obj, add=True) for field in fields]  # auto_now_add and the like
     if (
-        plan.unpreparable
-        or any(hasattr(v, "resolve_expression") for v in values)
-        or type(obj).save is not Model.save  # a model that does more on save
+        type(obj).save is not Model.save  # a model that does more on save
         or pre_save.has_listeners(type(obj))
         or post_save.has_listeners(type(obj))
+        or any(hasattr(value, "resolve_expression") for value in values)
     ):
         obj.save(force_insert=True, using=using)  # save()'s own path, signals and all
         return obj
+    connection = connections[using]
+    plans: dict[tuple[type[Model], str, bool], _InsertPlan] | None = getattr(
+        _insert_plans, "plans", None
+    )
+    if plans is None:
+        plans = _insert_plans.plans = {}
+    key = (type(obj), using, returning)
+    plan = plans.get(key)
+    if plan is None or plan.connection is not connection:
+        plan = plans[key] = _prepare_insert(obj, fields, returning, connection)
+    if plan.unpreparable:
+        obj.save(force_insert=True, using=using)
+        return obj
     params = [
         plan.compiler.prepare_value(field, value)
-        for field, value in zip(plan.fields, values, strict=True)
+        for field, value in zip(fields, values, strict=True)
     ]
-    meta = obj._meta
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(plan.sql, params)
-        if not plan.returning:
+        if not returning:
             pk = obj.pk
         elif connection.features.can_return_columns_from_insert:
             pk = cursor.fetchone()[0]  # the INSERT's RETURNING clause (SQLite, PostgreSQL)
@@ -223,22 +228,20 @@ def insert(obj: M, using: str | None = None) -> M:
     return obj
 
 
-def _prepare_insert(obj: Model, connection: BaseDatabaseWrapper) -> _InsertPlan:
+def _prepare_insert(
+    obj: Model, fields: list[Any], returning: bool, connection: BaseDatabaseWrapper
+) -> _InsertPlan:
     meta = obj._meta
-    returning = meta.auto_field is not None and obj.pk is None
     if any(f.db_returning and f is not meta.auto_field for f in meta.local_concrete_fields):
         raise ValueError(f"{meta.label} has columns the database fills in: not preparable")
-    fields = [f for f in meta.local_concrete_fields if not (returning and f is meta.auto_field)]
     query = InsertQuery(type(obj))
-    query.insert_values(fields, [obj])
+    query.insert_values(fields, [obj], raw=True)  # raw: read the values insert() set, no pre_save
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = [meta.pk] if returning else None
     [(sql, params)] = compiler.as_sql()
     return _InsertPlan(
         sql=sql,
-        fields=fields,
         compiler=compiler,
-        returning=returning,
         connection=connection,
         # One parameter per field, no more: each value goes in as one %s.
         unpreparable=len(params) != len(fields),
