@@ -47,7 +47,24 @@ PYTHON = sys.executable
 WARMUP_TOKENS = 40
 
 LUA_REPORT = r"""
+-- Non-2xx answers by status and error_type, so an error count says what the errors were.
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+refused = {}
+response = function(status, headers, body)
+  if status >= 300 then
+    local key = status .. ":" .. (string.match(body or "", '"error_type":"([^"]*)"') or "")
+    refused[key] = (refused[key] or 0) + 1
+  end
+end
 done = function(summary, latency, requests)
+  local kinds = {}
+  for _, thread in ipairs(threads) do
+    for key, count in pairs(thread:get("refused") or {}) do
+      kinds[#kinds + 1] = key .. "=" .. count
+    end
+  end
+  io.write("BENCH_REFUSED " .. table.concat(kinds, " ") .. "\n")
   local e = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_us":%d,"p50_us":%.0f,"p99_us":%.0f,' ..
@@ -117,6 +134,14 @@ def wrk(url: str, script: Path, duration: float, connections: int) -> dict[str, 
         "p50_ms": raw["p50_us"] / 1000,
         "p99_ms": raw["p99_us"] / 1000,
         "errors": sum(raw[k] for k in ("connect", "read", "write", "status", "timeout")),
+        "refused": next(
+            (
+                row.removeprefix("BENCH_REFUSED").split()
+                for row in output.splitlines()
+                if row.startswith("BENCH_REFUSED")
+            ),
+            [],
+        ),
     }
 
 
@@ -337,6 +362,15 @@ def print_table(results: dict, args) -> None:
                 f"| {median([x['p50_ms'] for x in r]):.1f} "
                 f"| {median([x['p99_ms'] for x in r]):.1f} | {sum(x['errors'] for x in r)} |"
             )
+        for scenario in SCENARIOS:
+            refused: dict[str, int] = {}
+            for x in runs[scenario]:
+                for item in x["refused"]:
+                    kind, _, count = item.rpartition("=")
+                    refused[kind] = refused.get(kind, 0) + int(count)
+            if refused:  # status:error_type=count, from the response bodies
+                kinds = ", ".join(f"{k} × {n}" for k, n in sorted(refused.items()))
+                print(f"  {scenario} refused: {kinds}")
         print(
             f"attest / baseline (median of per-round ratios): "
             f"{median([x['vs_baseline'] for x in runs['attest']]):.2f}"
