@@ -178,3 +178,15 @@ def test_prepared_queries_and_inserts_ask_the_database_routers_as_the_orm_does(s
     assert ("read", "IdentityLink") in RecordingRouter.seen
     assert ("write", "ConsumedToken") in RecordingRouter.seen
     assert ("read", "ConsumedToken") not in RecordingRouter.seen
+
+
+def test_a_plan_outlives_its_connection_being_closed_and_reopened():
+    """CONN_MAX_AGE=0 closes the connection after every request; the wrapper reconnects and
+    the plan (Django's SQL and converters) still serves it."""
+    made = make_link("ada@example.com")
+    assert LINK.first(issuer="https://issuer.test", subject="ada@example.com").pk == made.pk
+    connection.close()
+    again = LINK.first(issuer="https://issuer.test", subject="ada@example.com")
+    assert again.pk == made.pk and again.created_at == made.created_at
+    connection.close()
+    assert insert(ConsumedToken(replay_key="after-close", expires_at=timezone.now())).pk
