@@ -16,12 +16,11 @@ the instance returned is shared by the threads of a process and must not be modi
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.internal.lru import TaggedLru
 from trusted_auth.models import TrustedAuthTokenProfile
 
 from . import generations
@@ -31,9 +30,8 @@ from .profile_lookup import get_profile
 # stored: get_profile raises for them) and many real profiles from growing the process.
 MAX_CACHED_PROFILES = 256
 
-_lock = threading.Lock()
-# profile_id -> (generation, stored_at (monotonic), profile)
-_copies: OrderedDict[str, tuple[int, float, TrustedAuthTokenProfile]] = OrderedDict()
+# profile_id -> profile, tagged with the generation it was read at, aged on the monotonic clock
+_copies: TaggedLru[str, TrustedAuthTokenProfile] = TaggedLru(MAX_CACHED_PROFILES)
 
 
 def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
@@ -46,21 +44,13 @@ def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
     # copy newer than its counter (refilled once more), never an old copy under a new counter.
     generation = generations.value(generations.PROFILES)
     now = time.monotonic()
-    with _lock:
-        entry = _copies.get(profile_id)
-        if entry is not None and entry[0] == generation and now - entry[1] < lifetime:
-            _copies.move_to_end(profile_id)
-            return entry[2]
-    profile = get_profile(profile_id)
-    with _lock:
-        _copies[profile_id] = (generation, now, profile)
-        _copies.move_to_end(profile_id)
-        while len(_copies) > MAX_CACHED_PROFILES:
-            _copies.popitem(last=False)
+    profile = _copies.get(profile_id, generation, now=now, max_age=lifetime)
+    if profile is None:
+        profile = get_profile(profile_id)
+        _copies.put(profile_id, generation, profile, now=now)
     return profile
 
 
 def clear() -> None:
     """Forget every copy in this process (tests; the counter makes it unnecessary otherwise)."""
-    with _lock:
-        _copies.clear()
+    _copies.clear()

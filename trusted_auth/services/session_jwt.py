@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 import jwt
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound
+from trusted_auth.internal.lru import TaggedLru
 from trusted_auth.models import Session, SigningKey
 from trusted_auth.timeutil import rfc3339
 
@@ -67,7 +66,7 @@ def issue_session_jwt(
     fingerprint = ""
     if reuse:
         fingerprint = key.kid + json.dumps(claims, sort_keys=True, separators=(",", ":"))
-        recent = _recent_jwts.get(session.session_id, fingerprint, now)
+        recent = _recent_jwts.get(session.session_id, fingerprint, now=now, max_age=_reuse_window())
         if recent is not None:
             return recent
     expires = min(
@@ -77,41 +76,21 @@ def issue_session_jwt(
     claims.update({"iat": now, "nbf": now, "exp": expires})
     token = jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
     if reuse:
-        _recent_jwts.put(session.session_id, fingerprint, token, now)
+        _recent_jwts.put(session.session_id, fingerprint, token, now=now)
     return token
 
 
-class _RecentJwts:
-    """The session JWTs this process signed lately for authenticate, by session id (an LRU of
-    ``MAX`` entries, a few MB at most). A hit costs a JSON dump instead of an RSA signature."""
-
-    MAX = 2048
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[str, str, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, session_id: str, fingerprint: str, now: int) -> str | None:
-        window = min(
-            int(trusted_auth_settings.SESSION_JWT_REUSE_SECONDS),
-            int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS) // 2,
-        )
-        with self._lock:
-            entry = self._entries.get(session_id)
-            if entry is None or entry[0] != fingerprint or now - entry[2] >= window:
-                return None
-            self._entries.move_to_end(session_id)
-            return entry[1]
-
-    def put(self, session_id: str, fingerprint: str, token: str, now: int) -> None:
-        with self._lock:
-            self._entries[session_id] = (fingerprint, token, now)
-            self._entries.move_to_end(session_id)
-            while len(self._entries) > self.MAX:
-                self._entries.popitem(last=False)
+# session id -> the JWT authenticate last signed for it, tagged with the claims' fingerprint:
+# a hit costs a JSON dump instead of an RSA signature; 2,048 entries are a few MB at most.
+_recent_jwts: TaggedLru[str, str] = TaggedLru(2048)
 
 
-_recent_jwts = _RecentJwts()
+def _reuse_window() -> int:
+    """``SESSION_JWT_REUSE_SECONDS``, at most half a session JWT's lifetime."""
+    return min(
+        int(trusted_auth_settings.SESSION_JWT_REUSE_SECONDS),
+        int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS) // 2,
+    )
 
 
 def unverified_kid(token: Any) -> Any:
