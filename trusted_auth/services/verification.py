@@ -96,17 +96,25 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
 
     The depth is checked on the text before parsing (``internal.json_limits``), so a deep
     header or claim set is refused the same way on every interpreter, not only where
-    ``json`` happens to run out of recursion. With ``part="claims"`` the segment is only
-    checked, not parsed: PyJWT parses the claims itself once the signature verifies.
+    ``json`` happens to run out of recursion. With ``part="claims"`` only the depth and the
+    encoding are refused here: claims that are not a JSON object come back as ``{}`` (their
+    unverified statement, for the bounds checked before the signature and for messages), and
+    PyJWT refuses them in its own words when it parses them after the signature.
     """
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         check_json_limits(raw, max_depth=MAX_TOKEN_JSON_DEPTH)
-        return json.loads(raw) if part == "header" else None
+        if part == "header":
+            return json.loads(raw)
     except JSONLimitExceeded as e:
         raise TokenRejected(f"token {part} nested deeper than {MAX_TOKEN_JSON_DEPTH} levels") from e
     except (binascii.Error, ValueError, RecursionError) as e:
         raise TokenRejected(f"token {part} is not base64url-encoded JSON") from e
+    try:
+        claims = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 def _is_canonical_base64url(segment: str) -> bool:
@@ -131,7 +139,11 @@ def _check_size(token: Any) -> None:
         raise TokenRejected(f"token is larger than {limit} bytes")
 
 
-def _parse_header(profile: TrustedAuthTokenProfile, token: str) -> dict[str, Any]:
+def _parse_header(
+    profile: TrustedAuthTokenProfile, token: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The checked header, and the claims as the token states them (unverified, never
+    trusted: ``{}`` when they are not a JSON object)."""
     segments = token.split(".")
     if len(segments) != 3:
         raise TokenRejected(
@@ -143,7 +155,7 @@ def _parse_header(profile: TrustedAuthTokenProfile, token: str) -> dict[str, Any
     if not all(_is_canonical_base64url(segment) for segment in segments):
         raise TokenRejected("token segments must be unpadded, canonical base64url")
     header = _b64url_json(segments[0])
-    _b64url_json(segments[1], part="claims")  # depth cap only; PyJWT parses the claims
+    stated = _b64url_json(segments[1], part="claims")
     if not isinstance(header, dict):
         raise TokenRejected("token header is not a JSON object")
     alg = header.get("alg")
@@ -158,10 +170,12 @@ def _parse_header(profile: TrustedAuthTokenProfile, token: str) -> dict[str, Any
     kid = header.get("kid")
     if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > 256):
         raise TokenRejected("token kid must be a non-empty string of at most 256 characters")
-    return header
+    return header, stated
 
 
-def _decode(profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any]) -> dict[str, Any]:
+def _decode(
+    profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any], stated: dict[str, Any]
+) -> dict[str, Any]:
     keys = verification_keys(profile, header["alg"], header.get("kid"))
     for index, key in enumerate(keys):
         try:
@@ -184,7 +198,7 @@ def _decode(profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any]
         # issuer's, so the messages may quote it (when, and how the issuer differs).
         except jwt.InvalidIssuerError as e:
             raise TokenRejected(
-                hints.issuer_mismatch(profile.issuer, _payload(token)),
+                hints.issuer_mismatch(profile.issuer, stated),
                 error_type="jwt_invalid_issuer",
             ) from e
         except jwt.InvalidAudienceError as e:
@@ -192,12 +206,10 @@ def _decode(profile: TrustedAuthTokenProfile, token: str, header: dict[str, Any]
                 "token audience does not match the profile", error_type="jwt_invalid_audience"
             ) from e
         except jwt.ExpiredSignatureError as e:
-            raise claims_rejected(
-                hints.expired(_payload(token), time.time(), profile.leeway_seconds)
-            ) from e
+            raise claims_rejected(hints.expired(stated, time.time(), profile.leeway_seconds)) from e
         except jwt.ImmatureSignatureError as e:
             raise claims_rejected(
-                hints.not_yet_valid(_payload(token), time.time(), profile.leeway_seconds)
+                hints.not_yet_valid(stated, time.time(), profile.leeway_seconds)
             ) from e
         except (jwt.InvalidIssuedAtError, jwt.MissingRequiredClaimError) as e:
             raise claims_rejected(f"token claims are not valid: {e}") from e
@@ -218,13 +230,12 @@ def _is_timestamp(value: Any) -> bool:
     )
 
 
-def _check_time_claims(token: str) -> None:
+def _check_time_claims(stated: dict[str, Any]) -> None:
     """Refuse registered time claims that are numbers out of bounds (10**400, 1e30, NaN), before
     the signature check does any arithmetic with them (PyJWT parses the payload once more)."""
     # Not a JSON object ({}): the signature check that follows refuses it in its own words.
-    payload = _payload(token)
     for name in _TIME_CLAIMS:
-        value = payload.get(name)
+        value = stated.get(name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
         # Other types are refused by the checks that follow (PyJWT, then _check_claims).
         if number and not _is_timestamp(value):
@@ -233,16 +244,6 @@ def _check_time_claims(token: str) -> None:
                 error_type="jwt_invalid_claims",
                 status_code=400,
             )
-
-
-def _payload(token: str) -> dict[str, Any]:
-    """The token's claims as it states them, unverified (``{}`` when they are not a JSON object):
-    for the bounds checked before the signature, and for messages. Never trusted."""
-    try:
-        claims = _b64url_json(token.split(".")[1])
-    except TokenRejected:
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 def claim_at_path(claims: dict[str, Any], path: str) -> Any:
@@ -449,12 +450,12 @@ def verify_external_token(
         _check_size(token)
         trace.record(step, True, f"{len(token)} bytes")
         step = "header"
-        header = _parse_header(profile, token)
+        header, stated = _parse_header(profile, token)
         trace.header = header
         trace.record(step, True, f"alg {header['alg']}, kid {header.get('kid')!r}")
         step = "signature and registered claims"
-        _check_time_claims(token)
-        claims = _decode(profile, token, header)
+        _check_time_claims(stated)
+        claims = _decode(profile, token, header, stated)
         trace.claims = claims
         trace.record(step, True, "signature, iss, aud, exp, iat, nbf verified")
         step = "claims and mapping"
