@@ -102,8 +102,10 @@ class PreparedQuery(Generic[M]):
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         names = {value: name for name, value in placeholders.items()}
+        # Placeholders are str or int; any other parameter (a list, say) is a constant.
         slots: list[tuple[str | None, Any]] = [
-            (names[p], None) if _hashable(p) and p in names else (None, p) for p in params
+            (names[p], None) if isinstance(p, str | int) and p in names else (None, p)
+            for p in params
         ]
         missing = set(placeholders) - {name for name, _ in slots if name}
         if missing:
@@ -144,10 +146,7 @@ class PreparedQuery(Generic[M]):
         }
 
     def _plans(self) -> dict[str, _Plan]:
-        plans: dict[str, _Plan] | None = getattr(self._local, "plans", None)
-        if plans is None:
-            plans = self._local.plans = {}
-        return plans
+        return _thread_dict(self._local)
 
 
 def _converted(row: tuple[Any, ...], plan: _Plan) -> list[Any]:
@@ -161,12 +160,12 @@ def _converted(row: tuple[Any, ...], plan: _Plan) -> list[Any]:
     return values
 
 
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
+def _thread_dict(local: threading.local) -> dict[Any, Any]:
+    """This thread's plans (a new thread starts with none, like its connections)."""
+    plans: dict[Any, Any] | None = getattr(local, "plans", None)
+    if plans is None:
+        plans = local.plans = {}
+    return plans
 
 
 @dataclass(frozen=True)
@@ -198,11 +197,7 @@ def insert(obj: M, using: str | None = None) -> M:
         obj.save(force_insert=True, using=using)  # save()'s own path, signals and all
         return obj
     connection = connections[using]
-    plans: dict[tuple[type[Model], str, bool], _InsertPlan] | None = getattr(
-        _insert_plans, "plans", None
-    )
-    if plans is None:
-        plans = _insert_plans.plans = {}
+    plans: dict[tuple[type[Model], str, bool], _InsertPlan] = _thread_dict(_insert_plans)
     key = (type(obj), using, returning)
     plan = plans.get(key)
     if plan is None or plan.connection is not connection:
