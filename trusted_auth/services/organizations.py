@@ -31,9 +31,6 @@ from .identity_events import record_change
 from .users import validate_email_address, validate_external_id, validate_metadata
 from .verification import claims_rejected
 
-MEMBER_DELETED = DELETED
-MEMBER_ACTIVE = ACTIVE
-
 
 def _normalise_domains(domains: list[str] | None) -> list[str]:
     return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
@@ -410,7 +407,7 @@ def _set_member_status(
     with transaction.atomic():
         member = get_member(organization, reference)
         Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
-        if status == MEMBER_DELETED:
+        if status == DELETED:
             Session.objects.filter(member=member, revoked_at__isnull=True).update(
                 revoked_at=timezone.now()
             )
@@ -429,14 +426,14 @@ def delete_member(
 ) -> Member:
     """Mark a member ``deleted`` and revoke its live sessions; ``reactivate_member`` undoes
     the status (not the sessions)."""
-    return _set_member_status(organization, reference, MEMBER_DELETED, "member_delete", context)
+    return _set_member_status(organization, reference, DELETED, "member_delete", context)
 
 
 def reactivate_member(
     organization: Organization, reference: Any, *, context: RequestContext | None = None
 ) -> Member:
     """Make a (deleted) member ``active`` again."""
-    return _set_member_status(organization, reference, MEMBER_ACTIVE, "member_reactivate", context)
+    return _set_member_status(organization, reference, ACTIVE, "member_reactivate", context)
 
 
 def search_members(
