@@ -101,11 +101,15 @@ def forget_remembered_failure(profile: TrustedAuthTokenProfile) -> None:
     _cache().delete(_failure_cache_key(profile))
 
 
-def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
-    entry = _cache().get(_keyset_cache_key(profile))
+def _keyset_from(entry: Any, profile: TrustedAuthTokenProfile) -> KeySet | None:
+    """The cache entry as a key set, when it holds one fetched from the profile's current URL."""
     if not isinstance(entry, dict) or entry.get("url") != profile.jwks_url:
         return None
     return KeySet(url=entry["url"], keys=entry["keys"], fetched_at=entry["fetched_at"])
+
+
+def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
+    return _keyset_from(_cache().get(_keyset_cache_key(profile)), profile)
 
 
 def cached_keysets(profiles: list[TrustedAuthTokenProfile]) -> dict[str, KeySet | None]:
@@ -116,16 +120,10 @@ def cached_keysets(profiles: list[TrustedAuthTokenProfile]) -> dict[str, KeySet 
         entries = _cache().get_many(list(keys))
     except Exception:  # noqa: BLE001 - a dashboard read; attests see the outage themselves
         entries = {}
-    result: dict[str, KeySet | None] = {}
-    for cache_key, profile in keys.items():
-        entry = entries.get(cache_key)
-        valid = isinstance(entry, dict) and entry.get("url") == profile.jwks_url
-        result[profile.profile_id] = (
-            KeySet(url=entry["url"], keys=entry["keys"], fetched_at=entry["fetched_at"])
-            if valid
-            else None
-        )
-    return result
+    return {
+        profile.profile_id: _keyset_from(entries.get(cache_key), profile)
+        for cache_key, profile in keys.items()
+    }
 
 
 def fetch_counted(url: str) -> FetchedJwks:
@@ -168,8 +166,10 @@ def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -
     return keyset
 
 
-def _is_fresh(keyset: KeySet) -> bool:
-    return time.time() - keyset.fetched_at < trusted_auth_settings.JWKS_CACHE_SECONDS
+def is_fresh(keyset: KeySet, now: float | None = None) -> bool:
+    """Fetched less than ``JWKS_CACHE_SECONDS`` before ``now`` (default: the current time)."""
+    now = time.time() if now is None else now
+    return now - keyset.fetched_at < trusted_auth_settings.JWKS_CACHE_SECONDS
 
 
 def _newer(latest: KeySet | None, known: KeySet | None) -> bool:
@@ -242,7 +242,7 @@ def jwks_for(profile: TrustedAuthTokenProfile, kid: str | None) -> KeySet:
     """The key set to verify a token with ``kid``, refetching under the rules above."""
     keyset = cached_keyset(profile)
     has_kid = keyset is not None and (kid is None or any(k.get("kid") == kid for k in keyset.keys))
-    if keyset is not None and _is_fresh(keyset) and has_kid:
+    if keyset is not None and is_fresh(keyset) and has_kid:
         metrics.increment(metrics.JWKS_CACHE_HITS)
         return keyset
     failure = _remembered_failure(profile)

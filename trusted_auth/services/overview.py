@@ -20,11 +20,10 @@ from django.db.models import Count, Q
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.models import AuditEvent, Session, SigningKey, TrustedAuthTokenProfile
 
 from . import jwks_health
-from .issuer_keys import cached_keysets
+from .issuer_keys import cached_keysets, is_fresh
 from .rejection_hints import duration
 
 HOURS = 24
@@ -188,9 +187,7 @@ def _jwks_profiles(now: float) -> list[JwksProfileHealth]:
                 keys=len(keyset.keys) if keyset else None,
                 fetched_at=dt.datetime.fromtimestamp(fetched_at, dt.UTC) if fetched_at else None,
                 age_seconds=now - fetched_at if fetched_at else None,
-                fresh=bool(
-                    fetched_at and now - fetched_at < trusted_auth_settings.JWKS_CACHE_SECONDS
-                ),
+                fresh=bool(keyset and fetched_at and is_fresh(keyset, now)),
                 last_error=record.last_error if record.last_failure_at else "",
                 last_failure_at=dt.datetime.fromtimestamp(record.last_failure_at, dt.UTC)
                 if record.last_failure_at
