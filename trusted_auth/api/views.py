@@ -95,11 +95,8 @@ class AttestAPIView(ServerAPIView):
             return
         profile_id = getattr(self, "throttle_profile_id", None)
         if profile_id is None:
-            try:
-                body = self.request.data
-            except Exception:  # noqa: BLE001 - an unreadable body names no profile
-                body = None
-            profile_id = body.get("profile_id") if isinstance(body, dict) else None
+            # Any failure reading it (the dependency that is down, say) names no profile.
+            profile_id = self.requested_profile_id(unreadable=(Exception,))
         try:
             record_malformed_attest(
                 profile_id, request_context(self.request), error, action=self.audit_action
@@ -107,22 +104,24 @@ class AttestAPIView(ServerAPIView):
         except DEPENDENCY_ERRORS:
             logger.warning("trusted_auth: could not write the audit event of a refused attest")
 
+    def requested_profile_id(
+        self, unreadable: tuple[type[BaseException], ...] = _UNREADABLE_BODY
+    ) -> object:
+        """The body's ``profile_id`` as the client sent it (for the audit event of an attest
+        refused before it ran), or None when the body is unreadable or names none."""
+        try:
+            body = self.request.data
+        except unreadable:
+            return None
+        return body.get("profile_id") if isinstance(body, dict) else None
+
     def parse_attest(self, serializer_class, context, *, action: str):
         """``parse`` for attest endpoints: a malformed attest is still an audited failure.
         A well-formed one is then held to the per-profile rate limit."""
         try:
             data = self.parse(serializer_class)
         except BadRequest as error:
-            try:
-                body = self.request.data
-            except _UNREADABLE_BODY:
-                body = None
-            record_malformed_attest(
-                body.get("profile_id") if isinstance(body, dict) else None,
-                context,
-                error,
-                action=action,
-            )
+            record_malformed_attest(self.requested_profile_id(), context, error, action=action)
             raise
         self.throttle_profile_id = data["profile_id"]
         throttle = AttestProfileThrottle()
