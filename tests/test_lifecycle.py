@@ -31,10 +31,12 @@ from stytch.b2b.models import sessions as b2b_models
 from stytch.core.response_base import StytchError
 
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication, VerifiedSession
+from trusted_auth.errors import SessionNotFound
 from trusted_auth.models import Session, UserIdentity
 from trusted_auth.services import process_cache
 from trusted_auth.services.lifecycle import clear_expired_sessions
 from trusted_auth.services.organizations import create_organization
+from trusted_auth.services.session_jwt import verify_session_jwt
 from trusted_auth.services.signing_keys import current_signing_key, private_key
 from trusted_auth.timeutil import rfc3339
 
@@ -617,6 +619,45 @@ def test_bearer_jwt_costs_one_generation_read_per_request(
             factory.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {body['session_token']}")
         )
     assert len(queries) >= 1
+
+
+@pytest.mark.django_db(transaction=True)  # the keyring is kept only outside a transaction
+def test_a_repeated_session_jwt_is_verified_once_while_its_key_stands(
+    api, pem_profile, token_factory, monkeypatch
+):
+    """A client sends the same session JWT with every request until it expires: the RSA check
+    runs once per key generation, and every later use still checks its expiry and its key."""
+    body = start(api, pem_profile, token_factory)
+    token = body["session_jwt"]
+    decodes = []
+    real_decode = jwt.decode
+
+    def counting_decode(*args, **kwargs):
+        decodes.append(args[0])
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    first = verify_session_jwt(token)
+    first[SESSION_CLAIM]["id"] = "session-tampered-by-the-caller"
+    second = verify_session_jwt(token)
+    assert decodes == [token]
+    assert second == claims_of(token)  # a fresh copy: what a caller did to the first is gone
+
+    # Past its exp: refused, as jwt.decode would, though the signature was checked before.
+    claims = claims_of(token)
+    monkeypatch.setattr(time, "time", lambda: claims["exp"] + 1)
+    with pytest.raises(SessionNotFound):
+        verify_session_jwt(token)
+    assert verify_session_jwt(token, allow_expired=True)["sub"] == claims["sub"]
+    monkeypatch.undo()
+
+    # A retired key: the keyring reloads and the token is refused, not served from memory.
+    call_command("trusted_auth", "keys", "rotate", stdout=io.StringIO())
+    call_command("trusted_auth", "keys", "rotate", "--promote", stdout=io.StringIO())
+    assert verify_session_jwt(token)["sub"] == claims["sub"]
+    call_command("trusted_auth", "keys", "retire", "--force", stdout=io.StringIO())
+    with pytest.raises(SessionNotFound):
+        verify_session_jwt(token)
 
 
 def test_bearer_member_session(api, pem_profile, token_factory, organization):

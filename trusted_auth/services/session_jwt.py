@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from typing import Any
 
@@ -118,20 +119,35 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
     next request. The claims must include ``REQUIRED_CLAIMS`` and a session claim with an
     ``id``. ``allow_expired`` accepts a valid signature past ``exp``: the session itself
     decides. Raises ``SessionNotFound`` when the token is not ours or not valid.
+
+    A client sends the same JWT with each request until it expires, so the full check (RSA
+    signature, ``iss``, ``aud``, required claims) runs once per token and key: this process
+    then remembers the exact token string, tagged with the key object that verified it. A
+    later call with the same string, while the keyring still holds that same key object (a
+    rotate or retire anywhere loads new ones), decodes the payload again (a fresh dict every
+    time) and checks ``exp`` again; ``nbf`` and ``iat`` only ever pass later than they did.
     """
     try:
         kid = unverified_kid(token)
         key = keyring().verifiers.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise SessionNotFound("session_jwt is not signed by a key of this project")
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=["RS256"],
-            audience=trusted_auth_settings.PROJECT_ID,
-            issuer=trusted_auth_settings.ISSUER,
-            options={"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired},
-        )
+        tag = (key, trusted_auth_settings.ISSUER, trusted_auth_settings.PROJECT_ID)
+        now = time.time()
+        if _verified.get(token, tag, now=now, max_age=_VERIFIED_MAX_AGE):
+            claims = _payload(token)
+            if not allow_expired and int(claims["exp"]) <= now:
+                raise SessionNotFound("session_jwt is not valid: ExpiredSignatureError")
+        else:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=trusted_auth_settings.PROJECT_ID,
+                issuer=trusted_auth_settings.ISSUER,
+                options={"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired},
+            )
+            _verified.put(token, tag, True, now=now)
     except SessionNotFound:
         raise
     except Exception as e:  # noqa: BLE001 - hostile input must never 500
@@ -141,6 +157,21 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
         raise SessionNotFound("session_jwt carries no session id")
     if not isinstance(claims["sub"], str):
         raise SessionNotFound("session_jwt has no subject")
+    return claims
+
+
+# token -> True, tagged with (verifying key, ISSUER, PROJECT_ID): the session JWTs this process
+# has verified, 4,096 at most (about 1 KB each). No age limit: every use checks exp again.
+_verified: TaggedLru[str, bool] = TaggedLru(4096)
+_VERIFIED_MAX_AGE = math.inf
+
+
+def _payload(token: str) -> dict[str, Any]:
+    """The claims of a token whose signature was already verified (see ``verify_session_jwt``)."""
+    segment = token.split(".", 2)[1]
+    claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    if not isinstance(claims, dict):
+        raise SessionNotFound("session_jwt payload is not an object")
     return claims
 
 
