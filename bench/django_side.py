@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,6 +45,7 @@ from trusted_auth.models import (  # noqa: E402
     TrustedAuthTokenProfile,
 )
 from trusted_auth.services import generations  # noqa: E402
+from trusted_auth.services import session_jwt as session_jwt_service  # noqa: E402
 from trusted_auth.services.attest import AttestRequest, attest  # noqa: E402
 from trusted_auth.services.lifecycle import subject_of  # noqa: E402
 from trusted_auth.services.profiles import get_profile  # noqa: E402
@@ -62,15 +64,18 @@ def _load_signer(pem: bytes) -> None:
     _signer = serialization.load_pem_private_key(pem, password=None)
 
 
-def _mint(start_stop: tuple[int, int]) -> list[str]:
+USERS = 500  # token n speaks for user n % USERS: after the first USERS, returning users
+
+
+def _mint(start_stop: tuple[int, int], population: str = "bench") -> list[str]:
     now = int(time.time())
     return [
         jwt.encode(
             {
                 "iss": ISSUER,
                 "aud": AUDIENCE,
-                "sub": f"bench-{n}",
-                "email": f"bench-{n % 500}@example.com",
+                "sub": f"{population}-{n % USERS}",
+                "email": f"{population}-{n % USERS}@example.com",
                 "jti": str(uuid.uuid4()),
                 "iat": now,
                 "exp": now + 3600,
@@ -83,13 +88,14 @@ def _mint(start_stop: tuple[int, int]) -> list[str]:
     ]
 
 
-def mint_tokens(pem: bytes, count: int) -> list[str]:
+def mint_tokens(pem: bytes, count: int, population: str) -> list[str]:
     """External tokens, as an IdP would sign them (RS256, 2048 bits), on every core."""
     workers = os.cpu_count() or 1
     step = max(1, -(-count // workers))
     chunks = [(n, min(count, n + step)) for n in range(0, count, step)]
     with ProcessPoolExecutor(workers, initializer=_load_signer, initargs=(pem,)) as pool:
-        return [token for chunk in pool.map(_mint, chunks) for token in chunk]
+        minted = pool.map(partial(_mint, population=population), chunks)
+        return [token for chunk in minted for token in chunk]
 
 
 def setup(outdir: Path, tokens: int, sessions: int) -> None:
@@ -124,7 +130,12 @@ def setup(outdir: Path, tokens: int, sessions: int) -> None:
         )
         session_tokens.append(result.session_token)
         session_jwt = result.session_jwt
-    (outdir / "attest_tokens.txt").write_text("\n".join(mint_tokens(pem, tokens)) + "\n")
+    # Two populations: the baseline's users must not share emails with ours, or its Django users
+    # (no identity, no link) would make our attests refuse them, correctly, as
+    # identity_link_required.
+    for scenario, population in (("attest", "bench"), ("baseline", "baseline")):
+        minted = mint_tokens(pem, tokens, population)
+        (outdir / f"{scenario}_tokens.txt").write_text("\n".join(minted) + "\n")
     (outdir / "session_tokens.txt").write_text("\n".join(session_tokens) + "\n")
     (outdir / "setup.json").write_text(
         json.dumps(
@@ -178,6 +189,10 @@ def inprocess(outdir: Path, seconds: float) -> None:
         finally:
             request_finished.send(sender=None)
 
+    def bearer_first_use():
+        session_jwt_service._verified.clear()
+        authentication.authenticate(bearer)
+
     def generation_read():
         request_started.send(sender=None)
         try:
@@ -215,8 +230,11 @@ def inprocess(outdir: Path, seconds: float) -> None:
                 issuer=claims["iss"],
             ),
         ),
-        # BearerSessionAuthentication once the request's generation read is done (memoised).
+        # BearerSessionAuthentication once the request's generation read is done (memoised):
+        # the same JWT again, as a client sends it with each request until it expires.
         "bearer_session_jwt": rate(seconds, lambda: authentication.authenticate(bearer)),
+        # The same, for a JWT this process has not verified yet (its first request here).
+        "bearer_session_jwt_first_use": rate(seconds, bearer_first_use),
         # The one verifier as authenticate uses it (same keyring, no query of its own).
         "verify_session_jwt": rate(
             seconds, lambda: verify_session_jwt(session_jwt, allow_expired=True)
