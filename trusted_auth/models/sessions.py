@@ -38,6 +38,7 @@ class Session(models.Model):
         null=True,
         blank=True,
         verbose_name=_("user"),
+        db_index=False,  # ta_session_user_idx leads with it (see Meta.indexes)
     )
     member = models.ForeignKey(
         Member,
@@ -46,6 +47,7 @@ class Session(models.Model):
         null=True,
         blank=True,
         verbose_name=_("member"),
+        db_index=False,  # ta_session_member_idx
     )
     organization = models.ForeignKey(
         Organization,
@@ -54,6 +56,7 @@ class Session(models.Model):
         null=True,
         blank=True,
         verbose_name=_("organization"),
+        db_index=False,  # ta_session_org_idx
     )
     profile = models.ForeignKey(
         TrustedAuthTokenProfile,
@@ -62,6 +65,7 @@ class Session(models.Model):
         blank=True,
         related_name="sessions",
         verbose_name=_("profile that started it"),
+        db_index=False,  # ta_session_profile_idx
     )
     authentication_factors = models.JSONField(_("authentication factors"), default=list)
     custom_claims = models.JSONField(_("custom claims"), default=dict, blank=True)
@@ -82,6 +86,8 @@ class Session(models.Model):
         # Every admin path at 1M rows (admin/sessions.py): the list's order (the admin adds -pk
         # for a total order), each list filter and the recent-sessions inlines with that same
         # order; the state filter's revoked_at; expires_at (clear-expired) is indexed above.
+        # The four foreign keys have no single-column index: the composite index that leads
+        # with each serves their joins and cascades, and every attest writes a row here.
         indexes = [
             models.Index(fields=["-started_at", "-id"], name="ta_session_recent_idx"),
             models.Index(fields=["profile", "-started_at"], name="ta_session_profile_idx"),
