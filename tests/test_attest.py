@@ -613,3 +613,25 @@ def test_audit_event_never_holds_the_raw_token(api, pem_profile, token_factory, 
         value = str(getattr(event, field.attname))
         assert token not in value, field.name
         assert payload[:40] not in value and signature[:40] not in value, field.name
+
+
+def test_every_answer_is_the_json_envelope_whatever_accept_asks(
+    api, pem_profile, token_factory, settings
+):
+    """Stytch's API answers JSON to any Accept header; so do we, success or error."""
+    html = {"HTTP_ACCEPT": "text/html"}
+    body = {
+        "profile_id": pem_profile.profile_id,
+        "token": token_factory(),
+        "session_duration_minutes": 5,
+    }
+    response = api.post("/v1/sessions/attest", body, format="json", **html)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["session_jwt"]
+    refused = api.post(
+        "/v1/sessions/authenticate", {"session_token": "x" * 43}, format="json", **html
+    )
+    assert (refused.status_code, refused.json()["error_type"]) == (404, "session_not_found")
+    jwks = APIClient().get(f"/v1/sessions/jwks/{settings.TRUSTED_AUTH['PROJECT_ID']}", **html)
+    assert jwks.status_code == 200 and jwks.json()["keys"]
