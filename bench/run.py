@@ -268,7 +268,7 @@ def bench_backend(name: str, env: dict[str, str], args, workdir: Path) -> dict:
         session_token = (workdir / "session_tokens.txt").read_text().split()[0]
         with requests.Session() as http:  # every worker imports and caches what it needs
             for token, baseline_token in zip(
-                tokens["attest"][:WARMUP_TOKENS], tokens["baseline"][:WARMUP_TOKENS]
+                tokens["attest"][:WARMUP_TOKENS], tokens["baseline"][:WARMUP_TOKENS], strict=True
             ):
                 http.post(
                     server.url + "/v1/sessions/attest",
