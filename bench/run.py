@@ -98,11 +98,16 @@ def run(command: list[str], env: dict[str, str], **kwargs) -> subprocess.Complet
     return subprocess.run(command, cwd=ROOT, env=env, check=True, **kwargs)
 
 
-def worker_rss_mb(server: GunicornServer) -> list[float]:
-    """Resident memory of each Gunicorn worker (the master's children), in MB."""
+def worker_pids(server: GunicornServer) -> list[str]:
+    """The Gunicorn workers: the master's children."""
     pid = server.process.pid
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
+def worker_rss_mb(server: GunicornServer) -> list[float]:
+    """Resident memory of each Gunicorn worker, in MB."""
     sizes = []
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+    for child in worker_pids(server):
         status = Path(f"/proc/{child}/status").read_text()
         sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
     return sizes
@@ -110,12 +115,11 @@ def worker_rss_mb(server: GunicornServer) -> list[float]:
 
 def worker_cpu_seconds(server: GunicornServer) -> float:
     """User + system CPU time the Gunicorn workers have used so far, in seconds."""
-    pid, ticks = server.process.pid, os.sysconf("SC_CLK_TCK")
     total = 0
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+    for child in worker_pids(server):
         fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, script: Path, duration: float, connections: int) -> dict[str, float]:
