@@ -102,9 +102,15 @@ def unverified_kid(token: Any) -> Any:
     before ``jwt.decode`` does it all again (measured: a third of a Bearer verification).
     Raises on anything malformed; callers turn every exception into a refusal.
     """
-    segment = token.split(".", 1)[0]
-    header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    header = _segment_json(token, 0)
     return header.get("kid") if isinstance(header, dict) else None
+
+
+def _segment_json(token: str, index: int) -> Any:
+    """Segment ``index`` of a compact JWS (0 header, 1 payload), base64url-decoded and parsed,
+    unchecked: the header only picks a key, the payload is read once its signature verified."""
+    segment = token.split(".", 2)[index]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 # Every session JWT we accept carries these, whoever verifies it.
@@ -168,8 +174,7 @@ _VERIFIED_MAX_AGE = math.inf
 
 def _payload(token: str) -> dict[str, Any]:
     """The claims of a token whose signature was already verified (see ``verify_session_jwt``)."""
-    segment = token.split(".", 2)[1]
-    claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    claims = _segment_json(token, 1)
     if not isinstance(claims, dict):
         raise SessionNotFound("session_jwt payload is not an object")
     return claims
