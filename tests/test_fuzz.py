@@ -12,10 +12,12 @@ import base64
 import json
 import os
 import string
+import time
 from typing import Any
 
 import jwt
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -189,3 +191,100 @@ def test_arbitrary_json_bodies_never_500(api, pem_profile, url, body):
     response = api.post(url, json.dumps(body), content_type="application/json")
     assert response.status_code < 500, response.json()
     assert {"status_code", "request_id"} <= response.json().keys()
+
+
+SESSION_JWT_CLAIMS = ["iss", "aud", "exp", "iat", "nbf", "sub", "jti"]
+
+
+def session_jwt_values(now: int):
+    """Hostile values, and the near-miss ones a verifier gets wrong: our issuer and project in
+    other shapes, times either side of now (far enough that the two checks agree), numbers as
+    strings, floats, booleans."""
+    issuer, project = (
+        django_settings.TRUSTED_AUTH["ISSUER"],
+        django_settings.TRUSTED_AUTH["PROJECT_ID"],
+    )
+    times = st.sampled_from([now - 10**6, now - 100, now + 100, now + 10**6])
+    return st.one_of(
+        json_values,
+        st.sampled_from([issuer, project, [project], [project, 1], [], "", issuer + "/", None]),
+        times,
+        times.map(float),
+        times.map(str),
+        st.sampled_from([True, False, float("inf"), float("nan"), 10**400]),
+    )
+
+
+@given(data=st.data())
+def test_the_session_jwt_check_answers_as_jwt_decode_does(db, data):
+    """``verify_session_jwt``'s own parse and claim checks (it skips ``jwt.decode`` for speed)
+    accept exactly what ``jwt.decode`` accepts with the same key, claims and options, and
+    return the same claims; only a header beyond alg/kid/typ or a padded segment, which our
+    session JWTs never have, is refused by ours alone."""
+    from trusted_auth.services.session_jwt import REQUIRED_CLAIMS, _verified_claims
+    from trusted_auth.services.signing_keys import current_signing_key, keyring, private_key
+
+    signing_key = current_signing_key()
+    verifier = keyring().verifiers[signing_key.kid]
+    now = int(time.time())
+    claims = {
+        "iss": django_settings.TRUSTED_AUTH["ISSUER"],
+        "aud": [django_settings.TRUSTED_AUTH["PROJECT_ID"]],
+        "sub": "user-fuzz",
+        "iat": now - 100,
+        "nbf": now - 100,
+        "exp": now + 100,
+        "https://stytch.com/session": {"id": "session-fuzz"},
+    }
+    claims.update(
+        data.draw(
+            st.dictionaries(
+                st.sampled_from(SESSION_JWT_CLAIMS), session_jwt_values(now), max_size=3
+            ),
+            label="claims",
+        )
+    )
+    for name in data.draw(st.lists(st.sampled_from(SESSION_JWT_CLAIMS), max_size=2), "drop"):
+        claims.pop(name, None)
+    headers = data.draw(
+        st.dictionaries(
+            st.sampled_from(["typ", "alg", "crit", "b64", "cty", "x5u"]), json_values, max_size=2
+        ),
+        label="headers",
+    )
+    headers["kid"] = signing_key.kid
+    try:
+        token = jwt.encode(claims, private_key(signing_key), algorithm="RS256", headers=headers)
+    except (TypeError, ValueError, OverflowError, NotImplementedError, jwt.PyJWTError):
+        return  # PyJWT will not write it (a non-JSON value, an unknown alg): nothing to compare
+    padded = data.draw(st.booleans(), label="append to a segment")
+    if padded:
+        segments = token.split(".")
+        index = data.draw(st.integers(0, 2))
+        segments[index] += data.draw(st.sampled_from(["=", "==", " ", "+", "\n"]))
+        token = ".".join(segments)
+    verify_exp = data.draw(st.booleans(), label="verify_exp")
+
+    def check(verify):
+        try:
+            return verify()
+        except (jwt.PyJWTError, ValueError, TypeError, UnicodeError) as error:
+            return error
+
+    theirs = check(
+        lambda: jwt.decode(
+            token,
+            verifier,
+            algorithms=["RS256"],
+            audience=django_settings.TRUSTED_AUTH["PROJECT_ID"],
+            issuer=django_settings.TRUSTED_AUTH["ISSUER"],
+            options={"require": REQUIRED_CLAIMS, "verify_exp": verify_exp},
+        )
+    )
+    ours = check(lambda: _verified_claims(token, verifier, now=time.time(), verify_exp=verify_exp))
+    if isinstance(ours, dict):
+        assert ours == theirs
+    elif isinstance(theirs, dict):
+        # jwt.decode also takes other header parameters and "=" padding (some issuers pad);
+        # our session JWTs have neither, so ours refuses them.
+        assert padded or not set(headers) <= {"alg", "kid", "typ"}, (ours, claims, headers)

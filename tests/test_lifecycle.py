@@ -34,6 +34,7 @@ from trusted_auth.contrib.rest_framework import BearerSessionAuthentication, Ver
 from trusted_auth.errors import SessionNotFound
 from trusted_auth.models import Session, UserIdentity
 from trusted_auth.services import process_cache
+from trusted_auth.services import session_jwt as session_jwt_service
 from trusted_auth.services.lifecycle import clear_expired_sessions
 from trusted_auth.services.organizations import create_organization
 from trusted_auth.services.session_jwt import verify_session_jwt
@@ -629,18 +630,18 @@ def test_a_repeated_session_jwt_is_verified_once_while_its_key_stands(
     runs once per key generation, and every later use still checks its expiry and its key."""
     body = start(api, pem_profile, token_factory)
     token = body["session_jwt"]
-    decodes = []
-    real_decode = jwt.decode
+    checks = []
+    real_check = session_jwt_service._RS256.verify
 
-    def counting_decode(*args, **kwargs):
-        decodes.append(args[0])
-        return real_decode(*args, **kwargs)
+    def counting_check(message, key, signature):
+        checks.append(message)
+        return real_check(message, key, signature)
 
-    monkeypatch.setattr(jwt, "decode", counting_decode)
+    monkeypatch.setattr(session_jwt_service._RS256, "verify", counting_check)
     first = verify_session_jwt(token)
     first[SESSION_CLAIM]["id"] = "session-tampered-by-the-caller"
     second = verify_session_jwt(token)
-    assert decodes == [token]
+    assert checks == [token.rsplit(".", 1)[0].encode()]  # one RSA check
     assert second == claims_of(token)  # a fresh copy: what a caller did to the first is gone
 
     # Past its exp: refused, as jwt.decode would, though the signature was checked before.
