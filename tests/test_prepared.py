@@ -13,7 +13,7 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from trusted_auth.internal.prepared import PreparedQuery, insert
+from trusted_auth.internal.prepared import PreparedQuery, insert, insert_all
 from trusted_auth.models import AuditEvent, ConsumedToken, IdentityLink, UserIdentity
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,6 +109,51 @@ def test_insert_writes_the_row_save_would_write():
     # An expression value takes save()'s path: same row, same outcome.
     insert(ConsumedToken(replay_key="k2", expires_at=Now()))
     assert ConsumedToken.objects.filter(replay_key__in=["k", "k2"]).count() == 2
+
+
+def test_insert_all_writes_each_row_and_on_postgresql_in_one_statement():
+    later = timezone.now() + timedelta(minutes=5)
+    rows = [
+        ConsumedToken(replay_key="together", expires_at=later),
+        AuditEvent(action="attest", outcome="success", token_id="t1"),
+        AuditEvent(action="attest", outcome="success", token_id="t2"),
+    ]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        insert_all(rows)
+    writes = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 3), writes
+    assert all(row.pk and not row._state.adding for row in rows)
+    assert ConsumedToken.objects.get(pk=rows[0].pk).replay_key == "together"
+    stored = AuditEvent.objects.filter(pk__in=[rows[1].pk, rows[2].pk]).order_by("pk")
+    assert [event.token_id for event in stored] == ["t1", "t2"]
+
+    # The unique key refuses the whole statement: no row of it is written.
+    again = [
+        AuditEvent(action="attest", outcome="success", token_id="t3"),
+        ConsumedToken(replay_key="together", expires_at=later),
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_all(again)
+    assert not AuditEvent.objects.filter(token_id="t3").exists()
+
+
+def test_insert_all_saves_each_row_when_a_receiver_listens():
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append(instance.replay_key)
+
+    post_save.connect(receiver, sender=ConsumedToken)
+    try:
+        insert_all(
+            [
+                AuditEvent(action="attest", outcome="success"),
+                ConsumedToken(replay_key="heard", expires_at=timezone.now()),
+            ]
+        )
+    finally:
+        post_save.disconnect(receiver, sender=ConsumedToken)
+    assert seen == ["heard"] and ConsumedToken.objects.filter(replay_key="heard").exists()
 
 
 def test_an_integrity_error_caught_inside_atomic_still_rolls_the_block_back():

@@ -15,6 +15,7 @@ capture in tests and ``execute_wrapper`` all see them.
 ``insert(obj)`` is the same for the rows every attest writes (consumed token, session, audit
 event): ``obj.save(force_insert=True)`` with the INSERT compiled once per model and connection,
 and ``save()`` itself whenever something listens to the model's ``pre_save``/``post_save``.
+``insert_all(objs)`` writes several such rows, on PostgreSQL in one statement.
 """
 
 from __future__ import annotations
@@ -173,6 +174,7 @@ class _InsertPlan:
     sql: str
     compiler: Any  # its prepare_value turns each object's values into parameters
     connection: BaseDatabaseWrapper
+    returning: bool  # the database assigns the pk (an auto field left None)
     returns_pk: bool  # the SQL ends in RETURNING pk; else the pk is last_insert_id's
     unpreparable: bool = False  # e.g. Oracle's RETURNING INTO parameters: plain save() then
 
@@ -185,6 +187,57 @@ def insert(obj: M, using: str | None = None) -> M:
     receiver listens to the model's ``pre_save`` or ``post_save``, the model overrides
     ``save()``, or a value is an expression, it is ``save()`` itself."""
     using = using or router.db_for_write(type(obj), instance=obj)
+    prepared = _prepared_insert(obj, using)
+    if prepared is None:
+        obj.save(force_insert=True, using=using)  # save()'s own path, signals and all
+        return obj
+    plan, params = prepared
+    connection = plan.connection
+    meta = obj._meta
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        if not plan.returning:
+            pk = obj.pk
+        elif plan.returns_pk:
+            pk = cursor.fetchone()[0]  # the INSERT's RETURNING clause (PostgreSQL)
+        else:
+            pk = connection.ops.last_insert_id(cursor, meta.db_table, str(meta.pk.column))
+    _inserted(obj, pk, using)
+    return obj
+
+
+def insert_all(objs: list[Model], using: str | None = None) -> None:
+    """``insert`` each of ``objs``, in order. On PostgreSQL, when each is a plain INSERT that
+    returns its new pk, they are one statement, one round trip: ``WITH i0 AS (INSERT … RETURNING
+    id), i1 AS (…) SELECT * FROM i0, i1`` (PostgreSQL runs every data-modifying ``WITH`` part
+    exactly once, and the statement fails or succeeds whole)."""
+    if not objs:
+        return
+    using = using or router.db_for_write(type(objs[0]), instance=objs[0])
+    connection = connections[using]
+    ready: list[tuple[_InsertPlan, list[Any]]] = []
+    if connection.vendor == "postgresql" and len(objs) > 1:
+        ready = [p for p in map(_prepared_insert, objs, [using] * len(objs)) if p is not None]
+    if len(ready) != len(objs) or not all(plan.returns_pk for plan, _ in ready):
+        for obj in objs:
+            insert(obj, using)
+        return
+    parts: list[str] = []
+    params: list[Any] = []
+    for index, (plan, values) in enumerate(ready):
+        parts.append(f'"i{index}" AS ({plan.sql})')
+        params.extend(values)
+    names = ", ".join(f'"i{index}"' for index in range(len(parts)))
+    sql = f"WITH {', '.join(parts)} SELECT * FROM {names}"
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        pks = cursor.fetchone()
+    for obj, pk in zip(objs, pks, strict=True):
+        _inserted(obj, pk, using)
+
+
+def _prepared_insert(obj: Model, using: str) -> tuple[_InsertPlan, list[Any]] | None:
+    """The compiled INSERT of ``obj`` and its parameters, or None when only ``save()`` will do."""
     meta = obj._meta
     returning = meta.auto_field is not None and obj.pk is None
     fields = [f for f in meta.local_concrete_fields if not (returning and f is meta.auto_field)]
@@ -195,8 +248,7 @@ def insert(obj: M, using: str | None = None) -> M:
         or post_save.has_listeners(type(obj))
         or any(hasattr(value, "resolve_expression") for value in values)
     ):
-        obj.save(force_insert=True, using=using)  # save()'s own path, signals and all
-        return obj
+        return None
     connection = connections[using]
     plans: dict[tuple[type[Model], str, bool], _InsertPlan] = _thread_dict(_insert_plans)
     key = (type(obj), using, returning)
@@ -204,24 +256,18 @@ def insert(obj: M, using: str | None = None) -> M:
     if plan is None or plan.connection is not connection:
         plan = plans[key] = _prepare_insert(obj, fields, returning, connection)
     if plan.unpreparable:
-        obj.save(force_insert=True, using=using)
-        return obj
+        return None
     params = [
         plan.compiler.prepare_value(field, value)
         for field, value in zip(fields, values, strict=True)
     ]
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(plan.sql, params)
-        if not returning:
-            pk = obj.pk
-        elif plan.returns_pk:
-            pk = cursor.fetchone()[0]  # the INSERT's RETURNING clause (PostgreSQL)
-        else:
-            pk = connection.ops.last_insert_id(cursor, meta.db_table, str(meta.pk.column))
+    return plan, params
+
+
+def _inserted(obj: Model, pk: Any, using: str) -> None:
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using
-    return obj
 
 
 def _prepare_insert(
@@ -247,6 +293,7 @@ def _prepare_insert(
         sql=sql,
         compiler=compiler,
         connection=connection,
+        returning=returning,
         returns_pk=returns_pk,
         # One parameter per field, no more: each value goes in as one %s.
         unpreparable=len(params) != len(fields),
