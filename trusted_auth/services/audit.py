@@ -39,28 +39,28 @@ def _text(value: str, limit: int) -> str:
 
 
 def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
+    """An attest's event, not yet written."""
     if "error_message" in fields:
         fields["error_message"] = _text(fields["error_message"], 500)
-    return insert(
-        AuditEvent(
-            action=facts.action,
-            profile=facts.profile,
-            requested_profile_id=_text(facts.requested_profile_id, 128),
-            token_id=_text(facts.token_id, 256),
-            subject=_text(facts.subject, 256),
-            user_id=facts.user_id,
-            organization_id=facts.organization_id,
-            ip_address=context.ip_address,
-            user_agent=_text(context.user_agent, 512),
-            **fields,
-        )
+    return AuditEvent(
+        action=facts.action,
+        profile=facts.profile,
+        requested_profile_id=_text(facts.requested_profile_id, 128),
+        token_id=_text(facts.token_id, 256),
+        subject=_text(facts.subject, 256),
+        user_id=facts.user_id,
+        organization_id=facts.organization_id,
+        ip_address=context.ip_address,
+        user_agent=_text(context.user_agent, 512),
+        **fields,
     )
 
 
-def record_attest_success(
+def attest_success_event(
     facts: AttestFacts, context: RequestContext, user, session: Session | None
 ) -> AuditEvent:
-    """Write the success event inside the attest's transaction; the signal follows the commit."""
+    """The success event, for the attest to write in its transaction with the rows it commits
+    (``prepared.insert_all``); the signal follows the commit."""
     event = _event(
         facts,
         context,
@@ -78,12 +78,14 @@ def record_attest_success(
 def record_attest_failure(
     facts: AttestFacts, context: RequestContext, error: TrustedAuthError
 ) -> AuditEvent:
-    event = _event(
-        facts,
-        context,
-        outcome=AuditEvent.Outcome.FAILURE,
-        error_type=error.error_type,
-        error_message=error.message,
+    event = insert(
+        _event(
+            facts,
+            context,
+            outcome=AuditEvent.Outcome.FAILURE,
+            error_type=error.error_type,
+            error_message=error.message,
+        )
     )
     signals.attest_failed.send(sender=AuditEvent, event=event, error=error)
     return event

@@ -199,7 +199,7 @@ def trusted_token_factor(token_id: str) -> dict[str, Any]:
     }
 
 
-def start_session(
+def new_session(
     *,
     profile: TrustedAuthTokenProfile,
     token_id: str,
@@ -212,29 +212,29 @@ def start_session(
     member: Member | None = None,
     organization: Organization | None = None,
 ) -> tuple[Session, str]:
-    """Create a consumer session (``user``) or a member session (``member`` + ``organization``).
+    """A new consumer session (``user``) or member session (``member`` + ``organization``),
+    not yet written: call it inside the transaction that inserts it (``start_session`` does
+    both), whose commit sends ``session_started``.
 
     Returns it with its session token, which the caller shows once: only its digest is stored.
     """
     session_token = new_session_token()
     now = timezone.now()
-    session = insert(
-        Session(
-            session_id=ids.new_id(ids.MEMBER_SESSION if member else ids.SESSION),
-            token_digest=token_digest(session_token),
-            user=user,
-            member=member,
-            organization=organization,
-            profile=profile,
-            authentication_factors=[trusted_token_factor(token_id)],
-            custom_claims=merge_custom_claims({}, custom_claims),
-            roles=roles,
-            ip_address=ip_address,
-            user_agent=user_agent[:512],
-            started_at=now,
-            last_accessed_at=now,
-            expires_at=now + timedelta(minutes=minutes),
-        )
+    session = Session(
+        session_id=ids.new_id(ids.MEMBER_SESSION if member else ids.SESSION),
+        token_digest=token_digest(session_token),
+        user=user,
+        member=member,
+        organization=organization,
+        profile=profile,
+        authentication_factors=[trusted_token_factor(token_id)],
+        custom_claims=merge_custom_claims({}, custom_claims),
+        roles=roles,
+        ip_address=ip_address,
+        user_agent=user_agent[:512],
+        started_at=now,
+        last_accessed_at=now,
+        expires_at=now + timedelta(minutes=minutes),
     )
     transaction.on_commit(
         lambda: signals.session_started.send(
@@ -242,6 +242,13 @@ def start_session(
         )
     )
     return session, session_token
+
+
+def start_session(**arguments: Any) -> tuple[Session, str]:
+    """``new_session(**arguments)``, inserted."""
+    with transaction.atomic():
+        session, session_token = new_session(**arguments)
+        return insert(session), session_token
 
 
 def add_factor(

@@ -21,7 +21,6 @@ from typing import Any
 import jwt
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TokenRejected, TrustedAuthError
@@ -30,7 +29,6 @@ from trusted_auth.internal.json_limits import (
     JSONLimitExceeded,
     check_json_limits,
 )
-from trusted_auth.internal.prepared import insert
 from trusted_auth.models import ConsumedToken, TrustedAuthTokenProfile
 
 from . import rejection_hints as hints
@@ -394,32 +392,24 @@ def replay_key(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, A
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def consume_external_token(
+def consumed_token_row(
     profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]
-) -> None:
-    """Record a verified token as attested (single-use profiles) — inside the attest's
-    transaction, so it is consumed exactly when the session or factor it yields commits.
+) -> ConsumedToken | None:
+    """The row that records a verified token as attested (single-use profiles; else None), for
+    the attest to write in its transaction with the session or factor the token yields.
 
-    The unique ``replay_key`` refuses a second attest on any worker: a concurrent one waits for
-    this transaction (PostgreSQL) or for the write lock (SQLite) and then fails here with
-    ``trusted_token_replayed``; if this attest rolls back instead, the other succeeds. No
-    savepoint: the error ends the whole attest, whose transaction then rolls back.
+    Its unique ``replay_key`` refuses a second attest on any worker: a concurrent one waits for
+    this transaction (PostgreSQL) or for the write lock (SQLite) and then fails on it, and the
+    attest answers ``trusted_token_replayed`` once ``was_consumed`` confirms it; if this attest
+    rolls back instead, the other succeeds.
     """
     if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
-        return
-    expires_at = datetime.fromtimestamp(claims["exp"] + profile.leeway_seconds, tz=UTC)
-    try:
-        insert(
-            ConsumedToken(
-                replay_key=replay_key(profile, token, claims),
-                profile=profile,
-                expires_at=expires_at,
-            )
-        )
-    except IntegrityError as e:
-        raise TokenRejected(
-            "token has already been attested", error_type="trusted_token_replayed"
-        ) from e
+        return None
+    return ConsumedToken(
+        replay_key=replay_key(profile, token, claims),
+        profile=profile,
+        expires_at=datetime.fromtimestamp(claims["exp"] + profile.leeway_seconds, tz=UTC),
+    )
 
 
 def was_consumed(profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]) -> bool:
@@ -441,7 +431,7 @@ def verify_external_token(
     failure. Pure: it writes nothing.
 
     The replay step belongs to the attest's transaction: the flow calls
-    ``consume_external_token`` there, after this. With ``dry_run=True`` (``profile test``, the
+    ``consumed_token_row`` there, after this. With ``dry_run=True`` (``profile test``, the
     admin's test page) the replay step looks the token up instead, read-only.
     """
     trace = trace if trace is not None else Trace()

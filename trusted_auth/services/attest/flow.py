@@ -4,11 +4,16 @@
    exists — no writes.
 2. Verify the token (``verify_external_token``: size, header, key, signature, claims). Network
    I/O (a JWKS fetch) happens here, outside any transaction.
-3. One transaction: record the token as consumed, resolve the principal through the adapter
-   (links, claims, link policy, JIT), let the adapter veto, start the session or add the
-   factor, write the success audit event. It commits whole or not at all: a token is consumed
+3. One transaction: resolve the principal through the adapter (links, claims, link policy,
+   JIT), let the adapter veto, start the session or add the factor, then write the rows
+   together: the consumed-token row, the session, the success audit event (one statement on
+   PostgreSQL, ``prepared.insert_all``). It commits whole or not at all: a token is consumed
    exactly when its session or factor commits, every session has its success event, and a
-   crash, a killed worker or a database error leaves the token retryable.
+   crash, a killed worker or a database error leaves the token retryable. A replayed token
+   fails on the consumed token's unique key — a concurrent attest of it waits there for ours —
+   and is answered ``trusted_token_replayed`` once the rollback is done and the key is seen
+   taken; its resolution ran and rolled back with it (an adapter hook may see a replay, and a
+   replay the resolution refuses first is answered with that refusal).
    The session JWT is signed after the commit with the signing key read (and decrypted) before
    the transaction: the signature, the costliest step, holds no write lock (on SQLite every
    other writer waits for it), and nothing that can fail is left after the commit.
@@ -28,10 +33,12 @@ from django.db import IntegrityError, transaction
 from trusted_auth.adapter import DefaultTrustedAuthAdapter, get_adapter
 from trusted_auth.errors import (
     ProfileNotFound,
+    TokenRejected,
     TrustedAuthError,
     UnexpectedError,
 )
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
+from trusted_auth.internal.prepared import insert_all
 from trusted_auth.models import (
     Member,
     Organization,
@@ -41,11 +48,11 @@ from trusted_auth.models import (
 )
 
 from .. import sessions
-from ..audit import AttestFacts, RequestContext, record_attest_failure, record_attest_success
+from ..audit import AttestFacts, RequestContext, attest_success_event, record_attest_failure
 from ..profile_cache import profile_for_attest
 from ..session_jwt import issue_session_jwt
 from ..signing_keys import current_signing_key, private_key
-from ..verification import consume_external_token, verify_external_token
+from ..verification import consumed_token_row, verify_external_token, was_consumed
 
 logger = logging.getLogger("trusted_auth.attest")
 
@@ -132,7 +139,7 @@ class PrincipalResolver(Protocol):
         """Whether an existing session belongs to this principal."""
 
     def session_owner(self, principal: Principal) -> dict[str, Any]:
-        """``start_session`` keyword arguments naming the owner."""
+        """``sessions.new_session`` keyword arguments naming the owner."""
 
 
 def _validate(request: AttestRequest) -> tuple[int | None, dict[str, Any] | None]:
@@ -167,43 +174,55 @@ def _attest(
     adapter = get_adapter()
     signing_key = current_signing_key()
     private_key(signing_key)  # decrypted and parsed now, so signing cannot fail after the commit
+    assert isinstance(request.token, str)  # verify_external_token refused anything else
     session: Session | None = None
     session_token = session_jwt = ""
-    with transaction.atomic():
-        # First, so a concurrent attest of the same token waits here and then fails.
-        assert isinstance(request.token, str)  # verify_external_token refused anything else
-        consume_external_token(profile, request.token, verified.claims)
-        principal = resolver.resolve(adapter, profile, attributes, request)
-        facts.user_id = principal.public_id
-        if principal.organization is not None:
-            facts.organization_id = principal.organization.organization_id
-        adapter.pre_sign_in(profile, attributes, principal)
-        if request.attaching:
-            session = _find_session(request, for_update=True)
-            if not resolver.owns(session, principal):
-                raise TrustedAuthError(
-                    "the session belongs to a different user or member than the token",
-                    error_type="session_user_mismatch",
+    try:
+        with transaction.atomic():
+            principal = resolver.resolve(adapter, profile, attributes, request)
+            facts.user_id = principal.public_id
+            if principal.organization is not None:
+                facts.organization_id = principal.organization.organization_id
+            adapter.pre_sign_in(profile, attributes, principal)
+            rows: list[Any] = [consumed_token_row(profile, request.token, verified.claims)]
+            if request.attaching:
+                session = _find_session(request, for_update=True)
+                if not resolver.owns(session, principal):
+                    raise TrustedAuthError(
+                        "the session belongs to a different user or member than the token",
+                        error_type="session_user_mismatch",
+                    )
+                sessions.add_factor(
+                    session,
+                    token_id=facts.token_id,
+                    minutes=requested_minutes,
+                    custom_claims=custom_claims,
                 )
-            sessions.add_factor(
-                session,
-                token_id=facts.token_id,
-                minutes=requested_minutes,
-                custom_claims=custom_claims,
+                if isinstance(request.session_token, str):
+                    session_token = request.session_token
+            elif minutes is not None:
+                session, session_token = sessions.new_session(
+                    **resolver.session_owner(principal),
+                    profile=profile,
+                    token_id=facts.token_id,
+                    minutes=minutes,
+                    custom_claims=custom_claims,
+                    roles=principal.roles,
+                    ip_address=request.context.ip_address,
+                    user_agent=request.context.user_agent,
+                )
+                rows.append(session)
+            rows.append(
+                attest_success_event(facts, request.context, principal.django_user, session)
             )
-            session_token = request.session_token if isinstance(request.session_token, str) else ""
-        elif minutes is not None:
-            session, session_token = sessions.start_session(
-                **resolver.session_owner(principal),
-                profile=profile,
-                token_id=facts.token_id,
-                minutes=minutes,
-                custom_claims=custom_claims,
-                roles=principal.roles,
-                ip_address=request.context.ip_address,
-                user_agent=request.context.user_agent,
-            )
-        record_attest_success(facts, request.context, principal.django_user, session)
+            insert_all([row for row in rows if row is not None])
+    except IntegrityError as error:
+        # The consumed token's unique key, taken by another attest of this token (committed).
+        if was_consumed(profile, request.token, verified.claims):
+            raise TokenRejected(
+                "token has already been attested", error_type="trusted_token_replayed"
+            ) from error
+        raise
     if session is not None:
         session_jwt = issue_session_jwt(session, principal.public_id, key=signing_key)
     return AttestResult(
