@@ -291,13 +291,16 @@ class CountingCache:
 
 def costs(outdir: Path) -> None:
     """SQL statements and cache calls of one attest and one authenticate through the whole
-    stack (Django's test client: middleware, DRF, signals), with this process's caches warm."""
+    stack (Django's test client: middleware, DRF, signals), with this process's caches warm.
+    Each is measured three times and the median run kept: on a cache other than Redis a
+    throttle's window opening costs an ``add`` after a missed ``incr``, so a run that happens
+    to open both windows counts two calls more."""
     facts = json.loads((outdir / "setup.json").read_text())
     _load_signer(facts["signer_pem"].encode())
     client = Client(HTTP_HOST="127.0.0.1")
     auth = "Basic " + base64.b64encode(f"{facts['project_id']}:{facts['secret']}".encode()).decode()
     session_token = (outdir / "session_tokens.txt").read_text().split()[0]
-    tokens = _mint((2 * 10**9, 2 * 10**9 + 3))
+    tokens = iter(_mint((2 * 10**9, 2 * 10**9 + 4)))
 
     def attest_call(token: str):
         return client.post(
@@ -315,42 +318,49 @@ def costs(outdir: Path) -> None:
             HTTP_AUTHORIZATION=auth,
         )
 
-    attest_call(tokens[0]).json()  # warm: secret, keyring, profile
+    attest_call(next(tokens)).json()  # warm: secret, keyring, profile
     authenticate_call().json()
     results = {}
     for name, call in (
-        ("attest", lambda: attest_call(tokens[1])),
+        ("attest", lambda: attest_call(next(tokens))),
         ("authenticate", authenticate_call),
     ):
-        cache = caches[trusted_auth_settings.CACHE_ALIAS]
-        autocommitted: list[str] = []
-
-        def watch(execute, sql, params, many, context, autocommitted=autocommitted):
-            # A write outside a transaction is a commit of its own.
-            verb = sql.lstrip().split(None, 1)[0].upper()
-            if connection.get_autocommit() and verb not in ("SELECT", "BEGIN"):
-                autocommitted.append(sql)
-            return execute(sql, params, many, context)
-
-        with (
-            CaptureQueriesContext(connection) as queries,
-            CountingCache(cache) as counted,
-            connection.execute_wrapper(watch),
-        ):
-            response = call()
-        # SQLite logs its BEGIN; PostgreSQL opens transactions implicitly: count neither.
-        statements = [
-            q["sql"] for q in queries.captured_queries if not q["sql"].startswith("BEGIN")
-        ]
-        results[name] = {
-            "status": response.status_code,
-            "sql": len(statements),
-            "commits": sum(1 for sql in statements if sql == "COMMIT") + len(autocommitted),
-            "cache_calls": counted.calls,
-            "redis_round_trips": counted.round_trips,
-            "statements": [sql[:90] for sql in statements],
-        }
+        runs = sorted(
+            (_measured(call) for _ in range(3)),
+            key=lambda run: (run["cache_calls"], run["redis_round_trips"], run["sql"]),
+        )
+        results[name] = runs[1]
     print(json.dumps(results))
+
+
+def _measured(call) -> dict:
+    """The SQL statements, commits and cache calls of one ``call()``."""
+    cache = caches[trusted_auth_settings.CACHE_ALIAS]
+    autocommitted: list[str] = []
+
+    def watch(execute, sql, params, many, context):
+        # A write outside a transaction is a commit of its own.
+        verb = sql.lstrip().split(None, 1)[0].upper()
+        if connection.get_autocommit() and verb not in ("SELECT", "BEGIN"):
+            autocommitted.append(sql)
+        return execute(sql, params, many, context)
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        CountingCache(cache) as counted,
+        connection.execute_wrapper(watch),
+    ):
+        response = call()
+    # SQLite logs its BEGIN; PostgreSQL opens transactions implicitly: count neither.
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("BEGIN")]
+    return {
+        "status": response.status_code,
+        "sql": len(statements),
+        "commits": sum(1 for sql in statements if sql == "COMMIT") + len(autocommitted),
+        "cache_calls": counted.calls,
+        "redis_round_trips": counted.round_trips,
+        "statements": [sql[:90] for sql in statements],
+    }
 
 
 if __name__ == "__main__":
