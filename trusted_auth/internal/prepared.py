@@ -20,6 +20,8 @@ and ``save()`` itself whenever something listens to the model's ``pre_save``/``p
 
 from __future__ import annotations
 
+import itertools
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ _STR_PLACEHOLDER = "\x1fPrepared %_\\'\"ÄÖ:"
 @dataclass(frozen=True)
 class _Plan:
     sql: str
+    names: list[str] | None  # the parameters' names in ``sql`` (SQLite, ``_named``), else None
     slots: list[tuple[str | None, Any]]  # (parameter name, None) or (None, a constant)
     connection: BaseDatabaseWrapper  # this thread's; the plan's converters are bound to it
     converters: dict[int, Any]
@@ -85,7 +88,7 @@ class PreparedQuery(Generic[M]):
             plan = plans[using] = self.prepare(connection)
         params = [values[name] if name else constant for name, constant in plan.slots]
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            cursor.execute(plan.sql, _bound(plan.names, params))
             row = cursor.fetchone()
         if row is None:
             return None
@@ -118,7 +121,7 @@ class PreparedQuery(Generic[M]):
         select_fields = klass_info["select_fields"]
         start, end = select_fields[0], select_fields[-1] + 1
         plan = _Plan(
-            sql=sql,
+            *_named(sql, connection),
             slots=slots,
             connection=connection,
             converters=compiler.get_converters(
@@ -161,6 +164,32 @@ def _converted(row: tuple[Any, ...], plan: _Plan) -> list[Any]:
     return values
 
 
+# Django's format-style placeholder: %s, not the escaped %%s.
+_FORMAT_PLACEHOLDER = re.compile(r"(?<!%)%s")
+
+
+def _named(sql: str, connection: BaseDatabaseWrapper) -> tuple[str, list[str] | None]:
+    """On SQLite, ``sql`` with named placeholders (``%(p0)s``, ``%(p1)s``…) and their names;
+    elsewhere ``sql`` as it is, and None.
+
+    Django's SQLite cursor turns each ``%s`` into ``?`` with a regular expression on every
+    execute: 73 µs on the 2.9 KB live-session lookup (measured on the benchmark machine), more
+    than SQLite takes to run it. Given a mapping of parameters it fills named placeholders
+    with one ``%`` formatting instead, so a plan converts its SQL once, here, with the same
+    expression.
+    """
+    if connection.vendor != "sqlite":
+        return sql, None
+    counter = itertools.count()
+    named = _FORMAT_PLACEHOLDER.sub(lambda _: f"%(p{next(counter)})s", sql)
+    return named, [f"p{n}" for n in range(next(counter))]
+
+
+def _bound(names: list[str] | None, params: list[Any]) -> list[Any] | dict[str, Any]:
+    """The parameters for a plan's SQL: by name when it has named placeholders."""
+    return params if names is None else dict(zip(names, params, strict=True))
+
+
 def _thread_dict(local: threading.local) -> dict[Any, Any]:
     """This thread's plans (a new thread starts with none, like its connections)."""
     plans: dict[Any, Any] | None = getattr(local, "plans", None)
@@ -172,6 +201,7 @@ def _thread_dict(local: threading.local) -> dict[Any, Any]:
 @dataclass(frozen=True)
 class _InsertPlan:
     sql: str
+    names: list[str] | None  # as ``_Plan.names``
     compiler: Any  # its prepare_value turns each object's values into parameters
     connection: BaseDatabaseWrapper
     returning: bool  # the database assigns the pk (an auto field left None)
@@ -195,7 +225,7 @@ def insert(obj: M, using: str | None = None) -> M:
     connection = plan.connection
     meta = obj._meta
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(plan.sql, params)
+        cursor.execute(plan.sql, _bound(plan.names, params))
         if not plan.returning:
             pk = obj.pk
         elif plan.returns_pk:
@@ -290,7 +320,7 @@ def _prepare_insert(
     compiler.returning_fields = [meta.pk] if returns_pk else None
     [(sql, params)] = compiler.as_sql()
     return _InsertPlan(
-        sql=sql,
+        *_named(sql, connection),
         compiler=compiler,
         connection=connection,
         returning=returning,
