@@ -7,7 +7,6 @@ run can show every check with its outcome; the first failing step raises a ``Tru
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -24,6 +23,7 @@ from django.core.validators import validate_email
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TokenRejected, TrustedAuthError
+from trusted_auth.internal import base64url
 from trusted_auth.internal.json_limits import (
     MAX_TOKEN_JSON_DEPTH,
     JSONLimitExceeded,
@@ -37,10 +37,6 @@ from .issuer_keys import verification_keys
 MAX_TOKEN_ID_LENGTH = 256
 MAX_EXTERNAL_ID_LENGTH = 256
 _REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip", "b64")
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-# Base64url characters whose unused low bits are zero: 4 bits (A=0, Q=16, g=32, w=48) ending a
-# text of length 4k+2, 2 bits (multiples of 4) ending one of length 4k+3.
-_CANONICAL_LAST_CHARACTER = {2: "AQgw", 3: "AEIMQUYcgkosw048"}
 # Unicode category Cc is exactly C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F).
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # The names of the steps ``verify_external_token`` records in a ``Trace``, in order.
@@ -89,6 +85,11 @@ def claims_rejected(message: str) -> TokenRejected:
     return TokenRejected(message, error_type="jwt_invalid_claims")
 
 
+def token_replayed() -> TokenRejected:
+    """The refusal of a single-use token attested before (``was_consumed``)."""
+    return TokenRejected("token has already been attested", error_type="trusted_token_replayed")
+
+
 def _b64url_json(segment: str, part: str = "header") -> Any:
     """Decode one token segment as JSON, nested at most ``MAX_TOKEN_JSON_DEPTH`` levels.
 
@@ -100,7 +101,7 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
     PyJWT refuses them in its own words when it parses them after the signature.
     """
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        raw = base64url.decode(segment)
         check_json_limits(raw, max_depth=MAX_TOKEN_JSON_DEPTH)
         if part == "header":
             return json.loads(raw)
@@ -113,20 +114,6 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
     except (ValueError, RecursionError):
         return {}
     return claims if isinstance(claims, dict) else {}
-
-
-def _is_canonical_base64url(segment: str) -> bool:
-    """Only the base64url alphabet, no padding, and zero unused bits in the last character.
-
-    Decoders ignore those bits (and, leniently, stray characters), so without this check one
-    signature has several spellings: a different token string for the same signed token.
-    A text of length 4k+2 ends in a character carrying 4 unused bits, 4k+3 in one carrying 2;
-    4k+1 cannot be decoded at all. Checked on the text, without decoding it (hot path).
-    """
-    if not _BASE64URL.fullmatch(segment):
-        return False
-    remainder = len(segment) % 4
-    return remainder == 0 or segment[-1] in _CANONICAL_LAST_CHARACTER.get(remainder, "")
 
 
 def _check_size(token: Any) -> None:
@@ -150,7 +137,7 @@ def _parse_header(
         )
     if not all(segments):
         raise TokenRejected("token has an empty segment")
-    if not all(_is_canonical_base64url(segment) for segment in segments):
+    if not all(base64url.is_canonical(segment) for segment in segments):
         raise TokenRejected("token segments must be unpadded, canonical base64url")
     header = _b64url_json(segments[0])
     stated = _b64url_json(segments[1], part="claims")
@@ -458,9 +445,7 @@ def verify_external_token(
         elif not dry_run:
             trace.record(step, True, "recorded as consumed when the attest commits")
         elif was_consumed(profile, token, claims):
-            raise TokenRejected(
-                "token has already been attested", error_type="trusted_token_replayed"
-            )
+            raise token_replayed()
         else:
             trace.record(step, True, "not attested before (dry run marks nothing)")
     except TrustedAuthError as e:

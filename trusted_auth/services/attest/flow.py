@@ -33,7 +33,6 @@ from django.db import IntegrityError, transaction
 from trusted_auth.adapter import DefaultTrustedAuthAdapter, get_adapter
 from trusted_auth.errors import (
     ProfileNotFound,
-    TokenRejected,
     TrustedAuthError,
     UnexpectedError,
 )
@@ -52,7 +51,12 @@ from ..audit import AttestFacts, RequestContext, attest_success_event, record_at
 from ..profile_cache import profile_for_attest
 from ..session_jwt import issue_session_jwt
 from ..signing_keys import current_signing_key, private_key
-from ..verification import consumed_token_row, verify_external_token, was_consumed
+from ..verification import (
+    consumed_token_row,
+    token_replayed,
+    verify_external_token,
+    was_consumed,
+)
 
 logger = logging.getLogger("trusted_auth.attest")
 
@@ -219,9 +223,7 @@ def _attest(
     except IntegrityError as error:
         # The consumed token's unique key, taken by another attest of this token (committed).
         if was_consumed(profile, request.token, verified.claims):
-            raise TokenRejected(
-                "token has already been attested", error_type="trusted_token_replayed"
-            ) from error
+            raise token_replayed() from error
         raise
     if session is not None:
         session_jwt = issue_session_jwt(session, principal.public_id, key=signing_key)
