@@ -941,6 +941,74 @@ def test_nul_in_a_malformed_attest_is_audited(api):
     assert event.requested_profile_id == "ttp-"
 
 
+# --- Unpaired surrogates: JSON can escape one (\ud800), no UTF-8 text can hold one ----------
+# Before the fix, each reached a database write that could not encode it: a 500, or an attest
+# refused with a 400 whose audit event was lost. I-JSON (RFC 7493 §2.1) refuses them; so do we.
+
+SURROGATE = "\\ud800"  # as JSON text: a backslash escape, not a character
+
+
+@pytest.mark.parametrize(
+    "field", ["profile_id", "token", "session_token", "session_jwt", "session_custom_claims"]
+)
+def test_an_unpaired_surrogate_in_an_attest_body_is_a_bad_request(api, pem_profile, field):
+    body = {"profile_id": pem_profile.profile_id, "token": "a.b.c", field: "@"}
+    text = json.dumps(body).replace('"@"', f'"x{SURROGATE}y"')
+    response = api.post("/v1/sessions/attest", text, content_type="application/json")
+    event = assert_rejected(response, 400, "bad_request", "unpaired surrogate")
+    # Refused with the body as a whole, as any JSON that does not parse: no profile_id is read.
+    assert event.requested_profile_id == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\\\\ud800"',  # an escaped backslash, then the letters "ud800": plain text
+        '"\\ud83d\\ude00"',  # a high and a low surrogate: one character, U+1F600
+        '"\\udbff\\udfff"',  # the last pair: U+10FFFF
+    ],
+)
+def test_escapes_that_are_not_unpaired_surrogates_are_accepted(
+    api, pem_profile, token_factory, text
+):
+    body = json.dumps(
+        {
+            "profile_id": pem_profile.profile_id,
+            "token": token_factory(),
+            "session_custom_claims": {"k": "@"},
+            "session_duration_minutes": 60,
+        }
+    ).replace('"@"', text)
+    response = api.post("/v1/sessions/attest", body, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    assert json.loads(f'{{"k": {text}}}')["k"] == response.json()["session"]["custom_claims"]["k"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"jti": "jti-\ud800"}, id="token-id"),
+        pytest.param({"sub": "ext-\udfff"}, id="subject"),
+        pytest.param({"name": "Ada \udc80"}, id="name"),
+        pytest.param({"extra": {"deep": ["\ud800"]}}, id="unmapped-claim"),
+    ],
+)
+def test_an_unpaired_surrogate_in_token_claims_is_refused(api, pem_profile, token_factory, claims):
+    pem_profile.attribute_mapping = {**pem_profile.attribute_mapping, "name": "name"}
+    pem_profile.save()
+    response = post_attest(
+        api, pem_profile.profile_id, token_factory(**claims), session_duration_minutes=60
+    )
+    assert_rejected(response, 401, INVALID, "unpaired surrogate")
+
+
+def test_an_unpaired_surrogate_in_a_token_header_is_refused(api, pem_profile, token_factory):
+    header, _, rest = token_factory().partition(".")
+    forged = b64url({**json.loads(base64.urlsafe_b64decode(header + "==")), "kid": "\udc00"})
+    response = post_attest(api, pem_profile.profile_id, f"{forged}.{rest}")
+    assert_rejected(response, 401, INVALID, "unpaired surrogate")
+
+
 @pytest.mark.parametrize(
     "url, field",
     [

@@ -14,6 +14,7 @@ from trusted_auth.internal.json_limits import (
     MAX_BODY_JSON_DEPTH,
     MAX_TOKEN_JSON_DEPTH,
     JSONLimitExceeded,
+    UnpairedSurrogate,
     bounded_loads,
     check_json_limits,
     json_text_depth,
@@ -53,6 +54,31 @@ def test_bounded_loads_refuses_deep_json_before_parsing():
     assert bounded_loads(nested_array(MAX_BODY_JSON_DEPTH)) == json.loads(
         nested_array(MAX_BODY_JSON_DEPTH)
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r'"\ud800"',
+        r'"\uDFFF"',
+        r'{"\udc00": 1}',
+        r'[[{"a": ["ok", "\ud83d"]}]]',
+        r'"\ude00\ud83d"',  # low before high: two halves, no pair
+        r'"\\\ud800"',  # an escaped backslash, then an unpaired surrogate
+    ],
+)
+def test_bounded_loads_refuses_unpaired_surrogates(text):
+    for form in (text, text.encode()):
+        with pytest.raises(UnpairedSurrogate, match="unpaired surrogate"):
+            bounded_loads(form)
+
+
+@pytest.mark.parametrize(
+    "text", [r'"\ud83d\ude00"', r'"\\ud800"', r'{"k": "\u00e9\u20ac"}', '"\u00e9"']
+)
+def test_bounded_loads_accepts_pairs_and_look_alikes(text):
+    assert bounded_loads(text) == json.loads(text)
+    assert bounded_loads(text.encode()) == json.loads(text)
 
 
 def test_size_cap_counts_bytes_not_characters():

@@ -1,10 +1,16 @@
-"""Explicit caps on outside JSON: nesting depth and size, checked before ``json.loads`` runs.
+"""Explicit caps on outside JSON: nesting depth and size, checked before ``json.loads`` runs,
+and no unpaired surrogate in what it returns.
 
 Python's ``json`` refuses deep input only by hitting a recursion limit, and where that limit
 lies differs between interpreters: 3.11 raises ``RecursionError`` on an array nested ~1,000
 deep, 3.13 parses 2,000 levels and more. Our limits must not depend on that, so the depth is
 measured on the text itself, without recursion, and input over the cap is refused the same way
 on every interpreter before the parser sees it.
+
+JSON text can escape a lone UTF-16 surrogate (``"\\ud800"``): ``json`` returns it as a ``str``
+that no UTF-8 text can hold, so the first database write or log line that encodes it fails. I-JSON
+(RFC 7493 §2.1) refuses such strings, and so does ``bounded_loads``: a 400 at the door instead
+of an error (or an audit event lost) deep inside a request.
 """
 
 from __future__ import annotations
@@ -23,11 +29,46 @@ MAX_BODY_BYTES = 64 * 1024
 # A JSON string (with its escapes) or one bracket; strings are skipped so "[[[" inside one does
 # not count.
 _STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+# Where an escaped surrogate may be: searched for in C, so the walk of the parsed value
+# (``check_no_unpaired_surrogate``) runs only on text that has one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+# What ``json`` returns for an escape that is not half of a pair (a pair is one code point).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONLimitExceeded(ValueError):
     """The JSON text is larger or nests deeper than allowed. A ``ValueError``, as ``json``'s
     own ``JSONDecodeError`` is, so callers that refuse malformed JSON refuse this too."""
+
+
+class UnpairedSurrogate(ValueError):
+    """A JSON string (or key) escapes half a UTF-16 surrogate pair, alone. A ``ValueError``,
+    like ``JSONLimitExceeded``."""
+
+
+def check_no_unpaired_surrogate(text: str | bytes, value: Any) -> None:
+    """Raise ``UnpairedSurrogate`` when ``value``, parsed from ``text``, holds one."""
+    if isinstance(text, bytes | bytearray):
+        escaped = _SURROGATE_ESCAPE_BYTES.search(text) is not None
+    else:
+        escaped = _SURROGATE_ESCAPE.search(text) is not None
+    if not escaped:
+        return
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item) is not None:
+                raise UnpairedSurrogate(
+                    "JSON holds an unpaired surrogate (an escape in \\ud800-\\udfff that is not "
+                    "half of a pair), which no UTF-8 text can carry"
+                )
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def json_text_depth(text: str | bytes, limit: int) -> int:
@@ -79,6 +120,8 @@ def bounded_loads(
     **loads_options: Any,
 ) -> Any:
     """``json.loads(text, **loads_options)`` after ``check_json_limits``: the same refusal on
-    every interpreter."""
+    every interpreter; then ``check_no_unpaired_surrogate``."""
     check_json_limits(text, max_depth=max_depth, max_bytes=max_bytes)
-    return json.loads(text, **loads_options)
+    value = json.loads(text, **loads_options)
+    check_no_unpaired_surrogate(text, value)
+    return value

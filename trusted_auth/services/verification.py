@@ -27,7 +27,9 @@ from trusted_auth.internal import base64url
 from trusted_auth.internal.json_limits import (
     MAX_TOKEN_JSON_DEPTH,
     JSONLimitExceeded,
+    UnpairedSurrogate,
     check_json_limits,
+    check_no_unpaired_surrogate,
 )
 from trusted_auth.models import ConsumedToken, TrustedAuthTokenProfile
 
@@ -95,25 +97,33 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
 
     The depth is checked on the text before parsing (``internal.json_limits``), so a deep
     header or claim set is refused the same way on every interpreter, not only where
-    ``json`` happens to run out of recursion. With ``part="claims"`` only the depth and the
-    encoding are refused here: claims that are not a JSON object come back as ``{}`` (their
-    unverified statement, for the bounds checked before the signature and for messages), and
-    PyJWT refuses them in its own words when it parses them after the signature.
+    ``json`` happens to run out of recursion. With ``part="claims"`` only the depth, the
+    encoding and unpaired surrogates are refused here: claims that are not a JSON object come
+    back as ``{}`` (their unverified statement, for the bounds checked before the signature and
+    for messages), and PyJWT refuses them in its own words when it parses them after the
+    signature.
     """
     try:
         raw = base64url.decode(segment)
         check_json_limits(raw, max_depth=MAX_TOKEN_JSON_DEPTH)
-        if part == "header":
-            return json.loads(raw)
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            if part == "header":
+                raise
+            return {}
+        # PyJWT parses the claims' bytes again after the signature: refused now, they never
+        # reach a column or a log line.
+        check_no_unpaired_surrogate(raw, value)
     except JSONLimitExceeded as e:
         raise TokenRejected(f"token {part} nested deeper than {MAX_TOKEN_JSON_DEPTH} levels") from e
+    except UnpairedSurrogate as e:
+        raise TokenRejected(f"token {part} holds an unpaired surrogate escape") from e
     except (binascii.Error, ValueError, RecursionError) as e:
         raise TokenRejected(f"token {part} is not base64url-encoded JSON") from e
-    try:
-        claims = json.loads(raw)
-    except (ValueError, RecursionError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
+    if part == "header":
+        return value
+    return value if isinstance(value, dict) else {}
 
 
 def _check_size(token: Any) -> None:
