@@ -1,8 +1,8 @@
 """The parts of the benchmark that run inside Django, in a child process of ``bench/run.py``.
 
-    python bench/django_side.py setup OUTDIR TOKENS SESSIONS   # data for the HTTP scenarios
-    python bench/django_side.py inprocess OUTDIR SECONDS       # in-process rates, JSON on stdout
-    python bench/django_side.py costs OUTDIR                   # SQL and cache calls of one request
+    python bench/django_side.py setup OUTDIR TOKENS SESSIONS LOWER_BOUND_TOKENS  # wrk's data
+    python bench/django_side.py inprocess OUTDIR SECONDS  # in-process rates, JSON on stdout
+    python bench/django_side.py costs OUTDIR              # SQL and cache calls of one request
 
 The database and cache come from the environment (``DATABASE_URL``, ``CACHE_URL``) exactly as
 the Gunicorn workers see them; ``DJANGO_SETTINGS_MODULE`` is ``example_project.settings``.
@@ -36,6 +36,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.baseline import create_lower_bound_table  # noqa: E402
 from trusted_auth.conf import trusted_auth_settings  # noqa: E402
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication  # noqa: E402
 from trusted_auth.models import (  # noqa: E402
@@ -98,7 +99,7 @@ def mint_tokens(pem: bytes, count: int, population: str) -> list[str]:
         return [token for chunk in minted for token in chunk]
 
 
-def setup(outdir: Path, tokens: int, sessions: int) -> None:
+def setup(outdir: Path, tokens: int, sessions: int, lower_bound_tokens: int) -> None:
     signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = signer.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -118,6 +119,7 @@ def setup(outdir: Path, tokens: int, sessions: int) -> None:
     )
     ProfilePublicKey.objects.create(profile=profile, public_key_pem=public_pem)
     current_signing_key()  # generating the signing key is not part of any measured request
+    create_lower_bound_table()
     public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signer.public_key()))
     public_jwk.update({"kid": "bench", "alg": "RS256", "use": "sig"})
     (outdir / "idp_jwks.json").write_text(json.dumps({"keys": [public_jwk]}))
@@ -133,8 +135,12 @@ def setup(outdir: Path, tokens: int, sessions: int) -> None:
     # Two populations: the baseline's users must not share emails with ours, or its Django users
     # (no identity, no link) would make our attests refuse them, correctly, as
     # identity_link_required.
-    for scenario, population in (("attest", "bench"), ("baseline", "baseline")):
-        minted = mint_tokens(pem, tokens, population)
+    for scenario, population, count in (
+        ("attest", "bench", tokens),
+        ("baseline", "baseline", tokens),
+        ("lower_bound", "lower-bound", lower_bound_tokens),  # makes no users: any population
+    ):
+        minted = mint_tokens(pem, count, population)
         (outdir / f"{scenario}_tokens.txt").write_text("\n".join(minted) + "\n")
     (outdir / "session_tokens.txt").write_text("\n".join(session_tokens) + "\n")
     (outdir / "setup.json").write_text(
@@ -366,7 +372,7 @@ def _measured(call) -> dict:
 if __name__ == "__main__":
     command, outdir = sys.argv[1], Path(sys.argv[2])
     if command == "setup":
-        setup(outdir, int(sys.argv[3]), int(sys.argv[4]))
+        setup(outdir, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     elif command == "inprocess":
         inprocess(outdir, float(sys.argv[3]))
     elif command == "costs":
