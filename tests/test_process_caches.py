@@ -49,7 +49,7 @@ def deployment(tmp_path_factory):
 
     manage("migrate", "-v0")
     subprocess.run(
-        [sys.executable, "bench/django_side.py", "setup", str(workdir), "0", "1"],
+        [sys.executable, "bench/django_side.py", "setup", str(workdir), "0", "1", "0"],
         cwd=REPOSITORY,
         env=env,
         check=True,
