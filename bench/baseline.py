@@ -21,6 +21,7 @@ import json
 import os
 import time
 import uuid
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -44,15 +45,25 @@ def _jwks_client() -> jwt.PyJWKClient:
     return _client
 
 
+# What a malformed body or a token that does not verify raises (the views answer 401).
+_REFUSED = (ValueError, KeyError, jwt.PyJWTError)
+
+
+def _verified_claims(request: HttpRequest) -> dict[str, Any]:
+    """The claims of the body's ``token``, verified as a few lines of PyJWT would: the key from
+    the issuer's JWKS (``PyJWKClient``), then ``jwt.decode``. Raises one of ``_REFUSED``."""
+    token = json.loads(request.body)["token"]
+    key = _jwks_client().get_signing_key_from_jwt(token)
+    return jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
+
+
 @csrf_exempt
 @require_POST
 def baseline_attest(request: HttpRequest) -> JsonResponse:
     """Verify an external token and log its user in with a Django session."""
     try:
-        token = json.loads(request.body)["token"]
-        key = _jwks_client().get_signing_key_from_jwt(token)
-        claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
-    except (ValueError, KeyError, jwt.PyJWTError) as e:
+        claims = _verified_claims(request)
+    except _REFUSED as e:
         return JsonResponse({"error": type(e).__name__}, status=401)
     with transaction.atomic():
         user, _ = get_user_model().objects.get_or_create(
@@ -84,10 +95,8 @@ def create_lower_bound_table() -> None:
 def lower_bound_attest(request: HttpRequest) -> JsonResponse:
     """Verify an external token, mark it used, sign a session JWT: the contract's floor."""
     try:
-        token = json.loads(request.body)["token"]
-        key = _jwks_client().get_signing_key_from_jwt(token)
-        claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
-    except (ValueError, KeyError, jwt.PyJWTError) as e:
+        claims = _verified_claims(request)
+    except _REFUSED as e:
         return JsonResponse({"error": type(e).__name__}, status=401)
     replay_key = hashlib.sha256(f"{ISSUER}\0{claims['jti']}".encode()).hexdigest()
     try:
