@@ -8,25 +8,27 @@ README lists them.
 
 from rest_framework import serializers
 
+from .serializers import RequestSerializer
+
 
 def _optional() -> serializers.JSONField:
     return serializers.JSONField(required=False, allow_null=True)
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateSerializer(RequestSerializer):
     email = serializers.JSONField()
     name = _optional()
     external_id = _optional()
     trusted_metadata = _optional()
 
 
-class UserUpdateSerializer(serializers.Serializer):
+class UserUpdateSerializer(RequestSerializer):
     name = _optional()
     external_id = _optional()
     trusted_metadata = _optional()
 
 
-class SearchSerializer(serializers.Serializer):
+class SearchSerializer(RequestSerializer):
     cursor = _optional()
     limit = _optional()
     query = _optional()
@@ -36,7 +38,7 @@ class MemberSearchSerializer(SearchSerializer):
     organization_ids = serializers.JSONField()
 
 
-class OrganizationSerializer(serializers.Serializer):
+class OrganizationSerializer(RequestSerializer):
     organization_name = _optional()
     organization_slug = _optional()
     organization_external_id = _optional()
@@ -44,7 +46,7 @@ class OrganizationSerializer(serializers.Serializer):
     trusted_metadata = _optional()
 
 
-class MemberSerializer(serializers.Serializer):
+class MemberSerializer(RequestSerializer):
     email_address = _optional()
     name = _optional()
     external_id = _optional()

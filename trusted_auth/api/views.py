@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from trusted_auth.conf import trusted_auth_settings
@@ -18,7 +19,7 @@ from trusted_auth.services.signing_keys import current_signing_key, published_ke
 
 from .authentication import ProjectSecretAuthentication
 from .envelope import StytchAPIView
-from .serializers import AttestRequestSerializer
+from .serializers import AttestRequestSerializer, RequestSerializer
 from .shapes import session_shape, user_shape
 from .throttling import AttestIPThrottle, AttestProfileThrottle
 
@@ -54,7 +55,7 @@ class ServerAPIView(StytchAPIView):
     authentication_classes = [ProjectSecretAuthentication]
     permission_classes = [IsAuthenticated]
 
-    def parse(self, serializer_class):
+    def parse(self, serializer_class: type[RequestSerializer]) -> dict[str, Any]:
         try:
             body = self.request.data
         except ParseError as e:
@@ -65,14 +66,16 @@ class ServerAPIView(StytchAPIView):
             raise BadRequest("the request body is not valid JSON: nested too deeply") from e
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
-        serializer = serializer_class(data=body)
-        if not serializer.is_valid():
-            errors = "; ".join(
-                f"{field}: {' '.join(map(str, messages))}"
-                for field, messages in serializer.errors.items()
-            )
-            raise BadRequest(errors)
-        return {k: v for k, v in serializer.validated_data.items()}
+        try:
+            return serializer_class.validated(body)
+        except ValidationError as e:
+            assert isinstance(e.detail, dict)  # validated() names the field of each message
+            raise BadRequest(
+                "; ".join(
+                    f"{field}: {' '.join(map(str, messages))}"
+                    for field, messages in e.detail.items()
+                )
+            ) from e
 
 
 class AttestAPIView(ServerAPIView):
