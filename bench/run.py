@@ -472,7 +472,7 @@ def print_table(results: dict, args) -> None:
             ),
         ]
         for label, value, target in checks:
-            verdict = "met" if value >= target else "MISSED"
+            verdict = _verdict(backend, label, value >= target)
             print(f"  [{backend}] {label:<44}{value:>6.2f}  {verdict}")
         # Not a target: how close the contract itself lets an attest come to the floor.
         print(f"  [{backend}] {'(scale) lower bound x floor':<44}{ratio('lower_bound'):>6.2f}")
@@ -495,8 +495,26 @@ def print_table(results: dict, args) -> None:
             ("errors", sum(x["errors"] for r in runs.values() for x in r), 0),
         ]
         for label, value, limit in limits:
-            verdict = "met" if value <= limit else "MISSED"
+            verdict = _verdict(backend, label, value <= limit)
             print(f"  [{backend}] {label:<44}{value:>6.0f}  {verdict}")
+
+
+# Where issue 14 sets a goal for one set-up only, the other set-up's figure is printed for
+# comparison, marked "info": the ratios to the hand-written baseline and authenticate's ratio are
+# goals of the embedded default; the statement and round-trip counts, of PostgreSQL + Redis.
+_ONE_SETUP_GOALS = {
+    "attest >= 1.5 x hand-written baseline": "sqlite",
+    "authenticate >= 0.5 x floor": "sqlite",
+    "attest SQL statements <= 4": "postgres",
+    "attest cache round trips <= 3": "postgres",
+}
+
+
+def _verdict(backend: str, label: str, ok: bool) -> str:
+    setup = _ONE_SETUP_GOALS.get(label)
+    if setup is not None and not backend.startswith(setup):
+        return f"info: a goal for {setup} only ({'met' if ok else 'missed'} here)"
+    return "met" if ok else "MISSED"
 
 
 def main() -> None:
