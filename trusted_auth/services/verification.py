@@ -7,9 +7,7 @@ run can show every check with its outcome; the first failing step raises a ``Tru
 
 from __future__ import annotations
 
-import binascii
 import hashlib
-import json
 import re
 import time
 import unicodedata
@@ -28,8 +26,7 @@ from trusted_auth.internal.json_limits import (
     MAX_TOKEN_JSON_DEPTH,
     JSONLimitExceeded,
     UnpairedSurrogate,
-    check_json_limits,
-    check_no_unpaired_surrogate,
+    bounded_loads,
 )
 from trusted_auth.models import ConsumedToken, TrustedAuthTokenProfile
 
@@ -103,27 +100,24 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
     for messages), and PyJWT refuses them in its own words when it parses them after the
     signature.
     """
+    unreadable = f"token {part} is not base64url-encoded JSON"
     try:
         raw = base64url.decode(segment)
-        check_json_limits(raw, max_depth=MAX_TOKEN_JSON_DEPTH)
-        try:
-            value = json.loads(raw)
-        except (ValueError, RecursionError):
-            if part == "header":
-                raise
-            return {}
-        # PyJWT parses the claims' bytes again after the signature: refused now, they never
-        # reach a column or a log line.
-        check_no_unpaired_surrogate(raw, value)
+    except ValueError as e:  # binascii.Error, or a character outside ASCII
+        raise TokenRejected(unreadable) from e
+    try:
+        # PyJWT parses the claims' bytes again after the signature: an unpaired surrogate is
+        # refused now, so it never reaches a column or a log line.
+        value = bounded_loads(raw, max_depth=MAX_TOKEN_JSON_DEPTH)
     except JSONLimitExceeded as e:
         raise TokenRejected(f"token {part} nested deeper than {MAX_TOKEN_JSON_DEPTH} levels") from e
     except UnpairedSurrogate as e:
         raise TokenRejected(f"token {part} holds an unpaired surrogate escape") from e
-    except (binascii.Error, ValueError, RecursionError) as e:
-        raise TokenRejected(f"token {part} is not base64url-encoded JSON") from e
-    if part == "header":
-        return value
-    return value if isinstance(value, dict) else {}
+    except (ValueError, RecursionError) as e:
+        if part == "header":
+            raise TokenRejected(unreadable) from e
+        return {}
+    return value if part == "header" or isinstance(value, dict) else {}
 
 
 def _check_size(token: Any) -> None:
