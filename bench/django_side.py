@@ -37,23 +37,23 @@ from django.test import Client, RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench.baseline import create_lower_bound_table  # noqa: E402
+from trusted_auth.attest import AttestRequest, attest  # noqa: E402
 from trusted_auth.conf import trusted_auth_settings  # noqa: E402
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication  # noqa: E402
+from trusted_auth.internal import generations  # noqa: E402
+from trusted_auth.issuers.profiles import get_profile  # noqa: E402
+from trusted_auth.issuers.verification import verify_external_token  # noqa: E402
 from trusted_auth.models import (  # noqa: E402
     ProfilePublicKey,
     Session,
     SigningKey,
     TrustedAuthTokenProfile,
 )
-from trusted_auth.services import generations  # noqa: E402
-from trusted_auth.services import session_jwt as session_jwt_service  # noqa: E402
-from trusted_auth.services.attest import AttestRequest, attest  # noqa: E402
-from trusted_auth.services.lifecycle import subject_of  # noqa: E402
-from trusted_auth.services.profiles import get_profile  # noqa: E402
-from trusted_auth.services.secrets import create_secret  # noqa: E402
-from trusted_auth.services.session_jwt import issue_session_jwt, verify_session_jwt  # noqa: E402
-from trusted_auth.services.signing_keys import current_signing_key  # noqa: E402
-from trusted_auth.services.verification import verify_external_token  # noqa: E402
+from trusted_auth.sessions import session_jwt as session_jwt_service  # noqa: E402
+from trusted_auth.sessions.lifecycle import subject_of  # noqa: E402
+from trusted_auth.sessions.secrets import create_secret  # noqa: E402
+from trusted_auth.sessions.session_jwt import issue_session_jwt, verify_session_jwt  # noqa: E402
+from trusted_auth.sessions.signing_keys import current_signing_key  # noqa: E402
 
 ISSUER = "https://bench-issuer.invalid"
 AUDIENCE = "bench"

@@ -132,11 +132,11 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from trusted_auth.audit.maintenance import prune_audit_events
     from trusted_auth.models import Session, TrustedAuthTokenProfile
-    from trusted_auth.services.lifecycle import clear_expired_sessions
-    from trusted_auth.services.maintenance import prune_audit_events
-    from trusted_auth.services.secrets import create_secret
-    from trusted_auth.services.sessions import start_session
+    from trusted_auth.sessions.lifecycle import clear_expired_sessions
+    from trusted_auth.sessions.secrets import create_secret
+    from trusted_auth.sessions.sessions import start_session
 
     if connection.vendor != "postgresql":
         sys.exit("bench/scale_1m.py needs DATABASE_URL=postgres://… (see its docstring)")

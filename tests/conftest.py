@@ -11,8 +11,9 @@ import stytch
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from trusted_auth.services import process_cache, profile_cache
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.internal import process_cache
+from trusted_auth.issuers import profile_cache
+from trusted_auth.sessions.secrets import create_secret
 
 from .deployment import Deployment
 from .redis_server import RedisServer

@@ -15,7 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from cryptography.x509.oid import NameOID
 from django.urls import reverse
 
+from trusted_auth.attest import AttestRequest, attest
 from trusted_auth.errors import InvalidProfile, TrustedAuthError
+from trusted_auth.identities.organizations import create_member, create_organization
+from trusted_auth.issuers.profiles import create_profile
 from trusted_auth.models import (
     AuditEvent,
     Member,
@@ -25,9 +28,6 @@ from trusted_auth.models import (
     SigningKey,
     TrustedAuthTokenProfile,
 )
-from trusted_auth.services.attest import AttestRequest, attest
-from trusted_auth.services.organizations import create_member, create_organization
-from trusted_auth.services.profiles import create_profile
 
 from .issuers import AUDIENCE, ISSUER, SigningPair
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 from .issuers import AUDIENCE, ISSUER, SigningPair, default_claims
 
@@ -243,7 +243,7 @@ def test_organization_shows_members_and_sessions(page, shoot, live_server, admin
 
     from django.utils import timezone
 
-    from trusted_auth.services.organizations import create_member, create_organization
+    from trusted_auth.identities.organizations import create_member, create_organization
 
     organization = create_organization(name="Acme", slug="acme", email_allowed_domains=["acme.com"])
     member = create_member(organization=organization, email="ada@acme.com", roles=["stytch_admin"])

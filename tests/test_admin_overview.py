@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from trusted_auth.attest import AttestRequest, attest
+from trusted_auth.audit.overview import HOURS, build_overview
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import AuditEvent, Session, SigningKey
-from trusted_auth.services.attest import AttestRequest, attest
-from trusted_auth.services.overview import HOURS, build_overview
 
 from .issuers import SigningPair, default_claims
 

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from trusted_auth.issuers.profiles import create_profile
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
-from trusted_auth.services.profiles import create_profile
 
 from .issuers import AUDIENCE, ISSUER, SigningPair
 from .scripted_server import send_body

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from trusted_auth.attest import AttestRequest, attest
+from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import ApiSecret, UserIdentity
-from trusted_auth.services.attest import AttestRequest, attest
-from trusted_auth.services.organizations import create_member, create_organization
 
 
 @pytest.fixture

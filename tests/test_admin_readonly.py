@@ -9,7 +9,7 @@ from django.test import RequestFactory
 
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.models import AuditEvent, Session, SigningKey
-from trusted_auth.services.signing_keys import current_signing_key
+from trusted_auth.sessions.signing_keys import current_signing_key
 
 READ_ONLY_MODELS = [AuditEvent, Session, SigningKey]
 

@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from trusted_auth.attest import AttestRequest, attest
+from trusted_auth.audit.events import RequestContext
+from trusted_auth.identities.organizations import create_organization
 from trusted_auth.models import AuditEvent
-from trusted_auth.services.attest import AttestRequest, attest
-from trusted_auth.services.audit import RequestContext
-from trusted_auth.services.organizations import create_organization
 
 from .test_b2b import B2B_MAPPING
 from .test_lifecycle import start_member

@@ -837,7 +837,7 @@ REPLAY_SCRIPT = textwrap.dedent("""
     call_command("migrate", verbosity=0)
     from trusted_auth.errors import TrustedAuthError
     from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
-    from trusted_auth.services.attest import AttestRequest, attest
+    from trusted_auth.attest import AttestRequest, attest
     args = json.load(sys.stdin)
     profile, created = TrustedAuthTokenProfile.objects.get_or_create(
         name="one issuer, two workers", issuer=args["issuer"], audience=args["audience"],

@@ -19,9 +19,9 @@ import pytest
 from django.core.management import call_command
 from stytch.b2b.models.sessions import MemberSession as SDKMemberSession
 
+from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import AuditEvent, Member, Organization, Session
-from trusted_auth.services.organizations import create_member, create_organization
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 from .test_attest_rejections import assert_rejected
 

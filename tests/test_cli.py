@@ -23,7 +23,10 @@ from cryptography.x509.oid import NameOID
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from trusted_auth.attest import AttestRequest, attest
 from trusted_auth.errors import InvalidProfile, Unauthorized
+from trusted_auth.issuers.dry_run import dry_run_token
+from trusted_auth.issuers.profiles import create_profile, validate_public_key_pem
 from trusted_auth.models import (
     ApiSecret,
     AuditEvent,
@@ -31,10 +34,7 @@ from trusted_auth.models import (
     Session,
     TrustedAuthTokenProfile,
 )
-from trusted_auth.services.attest import AttestRequest, attest
-from trusted_auth.services.dry_run import dry_run_token
-from trusted_auth.services.profiles import create_profile, validate_public_key_pem
-from trusted_auth.services.secrets import authenticate_secret
+from trusted_auth.sessions.secrets import authenticate_secret
 
 from .issuers import AUDIENCE, ISSUER, SigningPair, default_claims
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from trusted_auth.identities import organizations, users
 from trusted_auth.models import Session
-from trusted_auth.services import organizations, users
 
 pytestmark = pytest.mark.django_db
 

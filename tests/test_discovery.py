@@ -14,12 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from trusted_auth.errors import InvalidJwksUrl, InvalidProfile, JwksUnavailable
+from trusted_auth.issuers.discovery import MAX_DISCOVERY_BYTES, discover_issuer, discovery_url
 from trusted_auth.models import TrustedAuthTokenProfile
-from trusted_auth.services.discovery import (
-    MAX_DISCOVERY_BYTES,
-    discover_issuer,
-    discovery_url,
-)
 
 from .issuers import default_claims
 from .scripted_server import send_body

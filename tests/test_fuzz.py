@@ -21,9 +21,9 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trusted_auth.attest import AttestRequest, attest
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import Session
-from trusted_auth.services.attest import AttestRequest, attest
 
 from .issuers import default_claims
 
@@ -221,12 +221,12 @@ def test_the_session_jwt_check_answers_as_jwt_decode_does(db, data):
     accept exactly what ``jwt.decode`` accepts with the same key, claims and options, and
     return the same claims; only a header beyond alg/kid/typ or a padded segment, which our
     session JWTs never have, is refused by ours alone."""
-    from trusted_auth.services.session_jwt import (
+    from trusted_auth.sessions.session_jwt import (
         REQUIRED_CLAIMS,
         _unverified_header,
         _verified_claims,
     )
-    from trusted_auth.services.signing_keys import current_signing_key, keyring, private_key
+    from trusted_auth.sessions.signing_keys import current_signing_key, keyring, private_key
 
     signing_key = current_signing_key()
     verifier = keyring().verifiers[signing_key.kid]

@@ -6,8 +6,8 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 
+from trusted_auth.internal import generations
 from trusted_auth.models import ApiSecret, Generation
-from trusted_auth.services import generations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,12 +21,12 @@ import pytest
 from jwt.algorithms import RSAAlgorithm
 
 from trusted_auth.errors import TokenRejected, TrustedAuthError
-from trusted_auth.internal import jwks_http
-from trusted_auth.internal.jwks_http import fetch_jwks, parse_jwks
 from trusted_auth.internal.netguard import is_public_address
+from trusted_auth.issuers import jwks_http
+from trusted_auth.issuers.issuer_keys import forget_remembered_failure
+from trusted_auth.issuers.jwks_http import fetch_jwks, parse_jwks
+from trusted_auth.issuers.verification import verify_external_token
 from trusted_auth.models import AuditEvent, Session
-from trusted_auth.services.issuer_keys import forget_remembered_failure
-from trusted_auth.services.verification import verify_external_token
 
 from .issuers import JwksIssuer, SigningPair, default_claims
 from .scripted_server import drip, send_body

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from trusted_auth.errors import TrustedAuthError
-from trusted_auth.internal.jwks_http import parse_jwks
-from trusted_auth.services.issuer_keys import MAX_CANDIDATE_KEYS
-from trusted_auth.services.verification import verify_external_token
+from trusted_auth.issuers.issuer_keys import MAX_CANDIDATE_KEYS
+from trusted_auth.issuers.jwks_http import parse_jwks
+from trusted_auth.issuers.verification import verify_external_token
 
 from .issuers import JwksIssuer, SigningPair, default_claims
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from trusted_auth.errors import TrustedAuthError
+from trusted_auth.issuers.verification import verify_external_token
 from trusted_auth.models import AuditEvent
-from trusted_auth.services.verification import verify_external_token
 
 from .issuers import SigningPair, default_claims
 from .test_attest_rejections import post_attest

@@ -32,13 +32,13 @@ from stytch.core.response_base import StytchError
 
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication, VerifiedSession
 from trusted_auth.errors import SessionNotFound
+from trusted_auth.identities.organizations import create_organization
+from trusted_auth.internal import process_cache
 from trusted_auth.models import Session, UserIdentity
-from trusted_auth.services import process_cache
-from trusted_auth.services import session_jwt as session_jwt_service
-from trusted_auth.services.lifecycle import clear_expired_sessions
-from trusted_auth.services.organizations import create_organization
-from trusted_auth.services.session_jwt import verify_session_jwt
-from trusted_auth.services.signing_keys import current_signing_key, private_key
+from trusted_auth.sessions import session_jwt as session_jwt_service
+from trusted_auth.sessions.lifecycle import clear_expired_sessions
+from trusted_auth.sessions.session_jwt import verify_session_jwt
+from trusted_auth.sessions.signing_keys import current_signing_key, private_key
 from trusted_auth.timeutil import rfc3339
 
 SESSION_CLAIM = "https://stytch.com/session"
@@ -867,7 +867,7 @@ def test_authenticate_reuses_its_recent_session_jwt_while_nothing_in_it_changes(
         signatures.append(1)
         return encode(*args, **kwargs)
 
-    monkeypatch.setattr("trusted_auth.services.session_jwt.jwt.encode", spy)
+    monkeypatch.setattr("trusted_auth.sessions.session_jwt.jwt.encode", spy)
     first = api.post(AUTHENTICATE, call, format="json").json()["session_jwt"]
     again = api.post(AUTHENTICATE, call, format="json").json()["session_jwt"]
     assert again == first and len(signatures) == 1

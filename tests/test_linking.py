@@ -19,9 +19,9 @@ from rest_framework.test import APIClient
 
 from trusted_auth.adapter import DefaultTrustedAuthAdapter
 from trusted_auth.errors import TrustedAuthError
+from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import AuditEvent, IdentityLink, Member, Session, UserIdentity
 from trusted_auth.models.identities import ProvisionedBy
-from trusted_auth.services.organizations import create_member, create_organization
 
 from .issuers import DROP, SigningPair
 from .test_attest_rejections import assert_rejected, post_attest

@@ -10,9 +10,9 @@ import pytest
 from django.core.cache import caches
 
 from trusted_auth.errors import TrustedAuthError
-from trusted_auth.services import secrets, signing_keys
-from trusted_auth.services.issuer_keys import _keyset_cache_key
-from trusted_auth.services.verification import verify_external_token
+from trusted_auth.issuers.issuer_keys import _keyset_cache_key
+from trusted_auth.issuers.verification import verify_external_token
+from trusted_auth.sessions import secrets, signing_keys
 
 from .issuers import default_claims
 

@@ -14,10 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from trusted_auth.audit.maintenance import prune_audit_events
 from trusted_auth.checks import check_settings
 from trusted_auth.models import AuditEvent, Session
-from trusted_auth.services.lifecycle import clear_expired_sessions
-from trusted_auth.services.maintenance import prune_audit_events
+from trusted_auth.sessions.lifecycle import clear_expired_sessions
 
 from .test_lifecycle import start
 

@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from trusted_auth import signals
 from trusted_auth.errors import DuplicateEmail
+from trusted_auth.identities import organizations, users
 from trusted_auth.models import AuditEvent, Member, UserIdentity
-from trusted_auth.services import organizations, users
 
 pytestmark = pytest.mark.django_db
 

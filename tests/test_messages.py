@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from trusted_auth.services import rejection_hints
+from trusted_auth.issuers import rejection_hints
 
 from .issuers import ISSUER
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from trusted_auth.models import AuditEvent, SigningKey, UserIdentity
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 NODE_DIR = Path(__file__).parent / "node"
 

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
+from trusted_auth.audit import metrics
 from trusted_auth.errors import JwksUnavailable
+from trusted_auth.issuers.profiles import preview_jwks
 from trusted_auth.models import AuditEvent
-from trusted_auth.services import metrics
-from trusted_auth.services.profiles import preview_jwks
 
 from .issuers import default_claims
 from .test_attest_rejections import ENVELOPE_FIELDS, post_attest

@@ -14,7 +14,7 @@ from stytch.b2b.models.sessions import GetJWKSResponse as B2BGetJWKSResponse
 from stytch.consumer.models.sessions import GetJWKSResponse
 
 from trusted_auth.models import SigningKey
-from trusted_auth.services.signing_keys import current_signing_key, published_keys, rotate
+from trusted_auth.sessions.signing_keys import current_signing_key, published_keys, rotate
 
 pytestmark = pytest.mark.django_db
 

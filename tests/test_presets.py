@@ -16,9 +16,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from trusted_auth.issuers.presets import (
+    PRESETS,
+    InvalidPresetParameters,
+    build_preset,
+    list_presets,
+)
+from trusted_auth.issuers.profiles import create_profile
 from trusted_auth.models import TrustedAuthTokenProfile, UserIdentity
-from trusted_auth.presets import PRESETS, InvalidPresetParameters, build_preset, list_presets
-from trusted_auth.services.profiles import create_profile
 
 from .issuers import SigningPair
 from .test_attest_rejections import assert_rejected, post_attest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from trusted_auth.services import profiles
+from trusted_auth.issuers import profiles
 
 from .issuers import SigningPair
 from .test_attest_rejections import assert_rejected, post_attest

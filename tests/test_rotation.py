@@ -14,8 +14,8 @@ from django.core.management.base import CommandError
 
 from trusted_auth.errors import TrustedAuthError, Unauthorized
 from trusted_auth.models import SigningKey
-from trusted_auth.services import secrets, signing_keys
-from trusted_auth.services.signing_keys import RotationRefused, current_signing_key
+from trusted_auth.sessions import secrets, signing_keys
+from trusted_auth.sessions.signing_keys import RotationRefused, current_signing_key
 
 
 def cli(*args: str):

@@ -12,7 +12,7 @@ from django.core.signals import request_finished, request_started
 from django.test import RequestFactory
 
 from trusted_auth.api.throttling import AuthenticateIPThrottle
-from trusted_auth.services import metrics
+from trusted_auth.audit import metrics
 
 CACHE_METHODS = ("get", "set", "add", "incr", "get_many", "set_many", "delete")
 

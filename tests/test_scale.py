@@ -21,9 +21,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
+from trusted_auth.identities.organizations import create_organization
 from trusted_auth.models import AuditEvent, Member, Session, UserIdentity
-from trusted_auth.services.organizations import create_organization
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 from .gunicorn_server import GunicornServer
 from .issuers import default_claims

@@ -16,7 +16,7 @@ from stytch.consumer.models.sessions import Session as SDKSession
 from stytch.core.response_base import StytchError
 
 from trusted_auth.models import AuditEvent, Session, UserIdentity
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 SDK_USER_AGENT_PREFIX = "Stytch Python v"
 

@@ -17,7 +17,7 @@ import stytch
 from stytch.core.response_base import StytchError
 
 from trusted_auth.models import AuditEvent, Member, Organization, Session, SigningKey, UserIdentity
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 
 @pytest.fixture

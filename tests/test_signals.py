@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from trusted_auth import signals
+from trusted_auth.identities.organizations import create_organization
 from trusted_auth.models import AuditEvent, Session
-from trusted_auth.services.lifecycle import revoke_sessions
-from trusted_auth.services.organizations import create_organization
+from trusted_auth.sessions.lifecycle import revoke_sessions
 
 from .test_lifecycle import AUTHENTICATE, B2B_REVOKE, REVOKE, post, start, start_member
 

@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from trusted_auth.internal.encryption import derive_fernet_key
 from trusted_auth.models import SigningKey
-from trusted_auth.services.signing_keys import current_signing_key, private_key, published_keys
+from trusted_auth.sessions.signing_keys import current_signing_key, private_key, published_keys
 
 pytestmark = pytest.mark.django_db
 

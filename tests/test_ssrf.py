@@ -17,10 +17,10 @@ import socket
 import pytest
 
 from trusted_auth.errors import TrustedAuthError
-from trusted_auth.internal import jwks_http
-from trusted_auth.internal.jwks_http import fetch_jwks
+from trusted_auth.issuers import jwks_http
+from trusted_auth.issuers.jwks_http import fetch_jwks
+from trusted_auth.issuers.profiles import create_profile
 from trusted_auth.models import AuditEvent, Session
-from trusted_auth.services.profiles import create_profile
 
 from .issuers import AUDIENCE, ISSUER, SigningPair, default_claims
 from .scripted_server import drip, send_body

@@ -7,8 +7,8 @@ import threading
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import caches
 
-from trusted_auth.services import signing_keys
-from trusted_auth.services.verification import verify_external_token
+from trusted_auth.issuers.verification import verify_external_token
+from trusted_auth.sessions import signing_keys
 from trusted_auth.testing import KeyPool, default_claims
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from trusted_auth.adapter import DefaultTrustedAuthAdapter
 from trusted_auth.models import AuditEvent, ConsumedToken, Session, UserIdentity
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 from .gunicorn_server import GunicornServer
 from .test_attest_rejections import assert_rejected, post_attest
@@ -335,7 +335,7 @@ def test_the_session_jwt_is_signed_after_the_commit(api, pem_profile, token_fact
         return encode(*args, **kwargs)
 
     token = token_factory()
-    monkeypatch.setattr("trusted_auth.services.session_jwt.jwt.encode", spy)
+    monkeypatch.setattr("trusted_auth.sessions.session_jwt.jwt.encode", spy)
     response = post_attest(api, pem_profile.profile_id, token, session_duration_minutes=60)
     assert response.status_code == 200, response.json()
     assert signed_in_transaction == [False]

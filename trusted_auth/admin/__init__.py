@@ -1,6 +1,6 @@
 """The Django admin as the product's dashboard, one module per aggregate.
 
-Forms and views here parse input and call the services (``trusted_auth.services``), so the
+Forms and views here parse input and call the feature services (``issuers``, ``identities``, ``sessions``, ``attest``), so the
 admin, the CLI and the API share one code path for every rule.
 """
 

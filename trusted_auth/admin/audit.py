@@ -11,11 +11,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from trusted_auth.admin.paging import CappedCountPaginator
+from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.internal.http import valid_ip
 from trusted_auth.models import AuditEvent
-
-from .paging import CappedCountPaginator
-from .readonly import ReadOnlyAdminMixin
 
 # The text columns an exact search looks in (each indexed, see models/events.py).
 EXACT_SEARCH_FIELDS = ("token_id", "subject", "user_id", "session_id", "requested_profile_id")

@@ -17,8 +17,9 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth.errors import InvalidJwksUrl, InvalidProfile, TrustedAuthError
-from trusted_auth.internal.jwks_http import FetchedJwks
 from trusted_auth.internal.pem import looks_like_pem
+from trusted_auth.issuers import profiles as profile_service
+from trusted_auth.issuers.jwks_http import FetchedJwks
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
     DEFAULT_ALGORITHMS,
@@ -27,7 +28,6 @@ from trusted_auth.models.profiles import (
     SUPPORTED_ALGORITHMS,
     validate_claim_path,
 )
-from trusted_auth.services import profiles as profile_service
 
 MAPPING_FIELD_PREFIX = "map_"
 PEM_INLINE_PREFIX = "pem_keys"  # the inline formset's prefix: the related_name of the keys

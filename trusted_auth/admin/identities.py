@@ -13,21 +13,20 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import TrustedAuthError
-from trusted_auth.models import Member, Organization, Session, UserIdentity
-from trusted_auth.services.organizations import normalise_domains, validate_roles
-
-from .links import IdentityLinksInline, LinkFormsetMixin, MemberLinksInline
-from .public_ids import PublicIdAdminMixin
-from .readonly import ReadOnlyAdminMixin
-from .sessions import (
+from trusted_auth.admin.links import IdentityLinksInline, LinkFormsetMixin, MemberLinksInline
+from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.admin.readonly import ReadOnlyAdminMixin
+from trusted_auth.admin.sessions import (
     MemberSessionsInline,
     OrganizationSessionsInline,
     latest_pks,
     limited_inline_kwargs,
     session_state,
 )
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import TrustedAuthError
+from trusted_auth.identities.organizations import normalise_domains, validate_roles
+from trusted_auth.models import Member, Organization, Session, UserIdentity
 
 RECENT_SESSIONS = 20
 

@@ -11,13 +11,12 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.models import ApiSecret, SigningKey
-from trusted_auth.services import signing_keys
-from trusted_auth.services.secrets import revoke_secret
-
-from .public_ids import PublicIdAdminMixin
-from .readonly import ReadOnlyAdminMixin
+from trusted_auth.sessions import signing_keys
+from trusted_auth.sessions.secrets import revoke_secret
 
 KEY_FIELDS = (
     "kid",

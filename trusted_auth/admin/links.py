@@ -1,5 +1,5 @@
 """Identity links in the admin: shown on each user identity and member, added or removed only
-through the service the CLI uses (``identities.link_explicitly`` / ``unlink``), so every
+through the service the CLI uses (``links.link_explicitly`` / ``unlink``), so every
 change made here is an operator link and is audited."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth.errors import TrustedAuthError
+from trusted_auth.identities import links
 from trusted_auth.models import IdentityLink
-from trusted_auth.services import identities
 
 if TYPE_CHECKING:
     _AdminBase = admin.ModelAdmin
@@ -53,10 +53,10 @@ class LinkFormsetMixin(_AdminBase):
         for row in formset.deleted_forms:
             link = row.instance
             if link.pk:
-                self._apply(request, identities.unlink, account, link)
+                self._apply(request, links.unlink, account, link)
         for row in formset.extra_forms:
             if row.has_changed() and not formset._should_delete_form(row):
-                self._apply(request, identities.link_explicitly, account, row.instance)
+                self._apply(request, links.link_explicitly, account, row.instance)
         formset.new_objects = formset.changed_objects = formset.deleted_objects = []
         return None
 

@@ -1,7 +1,7 @@
 """The admin's Overview page: how attests went over the last 24 hours, which profile fails and
 why, live sessions, the signing keys and each JWKS profile's health.
 
-Charts are inline SVG drawn by the server from ``services.overview.build_overview`` (no
+Charts are inline SVG drawn by the server from ``audit.overview.build_overview`` (no
 JavaScript, no CDN): this module turns its numbers into coordinates, the template draws them.
 """
 
@@ -18,9 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from trusted_auth.audit.overview import Overview as OverviewData
+from trusted_auth.audit.overview import build_overview
 from trusted_auth.models import Overview
-from trusted_auth.services.overview import Overview as OverviewData
-from trusted_auth.services.overview import build_overview
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 30

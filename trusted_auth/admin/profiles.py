@@ -25,18 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from trusted_auth.errors import TrustedAuthError
-from trusted_auth.models import AuditEvent, ProfilePublicKey, TrustedAuthTokenProfile
-from trusted_auth.models.profiles import MAX_PEM_KEYS
-from trusted_auth.presets import PRESETS, build_preset, list_presets
-from trusted_auth.services import profiles as profile_service
-from trusted_auth.services.discovery import discover_issuer
-from trusted_auth.services.dry_run import dry_run_token
-from trusted_auth.services.issuer_keys import cached_keyset, store_keyset
-from trusted_auth.services.profile_json import pem_key_as_dict
-from trusted_auth.services.verification import PIPELINE_STEPS
-
-from .forms import (
+from trusted_auth.admin.forms import (
     MAPPING_KEYS,
     PemKeyForm,
     PemKeyFormSet,
@@ -44,7 +33,17 @@ from .forms import (
     TestTokenForm,
     mapping_field_name,
 )
-from .public_ids import PublicIdAdminMixin
+from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.errors import TrustedAuthError
+from trusted_auth.issuers import profiles as profile_service
+from trusted_auth.issuers.discovery import discover_issuer
+from trusted_auth.issuers.dry_run import dry_run_token
+from trusted_auth.issuers.issuer_keys import cached_keyset, store_keyset
+from trusted_auth.issuers.presets import PRESETS, build_preset, list_presets
+from trusted_auth.issuers.profile_json import pem_key_as_dict
+from trusted_auth.issuers.verification import PIPELINE_STEPS
+from trusted_auth.models import AuditEvent, ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.models.profiles import MAX_PEM_KEYS
 
 TIME_CLAIMS = ("iat", "nbf", "exp")
 MAX_START_PARAMS = 10

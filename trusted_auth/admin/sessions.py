@@ -19,6 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from trusted_auth import ids
+from trusted_auth.admin.paging import CappedCountPaginator
+from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.errors import SessionNotFound
 from trusted_auth.models import (
     Member,
@@ -27,11 +30,7 @@ from trusted_auth.models import (
     TrustedAuthTokenProfile,
     UserIdentity,
 )
-from trusted_auth.services.lifecycle import revoke_sessions
-
-from .paging import CappedCountPaginator
-from .public_ids import PublicIdAdminMixin
-from .readonly import ReadOnlyAdminMixin
+from trusted_auth.sessions.lifecycle import revoke_sessions
 
 # A search matching more owners than this shows the sessions of the first ones found.
 MAX_SEARCH_OWNERS = 1000

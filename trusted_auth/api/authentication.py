@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
+from trusted_auth.api.throttling import BasicAuthFailureThrottle, client_ip
+from trusted_auth.audit.events import RequestContext
 from trusted_auth.errors import Unauthorized
-from trusted_auth.services.audit import RequestContext
-from trusted_auth.services.secrets import authenticate_secret, record_rejected_credentials
-
-from .throttling import BasicAuthFailureThrottle, client_ip
+from trusted_auth.sessions.secrets import authenticate_secret, record_rejected_credentials
 
 
 class ProjectClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trusted_auth.models import Member, Organization, Session
-from trusted_auth.services.session_jwt import session_claim
+from trusted_auth.sessions.session_jwt import session_claim
 from trusted_auth.timeutil import rfc3339
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from trusted_auth.api.b2b_shapes import member_session_shape, member_shape, organization_shape
+from trusted_auth.api.serializers import B2BAttestRequestSerializer
+from trusted_auth.api.views import AttestAPIView, JwksView, attest_arguments
+from trusted_auth.attest import B2BAttestRequest, b2b_attest
 from trusted_auth.internal.http import request_context
-from trusted_auth.services.attest import B2BAttestRequest, b2b_attest
-
-from .b2b_shapes import member_session_shape, member_shape, organization_shape
-from .serializers import B2BAttestRequestSerializer
-from .views import AttestAPIView, JwksView, attest_arguments
 
 
 class B2BAttestView(AttestAPIView):

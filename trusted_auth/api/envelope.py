@@ -13,11 +13,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trusted_auth.api.parsers import BoundedJSONParser
 from trusted_auth.errors import ServiceUnavailable, TrustedAuthError
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
 from trusted_auth.internal.http import error_body, new_request_id
-
-from .parsers import BoundedJSONParser
 
 logger = logging.getLogger("trusted_auth")
 

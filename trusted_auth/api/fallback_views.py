@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from rest_framework.permissions import AllowAny
 
+from trusted_auth.api.envelope import StytchAPIView
 from trusted_auth.errors import TrustedAuthError
-
-from .envelope import StytchAPIView
 
 
 class UnknownEndpointView(StytchAPIView):

@@ -8,7 +8,7 @@ README lists them.
 
 from rest_framework import serializers
 
-from .serializers import RequestSerializer
+from trusted_auth.api.serializers import RequestSerializer
 
 
 def _optional() -> serializers.JSONField:

@@ -1,19 +1,18 @@
-"""``/v1/b2b/organizations`` and their members. Thin: parse, call ``services.organizations``."""
+"""``/v1/b2b/organizations`` and their members. Thin: parse, call ``identities.organizations``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from trusted_auth.services import organizations
-
-from .b2b_shapes import member_shape, organization_shape
-from .management_serializers import (
+from trusted_auth.api.b2b_shapes import member_shape, organization_shape
+from trusted_auth.api.management_serializers import (
     MemberSearchSerializer,
     MemberSerializer,
     OrganizationSerializer,
     SearchSerializer,
 )
-from .views import ServerAPIView, request_context
+from trusted_auth.api.views import ServerAPIView, request_context
+from trusted_auth.identities import organizations
 
 
 def _organization_fields(data: dict[str, Any]) -> dict[str, Any]:

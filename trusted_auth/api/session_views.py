@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from trusted_auth.services.lifecycle import authenticate_session, live_sessions, revoke_sessions
-
-from .b2b_shapes import member_session_shape, member_shape, organization_shape
-from .serializers import (
+from trusted_auth.api.b2b_shapes import member_session_shape, member_shape, organization_shape
+from trusted_auth.api.serializers import (
     AuthenticateRequestSerializer,
     B2BRevokeRequestSerializer,
     RevokeRequestSerializer,
 )
-from .shapes import session_shape, user_shape
-from .throttling import AuthenticateIPThrottle
-from .views import ServerAPIView
+from trusted_auth.api.shapes import session_shape, user_shape
+from trusted_auth.api.throttling import AuthenticateIPThrottle
+from trusted_auth.api.views import ServerAPIView
+from trusted_auth.sessions.lifecycle import authenticate_session, live_sessions, revoke_sessions
 
 
 class AuthenticateView(ServerAPIView):

@@ -31,10 +31,10 @@ from typing import Any
 from django.core.cache import caches
 from rest_framework.throttling import SimpleRateThrottle
 
+from trusted_auth.audit import metrics
 from trusted_auth.conf import DEFAULTS, trusted_auth_settings
 from trusted_auth.internal.counters import incr_with_expiry
 from trusted_auth.internal.http import client_ip
-from trusted_auth.services import metrics
 
 
 class TrustedAuthThrottle(SimpleRateThrottle):

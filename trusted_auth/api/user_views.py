@@ -1,12 +1,15 @@
-"""``/v1/users``: consumer users managed by the backend. Thin: parse, call ``services.users``."""
+"""``/v1/users``: consumer users managed by the backend. Thin: parse, call ``identities.users``."""
 
 from __future__ import annotations
 
-from trusted_auth.services import users
-
-from .management_serializers import SearchSerializer, UserCreateSerializer, UserUpdateSerializer
-from .shapes import user_shape
-from .views import ServerAPIView, request_context
+from trusted_auth.api.management_serializers import (
+    SearchSerializer,
+    UserCreateSerializer,
+    UserUpdateSerializer,
+)
+from trusted_auth.api.shapes import user_shape
+from trusted_auth.api.views import ServerAPIView, request_context
+from trusted_auth.identities import users
 
 
 def _email_id(identity) -> str:

@@ -10,18 +10,17 @@ from django.http import HttpResponse
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
+from trusted_auth.api.authentication import ProjectSecretAuthentication
+from trusted_auth.api.envelope import StytchAPIView
+from trusted_auth.api.serializers import AttestRequestSerializer, RequestSerializer
+from trusted_auth.api.shapes import session_shape, user_shape
+from trusted_auth.api.throttling import AttestIPThrottle, AttestProfileThrottle
+from trusted_auth.attest import AttestRequest, attest, record_malformed_attest
+from trusted_auth.audit.metrics import exposition
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, ServiceUnavailable, TrustedAuthError, Unauthorized
 from trusted_auth.internal.http import request_context
-from trusted_auth.services.attest import AttestRequest, attest, record_malformed_attest
-from trusted_auth.services.metrics import exposition
-from trusted_auth.services.signing_keys import current_signing_key, published_keys
-
-from .authentication import ProjectSecretAuthentication
-from .envelope import StytchAPIView
-from .serializers import AttestRequestSerializer, RequestSerializer
-from .shapes import session_shape, user_shape
-from .throttling import AttestIPThrottle, AttestProfileThrottle
+from trusted_auth.sessions.signing_keys import current_signing_key, published_keys
 
 JWKS_MAX_AGE_SECONDS = 300
 

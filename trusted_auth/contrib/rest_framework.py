@@ -23,14 +23,10 @@ from rest_framework import authentication, exceptions
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound, TrustedAuthError
+from trusted_auth.identities.links import member_is_out, user_is_out
 from trusted_auth.models import Member, Session
-from trusted_auth.services.identities import member_is_out, user_is_out
-from trusted_auth.services.session_jwt import (
-    ORGANIZATION_CLAIM,
-    SESSION_CLAIM,
-    verify_session_jwt,
-)
-from trusted_auth.services.sessions import find_live_session, owner_is_out
+from trusted_auth.sessions.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, verify_session_jwt
+from trusted_auth.sessions.sessions import find_live_session, owner_is_out
 
 
 @dataclass(frozen=True)

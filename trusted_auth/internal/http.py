@@ -11,9 +11,9 @@ import ipaddress
 import uuid
 from typing import Any
 
+from trusted_auth.audit.events import RequestContext
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.error_catalog import error_url
-from trusted_auth.services.audit import RequestContext
 
 
 def new_request_id() -> str:

@@ -19,9 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from trusted_auth.errors import InvalidProfile
+from trusted_auth.internal.jwk import EC_CURVE_BY_KEY, public_key_fits_algorithm
 from trusted_auth.models.profiles import MAX_PEM_KEYS, SUPPORTED_ALGORITHMS
-
-from .jwk import EC_CURVE_BY_KEY, public_key_fits_algorithm
 
 MIN_RSA_KEY_BITS = 2048
 # A 16384-bit RSA key in PEM is about 2.8 KiB; anything far larger is not one public key.

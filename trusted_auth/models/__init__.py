@@ -1,14 +1,14 @@
-from .consumed_tokens import ConsumedToken
-from .events import AuditEvent
-from .generations import Generation
-from .identities import UserIdentity
-from .keys import SigningKey
-from .links import IdentityLink
-from .organizations import Member, Organization
-from .overview import Overview
-from .profiles import ProfilePublicKey, TrustedAuthTokenProfile
-from .secrets import ApiSecret
-from .sessions import Session
+from trusted_auth.models.consumed_tokens import ConsumedToken
+from trusted_auth.models.events import AuditEvent
+from trusted_auth.models.generations import Generation
+from trusted_auth.models.identities import UserIdentity
+from trusted_auth.models.keys import SigningKey
+from trusted_auth.models.links import IdentityLink
+from trusted_auth.models.organizations import Member, Organization
+from trusted_auth.models.overview import Overview
+from trusted_auth.models.profiles import ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.models.secrets import ApiSecret
+from trusted_auth.models.sessions import Session
 
 __all__ = [
     "ApiSecret",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .profiles import TrustedAuthTokenProfile
+from trusted_auth.models.profiles import TrustedAuthTokenProfile
 
 
 class AuditEvent(models.Model):

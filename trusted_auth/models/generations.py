@@ -11,7 +11,7 @@ class Generation(models.Model):
     Workers keep process-local copies of that state for speed and compare the counter, read
     from the database once per request, with the one their copy was made at: a change made by
     any process (another worker, the CLI, the admin) takes effect on every worker's next
-    request, whatever the cache backend. See ``trusted_auth.services.generations``.
+    request, whatever the cache backend. See ``trusted_auth.internal.generations``.
     """
 
     name = models.CharField(_("name"), max_length=32, primary_key=True)

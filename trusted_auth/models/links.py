@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .identities import UserIdentity
-from .organizations import Member, Organization
-from .profiles import TrustedAuthTokenProfile
+from trusted_auth.models.identities import UserIdentity
+from trusted_auth.models.organizations import Member, Organization
+from trusted_auth.models.profiles import TrustedAuthTokenProfile
 
 
 class IdentityLink(models.Model):

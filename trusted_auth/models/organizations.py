@@ -6,8 +6,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth import ids
-
-from .identities import ProvisionedBy
+from trusted_auth.models.identities import ProvisionedBy
 
 
 def _new_organization_id() -> str:

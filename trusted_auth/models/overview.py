@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from .events import AuditEvent
+from trusted_auth.models.events import AuditEvent
 
 
 class Overview(AuditEvent):

@@ -6,9 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth import ids
-
-from .organizations import Member, Organization
-from .profiles import TrustedAuthTokenProfile
+from trusted_auth.models.organizations import Member, Organization
+from trusted_auth.models.profiles import TrustedAuthTokenProfile
 
 
 def _new_session_id() -> str:

@@ -45,10 +45,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .clock import MovableClock
-from .issuers import AUDIENCE, DROP, ISSUER, JwksIssuer, SigningPair, default_claims
-from .keys import KeyPool
-from .tls_server import TLSLiveServer
+from trusted_auth.testing.clock import MovableClock
+from trusted_auth.testing.issuers import (
+    AUDIENCE,
+    DROP,
+    ISSUER,
+    JwksIssuer,
+    SigningPair,
+    default_claims,
+)
+from trusted_auth.testing.keys import KeyPool
+from trusted_auth.testing.tls_server import TLSLiveServer
 
 if TYPE_CHECKING:
     import trustme

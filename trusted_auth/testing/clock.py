@@ -17,11 +17,11 @@ __all__ = ["MovableClock"]
 # Modules whose clock reads are moved: they call ``time.time()`` or ``timezone.now()`` through
 # their module-level ``time`` / ``timezone`` names.
 _TIME_MODULES = (
-    "trusted_auth.services.issuer_keys",
+    "trusted_auth.issuers.issuer_keys",
     "django.core.cache.backends.base",  # when a cache entry expires (set, add)
     "django.core.cache.backends.locmem",  # whether it has (get)
 )
-_TIMEZONE_MODULES = ("trusted_auth.services.signing_keys",)
+_TIMEZONE_MODULES = ("trusted_auth.sessions.signing_keys",)
 
 
 class MovableClock:

@@ -41,7 +41,7 @@ from django.db import connections
 from example_project.demo_tls import ensure_certificates
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
-from trusted_auth.services.secrets import create_secret
+from trusted_auth.sessions.secrets import create_secret
 
 DEFAULT_DEMO_DIR = Path(settings.BASE_DIR) / ".demo"
 DEMO_ISSUER = "https://demo-signer.example"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trusted_auth.services.maintenance import DEFAULT_BATCH_SIZE, prune_audit_events
-
-from ..cli import CommandIO, add_action, group_actions
+from trusted_auth.audit.maintenance import DEFAULT_BATCH_SIZE, prune_audit_events
+from trusted_auth.management.cli import CommandIO, add_action, group_actions
 
 
 def prune(options: dict[str, Any], io: CommandIO) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trusted_auth.services import identities
-
-from ..cli import CommandIO, add_action, group_actions
+from trusted_auth.identities import links
+from trusted_auth.management.cli import CommandIO, add_action, group_actions
 
 
 def _account(options: dict[str, Any]):
-    return identities.account_for_operator(
+    return links.account_for_operator(
         user_id=options.get("user_id"),
         email=options.get("email"),
         member_id=options.get("member_id"),
@@ -25,21 +24,21 @@ def _account(options: dict[str, Any]):
 
 
 def link(options: dict[str, Any], io: CommandIO) -> None:
-    created = identities.link_explicitly(
+    created = links.link_explicitly(
         _account(options), issuer=options["issuer"], external_id=options["external_id"]
     )
-    io.emit(identities.link_as_dict(created))
+    io.emit(links.link_as_dict(created))
     io.note(f"{created.issuer} now reaches this account by {created.kind} {created.subject!r}.")
 
 
 def unlink(options: dict[str, Any], io: CommandIO) -> None:
     account = _account(options)
-    identities.unlink(account, issuer=options["issuer"], external_id=options["external_id"])
-    io.emit([identities.link_as_dict(item) for item in identities.links_of(account)])
+    links.unlink(account, issuer=options["issuer"], external_id=options["external_id"])
+    io.emit([links.link_as_dict(item) for item in links.links_of(account)])
 
 
 def list_(options: dict[str, Any], io: CommandIO) -> None:
-    io.emit([identities.link_as_dict(item) for item in identities.links_of(_account(options))])
+    io.emit([links.link_as_dict(item) for item in links.links_of(_account(options))])
 
 
 def _add_account(parser: argparse.ArgumentParser) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from trusted_auth.issuers.issuer_keys import refresh_keyset
+from trusted_auth.issuers.profiles import get_profile
+from trusted_auth.management.cli import CommandIO, add_action, group_actions
 from trusted_auth.models import TrustedAuthTokenProfile
-from trusted_auth.services.issuer_keys import refresh_keyset
-from trusted_auth.services.profiles import get_profile
-
-from ..cli import CommandIO, add_action, group_actions
 
 
 def refresh(options: dict[str, Any], io: CommandIO) -> None:

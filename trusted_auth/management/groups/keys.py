@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trusted_auth.services import signing_keys
-
-from ..cli import CommandIO, add_action, group_actions
+from trusted_auth.management.cli import CommandIO, add_action, group_actions
+from trusted_auth.sessions import signing_keys
 
 
 def list_(options: dict[str, Any], io: CommandIO) -> None:

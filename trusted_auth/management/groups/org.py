@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from trusted_auth.identities import organizations
+from trusted_auth.management.cli import CommandIO, add_action, group_actions
 from trusted_auth.models import Organization
-from trusted_auth.services import organizations
-
-from ..cli import CommandIO, add_action, group_actions
 
 
 def create(options: dict[str, Any], io: CommandIO) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trusted_auth.presets import list_presets
-
-from ..cli import CommandIO, add_action
+from trusted_auth.issuers.presets import list_presets
+from trusted_auth.management.cli import CommandIO, add_action
 
 
 def show(options: dict[str, Any], io: CommandIO) -> None:

@@ -1,9 +1,9 @@
 """``manage.py trusted_auth profile …``: trusted auth token profiles, and a dry run of a token.
 
 Actions: create, list, show, update, delete, add-pem, remove-pem, test. The rules (key types,
-five-key limit, https JWKS URL, mapping, algorithms) live in ``trusted_auth.services.profiles``;
+five-key limit, https JWKS URL, mapping, algorithms) live in ``trusted_auth.issuers.profiles``;
 this module reads files and turns arguments into that module's plain arguments. ``create`` may
-start from a provider preset (``--preset``, ``trusted_auth.presets``) or from the issuer's OIDC
+start from a provider preset (``--preset``, ``trusted_auth.issuers.presets``) or from the issuer's OIDC
 discovery document (``--discover``); the flags given override what those fill in. A JWKS URL is
 fetched once before it is saved (``--no-fetch`` skips that), as the admin does.
 """
@@ -16,6 +16,11 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from trusted_auth.errors import InvalidProfile, TrustedAuthError
+from trusted_auth.issuers import profiles
+from trusted_auth.issuers.discovery import discover_issuer
+from trusted_auth.issuers.issuer_keys import store_keyset
+from trusted_auth.issuers.presets import PRESETS, build_preset
+from trusted_auth.management.cli import CommandIO, add_action, group_actions, read_input
 from trusted_auth.models import TrustedAuthTokenProfile
 from trusted_auth.models.profiles import (
     MAX_PEM_KEYS,
@@ -23,12 +28,6 @@ from trusted_auth.models.profiles import (
     REQUIRED_MAPPING_KEYS,
     SUPPORTED_ALGORITHMS,
 )
-from trusted_auth.presets import PRESETS, build_preset
-from trusted_auth.services import profiles
-from trusted_auth.services.discovery import discover_issuer
-from trusted_auth.services.issuer_keys import store_keyset
-
-from ..cli import CommandIO, add_action, group_actions, read_input
 
 CREATE_EXAMPLE = """\
 example:

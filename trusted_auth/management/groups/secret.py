@@ -8,9 +8,8 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.services import secrets
-
-from ..cli import CommandIO, add_action, group_actions
+from trusted_auth.management.cli import CommandIO, add_action, group_actions
+from trusted_auth.sessions import secrets
 
 
 def create(options: dict[str, Any], io: CommandIO) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trusted_auth.services.lifecycle import clear_expired_consumed_tokens, clear_expired_sessions
-
-from ..cli import CommandIO, add_action, group_actions
+from trusted_auth.management.cli import CommandIO, add_action, group_actions
+from trusted_auth.sessions.lifecycle import clear_expired_consumed_tokens, clear_expired_sessions
 
 
 def clear_expired(options: dict[str, Any], io: CommandIO) -> None:

@@ -1,0 +1,479 @@
+"""B2B organizations and members: create, list, and resolve them for an attest (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.text import slugify
+
+from trusted_auth import signals
+from trusted_auth.audit.changes import record_change
+from trusted_auth.audit.events import RequestContext
+from trusted_auth.conf import trusted_auth_settings
+from trusted_auth.errors import (
+    BadRequest,
+    DuplicateMember,
+    DuplicateOrganization,
+    MemberNotFound,
+    OrganizationNotFound,
+    TrustedAuthError,
+)
+from trusted_auth.identities import search
+from trusted_auth.identities.users import (
+    validate_email_address,
+    validate_external_id,
+    validate_metadata,
+)
+from trusted_auth.issuers.verification import claims_rejected
+from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
+from trusted_auth.models.identities import ACTIVE, DELETED
+from trusted_auth.timeutil import rfc3339
+
+
+def _normalise_domains(domains: list[str] | None) -> list[str]:
+    return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
+
+
+def normalise_domains(domains: list[str] | None) -> list[str]:
+    """Email domains as ``email_allowed_domains`` stores them: lower case, no ``@``, sorted."""
+    return _normalise_domains(domains)
+
+
+def create_organization(
+    *,
+    name: Any = None,
+    slug: Any = "",
+    external_id: Any = "",
+    email_allowed_domains: Any = None,
+    trusted_metadata: Any = None,
+    context: RequestContext | None = None,
+) -> Organization:
+    """Create an organization; the slug defaults to the slugified name. Audited."""
+    name = _text(name, "organization_name")
+    if not name.strip():
+        raise BadRequest("organization_name is required")
+    slug = _text(slug, "organization_slug")
+    if email_allowed_domains is not None and not (
+        isinstance(email_allowed_domains, list)
+        and all(isinstance(d, str) for d in email_allowed_domains)
+    ):
+        raise BadRequest("email_allowed_domains must be a list of domains")
+    organization = Organization(
+        name=name,
+        slug=slug or slugify(name),
+        external_id=validate_external_id(external_id),
+        email_allowed_domains=_normalise_domains(email_allowed_domains),
+        trusted_metadata=validate_metadata(trusted_metadata),
+    )
+    _save_organization(organization, context=context, action="organization_create")
+    return organization
+
+
+def find_organization(reference: str) -> Organization | None:
+    """An organization by its id, its slug or its external id."""
+    return Organization.objects.filter(
+        Q(organization_id=reference)
+        | Q(slug=reference)
+        | (Q(external_id=reference) & ~Q(external_id=""))
+    ).first()
+
+
+def get_organization(reference: Any) -> Organization:
+    if not isinstance(reference, str) or not reference:
+        raise BadRequest("organization_id is required")
+    organization = find_organization(reference)
+    if organization is None:
+        raise OrganizationNotFound(f"no organization {reference[:80]!r}")
+    return organization
+
+
+def create_member(
+    *,
+    organization: Organization,
+    email: Any,
+    name: Any = "",
+    external_id: Any = "",
+    roles: Any = None,
+    trusted_metadata: Any = None,
+    context: RequestContext | None = None,
+) -> Member:
+    """Add a member to ``organization`` (a pre-provisioned member: no session, no link yet).
+    Audited; sends ``member_provisioned``."""
+    roles = _role_list(roles)
+    validate_roles(roles)
+    member = Member(
+        organization=organization,
+        email=validate_email_address(email, "email_address"),
+        name=_text(name, "name"),
+        external_id=validate_external_id(external_id),
+        roles=roles,
+        trusted_metadata=validate_metadata(trusted_metadata),
+    )
+    try:
+        # Constraints are left to the database: a duplicate is then a 409, also under a race.
+        member.full_clean(validate_constraints=False, validate_unique=False)
+        with transaction.atomic():
+            member.save()
+            record_change(
+                "member_create",
+                user_id=member.member_id,
+                organization_id=organization.organization_id,
+                context=context,
+            )
+    except ValidationError as e:
+        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
+    except IntegrityError as e:
+        raise DuplicateMember(
+            f"{email} (or this external_id) is already a member of {organization.slug}"
+        ) from e
+    signals.member_provisioned.send(sender=Member, member=member, profile=None)
+    return member
+
+
+def _text(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or "\x00" in value:
+        raise BadRequest(f"{field} must be a string")
+    return value
+
+
+def _role_list(roles: Any) -> list[str]:
+    """Roles given to the management API: a list of ids from ``TRUSTED_AUTH["ROLES"]``."""
+    if roles is None:
+        return []
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise BadRequest("roles must be a list of role ids")
+    unknown = sorted(set(roles) - set(trusted_auth_settings.ROLES))
+    if unknown:
+        raise BadRequest(
+            f"unknown roles: {', '.join(unknown)[:200]} "
+            f"(this project defines: {', '.join(sorted(trusted_auth_settings.ROLES))})"
+        )
+    return roles
+
+
+def validate_roles(role_ids: list[str]) -> list[str]:
+    """Roles must be ones the project defines in ``TRUSTED_AUTH["ROLES"]``; never silently
+    dropped."""
+    known = set(trusted_auth_settings.ROLES)
+    unknown = [role for role in role_ids if role not in known]
+    if unknown:
+        raise claims_rejected(
+            f"unknown role_ids: {', '.join(sorted(unknown))[:200]} "
+            f"(this project defines: {', '.join(sorted(known))})"
+        )
+    return role_ids
+
+
+def resolve_organization(
+    profile: TrustedAuthTokenProfile, requested: Any, claimed: str | None
+) -> Organization:
+    """The one organization an attest is for, from the request and/or the token's claim.
+
+    Neither → 400. Both → they must name the same organization (a token for org A can never open
+    a session in org B). A claim naming no organization may create it, when the profile allows
+    JIT organization creation and the request named none.
+    """
+    if requested is None and claimed is None:
+        raise BadRequest("organization_id is required: pass it or map it from a token claim")
+    from_request = get_organization(requested) if requested is not None else None
+    from_claim = find_organization(claimed) if claimed is not None else None
+    if from_request is not None and claimed is not None:
+        if from_claim is None or from_claim.pk != from_request.pk:
+            raise TrustedAuthError(
+                "the token's organization does not match the requested organization_id",
+                error_type="organization_mismatch",
+            )
+        return from_request
+    if from_request is not None:
+        return from_request
+    if from_claim is not None:
+        return from_claim
+    assert claimed is not None  # neither given was refused first
+    if not profile.can_jit_create_organizations:
+        raise OrganizationNotFound(f"no organization {claimed[:80]!r}")
+    try:
+        with transaction.atomic():
+            return Organization.objects.create(
+                name=claimed, slug=slugify(claimed)[:128] or "organization", external_id=claimed
+            )
+    except IntegrityError:
+        organization = find_organization(claimed)
+        if organization is None:
+            raise BadRequest(f"cannot create an organization for {claimed[:80]!r}") from None
+        return organization
+
+
+def organization_as_dict(organization: Organization) -> dict[str, Any]:
+    return {
+        "organization_id": organization.organization_id,
+        "name": organization.name,
+        "slug": organization.slug,
+        "external_id": organization.external_id,
+        "email_allowed_domains": organization.email_allowed_domains,
+        "created_at": rfc3339(organization.created_at),
+    }
+
+
+def member_as_dict(member: Member) -> dict[str, Any]:
+    return {
+        "member_id": member.member_id,
+        "organization_id": member.organization.organization_id,
+        "email": member.email,
+        "name": member.name,
+        "external_id": member.external_id,
+        "roles": member.roles,
+        "status": member.status,
+        "created_at": rfc3339(member.created_at),
+    }
+
+
+def list_members(organization: Organization) -> list[Member]:
+    return list(Member.objects.select_related("organization").filter(organization=organization))
+
+
+# --- management through the API and CLI: update, delete, search, reactivate ------------------
+
+
+def _save_organization(organization: Organization, *, context, action: str) -> None:
+    try:
+        organization.full_clean()
+        with transaction.atomic():
+            organization.save()
+            record_change(action, organization_id=organization.organization_id, context=context)
+    except ValidationError as e:
+        taken = [
+            field
+            for field, errors in e.error_dict.items()
+            if field in ("slug", "external_id", "__all__")
+            and any(error.code == "unique" for error in errors)
+        ]
+        if taken:
+            raise DuplicateOrganization(
+                "another organization has this organization_slug or organization_external_id"
+            ) from e
+        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
+    except IntegrityError as e:
+        raise DuplicateOrganization(
+            "another organization has this organization_slug or organization_external_id"
+        ) from e
+
+
+def update_organization(
+    reference: Any,
+    *,
+    name: Any = None,
+    slug: Any = None,
+    external_id: Any = None,
+    email_allowed_domains: Any = None,
+    trusted_metadata: Any = None,
+    context: RequestContext | None = None,
+) -> Organization:
+    """Change the fields given (``None`` leaves one as is). Audited."""
+    organization = get_organization(reference)
+    if name is not None:
+        organization.name = _text(name, "organization_name")
+    if slug is not None:
+        organization.slug = _text(slug, "organization_slug")
+    if external_id is not None:
+        organization.external_id = validate_external_id(external_id)
+    if email_allowed_domains is not None:
+        if not isinstance(email_allowed_domains, list) or not all(
+            isinstance(d, str) for d in email_allowed_domains
+        ):
+            raise BadRequest("email_allowed_domains must be a list of domains")
+        organization.email_allowed_domains = _normalise_domains(email_allowed_domains)
+    if trusted_metadata is not None:
+        organization.trusted_metadata = validate_metadata(trusted_metadata)
+    _save_organization(organization, context=context, action="organization_update")
+    return organization
+
+
+def delete_organization(reference: Any, *, context: RequestContext | None = None) -> str:
+    """Delete an organization with its members and their sessions (as Stytch does).
+    Returns its ``organization_id``."""
+    with transaction.atomic():
+        organization = get_organization(reference)
+        organization_id = organization.organization_id
+        organization.delete()
+        record_change("organization_delete", organization_id=organization_id, context=context)
+    return organization_id
+
+
+def search_organizations(*, query: Any = None, cursor: Any = None, limit: Any = None):
+    """Organizations matching a Stytch search ``query``; filters ``organization_ids``,
+    ``organization_slugs``, ``organization_external_ids``, ``organization_name_fuzzy``,
+    ``organization_slug_fuzzy`` and ``allowed_domains``."""
+    condition = search.query_filter(
+        query,
+        {
+            "organization_ids": lambda v: Q(
+                organization_id__in=search.string_list("organization_ids", v)
+            ),
+            "organization_slugs": lambda v: Q(slug__in=search.string_list("organization_slugs", v)),
+            "organization_external_ids": lambda v: Q(
+                external_id__in=search.string_list("organization_external_ids", v)
+            ),
+            "organization_name_fuzzy": lambda v: Q(
+                name__icontains=search.string_value("organization_name_fuzzy", v)
+            ),
+            "organization_slug_fuzzy": lambda v: Q(
+                slug__icontains=search.string_value("organization_slug_fuzzy", v)
+            ),
+            "allowed_domains": lambda v: _any_domain(search.string_list("allowed_domains", v)),
+        },
+    )
+    return search.paginate(Organization.objects.filter(condition), cursor=cursor, limit=limit)
+
+
+def _any_domain(domains: list[str]) -> Q:
+    # JSON containment is not portable to SQLite; the domains list is small, so match its text.
+    condition = Q(pk__in=[])
+    for domain in _normalise_domains(domains):
+        condition |= Q(email_allowed_domains__icontains=f'"{domain}"')
+    return condition
+
+
+def get_member(
+    organization: Organization, reference: Any = None, *, email_address: Any = None
+) -> Member:
+    """A member of ``organization`` by its ``member_id`` or external id, or by email."""
+    members = Member.objects.select_related("organization").filter(organization=organization)
+    if isinstance(reference, str) and reference and "\x00" not in reference:
+        member = members.filter(
+            Q(member_id=reference) | (Q(external_id=reference) & ~Q(external_id=""))
+        ).first()
+    elif isinstance(email_address, str) and email_address and "\x00" not in email_address:
+        member = (
+            members.alias(email_lower=Lower("email"))
+            .filter(email_lower=email_address.lower())
+            .first()
+        )
+    else:
+        raise BadRequest("member_id or email_address is required")
+    if member is None:
+        raise MemberNotFound(f"no such member in {organization.organization_id}")
+    return member
+
+
+def update_member(
+    organization: Organization,
+    reference: Any,
+    *,
+    name: Any = None,
+    email_address: Any = None,
+    external_id: Any = None,
+    roles: Any = None,
+    trusted_metadata: Any = None,
+    context: RequestContext | None = None,
+) -> Member:
+    """Change the fields given (``None`` leaves one as is). Audited."""
+    member = get_member(organization, reference)
+    if name is not None:
+        member.name = _text(name, "name")
+    if email_address is not None:
+        member.email = validate_email_address(email_address, "email_address")
+    if external_id is not None:
+        member.external_id = validate_external_id(external_id)
+    if roles is not None:
+        member.roles = validate_roles(_role_list(roles))
+    if trusted_metadata is not None:
+        member.trusted_metadata = validate_metadata(trusted_metadata)
+    try:
+        member.full_clean(validate_constraints=False, validate_unique=False)
+        with transaction.atomic():
+            member.save()
+            record_change(
+                "member_update",
+                user_id=member.member_id,
+                organization_id=organization.organization_id,
+                context=context,
+            )
+    except ValidationError as e:
+        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
+    except IntegrityError as e:
+        raise DuplicateMember(
+            "another member of this organization has this email or external_id"
+        ) from e
+    return member
+
+
+def _set_member_status(
+    organization: Organization, reference: Any, status: str, action: str, context
+) -> Member:
+    with transaction.atomic():
+        member = get_member(organization, reference)
+        Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
+        if status == DELETED:
+            Session.objects.filter(member=member, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+        record_change(
+            action,
+            user_id=member.member_id,
+            organization_id=organization.organization_id,
+            context=context,
+        )
+    member.refresh_from_db()
+    return member
+
+
+def delete_member(
+    organization: Organization, reference: Any, *, context: RequestContext | None = None
+) -> Member:
+    """Mark a member ``deleted`` and revoke its live sessions; ``reactivate_member`` undoes
+    the status (not the sessions)."""
+    return _set_member_status(organization, reference, DELETED, "member_delete", context)
+
+
+def reactivate_member(
+    organization: Organization, reference: Any, *, context: RequestContext | None = None
+) -> Member:
+    """Make a (deleted) member ``active`` again."""
+    return _set_member_status(organization, reference, ACTIVE, "member_reactivate", context)
+
+
+def search_members(
+    *, organization_ids: Any, query: Any = None, cursor: Any = None, limit: Any = None
+):
+    """Members of the given organizations matching a Stytch search ``query``; filters
+    ``member_ids``, ``member_emails``, ``member_email_fuzzy``, ``member_external_ids``,
+    ``member_roles`` and ``statuses``."""
+    ids = search.string_list("organization_ids", organization_ids)
+    condition = search.query_filter(
+        query,
+        {
+            "member_ids": lambda v: Q(member_id__in=search.string_list("member_ids", v)),
+            "member_emails": lambda v: Q(
+                email_lower__in=[e.lower() for e in search.string_list("member_emails", v)]
+            ),
+            "member_email_fuzzy": lambda v: Q(
+                email__icontains=search.string_value("member_email_fuzzy", v)
+            ),
+            "member_external_ids": lambda v: Q(
+                external_id__in=search.string_list("member_external_ids", v)
+            ),
+            "member_roles": lambda v: _any_role(search.string_list("member_roles", v)),
+            "statuses": lambda v: Q(status__in=search.string_list("statuses", v)),
+        },
+    )
+    members = (
+        Member.objects.select_related("organization")
+        .alias(email_lower=Lower("email"))
+        .filter(organization__organization_id__in=ids)
+        .filter(condition)
+    )
+    return search.paginate(members, cursor=cursor, limit=limit)
+
+
+def _any_role(roles: list[str]) -> Q:
+    condition = Q(pk__in=[])
+    for role in roles:
+        condition |= Q(roles__icontains=f'"{role}"')
+    return condition

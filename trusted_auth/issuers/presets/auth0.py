@@ -1,0 +1,60 @@
+"""The Auth0 preset: its issuer, audience, JWKS URL, algorithms and claim mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trusted_auth.issuers.presets.base import host, param, register
+
+
+@register(
+    "auth0",
+    "Auth0",
+    param(
+        "domain",
+        "the tenant domain (acme.eu.auth0.com) or your custom domain",
+        "acme.eu.auth0.com",
+    ),
+    param(
+        "audience",
+        "the application's Client ID (ID tokens) or the API Identifier (access tokens)",
+        "3Kq9bVx7mYc2LpA0zR5tUe8wHs1DfGjN",
+    ),
+    docs=(
+        "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
+        "https://auth0.com/docs/secure/tokens/json-web-tokens/json-web-key-sets",
+        "https://auth0.com/docs/get-started/applications/signing-algorithms",
+    ),
+    notes="Access tokens carry no email unless an Action adds one; ID tokens do.",
+)
+def auth0(params: dict[str, str]) -> dict[str, Any]:
+    """An Auth0 tenant's ID tokens: ``iss`` ``https://<domain>/`` (with the trailing slash),
+    ``aud`` the Client ID, keys at ``https://<domain>/.well-known/jwks.json``.
+
+    Follows Auth0's "ID Token Structure" (auth0.com/docs/secure/tokens/id-tokens/
+    id-token-structure: ``iss`` ends in ``/``, ``sub`` like ``auth0|…``, ``sid`` the session,
+    ``email``/``email_verified``/``name`` with the email and profile scopes), "JSON Web Key Sets"
+    (``/.well-known/jwks.json``) and "Signing Algorithms" (RS256 by default, PS256 available;
+    HS256 is symmetric and refused). ID tokens carry no ``jti``: token_id is ``sid``. Auth0's
+    default ID token lifetime is 36000 s (10 hours), so the profile accepts that lifetime.
+
+    Sources:
+    https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure
+    https://auth0.com/docs/secure/tokens/json-web-tokens/json-web-key-sets
+    https://auth0.com/docs/get-started/applications/signing-algorithms
+    """
+    domain = host(params, "domain")
+    return {
+        "name": f"Auth0 {domain}",
+        "issuer": f"https://{domain}/",
+        "audience": params["audience"],
+        "jwks_url": f"https://{domain}/.well-known/jwks.json",
+        "algorithms": ["RS256", "PS256"],
+        "max_token_lifetime_seconds": 36000,
+        "attribute_mapping": {
+            "email": "email",
+            "token_id": "sid",
+            "external_user_id": "sub",
+            "name": "name",
+        },
+    }

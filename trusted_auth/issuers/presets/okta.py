@@ -1,0 +1,68 @@
+"""The Okta preset: its issuer, audience, JWKS URL, algorithms and claim mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trusted_auth.issuers.presets.base import host, param, register, slug
+
+
+@register(
+    "okta",
+    "Okta",
+    param("domain", "the Okta org domain or custom domain", "acme.okta.com"),
+    param(
+        "authorization_server",
+        "the custom authorization server id ('default'), or 'org' for the org server",
+        "default",
+        required=False,
+        default="default",
+    ),
+    param(
+        "audience",
+        "the Client ID (ID tokens) or the authorization server's audience (api://default)",
+        "0oa1example2345678",
+    ),
+    docs=(
+        "https://developer.okta.com/docs/reference/api/oidc/#id-token",
+        "https://developer.okta.com/docs/concepts/auth-servers/",
+        "https://developer.okta.com/docs/guides/validate-id-tokens/main/",
+    ),
+    notes="Access tokens carry no email claim by default; ID tokens with the email scope do.",
+)
+def okta(params: dict[str, str]) -> dict[str, Any]:
+    """An Okta authorization server's ID tokens: ``iss`` ``https://<domain>/oauth2/<server>``
+    (custom server, ``default`` unless named) or ``https://<domain>`` (org server), keys at
+    ``<iss>/v1/keys`` (org server: ``https://<domain>/oauth2/v1/keys``), RS256.
+
+    Follows Okta's OpenID Connect API reference ("ID token": claims ``ver jti iss aud iat exp
+    sub`` plus ``email email_verified name`` with the email and profile scopes), "Authorization
+    servers" (the org server's issuer is the org URL; a custom server's is
+    ``https://<domain>/oauth2/<authorizationServerId>``) and "Validate ID tokens".
+
+    Sources:
+    https://developer.okta.com/docs/reference/api/oidc/#id-token
+    https://developer.okta.com/docs/concepts/auth-servers/
+    https://developer.okta.com/docs/guides/validate-id-tokens/main/
+    """
+    domain = host(params, "domain")
+    server = params["authorization_server"]
+    if server == "org":
+        issuer, jwks_url = f"https://{domain}", f"https://{domain}/oauth2/v1/keys"
+    else:
+        server = slug(params, "authorization_server")
+        issuer = f"https://{domain}/oauth2/{server}"
+        jwks_url = f"{issuer}/v1/keys"
+    return {
+        "name": f"Okta {domain}",
+        "issuer": issuer,
+        "audience": params["audience"],
+        "jwks_url": jwks_url,
+        "algorithms": ["RS256"],
+        "attribute_mapping": {
+            "email": "email",
+            "token_id": "jti",
+            "external_user_id": "sub",
+            "name": "name",
+        },
+    }

@@ -1,0 +1,69 @@
+"""The Supabase preset: its issuer, audience, JWKS URL, algorithms and claim mapping."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, register
+
+
+@register(
+    "supabase",
+    "Supabase Auth",
+    param(
+        "project_ref", "the project ref, the subdomain of <ref>.supabase.co", "abcdefghijklmnopqrst"
+    ),
+    param(
+        "audience",
+        "the aud of the access token: 'authenticated' for signed-in users",
+        "authenticated",
+        required=False,
+        default="authenticated",
+    ),
+    docs=(
+        "https://supabase.com/docs/guides/auth/jwt-fields",
+        "https://supabase.com/docs/guides/auth/signing-keys",
+        "https://supabase.com/docs/guides/auth/jwts",
+    ),
+    notes="Needs asymmetric JWT signing keys (ES256 or RS256); the legacy HS256 secret is "
+    "symmetric and cannot be trusted through a JWKS.",
+)
+def supabase(params: dict[str, str]) -> dict[str, Any]:
+    """A Supabase project's access tokens: ``iss`` ``https://<ref>.supabase.co/auth/v1`` (no
+    trailing slash), ``aud`` ``authenticated``, keys at ``<iss>/.well-known/jwks.json``.
+
+    Follows Supabase's "JWT Claims Reference" (supabase.com/docs/guides/auth/jwt-fields:
+    required claims ``iss aud exp iat sub role aal session_id``; ``email``, ``user_metadata``
+    optional) and "JWT Signing Keys" (supabase.com/docs/guides/auth/signing-keys: ES256 (P-256)
+    or RS256 keys published at ``/auth/v1/.well-known/jwks.json``). ``jti`` is not a required
+    claim, so the factor's token_id is the ``session_id``; replay protection falls back to the
+    token's digest. Supabase keeps the verification flag in ``user_metadata.email_verified``.
+
+    Sources:
+    https://supabase.com/docs/guides/auth/jwt-fields
+    https://supabase.com/docs/guides/auth/signing-keys
+    https://supabase.com/docs/guides/auth/jwts
+    """
+    ref = params["project_ref"]
+    if not re.fullmatch(r"[a-z0-9]{1,63}", ref):
+        raise InvalidPresetParameters(
+            "project_ref is the lowercase subdomain of <ref>.supabase.co, like "
+            "abcdefghijklmnopqrst (not the whole URL)",
+            parameter="project_ref",
+        )
+    issuer = f"https://{ref}.supabase.co/auth/v1"
+    return {
+        "name": f"Supabase {ref}",
+        "issuer": issuer,
+        "audience": params["audience"],
+        "jwks_url": f"{issuer}/.well-known/jwks.json",
+        "algorithms": ["ES256", "RS256"],
+        "attribute_mapping": {
+            "email": "email",
+            "token_id": "session_id",
+            "external_user_id": "sub",
+            "name": "user_metadata.full_name",
+            "email_verified": "user_metadata.email_verified",
+        },
+    }

@@ -1,0 +1,59 @@
+"""The WorkOS AuthKit preset: its issuer, audience, JWKS URL, algorithms and claim mapping."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, register
+
+
+@register(
+    "workos",
+    "WorkOS AuthKit",
+    param("client_id", "the environment's client id, client_…", "client_01HXYZEXAMPLE"),
+    param(
+        "audience",
+        "the aud of your access tokens (default: the client id)",
+        "client_01HXYZEXAMPLE",
+        required=False,
+    ),
+    docs=(
+        "https://workos.com/docs/reference/authkit/session-tokens",
+        "https://workos.com/docs/authkit/jwt-templates",
+    ),
+    notes='Access tokens carry no email: add {"email": "{{user.email}}"} with a JWT template.',
+    audience_from="audience",
+)
+def workos(params: dict[str, str]) -> dict[str, Any]:
+    """WorkOS AuthKit access tokens: ``iss`` ``https://api.workos.com/user_management/<client_id>``,
+    keys at ``https://api.workos.com/sso/jwks/<client_id>``, RS256.
+
+    Follows WorkOS's AuthKit "Session tokens" reference (the JWKS at ``/sso/jwks/<client_id>``;
+    access token claims ``iss sub sid jti org_id role permissions exp iat``, ``sub`` a
+    ``user_…`` id) and "JWT templates" (access tokens have no email until a template adds
+    ``{{user.email}}``). With a custom authentication domain the issuer is that domain: override
+    it with ``--issuer``.
+
+    Sources:
+    https://workos.com/docs/reference/authkit/session-tokens
+    https://workos.com/docs/authkit/jwt-templates
+    """
+    client_id = params["client_id"]
+    if not re.fullmatch(r"client_[A-Za-z0-9]+", client_id):
+        raise InvalidPresetParameters(
+            "client_id looks like client_01HXYZEXAMPLE", parameter="client_id"
+        )
+    return {
+        "name": f"WorkOS {client_id}",
+        "issuer": f"https://api.workos.com/user_management/{client_id}",
+        "audience": params.get("audience") or client_id,
+        "jwks_url": f"https://api.workos.com/sso/jwks/{client_id}",
+        "algorithms": ["RS256"],
+        "attribute_mapping": {
+            "email": "email",
+            "token_id": "jti",
+            "external_user_id": "sub",
+            "name": "name",
+        },
+    }

@@ -1,0 +1,168 @@
+"""The rules a profile must meet before it is saved (DESIGN.md §3), one place for every writer.
+
+``validate_profile`` is what the CLI (through ``profiles.create_profile`` / ``update_profile``)
+and the admin form both run before ``profiles.save_profile`` writes: an https issuer URL or a
+plain string, a mapping with ``email`` and ``token_id``, asymmetric algorithms, a JWKS URL we
+would fetch, or 1..5 PEM public keys that fit the algorithms. Each refusal is an
+``InvalidProfile`` (or ``InvalidJwksUrl``) whose ``field`` names the field at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from django.core.exceptions import ValidationError
+
+from trusted_auth.errors import InvalidJwksUrl, InvalidProfile, JwksUnavailable
+from trusted_auth.internal.pem import check_keys_fit, load_pem_keys, load_stored_key
+from trusted_auth.issuers.issuer_keys import fetch_counted
+from trusted_auth.issuers.jwks_http import FetchedJwks, validate_jwks_url
+from trusted_auth.models import TrustedAuthTokenProfile
+from trusted_auth.models.profiles import validate_algorithms, validate_attribute_mapping
+
+
+def validate_issuer(issuer: Any) -> None:
+    """An ``iss`` as the IdP writes it: an https URL, or a plain string that is not a URL.
+
+    Either is matched exactly, so surrounding whitespace and control characters (which no
+    IdP puts in ``iss``) are refused, and so is a URL with another scheme than https.
+    Raises ``InvalidProfile``.
+    """
+    if not isinstance(issuer, str) or not issuer.strip():
+        raise InvalidProfile(
+            "the issuer is required: the exact iss the IdP puts in its tokens", field="issuer"
+        )
+    if issuer != issuer.strip():
+        raise InvalidProfile(
+            "the issuer has leading or trailing spaces; tokens are matched on the exact iss",
+            field="issuer",
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in issuer):
+        raise InvalidProfile("the issuer contains control characters", field="issuer")
+    if "://" not in issuer and not issuer.lower().startswith(("http:", "https:")):
+        return
+    try:
+        parts = urlsplit(issuer)
+        host = parts.hostname
+    except ValueError as e:
+        raise InvalidProfile(f"the issuer is not a valid URL: {e}", field="issuer") from e
+    if parts.scheme != "https":
+        raise InvalidProfile(
+            "an issuer URL must use https (or give the plain string the IdP uses as iss)",
+            field="issuer",
+        )
+    if not host or " " in issuer:
+        raise InvalidProfile("the issuer URL has no valid host", field="issuer")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidProfile("the issuer URL must not carry credentials", field="issuer")
+
+
+def clean_attribute_mapping(mapping: Any) -> dict[str, str]:
+    """The mapping with its claims stripped, or ``InvalidProfile`` on ``attribute_mapping``."""
+    try:
+        validate_attribute_mapping(mapping)
+    except ValidationError as e:
+        raise InvalidProfile(" ".join(e.messages), field="attribute_mapping") from e
+    return {key: claim.strip() for key, claim in mapping.items()}
+
+
+def clean_algorithms(algorithms: Any) -> list[str]:
+    """The allowed algorithms without duplicates, or ``InvalidProfile`` on ``algorithms``."""
+    if isinstance(algorithms, tuple):
+        algorithms = list(algorithms)
+    try:
+        validate_algorithms(algorithms)
+    except ValidationError as e:
+        raise InvalidProfile(" ".join(e.messages), field="algorithms") from e
+    return list(dict.fromkeys(algorithms))
+
+
+def check_jwks_url(url: Any) -> None:
+    """``validate_jwks_url``'s rules (https, no credentials, no private network); no fetch."""
+    if not isinstance(url, str) or not url:
+        raise InvalidProfile("a JWKS profile needs a JWKS URL", field="jwks_url")
+    try:
+        validate_jwks_url(url)
+    except JwksUnavailable as e:
+        # The host does not resolve: at configuration time that is a bad URL, not an outage.
+        raise InvalidJwksUrl(e.message) from e
+
+
+def preview_jwks(url: Any) -> FetchedJwks:
+    """Check a JWKS URL and fetch it once through the safe fetcher: its usable keys and the
+    dropped ones with why. Raises ``InvalidProfile``, ``InvalidJwksUrl`` or ``JwksUnavailable``.
+    """
+    check_jwks_url(url)
+    return fetch_counted(url)
+
+
+def usable_jwks(url: Any) -> FetchedJwks:
+    """``preview_jwks``, refusing a JWKS with no usable signing key (``InvalidJwksUrl``, with
+    the reason each key was dropped): what the admin and the CLI check before saving a URL."""
+    fetched = preview_jwks(url)
+    if not fetched.keys:
+        reasons = "; ".join(f"{d['kid'] or '(no kid)'}: {d['reason']}" for d in fetched.dropped[:5])
+        raise InvalidJwksUrl(
+            "The JWKS has no usable signing key" + (f" ({reasons})." if reasons else ".")
+        )
+    return fetched
+
+
+def describe_jwks_keys(fetched: FetchedJwks) -> str:
+    """``kid (kty alg), …`` of the usable keys, for people."""
+    return ", ".join(
+        f"{k.get('kid', '(no kid)')} ({k.get('kty')} {k.get('alg', '')})".replace(" )", ")")
+        for k in fetched.keys
+    )
+
+
+def validate_profile(
+    profile: TrustedAuthTokenProfile, new_pems: Sequence[str] | None
+) -> list[PublicKeyTypes] | None:
+    """Check ``profile`` as it now stands, cleaning its mapping and algorithms in place.
+
+    ``new_pems`` are the PEM keys that will replace the stored ones (None: keep them). Returns
+    the loaded new keys (None when none replace the stored ones). Raises ``InvalidProfile`` or
+    ``InvalidJwksUrl``; the JWKS URL is checked, not fetched.
+    """
+    if profile.issuer:  # an empty one is full_clean's "cannot be blank"
+        validate_issuer(profile.issuer)
+    profile.attribute_mapping = clean_attribute_mapping(profile.attribute_mapping)
+    profile.algorithms = clean_algorithms(profile.algorithms)
+    keys: list[PublicKeyTypes] | None = None
+    if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:
+        check_jwks_url(profile.jwks_url)
+    elif new_pems is not None:
+        keys = load_pem_keys(new_pems)
+        check_keys_fit(keys, profile.algorithms)
+    else:
+        stored = [(row, load_stored_key(row.public_key_pem)) for row in profile.pem_keys.all()]
+        broken = [row.key_id for row, key in stored if key is None]
+        if broken:
+            raise InvalidProfile(
+                f"stored PEM key {broken[0]} no longer loads; remove it "
+                "(profile remove-pem) or replace the keys",
+                field="pem_keys",
+            )
+        if not stored:
+            raise InvalidProfile("a PEM profile needs at least one public key", field="pem_keys")
+        check_keys_fit([key for _, key in stored], profile.algorithms)
+    full_clean(profile)
+    return keys
+
+
+def full_clean(profile: TrustedAuthTokenProfile) -> None:
+    """The model's own validation, as one ``InvalidProfile`` (``field`` when only one failed)."""
+    try:
+        profile.full_clean()
+    except ValidationError as e:
+        errors = e.message_dict if hasattr(e, "error_dict") else {"__all__": e.messages}
+        parts = [
+            " ".join(messages) if field == "__all__" else f"{field}: {' '.join(messages)}"
+            for field, messages in errors.items()
+        ]
+        field = next(iter(errors)) if len(errors) == 1 else None
+        raise InvalidProfile("; ".join(parts), field=None if field == "__all__" else field) from e

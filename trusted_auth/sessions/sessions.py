@@ -1,0 +1,289 @@
+"""Sessions: start one, find one by token or JWT, add a factor, apply custom claims."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from trusted_auth import ids, signals
+from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
+from trusted_auth.identities.links import DELETED, member_is_out, user_is_out
+from trusted_auth.internal.prepared import PreparedQuery, insert
+from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
+from trusted_auth.sessions.session_jwt import session_id_from_jwt
+from trusted_auth.timeutil import rfc3339
+
+MIN_SESSION_MINUTES = 5
+MAX_SESSION_MINUTES = 527040
+MAX_CUSTOM_CLAIMS_BYTES = 4096
+# Deeper values parse, but every later json.dumps/loads (the database column, the session JWT)
+# recurses once per level: near Python's recursion limit that was a 500.
+MAX_CUSTOM_CLAIMS_DEPTH = 32
+RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+RESERVED_CLAIM_PREFIX = "https://stytch.com/"
+
+
+def token_digest(session_token: str) -> str:
+    return hashlib.sha256(session_token.encode()).hexdigest()
+
+
+def new_session_token() -> str:
+    """A session token with 256 bits from ``secrets``; only its digest is ever stored."""
+    return secrets.token_urlsafe(32)
+
+
+def validate_duration(minutes: Any) -> int | None:
+    if minutes is None:
+        return None
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES
+    ):
+        raise TrustedAuthError(
+            f"session_duration_minutes must be an integer from {MIN_SESSION_MINUTES} "
+            f"to {MAX_SESSION_MINUTES}",
+            error_type="invalid_session_duration_minutes",
+        )
+    return minutes
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (a scalar is 0), without recursing."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _contains_nul(value: Any) -> bool:
+    """Whether a NUL appears in any string, key or value, of a JSON value (PostgreSQL's jsonb
+    refuses ``\\u0000``). Call it on values already known to be shallow."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+def validate_custom_claims(claims: Any) -> dict[str, Any] | None:
+    """Check ``session_custom_claims``: an object, no reserved names, at most 4 KiB of JSON
+    nested at most 32 levels."""
+    if claims is None:
+        return None
+    if not isinstance(claims, dict):
+        raise BadRequest("session_custom_claims must be a JSON object")
+    if json_depth(claims) > MAX_CUSTOM_CLAIMS_DEPTH:
+        raise BadRequest(
+            f"session_custom_claims is nested deeper than {MAX_CUSTOM_CLAIMS_DEPTH} levels"
+        )
+    if _contains_nul(claims):
+        raise BadRequest("session_custom_claims must not contain NUL characters")
+    reserved = sorted(
+        k for k in claims if k in RESERVED_CLAIMS or k.startswith(RESERVED_CLAIM_PREFIX)
+    )
+    if reserved:
+        raise TrustedAuthError(
+            f"session_custom_claims uses reserved claims: {', '.join(reserved)[:200]}",
+            error_type="reserved_claims_in_custom_claims",
+        )
+    if len(json.dumps(claims, separators=(",", ":")).encode()) > MAX_CUSTOM_CLAIMS_BYTES:
+        raise TrustedAuthError(
+            f"session_custom_claims is larger than {MAX_CUSTOM_CLAIMS_BYTES} bytes",
+            error_type="custom_claims_too_large",
+        )
+    return claims
+
+
+def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) -> dict[str, Any]:
+    """Apply an update: a value sets a key, ``null`` deletes it; the result is size-checked."""
+    if not update:
+        return current
+    merged = {**current, **{k: v for k, v in update.items() if v is not None}}
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+    validate_custom_claims(merged)
+    return merged
+
+
+def _live_session_query(column: str, *, for_update: bool) -> PreparedQuery[Session]:
+    def build(value: str) -> QuerySet[Session]:
+        # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
+        queryset = Session.objects.select_related(
+            "user__trusted_auth_identity", "member__django_user", "organization"
+        )
+        if for_update:
+            # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of
+            # the outer joins select_related makes (user or member is always null).
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.filter(**{column: value}).order_by()[:1]  # both columns are unique
+
+    return PreparedQuery(build, value=str)
+
+
+# authenticate, the bearer class's revocation check and attach make one of these per request.
+_SESSION_BY = {
+    (column, for_update): _live_session_query(column, for_update=for_update)
+    for column in ("token_digest", "session_id")
+    for for_update in (False, True)
+}
+
+
+def find_live_session(
+    *, session_token: Any = None, session_jwt: Any = None, for_update: bool = False
+) -> Session:
+    """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
+    if session_token is not None:
+        if not isinstance(session_token, str) or not session_token:
+            raise SessionNotFound("session_token is not valid")
+        column, value = "token_digest", token_digest(session_token)
+    else:
+        column, value = "session_id", session_id_from_jwt(session_jwt)
+        if not isinstance(value, str):
+            raise SessionNotFound("session_jwt names no session")
+    session = _SESSION_BY[column, for_update].first(value=value)
+    if session is None or not session.is_live:
+        raise SessionNotFound("no live session for these credentials")
+    if owner_is_out(session):
+        raise SessionNotFound("the session's user or member is inactive or deleted")
+    return session
+
+
+def owner_is_out(session: Session) -> bool:
+    """Whether a session's owner may no longer use it: an inactive Django user, a deleted
+    identity or member. Such sessions are not live anywhere (authenticate, attach, lists, the
+    bearer authentication class), whatever their expiry says."""
+    if session.member is not None:
+        return member_is_out(session.member)
+    # The check constraint gives every session one owner.
+    return session.user is None or user_is_out(session.user)
+
+
+def live_for_owners(queryset: QuerySet[Session]) -> QuerySet[Session]:
+    """``queryset`` without the sessions of inactive users and deleted identities or members."""
+    return queryset.exclude(
+        Q(user__is_active=False)
+        | Q(user__trusted_auth_identity__status=DELETED)
+        | Q(member__status=DELETED)
+        | Q(member__django_user__is_active=False)
+    )
+
+
+def trusted_token_factor(token_id: str) -> dict[str, Any]:
+    now = rfc3339(timezone.now())
+    return {
+        "type": "trusted_auth_token",
+        "delivery_method": "trusted_token_exchange",
+        "trusted_auth_token_factor": {"token_id": token_id},
+        "created_at": now,
+        "updated_at": now,
+        "last_authenticated_at": now,
+    }
+
+
+def new_session(
+    *,
+    profile: TrustedAuthTokenProfile,
+    token_id: str,
+    minutes: int,
+    custom_claims: dict[str, Any] | None,
+    roles: list[str],
+    ip_address: str | None,
+    user_agent: str,
+    user=None,
+    member: Member | None = None,
+    organization: Organization | None = None,
+) -> tuple[Session, str]:
+    """A new consumer session (``user``) or member session (``member`` + ``organization``),
+    not yet written: call it inside the transaction that inserts it (``start_session`` does
+    both), whose commit sends ``session_started``.
+
+    Returns it with its session token, which the caller shows once: only its digest is stored.
+    """
+    session_token = new_session_token()
+    now = timezone.now()
+    session = Session(
+        session_id=ids.new_id(ids.MEMBER_SESSION if member else ids.SESSION),
+        token_digest=token_digest(session_token),
+        user=user,
+        member=member,
+        organization=organization,
+        profile=profile,
+        authentication_factors=[trusted_token_factor(token_id)],
+        custom_claims=merge_custom_claims({}, custom_claims),
+        roles=roles,
+        ip_address=ip_address,
+        user_agent=user_agent[:512],
+        started_at=now,
+        last_accessed_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    transaction.on_commit(
+        lambda: signals.session_started.send(
+            sender=Session, session=session, profile=profile, token_id=token_id
+        )
+    )
+    return session, session_token
+
+
+def start_session(**arguments: Any) -> tuple[Session, str]:
+    """``new_session(**arguments)``, inserted."""
+    with transaction.atomic():
+        session, session_token = new_session(**arguments)
+        return insert(session), session_token
+
+
+def add_factor(
+    session: Session, *, token_id: str, minutes: int | None, custom_claims: dict[str, Any] | None
+) -> Session:
+    """Attach a trusted token factor to an existing session, extending it when asked."""
+    now = timezone.now()
+    session.authentication_factors = [
+        *session.authentication_factors,
+        trusted_token_factor(token_id),
+    ]
+    session.custom_claims = merge_custom_claims(session.custom_claims, custom_claims)
+    session.last_accessed_at = now
+    if minutes is not None:
+        session.expires_at = now + timedelta(minutes=minutes)
+    session.save(
+        update_fields=["authentication_factors", "custom_claims", "last_accessed_at", "expires_at"]
+    )
+    send_session_refreshed(session, reason="factor_added", extended=minutes is not None)
+    return session
+
+
+def send_session_refreshed(session: Session, *, reason: str, extended: bool) -> None:
+    """``session_refreshed`` once the current transaction commits (see ``signals``)."""
+    transaction.on_commit(
+        lambda: signals.session_refreshed.send(
+            sender=Session, session=session, reason=reason, extended=extended
+        )
+    )
+
+
+def send_session_revoked(session_ids: list[str], *, reason: str) -> None:
+    """``session_revoked`` once the current transaction commits, when any was revoked."""
+    if session_ids:
+        transaction.on_commit(
+            lambda: signals.session_revoked.send(
+                sender=Session, session_ids=session_ids, reason=reason
+            )
+        )
