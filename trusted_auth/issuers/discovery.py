@@ -1,12 +1,7 @@
 """OpenID Connect discovery: an issuer's JWKS URL and algorithms, read from its own document.
 
-``discover_issuer(url)`` reads ``<url>/.well-known/openid-configuration`` (OpenID Connect
-Discovery 1.0 §4: a trailing slash of the issuer is dropped before the well-known path is
-appended) through the JWKS fetcher's rules (``issuers.jwks_http.fetch_capped``: https only, no
-private networks unless allowed, no redirects, deadline, size cap), requires the document's
-``issuer`` to equal ``url`` exactly (§4.3), and takes its ``jwks_uri`` (checked like any JWKS
-URL) and ``id_token_signing_alg_values_supported`` intersected with the algorithms we verify.
-Nothing is saved: the result fills a profile the user still confirms.
+Fetched under the JWKS fetcher's rules; the document's ``issuer`` must equal the URL exactly
+(Discovery 1.0 §4.3). Nothing is saved: the result fills a profile the user still confirms.
 """
 
 from __future__ import annotations
