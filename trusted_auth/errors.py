@@ -28,7 +28,7 @@ class BadRequest(TrustedAuthError):
 
 
 class TokenRejected(TrustedAuthError):
-    """The external token failed a verification step (DESIGN.md §4)."""
+    """The external token failed a verification step."""
 
     error_type = "invalid_trusted_auth_token"
     status_code = 401

@@ -74,10 +74,8 @@ def discovery_url(issuer: str) -> str:
 
 
 def discover_issuer(issuer: Any) -> DiscoveredIssuer:
-    """Read and check ``issuer``'s discovery document. Raises ``InvalidProfile`` (field
-    ``issuer``: not an issuer URL, or the document names another issuer; ``jwks_url``: no usable
-    ``jwks_uri``; ``algorithms``: none we verify), ``InvalidJwksUrl`` (the URL is refused) or
-    ``JwksUnavailable`` (the fetch failed: redirect, HTTP error, too large, too slow)."""
+    """Read and check ``issuer``'s discovery document. Raises ``InvalidProfile`` (its ``field``
+    names what is wrong), ``InvalidJwksUrl`` or ``JwksUnavailable`` (the fetch failed)."""
     validate_issuer(issuer)
     if not issuer.startswith("https://"):
         raise InvalidProfile(
