@@ -1,9 +1,5 @@
-"""Deprecated import path: the bearer authentication class lives in
-``trusted_auth.contrib.rest_framework`` (the django-oauth-toolkit / allauth layout).
-
-Kept so ``"trusted_auth.authentication.BearerSessionAuthentication"`` in existing
-``REST_FRAMEWORK`` settings keeps working.
-"""
+"""Deprecated import path, kept for existing ``REST_FRAMEWORK`` settings: the bearer
+authentication class lives in ``trusted_auth.contrib.rest_framework``."""
 
 from trusted_auth.contrib.rest_framework import (
     BearerSessionAuthentication,

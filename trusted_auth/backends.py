@@ -1,11 +1,7 @@
-"""The Django authentication backend behind the browser flow's ``login()``.
+"""The authentication backend behind the browser flow's ``login()`` (check ``trusted_auth.W010``).
 
-Add it to ``AUTHENTICATION_BACKENDS`` (check ``trusted_auth.W010`` says so when it is missing):
-Django remembers which backend logged a browser in and asks that backend for the user on every
-later request. It authenticates nothing itself — the browser flow logs in the user a verified
-token resolved to — and on each request it refuses inactive users and deleted identities, so a
-deactivated account's browser sessions end at once. Permissions still come from the other
-backends (``ModelBackend``).
+It checks no credentials of its own. On every request it refuses inactive users and deleted
+identities, so a deactivated account's browser sessions end at once.
 """
 
 from __future__ import annotations

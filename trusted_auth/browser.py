@@ -1,9 +1,7 @@
 """The browser flow: a same-origin page POSTs an external token and is logged in to Django.
 
-``POST browser/exchange`` (form or JSON: ``profile_id``, ``token``) is CSRF-protected like any
-Django form view, refuses cross-site requests, attests the token (a consumer session of
-``BROWSER_SESSION_MINUTES``) and calls ``django.contrib.auth.login``, so ordinary Django views
-and the admin see ``request.user``. ``POST browser/logout`` revokes that session and logs out.
+``browser/exchange`` is CSRF-protected, refuses cross-site requests, attests the token and calls
+``login()``; ``browser/logout`` revokes that session and logs out.
 """
 
 from __future__ import annotations

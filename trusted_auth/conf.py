@@ -1,9 +1,7 @@
-"""The ``TRUSTED_AUTH`` settings dict, read through one object.
+"""The ``TRUSTED_AUTH`` settings dict, read through ``trusted_auth_settings``.
 
-Read a setting where it is used (``trusted_auth_settings.JWKS_CACHE_SECONDS``); never copy it into
-a module constant at import time. The object reloads itself when Django's ``setting_changed`` fires
-(``override_settings`` in tests). Misconfiguration is reported by the system checks in
-``trusted_auth.checks``, not by raising here.
+Read a setting where it is used, never into a module constant: the object reloads on
+``setting_changed``. Misconfiguration is reported by ``trusted_auth.checks``, not raised here.
 """
 
 from __future__ import annotations
@@ -53,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     # 0: sign on every authenticate.
     "SESSION_JWT_REUSE_SECONDS": 30,
     # RSA size of new signing keys (2048, 3072 or 4096); existing keys keep their size. 2048 is
-    # what Stytch, Auth0, Okta and Google sign with; 3072 costs about 3x per signature.
+    # what Stytch, Auth0, Okta and Google sign with.
     "SIGNING_KEY_SIZE": 2048,
     # A key published as `next` signs only after this long (JWKS caches must have seen it).
     "KEY_PUBLISH_SECONDS": 3600,
@@ -67,8 +65,8 @@ DEFAULTS: dict[str, Any] = {
     # BearerSessionAuthentication: also read the session row for every JWT, so revocation
     # takes effect before the 5-minute JWT expires (one query per request).
     "BEARER_CHECK_REVOCATION": False,
-    # No longer used: Bearer auth keeps our public keys until the signing_keys generation moves
-    # (next request after a rotate or retire). Accepted so existing settings still pass checks.
+    # Unused (Bearer auth reloads our public keys when the signing_keys generation moves);
+    # accepted so existing settings still pass the checks.
     "BEARER_KEY_CACHE_SECONDS": 60,
     # The browser flow (trusted_auth.browser): length of the session it starts.
     "BROWSER_SESSION_MINUTES": 60 * 24,

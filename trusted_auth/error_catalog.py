@@ -1,9 +1,7 @@
 """Every ``error_type`` trusted_auth answers with: its HTTP status, what it means, how to fix it.
 
-One source for the Errors reference page (``GET <mount>/trusted_auth/errors``, anchored per
-error), the README's Errors section, the OpenAPI document's ``error_type`` enum and the
-``error_url`` of each error body. ``tests/test_error_reference.py`` fails when code can emit an
-``error_type`` that is missing here, in the README or in ``openapi.yaml``.
+The source of the served Errors page and of each body's ``error_url``; it must agree with the
+code and ``openapi.yaml`` (``tests/test_error_reference.py``).
 """
 
 from __future__ import annotations
@@ -249,13 +247,8 @@ ERRORS: dict[str, ErrorInfo] = {
 
 
 def error_url(error_type: str) -> str:
-    """Where the reference entry for ``error_type`` lives.
-
-    ``TRUSTED_AUTH["ERROR_DOCS_URL"]`` when set (a page of your own docs; ``#error_type`` is
-    appended); otherwise the reference this deployment serves itself, at
-    ``ISSUER + /trusted_auth/errors`` (``ISSUER`` is the public base URL the SDKs already
-    reach, so the link works wherever the API does).
-    """
+    """Where ``error_type``'s reference entry lives: ``ERROR_DOCS_URL#error_type`` when set, else
+    the Errors page this deployment serves at ``ISSUER + /trusted_auth/errors``."""
     base = trusted_auth_settings.ERROR_DOCS_URL or (
         trusted_auth_settings.ISSUER.rstrip("/") + ERRORS_PATH
     )

@@ -1,8 +1,6 @@
-"""Domain errors raised by services.
+"""Domain errors raised by services, each with its Stytch ``error_type`` and HTTP status.
 
-Every error carries the Stytch-compatible ``error_type`` and HTTP status it maps to; the API
-layer turns them into the wire envelope in one place (``trusted_auth.api.exceptions``), the CLI
-prints them, the admin shows them.
+``api/envelope.py`` maps them to the wire envelope; the CLI prints them, the admin shows them.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ class BadRequest(TrustedAuthError):
 
 
 class TokenRejected(TrustedAuthError):
-    """The external token failed a verification step (DESIGN.md §4)."""
+    """The external token failed a verification step."""
 
     error_type = "invalid_trusted_auth_token"
     status_code = 401
@@ -101,11 +99,7 @@ class MemberNotFound(TrustedAuthError):
 
 
 class InvalidProfile(TrustedAuthError):
-    """A trusted auth token profile (or one of its PEM keys) that we refuse to save.
-
-    ``field`` names the profile field at fault when there is one, so a form can show the
-    error next to it.
-    """
+    """A profile (or one of its PEM keys) we refuse to save; ``field`` names the field at fault."""
 
     error_type = "invalid_profile"
     status_code = 400

@@ -1,14 +1,7 @@
-"""Signals sent by trusted_auth. Connect with ``@receiver(session_started)`` and so on.
+"""Signals sent by trusted_auth. ``sender`` is a model class; accept ``**kwargs``.
 
-Every signal's ``sender`` is a model class (``AuditEvent``, ``Session``, ``UserIdentity``,
-``Member``, ``IdentityLink``), so ``@receiver(session_started, sender=Session)`` works as it does
-for Django's own model signals. Receivers get keyword arguments only; accept ``**kwargs`` so new
-arguments can be added without breaking them.
-
-Signals about a change are sent once it is committed (``transaction.on_commit``): a receiver
-never hears of a session, user or link that a rolled-back attest did not keep. In tests run
-inside a transaction, use pytest-django's ``django_capture_on_commit_callbacks(execute=True)``.
-``attest_failed`` is sent after the rollback, with the failure event.
+Signals about a change are sent once it commits (``transaction.on_commit``), so a receiver never
+hears of a row a rolled-back attest did not keep; ``attest_failed`` is sent after the rollback.
 """
 
 from django.dispatch import Signal

@@ -1,7 +1,6 @@
 """The Django admin as the product's dashboard, one module per aggregate.
 
-Forms and views here parse input and call the feature services (``issuers``, ``identities``, ``sessions``, ``attest``), so the
-admin, the CLI and the API share one code path for every rule.
+Forms and views parse input and call the same services as the CLI and the API.
 """
 
 from . import audit, identities, keys, overview, profiles, sessions  # noqa: F401 - registers the admins

@@ -38,11 +38,8 @@ EVENT_FIELDS = (
 
 
 class RecentErrorTypeFilter(admin.SimpleListFilter):
-    """Error types seen in the latest ``RECENT_EVENTS`` events (the filter's choices).
-
-    Django's field filter offers every distinct value, a ``SELECT DISTINCT`` over the whole
-    table on each page view; the latest events are one read of the list's own index.
-    """
+    """Error types seen in the latest ``RECENT_EVENTS`` events (the filter's choices), read
+    from the list's own index instead of a ``SELECT DISTINCT`` over the whole table."""
 
     title = _("error type")
     parameter_name = "error_type"
@@ -101,12 +98,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        """The exact matches of ``search_fields``, each served by its own index.
-
-        Django's ``=field`` search is case-insensitive (``UPPER(col) = UPPER(term)``), which no
-        plain index serves, and PostgreSQL compares an IP column as text (``HOST(ip)``): either
-        scans every event. Ids are exact anyway; the IP is compared only when the term is one.
-        """
+        """The exact matches of ``search_fields``, each served by its own index (Django's
+        ``=field`` search wraps columns in ``UPPER``/``HOST`` and scans every event)."""
         term = search_term.strip()
         if not term:
             return queryset, False

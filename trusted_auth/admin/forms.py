@@ -1,11 +1,5 @@
-"""Admin forms for trusted auth token profiles.
-
-The profile form validates with the profile service's own rules (``profile_rules``, the same
-``validate_profile`` the CLI runs) and the admin saves through ``profiles.save_profile``, so the
-admin and the CLI share one write path. The key type follows what was given: PEM keys pasted with
-no JWKS URL make a PEM profile whatever the radio says, and a PEM key pasted into the URL box is
-named as such.
-"""
+"""Admin forms for trusted auth token profiles: the CLI's rules (``validate_profile``), and a
+key type that follows what was pasted (PEM keys without a JWKS URL make a PEM profile)."""
 
 from __future__ import annotations
 

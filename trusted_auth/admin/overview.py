@@ -1,9 +1,5 @@
-"""The admin's Overview page: how attests went over the last 24 hours, which profile fails and
-why, live sessions, the signing keys and each JWKS profile's health.
-
-Charts are inline SVG drawn by the server from ``audit.overview.build_overview`` (no
-JavaScript, no CDN): this module turns its numbers into coordinates, the template draws them.
-"""
+"""The admin's Overview page: ``audit.overview.build_overview``'s numbers as inline SVG charts
+(coordinates here, drawn by the template; no JavaScript, no CDN)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""Paging for the admin lists of tables that grow to millions of rows (sessions, audit events).
+"""Paging for admin lists of tables that grow to millions of rows (sessions, audit events).
 
-Django's admin counts every row that matches a list's filters to number its pages; at a million
-sessions that ``COUNT(*)`` costs more than the page itself. ``CappedCountPaginator`` counts at
-most ``COUNT_CAP`` rows (one index range read, not the table), so the list shows at most that
-many results' worth of pages: filter or search to reach older rows.
+The count stops at ``COUNT_CAP`` rows instead of counting every match: filter or search to
+reach older rows.
 """
 
 from __future__ import annotations

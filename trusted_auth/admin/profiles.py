@@ -1,10 +1,5 @@
-"""Trusted auth token profiles: the configuration a security engineer edits, and the
-"test a token" page that runs the verification pipeline on a pasted JWT without consequences.
-
-The add page can start from a provider preset or from the issuer's OIDC discovery document
-(``?preset=NAME&params=KEY=VALUE …`` or ``?discover=ISSUER_URL``): either fills the form and
-says what it found; nothing is saved until the form is. Saving goes through
-``profiles.save_profile``, the write path the CLI uses.
+"""Trusted auth token profiles, saved through the CLI's write path, and the "test a token"
+page (a dry run). The add page can start from a preset or from OIDC discovery.
 """
 
 from __future__ import annotations

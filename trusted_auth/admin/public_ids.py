@@ -1,10 +1,5 @@
-"""The public ids (``ttp-…``, ``user-…``, ``session-…``) in admin URLs.
-
-The CLI and the API only ever show public ids, so ``/admin/trusted_auth/session/session-…/change/``
-must open that session: ``get_object`` accepts the public id as well as the integer primary key
-(old links and bookmarks keep working), and the change list links to public-id URLs so what
-the address bar shows is what the API and the CLI print. Every admin view that takes an object
-id (change, delete, history, the profile's test page) goes through ``get_object``.
+"""Public ids (``ttp-…``, ``user-…``, ``session-…``) in admin URLs, as the API and the CLI print
+them; ``get_object`` accepts the integer primary key too.
 """
 
 from __future__ import annotations

@@ -12,9 +12,8 @@ from django.http import HttpRequest
 class ReadOnlyAdminMixin:
     """Mix into a ``ModelAdmin`` or an ``InlineModelAdmin`` (before it in the bases).
 
-    Staff with the *view* permission see every row and field; nobody adds, changes or deletes
-    through the admin. Deliberate actions (revoke a session, rotate a key) stay available as
-    admin actions or buttons that call a service, with their own permission checks.
+    Deliberate actions (revoke a session, rotate a key) stay available as admin actions that
+    call a service, with their own permission checks.
     """
 
     can_delete = False  # inlines: no "delete" column

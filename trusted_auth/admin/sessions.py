@@ -128,12 +128,8 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        """``search_fields``, run so that each branch uses an index at a million sessions.
-
-        Django's own search ORs ``LIKE`` conditions across the joined user, identity and member
-        tables, which scans every session. The owners are looked up first (small tables, at
-        most ``MAX_SEARCH_OWNERS`` each), then the sessions by indexed columns.
-        """
+        """``search_fields``, each branch served by an index: the owners are looked up first
+        (at most ``MAX_SEARCH_OWNERS`` each), then their sessions by indexed columns."""
         term = search_term.strip()
         if not term:
             return queryset, False

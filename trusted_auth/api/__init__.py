@@ -1,0 +1,1 @@
+"""The server API: DRF views, the wire envelope, throttles and parsers."""

@@ -24,11 +24,9 @@ class ProjectClient:
 
 
 class ProjectSecretAuthentication(authentication.BasicAuthentication):
-    """HTTP Basic with a project secret. A failed attempt (wrong secret or a malformed Basic
-    header) is audited as ``unauthorized_credentials`` and counted per client IP
-    (``basic_auth_failure_ip``); past that limit failures are answered 429 ``too_many_requests``
-    and no longer audited, so a credential scan can fill neither the CPU nor the audit table.
-    A request with the right secret is never counted or refused here."""
+    """HTTP Basic with a project secret. Failures are audited (``unauthorized_credentials``) and
+    counted per client IP; past ``basic_auth_failure_ip`` they are answered 429 unaudited, so a
+    credential scan fills neither the CPU nor the audit table."""
 
     www_authenticate_realm = "trusted_auth"
 

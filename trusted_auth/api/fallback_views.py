@@ -1,8 +1,5 @@
-"""Every ``/v1/…`` path we do not serve: a 404 in the Stytch error envelope, never HTML.
-
-The SDKs parse any error body as ``{status_code, request_id, error_type, error_message,
-error_url}``; Django's HTML 404 page made them raise "An unknown error occurred".
-"""
+"""Every ``/v1/…`` path we do not serve: a 404 in the Stytch error envelope, never HTML (the
+SDKs parse every error body as that envelope)."""
 
 from __future__ import annotations
 

@@ -1,25 +1,9 @@
-"""Rate limits for the attest and authenticate endpoints: DRF throttles over the shared cache.
+"""Rate limits: DRF throttles counted in the shared ``CACHE_ALIAS`` cache, one atomic counter
+per scope, client and fixed window (DRF's timestamp list loses concurrent writes).
 
-The counts live in the ``CACHE_ALIAS`` cache, so a limit holds across workers when the cache is
-shared (Redis). DRF parses the rates and answers the refusals; the counting is ours: a fixed
-window, one counter per scope, client and window, raised with the cache's atomic ``incr``.
-DRF's own ``SimpleRateThrottle`` keeps a list of every request's timestamp in the window and
-reads and writes it whole per request: at 6000/min from one backend that is a 50 KB pickle
-each way, and concurrent requests overwrite each other's writes. A fixed window costs one cache
-round trip per scope whatever the rate (``internal.counters``: a Redis pipeline, or ``incr``
-with ``add`` only when the window opens) and never lets more than the limit through within a
-window; a client may spend two windows' worth around the boundary between them. A throttled
-request is answered ``429 too_many_requests`` with ``Retry-After`` (see ``envelope.py``),
-counted in the metrics, and not audited: an attacker flooding the endpoint must not be able to
-fill the audit table.
-
-Scopes: ``attest_ip``/``attest_profile`` and ``authenticate_ip`` for the server API;
-``browser_ip``/``browser_profile`` for the browser flow, so anonymous browser posts never spend
-the server API's budget for a profile; ``basic_auth_failure_ip`` counts failed HTTP Basic
-attempts per client IP (``ProjectSecretAuthentication``).
-
-Failure mode: when the cache is down the error propagates and the request fails (503 from the
-API's error handling): a limit that cannot count never allows.
+A refusal is 429 ``too_many_requests`` with ``Retry-After``, counted but not audited, so a flood
+cannot fill the audit table. A cache outage fails the request (503): a limit that cannot count
+never allows.
 """
 
 from __future__ import annotations
@@ -103,8 +87,8 @@ class AuthenticateIPThrottle(ClientIPThrottle):
 
 
 class BasicAuthFailureThrottle(ClientIPThrottle):
-    """Failed HTTP Basic attempts per client IP: counted only when an attempt fails, so a
-    request with the right secret costs nothing here."""
+    """Failed HTTP Basic attempts per client IP: a request with the right secret is never
+    counted."""
 
     scope = "basic_auth_failure_ip"
 

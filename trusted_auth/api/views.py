@@ -167,11 +167,8 @@ class JwksView(StytchAPIView):
 
 
 class MetricsView(StytchAPIView):
-    """``GET /metrics``: the counters in Prometheus text format, when ``METRICS_ENABLED``.
-
-    Protected by ``METRICS_BEARER_TOKEN`` when that is set; otherwise open to whoever reaches
-    the URL, like most scrape targets (so mount it on an internal network).
-    """
+    """``GET /metrics`` in Prometheus text format, when ``METRICS_ENABLED``. Open to whoever
+    reaches it unless ``METRICS_BEARER_TOKEN`` is set: mount it on an internal network."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]

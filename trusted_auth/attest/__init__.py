@@ -1,4 +1,4 @@
-"""Attest: verify an external token and sign its user or member in (DESIGN.md §1, §4, §5).
+"""Attest: verify an external token and sign its user or member in.
 
 One flow (``flow.run_attest``) for both kinds; a principal resolver per kind says who the token
 speaks for and what a session of that kind holds (``consumer.ConsumerResolver``,

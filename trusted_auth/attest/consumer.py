@@ -46,8 +46,7 @@ class ConsumerResolver:
 def attest(request: AttestRequest) -> AttestResult:
     """Attest ``request.token`` for a consumer user; every outcome writes an audit event.
 
-    Without ``session_duration_minutes`` and without an existing session, the token is verified
-    and the user resolved, and no session is started (empty ``session_token``/``session_jwt``).
-    Attaching by ``session_jwt`` returns an empty ``session_token``: we store only its digest.
+    Without ``session_duration_minutes`` or a session to attach to, no session starts. Attaching
+    by ``session_jwt`` returns an empty ``session_token``: only its digest is stored.
     """
     return run_attest(request, ConsumerResolver())

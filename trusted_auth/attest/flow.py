@@ -1,25 +1,11 @@
-"""The one attest flow, consumer and B2B alike: its transaction, consumption and audit rules.
+"""The one attest flow, consumer and B2B alike: verify the token outside any transaction
+(a JWKS fetch may happen there), then resolve the principal and write the consumed-token row,
+the session or factor and the success event in one transaction.
 
-1. Validate the request, read the profile, and (when attaching a factor) check the session
-   exists — no writes.
-2. Verify the token (``verify_external_token``: size, header, key, signature, claims). Network
-   I/O (a JWKS fetch) happens here, outside any transaction.
-3. One transaction: resolve the principal through the adapter (links, claims, link policy,
-   JIT), let the adapter veto, start the session or add the factor, then write the rows
-   together: the consumed-token row, the session, the success audit event (one statement on
-   PostgreSQL, ``prepared.insert_all``). It commits whole or not at all: a token is consumed
-   exactly when its session or factor commits, every session has its success event, and a
-   crash, a killed worker or a database error leaves the token retryable. A replayed token
-   fails on the consumed token's unique key — a concurrent attest of it waits there for ours —
-   and is answered ``trusted_token_replayed`` once the rollback is done and the key is seen
-   taken; its resolution ran and rolled back with it (an adapter hook may see a replay, and a
-   replay the resolution refuses first is answered with that refusal).
-   The session JWT is signed after the commit with the signing key read (and decrypted) before
-   the transaction: the signature, the costliest step, holds no write lock (on SQLite every
-   other writer waits for it), and nothing that can fail is left after the commit.
-4. A refused or failed attest writes one failure event after the rollback — unexpected
-   exceptions too (``internal_server_error``), and dependency outages (``service_unavailable``,
-   answered 503). Every attest request leaves exactly one event.
+A token is consumed exactly when its session commits; a crash leaves it retryable, and a replay
+fails on the consumed token's unique key (``trusted_token_replayed``). The session JWT is signed
+after the commit, holding no write lock. Every attest leaves exactly one audit event: failures
+are written after the rollback, and a dependency outage answers 503.
 """
 
 from __future__ import annotations
@@ -263,9 +249,8 @@ def _record_failure(facts: AttestFacts, context: RequestContext, error: TrustedA
 def run_attest(request: AttestRequest, resolver: PrincipalResolver) -> AttestResult:
     """Attest ``request`` for the kind ``resolver`` serves; every outcome writes one audit event.
 
-    Raises the ``TrustedAuthError`` the client should see. A dependency outage is raised as
-    ``ServiceUnavailable`` (503); any other unexpected exception is recorded as
-    ``internal_server_error`` and re-raised as it is, so it is logged with its traceback.
+    Raises the ``TrustedAuthError`` the client should see, ``ServiceUnavailable`` (503) for a
+    dependency outage; any other exception is audited as ``internal_server_error`` and re-raised.
     """
     facts = AttestFacts(
         action=resolver.action, requested_profile_id=requested_profile_id(request.profile_id)

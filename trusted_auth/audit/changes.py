@@ -1,8 +1,5 @@
-"""Audit events for changes to users, organizations, members and identity links made through
-the API, the CLI or the admin.
-
-Each change writes one ``AuditEvent`` (``action`` such as ``user_create``, ``member_delete``)
-in the same transaction as the change itself, so the log never claims a change that rolled back.
+"""Audit events for changes to users, organizations, members and identity links (API, CLI,
+admin), written in the change's own transaction: the log never claims a change that rolled back.
 """
 
 from __future__ import annotations
@@ -21,10 +18,7 @@ def record_change(
     context: RequestContext | None = None,
 ) -> AuditEvent:
     """One successful management change: who it was about, and the client that asked.
-
-    ``subject`` is an issuer's id for the account (identity links); ``detail`` a short
-    description, kept in the event's message column.
-    """
+    ``subject`` is an issuer's id for the account (identity links)."""
     context = context or RequestContext()
     return AuditEvent.objects.create(
         action=action,

@@ -59,8 +59,8 @@ def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
 def attest_success_event(
     facts: AttestFacts, context: RequestContext, user, session: Session | None
 ) -> AuditEvent:
-    """The success event, for the attest to write in its transaction with the rows it commits
-    (``prepared.insert_all``); the signal follows the commit."""
+    """The success event, for the attest to write in its transaction with the rows it commits;
+    the signal follows the commit."""
     event = _event(
         facts,
         context,

@@ -1,12 +1,6 @@
-"""One structured log line and one counter per attest, hung on the attest signals.
-
-Every attest outcome already passes through ``attest_succeeded`` / ``attest_failed`` (with its
-``AuditEvent``), so listening there covers consumer, B2B and malformed attests alike without
-touching their code paths. The log record goes to the ``trusted_auth.attest`` logger: its
-message is one JSON object, and the same fields are on the record (``extra``) for handlers that
-format their own. It never holds the token, and the email only as a keyed hash unless
-``TRUSTED_AUTH["LOG_EMAILS"]`` is true. Throttled attests are counted by the throttle, not here:
-they are neither audited nor logged one by one.
+"""One JSON log line (logger ``trusted_auth.attest``) and one counter per attest, hung on the
+attest signals. A line never holds the token, and the email only as a keyed hash unless
+``LOG_EMAILS``; throttled attests are counted by the throttle, never logged one by one.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""Housekeeping at scale: delete old rows in primary-key batches, without sorting the table.
-
-``delete_in_batches`` serves ``sessions clear-expired`` and ``audit prune`` alike. Each batch
-selects at most ``batch_size`` primary keys of matching rows with the model's default ordering
-dropped (``order_by()``: a sort of every matching row per batch made the work grow with N²), then
-deletes exactly those rows in their own short transaction, so a run over a million rows holds no
-long lock and can be interrupted at any point without losing more than the current batch.
+"""Housekeeping: delete old rows in primary-key batches without sorting the table, each batch in
+its own short transaction, so a long run holds no long lock and can be interrupted at any point.
 """
 
 from __future__ import annotations

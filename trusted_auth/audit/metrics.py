@@ -1,21 +1,8 @@
-"""Prometheus-style counters kept in the Django cache, so every worker counts into one place.
+"""Prometheus-style counters in the shared Django cache, so every worker counts into one place
+(``prometheus_client`` would need a multiprocess mode a reusable app cannot impose).
 
-Why the cache and not ``prometheus_client``'s registry: a deployment runs several workers, and a
-scrape reaches one of them. ``prometheus_client`` solves that only in its multiprocess mode (an
-environment variable set before import, a directory wiped at each start, hooks for dead
-workers), which a reusable app cannot impose. ``trusted_auth`` already needs a shared cache
-for replay markers, JWKS sets and throttles; counters there are shared the same way, and with
-Redis or Memcached each increment is atomic. Counters restart from zero when the cache is
-flushed, which Prometheus' ``rate()`` and ``increase()`` treat as a counter reset.
-
-Counting adds no round trip to the work being counted: inside a request, increments are kept in
-the request's thread and sent together when it ends (``request_finished``, after the response
-is written) in one Redis pipeline (``internal.counters.incr_many``). A scrape therefore sees
-every finished request of every worker; outside a request (commands, tests) an increment is
-sent at once.
-
-Every label has a closed set of values (unknown values are counted as ``other``), so the set
-of series is fixed: it can be read back with one ``get_many`` and cannot be blown up by input.
+A request's increments are sent together when it ends; counting is best effort and never fails
+the request. Each label has a closed set of values (else ``other``): input cannot add series.
 """
 
 from __future__ import annotations

@@ -1,13 +1,5 @@
-"""What the admin's Overview page shows, computed in a fixed number of queries.
-
-- attests per hour for the last 24 hours, by outcome (``AuditEvent``): one grouped query;
-- the top failure reasons per profile over the same window: one grouped query;
-- live sessions at each hour of the window and now: one query of conditional counts;
-- the signing keys and their states: one query;
-- each JWKS profile's health (last good fetch, its age, last error): one query for the
-  profiles, one cache round trip for their key sets and one for their health records.
-
-The number of queries does not grow with the number of events, sessions or profiles.
+"""What the admin's Overview page shows (attests and failures over 24 hours, live sessions,
+signing keys, JWKS health), in a number of queries that does not grow with the data.
 """
 
 from __future__ import annotations

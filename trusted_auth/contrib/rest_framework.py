@@ -1,15 +1,8 @@
 """DRF authentication for your own API: ``Authorization: Bearer <session_jwt or session_token>``.
 
-A session JWT is verified locally by ``verify_session_jwt`` (the verifier ``authenticate``
-uses) against the process's copy of our published keys: the only query is the request's read of
-the generation counters, so a key retired anywhere (``keys retire --force``) is refused on the
-next request. With ``TRUSTED_AUTH["BEARER_CHECK_REVOCATION"]`` on, the session row is read too
-and a revoked session is refused at once. A session token is always looked up (it is opaque).
-
-``request.user`` is the Django user (consumer) or, for a member session, the member's linked
-Django user or a ``MemberPrincipal``; it loads lazily, so a view that only needs
-``request.auth`` makes no query. ``request.auth`` is a ``VerifiedSession`` for a JWT verified
-locally, or the ``Session`` row otherwise.
+A JWT is verified locally (a key retired anywhere is refused on the next request); a revoked
+session's JWT is refused before it expires only with ``BEARER_CHECK_REVOCATION``. A session token
+is always looked up. ``request.user`` loads lazily.
 """
 
 from __future__ import annotations

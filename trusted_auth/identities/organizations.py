@@ -1,4 +1,4 @@
-"""B2B organizations and members: create, list, and resolve them for an attest (DESIGN.md §5)."""
+"""B2B organizations and members: create, list, and resolve them for an attest."""
 
 from __future__ import annotations
 

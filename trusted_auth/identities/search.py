@@ -1,9 +1,6 @@
-"""Stytch-style search: a ``query`` of ``{operator, operands}``, cursor pagination.
+"""Stytch-style search (a ``query`` of ``{operator, operands}``) with cursor pagination.
 
-Shared by the users, organizations and members search endpoints. Each operand is
-``{"filter_name": …, "filter_value": …}``; the caller names the filters it supports and how each
-becomes a ``Q``. An unknown filter is refused, never ignored: silently widening a search is how
-an export leaks rows.
+An unknown filter is refused, never ignored: silently widening a search is how an export leaks rows.
 """
 
 from __future__ import annotations
@@ -87,11 +84,8 @@ def validate_limit(limit: Any) -> int:
 
 
 def paginate(queryset: QuerySet[Model], *, cursor: Any, limit: Any) -> Page:
-    """A page of ``queryset`` in primary-key order after ``cursor`` (keyset pagination).
-
-    The cursor is signed, so a client cannot forge one; it names the last row seen, so pages
-    neither repeat nor skip rows when others are created meanwhile.
-    """
+    """A page of ``queryset`` in primary-key order after ``cursor`` (keyset pagination). The
+    cursor is signed, so a client cannot forge one."""
     size = validate_limit(limit)
     total = queryset.count()
     rows = queryset.order_by("pk")

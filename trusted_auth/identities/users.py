@@ -1,10 +1,5 @@
-"""Consumer users managed by the backend: create, get, search, update, delete (``/v1/users``).
-
-A user created here is a *pre-provisioned identity*: a Django user plus its ``UserIdentity``,
-with no issuer link yet (the first verified token for that email may claim it, by the link
-rules of ``identities/links.py``). ``external_id`` is Stytch's host-assigned external id:
-unique across users, usable wherever a ``user_id`` is expected. The API view, the CLI and the
-admin share these functions.
+"""Consumer users managed by the backend (``/v1/users``, the CLI, the admin): a user created
+here is a pre-provisioned identity with no issuer link yet.
 """
 
 from __future__ import annotations
@@ -125,9 +120,8 @@ def create_user(
 ) -> UserIdentity:
     """Pre-provision a user: a new Django user (unusable password) and its identity.
 
-    An email that any identity or Django user already has is refused (``duplicate_email``):
-    giving an existing account a claimable identity is an explicit link (admin or CLI), never
-    a side effect of an API call.
+    An email any identity or Django user already has is refused (``duplicate_email``): making an
+    existing account claimable is an explicit link, never a side effect of an API call.
     """
     email = validate_email_address(email)
     name = validate_name(name)

@@ -1,0 +1,1 @@
+"""Infrastructure only: the process cache, request facts, JSON limits, keys, netguard, crypto."""

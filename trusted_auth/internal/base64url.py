@@ -15,10 +15,8 @@ _CANONICAL_LAST_CHARACTER = {2: "AQgw", 3: "AEIMQUYcgkosw048"}
 def is_canonical(segment: str) -> bool:
     """Only the base64url alphabet, no padding, and zero unused bits in the last character.
 
-    Decoders ignore those bits (and, leniently, stray characters), so without this check one
-    signature has several spellings: a different token string for the same signed token.
-    A text of length 4k+2 ends in a character carrying 4 unused bits, 4k+3 in one carrying 2;
-    4k+1 cannot be decoded at all. Checked on the text, without decoding it (hot path).
+    Decoders ignore those bits, so without this check one signature has several spellings: a
+    different token string for the same signed token.
     """
     if not _ALPHABET.fullmatch(segment):
         return False

@@ -1,15 +1,7 @@
 """Which exceptions mean "a dependency is down or slow", and the 503 they become.
 
-Failure mode, per dependency (README "Failure modes"):
-
-- Database (``OperationalError``/``InterfaceError``: connection refused or lost, server
-  restarting, SQLite ``database is locked`` past its busy timeout): the request is refused with
-  503 ``service_unavailable``; nothing was committed, so a token is still retryable.
-- Cache (redis-py's ``ConnectionError``/``TimeoutError``, or the socket errors other cache
-  clients raise): 503 as well. Throttles, replay pre-checks and JWKS cooldowns read the cache; a
-  request none of them could check is refused, never let through (fail closed).
-
-redis is an optional dependency: its exceptions are only mapped when it is installed.
+A database or cache failure refuses the request with 503 ``service_unavailable``: nothing was
+committed, so a token stays retryable, and what the cache could not check is never let through.
 """
 
 from __future__ import annotations
@@ -40,11 +32,8 @@ DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = DATABASE_ERRORS + CACHE_ERR
 
 
 def _dependency_cause(exc: BaseException) -> BaseException | None:
-    """``exc`` or the error it was raised from (a few links deep) that is a dependency error.
-
-    A domain error (``TrustedAuthError``) already says what the client sees — a JWKS host that
-    timed out is ``jwks_unavailable``, not a database outage — so it is never re-read here.
-    """
+    """``exc`` or the error it was raised from (a few links deep) that is a dependency error;
+    a ``TrustedAuthError`` already says what the client sees, so it is never re-read."""
     if isinstance(exc, TrustedAuthError):
         return None
     seen: BaseException | None = exc

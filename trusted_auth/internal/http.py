@@ -1,8 +1,5 @@
-"""What every HTTP entry point needs to know about a request, outside the DRF layer.
-
-``client_ip`` and ``request_context`` serve the server API (``api/``) and the browser flow
-(``browser.py``) alike, so the browser flow does not depend on the DRF views; ``new_request_id``
-and ``error_body`` build the Stytch error envelope for either.
+"""What every HTTP entry point (the DRF views and the browser flow) needs about a request: the
+client IP, the audit context, a request id and the Stytch error envelope.
 """
 
 from __future__ import annotations
@@ -44,9 +41,8 @@ def valid_ip(value: Any) -> str | None:
 def client_ip(request: Any) -> str | None:
     """The client address: the first entry of ``CLIENT_IP_HEADER`` when set, else REMOTE_ADDR.
 
-    Only a well-formed IP address counts: a forged header value ("unknown", a script) falls back
-    to REMOTE_ADDR, so it can neither dodge a rate limit with a fresh string per request nor
-    reach the audit table's IP column (which PostgreSQL would refuse with an error).
+    A header value that is not an IP address falls back to REMOTE_ADDR, so a forged one can
+    neither dodge a rate limit nor reach the audit table's IP column.
     """
     header = trusted_auth_settings.CLIENT_IP_HEADER
     forwarded = valid_ip(request.META.get(header, "").split(",")[0]) if header else None

@@ -1,16 +1,6 @@
-"""Explicit caps on outside JSON: nesting depth and size, checked before ``json.loads`` runs,
-and no unpaired surrogate in what it returns.
-
-Python's ``json`` refuses deep input only by hitting a recursion limit, and where that limit
-lies differs between interpreters: 3.11 raises ``RecursionError`` on an array nested ~1,000
-deep, 3.13 parses 2,000 levels and more. Our limits must not depend on that, so the depth is
-measured on the text itself, without recursion, and input over the cap is refused the same way
-on every interpreter before the parser sees it.
-
-JSON text can escape a lone UTF-16 surrogate (``"\\ud800"``): ``json`` returns it as a ``str``
-that no UTF-8 text can hold, so the first database write or log line that encodes it fails. I-JSON
-(RFC 7493 §2.1) refuses such strings, and so does ``bounded_loads``: a 400 at the door instead
-of an error (or an audit event lost) deep inside a request.
+"""Explicit caps on outside JSON: size and nesting depth, checked on the text before
+``json.loads`` runs (the same refusal whatever the interpreter's recursion limit), and no unpaired
+surrogate in what it returns (I-JSON: no UTF-8 column or log line can hold one).
 """
 
 from __future__ import annotations
@@ -72,11 +62,8 @@ def check_no_unpaired_surrogate(text: str | bytes, value: Any) -> None:
 
 
 def json_text_depth(text: str | bytes, limit: int) -> int:
-    """How deeply ``text`` nests arrays and objects, counting at most to ``limit + 1``.
-
-    Works on malformed text too (unbalanced brackets count as they come); the parser rejects
-    what is malformed, this only bounds what it will be asked to parse.
-    """
+    """How deeply ``text`` nests arrays and objects, counting at most to ``limit + 1``. Works on
+    malformed text too: the parser rejects that later."""
     if isinstance(text, bytes | bytearray):
         text = bytes(text).decode("utf-8", "surrogatepass")
     depth = deepest = 0

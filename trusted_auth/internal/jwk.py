@@ -14,7 +14,7 @@ EC_CURVE_BY_KEY = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-5
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
-# Hostile key bounds (issue 12): an RSA verification costs about the square of the modulus
+# Hostile key bounds: an RSA verification costs about the square of the modulus
 # size, so a JWKS serving huge moduli (or exponents) could make every attest expensive.
 MAX_RSA_MODULUS_BITS = 8192
 MIN_RSA_EXPONENT = 3

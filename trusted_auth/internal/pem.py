@@ -1,9 +1,7 @@
 """PEM public keys: parsing, the key types we verify with, and the checks on a key list.
 
-A profile's PEM key is the issuer's PUBLIC key. Private keys pasted by mistake, certificates,
-short RSA keys, curves and key types we never verify with are refused here, each with a message
-that says what to do instead. Refusals raise ``InvalidProfile`` on the ``pem_keys`` field (or
-``algorithms`` when a key fits none of the profile's algorithms).
+Private keys pasted by mistake, certificates, short RSA keys and key types we never verify with
+raise ``InvalidProfile``, each with a message that says what to do instead.
 """
 
 from __future__ import annotations
@@ -43,13 +41,9 @@ def looks_like_pem(text: Any) -> bool:
 
 
 def validate_public_key_pem(pem: str | bytes) -> PublicKeyTypes:
-    """Load one PEM public key we are willing to verify signatures with.
-
-    Accepts a ``PUBLIC KEY`` (SubjectPublicKeyInfo) or ``RSA PUBLIC KEY`` (PKCS#1) block holding
-    RSA of at least 2048 bits, EC on P-256, P-384 or P-521, or Ed25519. Refuses private keys,
-    certificates, several blocks, other key types and anything unparsable, each with a message
-    that says what to do instead. Raises ``InvalidProfile``.
-    """
+    """Load one PEM public key we are willing to verify with: RSA of at least 2048 bits, EC on
+    P-256, P-384 or P-521, or Ed25519, in a ``PUBLIC KEY`` or ``RSA PUBLIC KEY`` block. Anything
+    else raises ``InvalidProfile`` saying what to do instead."""
     if isinstance(pem, bytes):
         try:
             pem = pem.decode("ascii")
@@ -138,7 +132,7 @@ def normalised_public_key_pem(pem: str | bytes) -> str:
 
 
 def load_stored_key(pem: str) -> Any:
-    """A stored key, or None when it no longer loads (written around the profile service)."""
+    """A stored key, or None when it no longer loads."""
     try:
         return serialization.load_pem_public_key(pem.encode())
     except (ValueError, TypeError, UnsupportedAlgorithm):

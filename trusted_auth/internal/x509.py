@@ -1,9 +1,6 @@
-"""The self-signed certificate each of our signing keys publishes in JWKS (``x5c``, ``x5tS256``).
-
-The Stytch SDKs model a JWK with ``x5c`` (a list of base64 DER certificates) and ``x5tS256``
-(the base64url SHA-256 of the first one's DER), so our JWKS carries both. The certificate is
-self-signed by the signing key itself: it adds no trust (no CA vouches for it), it only binds
-the key to a name, the deployment's issuer, the way Stytch's own JWKS does.
+"""The self-signed certificate each of our signing keys publishes in JWKS (``x5c``, ``x5tS256``),
+as the Stytch SDKs model a JWK. It adds no trust (no CA vouches for it): it only binds the key to
+the deployment's issuer name.
 """
 
 from __future__ import annotations
@@ -25,12 +22,9 @@ NO_EXPIRY = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
 def self_signed_certificate(
     private_key: rsa.RSAPrivateKey, *, subject: str, not_before: datetime.datetime
 ) -> bytes:
-    """The DER of a certificate for ``private_key``'s public key, signed by that key.
-
-    ``subject`` (the deployment's issuer URL) is the common name and, when it is a URL, a URI
-    subject alternative name. Valid from ``not_before`` (when the key was published) with no
-    expiry: it must cover the whole publish-to-retire window of the key.
-    """
+    """The DER of a certificate for ``private_key``'s public key, signed by that key, naming
+    ``subject``. Valid from ``not_before`` with no expiry: it must cover the key's whole
+    publish-to-retire window."""
     common_name = (subject or "trusted_auth")[:64]  # X.520 caps commonName at 64 characters
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (

@@ -1,12 +1,7 @@
 """OpenID Connect discovery: an issuer's JWKS URL and algorithms, read from its own document.
 
-``discover_issuer(url)`` reads ``<url>/.well-known/openid-configuration`` (OpenID Connect
-Discovery 1.0 §4: a trailing slash of the issuer is dropped before the well-known path is
-appended) through the JWKS fetcher's rules (``issuers.jwks_http.fetch_capped``: https only, no
-private networks unless allowed, no redirects, deadline, size cap), requires the document's
-``issuer`` to equal ``url`` exactly (§4.3), and takes its ``jwks_uri`` (checked like any JWKS
-URL) and ``id_token_signing_alg_values_supported`` intersected with the algorithms we verify.
-Nothing is saved: the result fills a profile the user still confirms.
+Fetched under the JWKS fetcher's rules; the document's ``issuer`` must equal the URL exactly
+(Discovery 1.0 §4.3). Nothing is saved: the result fills a profile the user still confirms.
 """
 
 from __future__ import annotations
@@ -79,10 +74,8 @@ def discovery_url(issuer: str) -> str:
 
 
 def discover_issuer(issuer: Any) -> DiscoveredIssuer:
-    """Read and check ``issuer``'s discovery document. Raises ``InvalidProfile`` (field
-    ``issuer``: not an issuer URL, or the document names another issuer; ``jwks_url``: no usable
-    ``jwks_uri``; ``algorithms``: none we verify), ``InvalidJwksUrl`` (the URL is refused) or
-    ``JwksUnavailable`` (the fetch failed: redirect, HTTP error, too large, too slow)."""
+    """Read and check ``issuer``'s discovery document. Raises ``InvalidProfile`` (its ``field``
+    names what is wrong), ``InvalidJwksUrl`` or ``JwksUnavailable`` (the fetch failed)."""
     validate_issuer(issuer)
     if not issuer.startswith("https://"):
         raise InvalidProfile(

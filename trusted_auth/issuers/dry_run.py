@@ -1,6 +1,5 @@
-"""The dry run of a token against a profile: the trace shown by ``profile test`` and the admin's
-"test a token" page. Every check of DESIGN.md §4 with its outcome; no session, no replay marker,
-no audit event."""
+"""The dry run of a token against a profile (``profile test``, the admin's "test a token" page):
+every check with its outcome; no session, no replay marker, no audit event."""
 
 from __future__ import annotations
 
@@ -56,12 +55,9 @@ class TokenDryRun:
 
 
 def dry_run_token(profile_id: str, token: Any) -> TokenDryRun:
-    """Run every verification check on ``token`` without consequences.
-
-    No session, no replay marker (a token that passes here can still be attested), no audit
-    event. A JWKS profile may fetch (and cache) the issuer's keys, as an attest would.
-    Raises ``ProfileNotFound``; a failing check is reported in the result, not raised.
-    """
+    """Run every verification check on ``token`` without consequences (a JWKS profile may still
+    fetch and cache the issuer's keys). Raises ``ProfileNotFound``; a failing check is reported
+    in the result, not raised."""
     profile = get_profile(profile_id)
     trace = Trace()
     try:

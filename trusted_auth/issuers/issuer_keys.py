@@ -1,20 +1,8 @@
-"""Public keys of trusted issuers: JWKS sets with a shared cache, and configured PEM keys.
+"""Public keys of trusted issuers: JWKS sets in the shared cache (``CACHE_ALIAS``), and PEM keys.
 
-JWKS rules (DESIGN.md §4), all held in the Django cache (``CACHE_ALIAS``), so across workers
-when it is shared:
-
-- a fetched set is fresh for ``JWKS_CACHE_SECONDS``; an unknown ``kid`` triggers at most one
-  refetch per profile per ``JWKS_REFETCH_COOLDOWN_SECONDS`` (a ``cache.add`` marker);
-- at most one fetch per profile is in flight: the fetcher holds a ``cache.add`` lock whose TTL
-  is the fetch's total deadline. Another attest of that profile waits at most
-  ``JWKS_FETCH_WAIT_SECONDS`` for the result, then serves the set it has or answers 503;
-- a failed fetch is remembered for the cooldown: until it ends, attests of that profile answer
-  503 ``jwks_unavailable`` at once (``Retry-After``: what is left of it) without connecting,
-  or keep serving the last good set for up to ``JWKS_STALE_IF_ERROR_SECONDS``.
-
-Every marker and lock is per profile, so one IdP's outage never slows another profile. Failure
-mode of the cache itself: its errors propagate and the attest answers 503 ``service_unavailable``
-(``api/envelope.py``), never an unchecked accept.
+Per profile: an unknown ``kid`` refetches at most once per cooldown, one fetch is in flight at a
+time, and a failed fetch answers 503 ``jwks_unavailable`` until the cooldown ends (or serves the
+last good set, stale-if-error). A cache outage answers 503, never an unchecked accept.
 """
 
 from __future__ import annotations
@@ -39,7 +27,7 @@ from trusted_auth.issuers import jwks_health
 from trusted_auth.issuers.jwks_http import FetchedJwks, fetch_jwks
 from trusted_auth.models import TrustedAuthTokenProfile
 
-# At most this many JWKS keys are tried per token (issue 12: bounded work per attest).
+# At most this many JWKS keys are tried per token: bounded work per attest.
 MAX_CANDIDATE_KEYS = 3
 # How often an attest waiting for another worker's fetch looks at the cache again.
 _WAIT_POLL_SECONDS = 0.05

@@ -1,10 +1,6 @@
-"""The health of each JWKS profile's fetches, for the admin overview: a tiny record per profile
-in the shared cache (the same cache as the key sets), written by ``issuer_keys`` on every fetch.
-
-What it holds: when the last fetch succeeded, when the last one failed and why. The key set
-itself (with its own ``fetched_at``) stays where ``issuer_keys`` keeps it. Failure mode: the
-record is advisory (a dashboard), never consulted to accept or refuse a token; a cache outage
-loses it and the overview says "no fetch recorded".
+"""Each JWKS profile's fetch health (last success, last failure and why) for the admin overview,
+a small record in the shared cache. Advisory: never consulted to accept or refuse a token; a
+cache outage loses it.
 """
 
 from __future__ import annotations

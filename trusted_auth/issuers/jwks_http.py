@@ -1,10 +1,6 @@
-"""Fetching a JWKS document safely: our own code around ``requests``, not ``PyJWKClient``.
-
-Rules (DESIGN.md §4): https only; hosts that resolve to non-global addresses are refused unless
-``JWKS_ALLOW_PRIVATE_NETWORKS``; no redirects; connect timeout and a total deadline; a body cap
-and a key-count cap; unusable keys dropped. The address check runs twice: on the DNS answer
-before connecting (for a clear ``invalid_jwks_url``), and on the socket's peer address after
-connecting (so DNS rebinding between the two cannot reach a private address).
+"""Fetching a JWKS document safely: https only, public addresses only (unless
+``JWKS_ALLOW_PRIVATE_NETWORKS``), no redirects, a total deadline, size and key-count caps. The
+address is checked on the DNS answer and again on the connected peer (no DNS rebinding).
 """
 
 from __future__ import annotations
@@ -44,13 +40,8 @@ _PRIVATE_NETWORKS_HINT = (
 
 
 def _failure_reason(error: BaseException) -> str | None:
-    """What went wrong (TLS handshake, refused connection), with what to do, or None.
-
-    ``requests`` wraps the ``ssl`` error two or three levels deep and names only ``SSLError``;
-    the reason ("certificate verify failed: unable to get local issuer certificate") is what a
-    user needs, with the setting that decides which CAs we trust (not ``REQUESTS_CA_BUNDLE``:
-    the fetcher ignores the environment so the peer check sees the real peer).
-    """
+    """What went wrong (TLS handshake, refused connection), with what to do, or None:
+    ``requests`` buries the ``ssl`` reason a user needs two or three levels deep."""
     seen: set[int] = set()
     pending: list[Any] = [error]
     while pending:
@@ -82,12 +73,8 @@ class PrivateAddressRefused(OSError):
 
 
 class _Deadline:
-    """Shuts down the connections of one fetch when its total deadline passes.
-
-    ``requests`` applies its read timeout to each socket read, so a server that drips its TLS
-    handshake or its headers a byte at a time would otherwise hold the fetch (and the profile's
-    fetch lock) for as long as it likes. Shutting the socket down wakes the blocked read.
-    """
+    """Shuts down the connections of one fetch when its total deadline passes: ``requests``
+    times out each read only, so a server dripping bytes could hold the fetch lock forever."""
 
     def __init__(self, seconds: float) -> None:
         self._sockets: list[socket.socket] = []
@@ -240,19 +227,14 @@ def parse_jwks(body: bytes) -> FetchedJwks:
 
 
 def fetch_jwks(url: str) -> FetchedJwks:
-    """Fetch, cap and filter the JWKS at ``url``.
-
-    Raises ``InvalidJwksUrl`` or ``JwksUnavailable``.
-    """
+    """Fetch, cap and filter the JWKS at ``url``; raises ``InvalidJwksUrl``/``JwksUnavailable``."""
     return parse_jwks(fetch_capped(url))
 
 
 def fetch_capped(url: str, *, what: str = "JWKS", cap: int | None = None) -> bytes:
-    """The body of one GET of ``url`` under every rule of the JWKS fetch: https, public peers
-    (unless allowed), no redirects, connect timeout and total deadline, ``cap`` bytes (default
-    ``JWKS_MAX_BYTES``). Shared by the JWKS and the OIDC discovery fetch; ``what`` names the
-    document in messages. Raises ``InvalidJwksUrl`` or ``JwksUnavailable``.
-    """
+    """The body of one GET of ``url`` under every rule of the JWKS fetch, at most ``cap`` bytes
+    (default ``JWKS_MAX_BYTES``); OIDC discovery uses it too. Raises ``InvalidJwksUrl`` or
+    ``JwksUnavailable``."""
     started = time.monotonic()
     total = float(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS)
     deadline = started + total

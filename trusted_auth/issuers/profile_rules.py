@@ -1,10 +1,5 @@
-"""The rules a profile must meet before it is saved (DESIGN.md §3), one place for every writer.
-
-``validate_profile`` is what the CLI (through ``profiles.create_profile`` / ``update_profile``)
-and the admin form both run before ``profiles.save_profile`` writes: an https issuer URL or a
-plain string, a mapping with ``email`` and ``token_id``, asymmetric algorithms, a JWKS URL we
-would fetch, or 1..5 PEM public keys that fit the algorithms. Each refusal is an
-``InvalidProfile`` (or ``InvalidJwksUrl``) whose ``field`` names the field at fault.
+"""The rules a profile must meet before it is saved, one place for every writer (CLI, admin).
+Each refusal is an ``InvalidProfile`` (or ``InvalidJwksUrl``) whose ``field`` names the field.
 """
 
 from __future__ import annotations
@@ -25,12 +20,9 @@ from trusted_auth.models.profiles import validate_algorithms, validate_attribute
 
 
 def validate_issuer(issuer: Any) -> None:
-    """An ``iss`` as the IdP writes it: an https URL, or a plain string that is not a URL.
-
-    Either is matched exactly, so surrounding whitespace and control characters (which no
-    IdP puts in ``iss``) are refused, and so is a URL with another scheme than https.
-    Raises ``InvalidProfile``.
-    """
+    """An ``iss`` as the IdP writes it: an https URL, or a plain string that is not a URL. Both
+    are matched exactly, so whitespace, control characters and other schemes are refused.
+    Raises ``InvalidProfile``."""
     if not isinstance(issuer, str) or not issuer.strip():
         raise InvalidProfile(
             "the issuer is required: the exact iss the IdP puts in its tokens", field="issuer"
@@ -123,11 +115,8 @@ def validate_profile(
     profile: TrustedAuthTokenProfile, new_pems: Sequence[str] | None
 ) -> list[PublicKeyTypes] | None:
     """Check ``profile`` as it now stands, cleaning its mapping and algorithms in place.
-
-    ``new_pems`` are the PEM keys that will replace the stored ones (None: keep them). Returns
-    the loaded new keys (None when none replace the stored ones). Raises ``InvalidProfile`` or
-    ``InvalidJwksUrl``; the JWKS URL is checked, not fetched.
-    """
+    ``new_pems`` replace the stored keys (None: keep them); returns them loaded, or None.
+    Raises ``InvalidProfile`` or ``InvalidJwksUrl``; the JWKS URL is checked, not fetched."""
     if profile.issuer:  # an empty one is full_clean's "cannot be blank"
         validate_issuer(profile.issuer)
     profile.attribute_mapping = clean_attribute_mapping(profile.attribute_mapping)

@@ -1,14 +1,6 @@
-"""Trusted auth token profiles: create, update and delete, through one write path.
-
-A profile trusts one issuer: tokens with exactly its ``issuer`` and ``audience``, signed with a key
-from its ``jwks_url`` (``JWK``) or from one of its 1..5 PEM public keys (``PEM``), with one of its
-asymmetric ``algorithms``. Every change goes through ``save_profile`` (the CLI through
-``create_profile`` / ``update_profile``, the admin form directly), which runs
-``profile_rules.validate_profile`` and writes the row and its keys in one transaction.
-
-The pieces live in modules of one idea each, re-exported here for callers:
-``profile_lookup`` (find by id), ``profile_rules`` (validation), ``internal.pem`` (PEM keys),
-``profile_json`` (plain results) and ``dry_run`` (``profile test`` and the admin test page).
+"""Trusted auth token profiles: create, update and delete through one write path,
+``save_profile`` (the rules, then the row and its keys in one transaction). The lookup, rules,
+JSON and dry-run helpers are re-exported here.
 """
 
 from __future__ import annotations
@@ -202,11 +194,8 @@ def create_profile(
     link_policy: str | None = None,
     require_verified_email: bool | None = None,
 ) -> TrustedAuthTokenProfile:
-    """Create a profile trusting a JWKS URL (``jwks_url``) or 1..5 PEM public keys (``pem_keys``).
-
-    ``None`` for an optional setting takes the model default (RS256 + ES256, 30 s leeway, one hour
-    maximum lifetime, single use). Raises ``InvalidProfile`` or ``InvalidJwksUrl``; the JWKS URL is
-    checked but not fetched (``usable_jwks`` fetches it).
+    """Create a profile trusting a JWKS URL or 1..5 PEM public keys; ``None`` takes the model
+    default. Raises ``InvalidProfile`` or ``InvalidJwksUrl``; the JWKS URL is checked, not fetched.
     """
     key_type = _key_source(jwks_url, pem_keys)
     if key_type is None:
@@ -243,11 +232,8 @@ def create_profile(
 
 
 def update_profile(profile_id: str, changes: Mapping[str, Any]) -> TrustedAuthTokenProfile:
-    """Apply ``changes`` (keys from ``UPDATABLE_FIELDS``) to a profile, with create's rules.
-
-    ``attribute_mapping`` and ``algorithms`` replace the whole value. ``jwks_url`` turns the
-    profile into a JWKS profile (its PEM keys go); ``pem_keys`` turns it into a PEM profile with
-    exactly those keys (its JWKS URL goes).
+    """Apply ``changes`` (keys of ``UPDATABLE_FIELDS``) with create's rules. ``jwks_url`` makes a
+    JWKS profile (its PEM keys go), ``pem_keys`` a PEM profile with exactly those keys.
     """
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:

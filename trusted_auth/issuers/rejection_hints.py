@@ -1,12 +1,6 @@
-"""Rejection messages that say what happened and what to do, for the verification pipeline.
-
-PyJWT's wording ("Signature has expired", "Invalid issuer") says neither when nor why. These
-helpers turn the claims of a token whose signature already verified (PyJWT checks the signature
-before the registered claims) into messages with the moment in UTC and relative to now, and an
-issuer hint when the token's ``iss`` differs from the profile's only by a trailing slash, the
-scheme or letter case (Stytch's own Supabase guide writes the issuer with a trailing slash that
-Supabase's tokens do not carry). The API, ``profile test`` and the admin's test page all show
-them, since they share ``verify_external_token``.
+"""Rejection messages that say what happened and what to do: when a token expired (in UTC and
+relative to now), and how its ``iss`` differs from the profile's (trailing slash, scheme, case).
+Built only from claims whose signature already verified.
 """
 
 from __future__ import annotations

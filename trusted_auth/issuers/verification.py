@@ -1,8 +1,6 @@
-"""Verifying an external token against a profile: the pipeline of DESIGN.md §4, in order.
-
-``verify_external_token`` is the one code path the attest API, the CLI's ``profile test`` and the
-admin's "test a token" page share. Each step appends a ``Check`` to an optional trace so a dry
-run can show every check with its outcome; the first failing step raises a ``TrustedAuthError``.
+"""Verifying an external token against a profile: the one pipeline the attest, ``profile test``
+and the admin's test page share. Each step adds a ``Check`` to an optional trace; the first
+failing step raises a ``TrustedAuthError``.
 """
 
 from __future__ import annotations
@@ -89,16 +87,9 @@ def token_replayed() -> TokenRejected:
 
 
 def _b64url_json(segment: str, part: str = "header") -> Any:
-    """Decode one token segment as JSON, nested at most ``MAX_TOKEN_JSON_DEPTH`` levels.
-
-    The depth is checked on the text before parsing (``internal.json_limits``), so a deep
-    header or claim set is refused the same way on every interpreter, not only where
-    ``json`` happens to run out of recursion. With ``part="claims"`` only the depth, the
-    encoding and unpaired surrogates are refused here: claims that are not a JSON object come
-    back as ``{}`` (their unverified statement, for the bounds checked before the signature and
-    for messages), and PyJWT refuses them in its own words when it parses them after the
-    signature.
-    """
+    """Decode one token segment as JSON nested at most ``MAX_TOKEN_JSON_DEPTH`` levels (checked
+    on the text). With ``part="claims"``, claims that are not a JSON object come back as ``{}``
+    (unverified, for bounds and messages); PyJWT refuses them after the signature."""
     unreadable = f"token {part} is not base64url-encoded JSON"
     try:
         raw = base64url.decode(segment)
@@ -308,11 +299,8 @@ def email_verification(value: Any) -> bool | None:
 
 
 def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> dict[str, Any]:
-    """Apply the profile's attribute mapping to verified claims.
-
-    ``email_verified`` is always present in the result: ``True``, or ``None`` when the issuer
-    did not say (a token that says anything else is refused).
-    """
+    """Apply the profile's attribute mapping to verified claims. ``email_verified`` is always in
+    the result: ``True``, or ``None`` when the issuer did not say."""
     mapping = profile.attribute_mapping or {}
     verified = email_verification(claim_at_path(claims, email_verification_path(mapping)))
     if verified is False:
@@ -386,12 +374,8 @@ def consumed_token_row(
     profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]
 ) -> ConsumedToken | None:
     """The row that records a verified token as attested (single-use profiles; else None), for
-    the attest to write in its transaction with the session or factor the token yields.
-
-    Its unique ``replay_key`` refuses a second attest on any worker: a concurrent one waits for
-    this transaction (PostgreSQL) or for the write lock (SQLite) and then fails on it, and the
-    attest answers ``trusted_token_replayed`` once ``was_consumed`` confirms it; if this attest
-    rolls back instead, the other succeeds.
+    the attest's transaction. Its unique ``replay_key`` fails a second attest on any worker; a
+    concurrent one waits for this transaction and succeeds only if it rolls back.
     """
     if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
         return None
@@ -417,12 +401,9 @@ def verify_external_token(
     trace: Trace | None = None,
     dry_run: bool = False,
 ) -> VerifiedToken:
-    """Run every check of DESIGN.md §4 on ``token``; raise ``TrustedAuthError`` at the first
-    failure. Pure: it writes nothing.
-
-    The replay step belongs to the attest's transaction: the flow calls
-    ``consumed_token_row`` there, after this. With ``dry_run=True`` (``profile test``, the
-    admin's test page) the replay step looks the token up instead, read-only.
+    """Run every verification check on ``token``; raise ``TrustedAuthError`` at the first
+    failure. It writes nothing: the attest writes ``consumed_token_row`` in its transaction, and
+    ``dry_run=True`` only looks the token up.
     """
     trace = trace if trace is not None else Trace()
     step = "size"

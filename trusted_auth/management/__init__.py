@@ -1,0 +1,1 @@
+"""``manage.py trusted_auth``: the command and its groups."""

@@ -1,8 +1,5 @@
-"""What every action of ``manage.py trusted_auth`` shares: JSON output, notes, leaf parsers.
-
-Every action prints exactly one JSON document on stdout, so scripts can pipe it to ``jq``.
-Notes for people go to stderr and follow ``--verbosity``: 0 prints none, 1 (the default) the
-useful ones, 2 and up some detail. Errors leave through ``CommandError``: stderr, exit status 1.
+"""What every action of ``manage.py trusted_auth`` shares: one JSON document on stdout, notes on
+stderr (by ``--verbosity``), errors through ``CommandError`` (exit status 1), leaf parsers.
 """
 
 from __future__ import annotations
@@ -58,11 +55,8 @@ def add_action(
     description: str | None = None,
     epilog: str | None = None,
 ) -> CommandParser:
-    """One ``GROUP ACTION`` leaf parser that runs ``run(options, io)``.
-
-    ``-v/--verbosity`` (and a hidden ``--traceback``) are accepted here too, so they may follow
-    the action as well as precede the group. An ``epilog`` (examples) is printed as written.
-    """
+    """One ``GROUP ACTION`` leaf parser that runs ``run(options, io)``; ``-v/--verbosity`` may
+    follow the action too. An ``epilog`` (examples) is printed as written."""
     parser = actions.add_parser(
         name,
         help=help,

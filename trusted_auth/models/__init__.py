@@ -1,3 +1,5 @@
+"""The models, one module per aggregate; import them from here."""
+
 from trusted_auth.models.consumed_tokens import ConsumedToken
 from trusted_auth.models.events import AuditEvent
 from trusted_auth.models.generations import Generation

@@ -7,14 +7,9 @@ from trusted_auth.models.profiles import TrustedAuthTokenProfile
 
 
 class ConsumedToken(models.Model):
-    """An external token that was attested, for single-use profiles: the replay record.
-
-    Written in the same transaction as the session or factor the token yields, so a token is
-    consumed exactly when its attest commits; the unique ``replay_key`` makes a second attest of
-    the same token fail, on every worker and whatever the cache holds. Rows past ``expires_at``
-    (the token's ``exp`` plus leeway: it can no longer verify) are deleted by
-    ``trusted_auth sessions clear-expired``.
-    """
+    """The replay record of an attested token (single-use profiles), written in the attest's
+    transaction: its unique ``replay_key`` fails a second attest on every worker, whatever the
+    cache holds. Rows past ``expires_at`` are deleted by ``sessions clear-expired``."""
 
     # SHA-256 of issuer + jti, or of the token's signed part when it has no jti.
     replay_key = models.CharField(_("replay key"), max_length=64, unique=True)

@@ -6,13 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 class Generation(models.Model):
     """A counter per kind of security-relevant state (``profiles``, ``secrets``,
-    ``signing_keys``), bumped in the same transaction as any change to that state.
-
-    Workers keep process-local copies of that state for speed and compare the counter, read
-    from the database once per request, with the one their copy was made at: a change made by
-    any process (another worker, the CLI, the admin) takes effect on every worker's next
-    request, whatever the cache backend. See ``trusted_auth.internal.generations``.
-    """
+    ``signing_keys``), bumped in the same transaction as any change to it. Workers compare it once
+    per request with their process-local copies, so a change made anywhere is seen on every
+    worker's next request."""
 
     name = models.CharField(_("name"), max_length=32, primary_key=True)
     value = models.BigIntegerField(_("value"), default=0)

@@ -11,11 +11,8 @@ from trusted_auth.models.profiles import TrustedAuthTokenProfile
 class IdentityLink(models.Model):
     """An issuer vouched for this user or member: the only way a token reaches an account.
 
-    Keyed by (issuer, external id) for profiles that map one, else by (issuer, email). A user or
-    member may have several links (one per issuer that knows them), like django-allauth's
-    ``SocialAccount``. Links are made by an attest (JIT provisioning, claiming a pre-provisioned
-    identity, or the profile's link policy) or by an operator (admin, ``trusted_auth identity
-    link``), and every one is audited.
+    Keyed by (issuer, external id) when the profile maps one, else (issuer, email); made by an
+    attest or an operator, and always audited.
     """
 
     class Kind(models.TextChoices):

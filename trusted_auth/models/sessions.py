@@ -20,11 +20,8 @@ class SessionQuerySet(models.QuerySet):
 
 
 class Session(models.Model):
-    """A first-party session. The session token itself is never stored, only its SHA-256.
-
-    A consumer session belongs to a Django ``user``; a B2B member session to a ``member`` and
-    its ``organization`` (and carries a ``member-session-…`` id).
-    """
+    """A first-party session of a Django ``user`` (consumer) or of a ``member`` and its
+    ``organization`` (B2B). The session token itself is never stored, only its SHA-256."""
 
     session_id = models.CharField(
         _("session id"), max_length=64, unique=True, default=_new_session_id, editable=False

@@ -1,8 +1,6 @@
-"""The certificate each published signing key carries in our JWKS (``x5c``/``x5tS256``).
-
-Made when the key is made; a key from before certificates existed, or one whose certificate
-names an issuer other than today's ``TRUSTED_AUTH["ISSUER"]``, gets a new one the next time it is
-published (the certificate is a name binding, not a trust anchor: re-issuing it is harmless).
+"""The certificate each published signing key carries in our JWKS (``x5c``/``x5tS256``). A key
+without one, or with one naming another ``ISSUER``, gets a new one when next published: it is a
+name binding, not a trust anchor, so re-issuing it is harmless.
 """
 
 from __future__ import annotations

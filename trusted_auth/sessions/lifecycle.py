@@ -84,13 +84,8 @@ def authenticate_session(
     session_custom_claims: Any = None,
     member: bool = False,
 ) -> AuthenticatedSession:
-    """Check a session is live (absolute expiry and idle timeout), touch it, extend it when
-    asked, update its custom claims, and return a fresh session JWT.
-
-    A plain authenticate (no extension, no claims) of a session in use reads it and, at most
-    once per touch interval, writes ``last_accessed_at``; anything that changes the session
-    (an extension, custom claims, an idle timeout that ends it) runs in a transaction on the
-    row locked for update.
+    """Check a session is live (absolute expiry and idle timeout), touch it, extend it or update
+    its custom claims when asked (on the row locked for update), and return a fresh session JWT.
 
     A ``session_jwt`` past its ``exp`` is accepted while its signature is valid and the session
     lives. Raises ``SessionNotFound`` for revoked, expired, idle or unknown sessions.
@@ -208,11 +203,8 @@ def live_sessions(
 
 
 def clear_expired_sessions(batch_size: int = 1000) -> int:
-    """Delete sessions past their absolute expiry, ``batch_size`` rows per statement, in
-    primary-key batches without sorting (``maintenance.delete_in_batches``).
-
-    Revoked sessions are kept until they expire, so the admin can still show who revoked what.
-    """
+    """Delete sessions past their absolute expiry, ``batch_size`` rows per statement. Revoked
+    sessions are kept until they expire, so the admin can still show who revoked what."""
     return delete_in_batches(Session.objects.filter(expires_at__lte=timezone.now()), batch_size)
 
 

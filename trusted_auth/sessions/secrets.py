@@ -95,10 +95,8 @@ def _pending_rotation() -> ApiSecret | None:
 
 
 def rotate_start(secret_id: str | None = None) -> CreatedSecret:
-    """Stytch's M2M pattern, step 1: a second secret, valid beside the one it will replace.
-
-    Without ``secret_id`` the project's only live secret is rotated. Switch every client to the
-    new secret, then ``rotate_complete`` revokes the old one (or ``rotate_cancel`` drops the new).
+    """Stytch's M2M pattern, step 1: a second secret, valid beside the one it will replace
+    (without ``secret_id``, the only live secret). Then ``rotate_complete`` or ``rotate_cancel``.
     """
     if _pending_rotation() is not None:
         raise TrustedAuthError(
@@ -172,11 +170,8 @@ _last_written: dict[str, float] = {}
 
 
 def authenticate_secret(project_id: str, clear_text: str) -> ApiSecret:
-    """The live secret matching HTTP Basic credentials. Raises ``Unauthorized``.
-
-    No query of its own while the ``secrets`` generation is unchanged, except a ``last_used_at``
-    update at most once a minute per secret (an ``update()``: it does not bump the generation).
-    """
+    """The live secret matching HTTP Basic credentials. Raises ``Unauthorized``. Its
+    ``last_used_at`` update does not bump the ``secrets`` generation."""
     expected = str(trusted_auth_settings.PROJECT_ID)
     if not expected or not hmac.compare_digest(project_id.encode(), expected.encode()):
         raise Unauthorized("unknown project_id or secret")

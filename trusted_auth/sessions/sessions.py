@@ -24,7 +24,7 @@ MIN_SESSION_MINUTES = 5
 MAX_SESSION_MINUTES = 527040
 MAX_CUSTOM_CLAIMS_BYTES = 4096
 # Deeper values parse, but every later json.dumps/loads (the database column, the session JWT)
-# recurses once per level: near Python's recursion limit that was a 500.
+# recurses once per level: near Python's recursion limit that would be a 500.
 MAX_CUSTOM_CLAIMS_DEPTH = 32
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 RESERVED_CLAIM_PREFIX = "https://stytch.com/"
@@ -211,11 +211,9 @@ def new_session(
     member: Member | None = None,
     organization: Organization | None = None,
 ) -> tuple[Session, str]:
-    """A new consumer session (``user``) or member session (``member`` + ``organization``),
-    not yet written: call it inside the transaction that inserts it (``start_session`` does
-    both), whose commit sends ``session_started``.
-
-    Returns it with its session token, which the caller shows once: only its digest is stored.
+    """A new consumer (``user``) or member (``member`` + ``organization``) session, not yet
+    written: call it in the transaction that inserts it, whose commit sends ``session_started``.
+    Returns it with its session token, shown once: only its digest is stored.
     """
     session_token = new_session_token()
     now = timezone.now()

@@ -160,12 +160,9 @@ def _latest(state: str) -> SigningKey | None:
 
 
 def rotate(*, promote: bool = False) -> dict[str, Any]:
-    """One step of a zero-downtime rotation.
-
-    Without a ``next`` key: publish a new key as ``next`` (in JWKS, not signing yet). With one:
-    promote it to ``current`` (the old current becomes ``previous``) when ``promote`` is asked
-    or the key has been published for ``KEY_PUBLISH_SECONDS`` — long enough for every JWKS
-    cache (``Cache-Control: max-age``) to have seen it; otherwise refuse.
+    """One step of a zero-downtime rotation: publish a new ``next`` key (in JWKS, not signing),
+    or promote it to ``current`` once every JWKS cache has seen it (``KEY_PUBLISH_SECONDS``, or
+    ``promote``); otherwise refuse.
     """
     pending = _latest(SigningKey.State.NEXT)
     if pending is None:
@@ -205,11 +202,8 @@ def rotate(*, promote: bool = False) -> dict[str, Any]:
 
 
 def retire(*, force: bool = False) -> dict[str, Any]:
-    """Remove ``previous`` keys from JWKS once no unexpired session JWT can carry their kid.
-
-    A JWT signed just before a key stopped signing lives ``SESSION_JWT_LIFETIME_SECONDS`` more;
-    retiring earlier would make those JWTs fail verification, so it is refused unless ``force``.
-    """
+    """Remove ``previous`` keys from JWKS once no unexpired session JWT can carry their kid;
+    earlier (live JWTs would fail verification) only with ``force``."""
     lifetime = trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS
     retired, waiting = [], []
     for key in SigningKey.objects.filter(state=SigningKey.State.PREVIOUS):
@@ -236,11 +230,8 @@ def retire(*, force: bool = False) -> dict[str, Any]:
 
 
 def reencrypt(old_kek: bytes) -> int:
-    """Re-encrypt every stored private key under the current key-encryption key.
-
-    Keys already under the current KEK are left as they are; ``old_kek`` decrypts the rest
-    (``MultiFernet`` tries the current key first). Returns how many keys were rewritten.
-    """
+    """Re-encrypt every stored private key under the current key-encryption key (``old_kek``
+    decrypts the others). Returns how many keys were rewritten."""
     current = key_encryption_fernet()
     both = MultiFernet([current, key_encryption_fernet(old_kek)])
     rewritten = 0

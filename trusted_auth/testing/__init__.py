@@ -1,40 +1,6 @@
-"""Test tooling for projects that use trusted_auth, as a pytest plugin.
-
-Enable it in your ``conftest.py`` (it needs pytest-django and the ``testing`` extra)::
-
-    pytest_plugins = ["trusted_auth.testing"]
-
-Fixtures (each a real thing, nothing mocked):
-
-``tls_ca``, ``ca_bundle``, ``server_ssl_context``
-    A throw-away certificate authority (trustme), its PEM file, and a server TLS context for
-    127.0.0.1 / localhost signed by it.
-``issuer``
-    A ``JwksIssuer``: an identity provider's JWKS over HTTPS on 127.0.0.1 with one RSA key.
-    ``issuer.signer.sign(claims)`` mints a token; ``issuer.rotate()``, ``issuer.down = True``
-    and ``issuer.requests`` drive and observe it. The fixture lets ``TRUSTED_AUTH`` fetch from
-    loopback and trust the test CA for the test's duration.
-``signer``, ``token_factory``
-    A session-wide RSA ``SigningPair`` and ``token_factory(**claims)``, which signs
-    ``default_claims(**claims)`` with it (``DROP`` as a value leaves a claim out).
-``profile_factory``
-    ``profile_factory(pem_keys=[...]) `` or ``profile_factory(jwks_url=issuer.url, ...)``
-    creates a ``TrustedAuthTokenProfile`` (issuer ``ISSUER``, audience ``AUDIENCE`` and the
-    ``email``/``token_id`` mapping unless given).
-``tls_live_server``
-    Your Django project over HTTPS on 127.0.0.1 (``.url``), for the official SDKs; our session
-    JWTs carry its URL as ``iss``. Needs ``transactional_db``, which it requests.
-``clock``
-    A ``MovableClock``: ``clock.advance(seconds)`` moves JWKS cache freshness, cooldowns and
-    key publish/retire windows forward instead of sleeping.
-``rsa_key_pool``
-    The session's ``KeyPool`` of real RSA keys, installed as ``rsa.generate_private_key`` (so
-    session signing keys come from it too). Opt in with an autouse fixture in your conftest::
-
-        @pytest.fixture(autouse=True)
-        def _key_pool(rsa_key_pool):
-            with rsa_key_pool.lease():  # keys taken by the test return to the pool after it
-                yield
+"""Test tooling for projects that use trusted_auth, as a pytest plugin: real issuers, keys and
+TLS servers, nothing mocked. Enable it with ``pytest_plugins = ["trusted_auth.testing"]`` (needs
+pytest-django and the ``testing`` extra); ``pytest --fixtures`` describes each fixture.
 """
 
 from __future__ import annotations
@@ -77,7 +43,9 @@ __all__ = [
 
 @pytest.fixture(scope="session")
 def rsa_key_pool() -> Iterator[KeyPool]:
-    """Real RSA keys, generated at most ``KeyPool.size`` per key size for the whole session."""
+    """Real RSA keys, generated at most ``KeyPool.size`` per key size for the whole session and
+    installed as ``rsa.generate_private_key``. Opt in with an autouse fixture that wraps each
+    test in ``with rsa_key_pool.lease(): yield``."""
     pool = KeyPool()
     with pool.installed():
         yield pool
@@ -85,6 +53,7 @@ def rsa_key_pool() -> Iterator[KeyPool]:
 
 @pytest.fixture(scope="session")
 def tls_ca() -> trustme.CA:
+    """A throw-away certificate authority (trustme) that the test servers' certificates chain to."""
     import trustme  # the ``testing`` extra; imported when a test asks for TLS
 
     return trustme.CA()
@@ -92,6 +61,7 @@ def tls_ca() -> trustme.CA:
 
 @pytest.fixture(scope="session")
 def ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The path of the test CA's PEM file."""
     path = tmp_path_factory.mktemp("ca") / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(path))
     return str(path)
@@ -99,6 +69,7 @@ def ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> s
 
 @pytest.fixture(scope="session")
 def server_ssl_context(tls_ca: trustme.CA) -> ssl.SSLContext:
+    """A server TLS context for 127.0.0.1 and localhost, signed by the test CA."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls_ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     return context
@@ -108,7 +79,9 @@ def server_ssl_context(tls_ca: trustme.CA) -> ssl.SSLContext:
 def issuer(
     server_ssl_context: ssl.SSLContext, ca_bundle: str, settings: Any
 ) -> Iterator[JwksIssuer]:
-    """A JWKS issuer served over TLS on loopback, with one RSA key to start with."""
+    """A JWKS issuer served over TLS on loopback, with one RSA key to start with, that
+    ``TRUSTED_AUTH`` may fetch from. ``issuer.signer.sign(claims)`` mints a token;
+    ``issuer.rotate()``, ``issuer.down = True`` and ``issuer.requests`` drive and observe it."""
     settings.TRUSTED_AUTH = {
         **getattr(settings, "TRUSTED_AUTH", {}),
         "JWKS_ALLOW_PRIVATE_NETWORKS": True,
@@ -122,6 +95,7 @@ def issuer(
 
 @pytest.fixture(scope="session")
 def signer() -> SigningPair:
+    """A session-wide RSA ``SigningPair``: what ``token_factory`` signs with."""
     return SigningPair.rsa()
 
 

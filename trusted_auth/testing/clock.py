@@ -25,12 +25,8 @@ _TIMEZONE_MODULES = ("trusted_auth.sessions.signing_keys",)
 
 
 class MovableClock:
-    """Real time plus an offset that ``advance()`` moves forward.
-
-    When every cache is the local-memory backend, expiry is moved too and ``advance()`` returns
-    at once. A shared cache (Redis, Memcached) expires entries on its own clock, which no test
-    can move: there ``advance()`` sleeps for real, so the same test passes on both.
-    """
+    """Real time plus an offset that ``advance()`` moves forward. With a shared cache (Redis,
+    Memcached), whose expiry no test can move, ``advance()`` sleeps for real instead."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.offset = 0.0

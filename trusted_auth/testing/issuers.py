@@ -1,8 +1,5 @@
-"""Real test issuers: key pairs, token signing, and a JWKS served over TLS on loopback.
-
-Nothing here is mocked: ``SigningPair`` holds a real private key (from the session's
-``KeyPool`` when one is installed), ``JwksIssuer`` is a real HTTPS server on 127.0.0.1 that any
-client verifies against the test CA.
+"""Real test issuers, nothing mocked: key pairs, token signing, and a JWKS served over HTTPS on
+127.0.0.1 that any client verifies against the test CA.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""A pool of real RSA keys for a test session: generating a 2048-bit key costs 50–200 ms, and a
-suite that starts a session per test would otherwise spend much of its time there."""
+"""A pool of real RSA keys for a test session, so a suite does not generate a key per test."""
 
 from __future__ import annotations
 
@@ -16,12 +15,9 @@ _real_generate = rsa.generate_private_key
 
 
 class KeyPool:
-    """Hands out real RSA private keys, reusing them between tests, never within one.
-
-    Keys taken inside ``lease()`` (one test) go back to the pool when it ends; keys taken
-    outside any lease (a session- or module-scoped fixture's setup) are never handed out again.
-    So no two holders ever share a key: a test's "other" key never equals a session signer, and
-    a rotation gets a key different from the current one. Only exponent 65537 is pooled.
+    """Hands out real RSA private keys (exponent 65537), reusing them between tests, never within
+    one: keys taken inside ``lease()`` return to the pool when it ends, keys taken outside any
+    lease never do. No two holders share a key (a rotation always gets a new one).
     """
 
     def __init__(self) -> None:

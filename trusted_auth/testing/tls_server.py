@@ -1,10 +1,6 @@
-"""The Django project served over real TLS on loopback, in a background thread of the test process.
-
-``TLSLiveServer`` is Django's ``LiveServerThread`` with its listening socket wrapped by an
-``ssl.SSLContext``: clients (the official ``stytch`` SDK, ``requests``, ``urllib``) reach it
-over HTTPS and verify its certificate against the test CA like any other host. Use it with
-pytest-django's ``transactional_db``, so rows the test writes are committed and visible to the
-server threads.
+"""The Django project served over real TLS on loopback, in a background thread of the test process
+(Django's ``LiveServerThread`` behind an ``ssl.SSLContext``). Use it with ``transactional_db``, so
+the server threads see the rows a test writes.
 """
 
 from __future__ import annotations
@@ -25,12 +21,9 @@ CONNECTION_TIMEOUT_SECONDS = 5.0
 
 
 class TLSWSGIServer(ThreadedWSGIServer):
-    """Django's threaded WSGI server speaking HTTPS only.
-
-    The TLS handshake runs in each request's own thread (``do_handshake_on_connect=False``), so
-    one slow or failing client does not stall the accept loop. ``server_close()`` ends the
-    connections clients keep alive, then joins every request thread: nothing still uses the
-    database once the server is stopped.
+    """Django's threaded WSGI server speaking HTTPS only. The handshake runs in each request's
+    thread, so one slow client cannot stall the accept loop; ``server_close()`` ends kept-alive
+    connections and joins every request thread, so nothing uses the database after a stop.
     """
 
     daemon_threads = False
@@ -101,11 +94,8 @@ class TLSLiveServerThread(LiveServerThread):
 
 
 class TLSLiveServer:
-    """Start and stop a ``TLSLiveServerThread`` on ``127.0.0.1`` with an ephemeral port.
-
-    In-memory SQLite connections are shared with the server threads (as pytest-django's
-    ``live_server`` does); other databases are reached through their own connections.
-    """
+    """Start and stop a ``TLSLiveServerThread`` on ``127.0.0.1`` with an ephemeral port; an
+    in-memory SQLite connection is shared with the server threads, as in ``live_server``."""
 
     host = "127.0.0.1"
 

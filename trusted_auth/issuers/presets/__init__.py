@@ -1,18 +1,6 @@
-"""Provider presets: the exact issuer, audience, JWKS URL, algorithms and claim mapping of an IdP.
-
-Every IdP writes its ``iss`` its own way, and a profile matches it exactly: Supabase without a
-trailing slash, Auth0 with one, Cognito with its region and pool id, Entra ID with the tenant
-GUID and ``v2.0``, Clerk as its Frontend API URL, Firebase as
-``https://securetoken.google.com/<project>``. A preset turns the few values a user knows (a
-project ref, a tenant domain, a client id) into those strings, and names the IdP documentation
-each value follows in its docstring.
-
-A preset only *fills* a profile: ``build_preset(name, params)`` returns plain profile fields
-that ``manage.py trusted_auth profile create --preset NAME --param KEY=VALUE …`` (where any other
-flag overrides them) and the admin's "Start from a provider" hand to the ordinary profile
-service. The result is an ordinary profile, edited like any other.
-
-One module per IdP (``auth0.py`` …), each registering its preset with ``base.register``.
+"""Provider presets: the exact issuer, audience, JWKS URL, algorithms and claim mapping of an IdP
+(every IdP writes its ``iss`` its own way, and a profile matches it exactly), built from the few
+values a user knows. A preset only fills an ordinary profile; each builder cites its IdP's docs.
 """
 
 from __future__ import annotations

@@ -31,12 +31,8 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
     """An Auth0 tenant's ID tokens: ``iss`` ``https://<domain>/`` (with the trailing slash),
     ``aud`` the Client ID, keys at ``https://<domain>/.well-known/jwks.json``.
 
-    Follows Auth0's "ID Token Structure" (auth0.com/docs/secure/tokens/id-tokens/
-    id-token-structure: ``iss`` ends in ``/``, ``sub`` like ``auth0|…``, ``sid`` the session,
-    ``email``/``email_verified``/``name`` with the email and profile scopes), "JSON Web Key Sets"
-    (``/.well-known/jwks.json``) and "Signing Algorithms" (RS256 by default, PS256 available;
-    HS256 is symmetric and refused). ID tokens carry no ``jti``: token_id is ``sid``. Auth0's
-    default ID token lifetime is 36000 s (10 hours), so the profile accepts that lifetime.
+    RS256 or PS256 (HS256 is symmetric: refused). ID tokens carry no ``jti``, so token_id is
+    ``sid``; their default lifetime is 10 hours, which the profile accepts.
 
     Sources:
     https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure

@@ -33,12 +33,7 @@ def clerk(params: dict[str, str]) -> dict[str, Any]:
     """Tokens of a Clerk JWT template: ``iss`` the Frontend API URL ``https://<frontend_api>``
     (no trailing slash), keys at ``<iss>/.well-known/jwks.json``, RS256.
 
-    Follows Clerk's "Session tokens" (clerk.com/docs/guides/sessions/session-tokens: default
-    claims ``azp exp fva iat iss nbf sid sub`` that templates cannot override; ``iss`` is
-    ``https://clerk.your-site.com`` or ``https://your-site.clerk.accounts.dev``), "JWT
-    templates" (custom claims with shortcodes such as ``{{user.primary_email_address}}``) and
-    "Manual JWT verification" (JWKS at ``<Frontend API>/.well-known/jwks.json``, RS256). The
-    default session token has no ``aud`` and no ``email``, so the template must add them;
+    The default session token has no ``aud`` and no ``email``: a JWT template must add them.
     token_id is the session ``sid``.
 
     Sources:

@@ -29,11 +29,8 @@ def cognito(params: dict[str, str]) -> dict[str, Any]:
     ``https://cognito-idp.<region>.amazonaws.com/<user_pool_id>``, ``aud`` the app client id,
     keys at ``<iss>/.well-known/jwks.json``, RS256.
 
-    Follows AWS's "Understanding the identity (ID) token" (claims ``sub email_verified iss
-    cognito:username origin_jti aud event_id token_use auth_time exp iat jti email``) and
-    "Verifying a JSON Web Token" (the issuer and JWKS URL above; ``token_use`` is ``id`` for ID
-    tokens, whose ``aud`` is the app client id). Access tokens have ``client_id`` and no
-    ``aud``, so they cannot pass the audience check: give ID tokens.
+    Access tokens carry ``client_id`` instead of ``aud`` and fail the audience check: give ID
+    tokens.
 
     Sources:
     https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html

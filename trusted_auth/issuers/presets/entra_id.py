@@ -31,11 +31,8 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
     ``https://login.microsoftonline.com/<tenant GUID>/v2.0``, ``aud`` the application id, keys
     at ``https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys``, RS256.
 
-    Follows Microsoft's "ID token claims reference" (``iss`` carries the tenant GUID and
-    ``v2.0``; ``oid`` the user's immutable id in the tenant, ``sub`` pairwise per app, ``tid``
-    the tenant, ``uti`` a unique token identifier, ``ver`` ``2.0``) and "Optional claims"
-    (``email`` must be added as an optional claim). ``common``/``organizations`` are endpoint
-    aliases, never an ``iss``: tokens always name the real tenant.
+    ``oid`` is the user's immutable id in the tenant (``sub`` is pairwise per app).
+    ``common``/``organizations`` are endpoint aliases, never an ``iss``.
 
     Sources:
     https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference

@@ -21,12 +21,8 @@ def firebase(params: dict[str, str]) -> dict[str, Any]:
     """A Firebase project's ID tokens: ``iss`` ``https://securetoken.google.com/<project_id>``,
     ``aud`` the project id, RS256, Google's securetoken JWKS.
 
-    Follows Firebase's "Verify ID tokens using a third-party JWT library" (header ``alg``
-    RS256 and a ``kid`` from
-    ``https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com``,
-    whose JWK form is served at ``…/service_accounts/v1/jwk/securetoken@…``; payload ``exp iat
-    aud iss sub auth_time``, ``sub`` the uid). ID tokens carry no ``jti``: token_id is the uid
-    (``sub``) and replay protection uses the token's digest.
+    ID tokens carry no ``jti``: token_id is the uid (``sub``) and replay protection uses the
+    token's digest.
 
     Sources:
     https://firebase.google.com/docs/auth/admin/verify-id-tokens#verify_id_tokens_using_a_third-party_jwt_library

@@ -28,11 +28,6 @@ def google(params: dict[str, str]) -> dict[str, Any]:
     """Google ID tokens for one OAuth client: ``iss`` ``https://accounts.google.com``, ``aud``
     the client id, keys at ``https://www.googleapis.com/oauth2/v3/certs``, RS256.
 
-    Follows Google's OpenID Connect guide ("Validating an ID token": ``iss`` is
-    ``https://accounts.google.com`` or ``accounts.google.com``, ``aud`` your client id; claims
-    ``sub email email_verified name``) and the Sign In With Google credential reference
-    (payload with ``jti``).
-
     Sources:
     https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
     https://developers.google.com/identity/gsi/web/reference/js-reference#credential

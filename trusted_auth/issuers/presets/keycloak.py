@@ -25,12 +25,7 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
 )
 def keycloak(params: dict[str, str]) -> dict[str, Any]:
     """A Keycloak realm's ID tokens: ``iss`` ``<base_url>/realms/<realm>``, keys at
-    ``<iss>/protocol/openid-connect/certs``, RS256.
-
-    Follows Keycloak's "Securing applications: OpenID Connect layers" (endpoints under
-    ``/realms/{realm-name}/protocol/openid-connect/``, ``certs`` the JWKS; the issuer is
-    ``/realms/{realm-name}``; the ``/auth`` context path was dropped in Keycloak 17) and the
-    server admin guide (ID tokens with ``jti sub email email_verified name``; ``aud`` the client).
+    ``<iss>/protocol/openid-connect/certs``, RS256, PS256 or ES256.
 
     Sources:
     https://www.keycloak.org/docs/latest/server_admin/#_oidc

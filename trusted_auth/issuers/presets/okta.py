@@ -35,11 +35,6 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
     (custom server, ``default`` unless named) or ``https://<domain>`` (org server), keys at
     ``<iss>/v1/keys`` (org server: ``https://<domain>/oauth2/v1/keys``), RS256.
 
-    Follows Okta's OpenID Connect API reference ("ID token": claims ``ver jti iss aud iat exp
-    sub`` plus ``email email_verified name`` with the email and profile scopes), "Authorization
-    servers" (the org server's issuer is the org URL; a custom server's is
-    ``https://<domain>/oauth2/<authorizationServerId>``) and "Validate ID tokens".
-
     Sources:
     https://developer.okta.com/docs/reference/api/oidc/#id-token
     https://developer.okta.com/docs/concepts/auth-servers/

@@ -33,12 +33,8 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
     """A Supabase project's access tokens: ``iss`` ``https://<ref>.supabase.co/auth/v1`` (no
     trailing slash), ``aud`` ``authenticated``, keys at ``<iss>/.well-known/jwks.json``.
 
-    Follows Supabase's "JWT Claims Reference" (supabase.com/docs/guides/auth/jwt-fields:
-    required claims ``iss aud exp iat sub role aal session_id``; ``email``, ``user_metadata``
-    optional) and "JWT Signing Keys" (supabase.com/docs/guides/auth/signing-keys: ES256 (P-256)
-    or RS256 keys published at ``/auth/v1/.well-known/jwks.json``). ``jti`` is not a required
-    claim, so the factor's token_id is the ``session_id``; replay protection falls back to the
-    token's digest. Supabase keeps the verification flag in ``user_metadata.email_verified``.
+    ``jti`` is not a required claim: token_id is ``session_id`` and replay protection uses the
+    token's digest. The verification flag is ``user_metadata.email_verified``.
 
     Sources:
     https://supabase.com/docs/guides/auth/jwt-fields

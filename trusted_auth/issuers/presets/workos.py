@@ -29,11 +29,8 @@ def workos(params: dict[str, str]) -> dict[str, Any]:
     """WorkOS AuthKit access tokens: ``iss`` ``https://api.workos.com/user_management/<client_id>``,
     keys at ``https://api.workos.com/sso/jwks/<client_id>``, RS256.
 
-    Follows WorkOS's AuthKit "Session tokens" reference (the JWKS at ``/sso/jwks/<client_id>``;
-    access token claims ``iss sub sid jti org_id role permissions exp iat``, ``sub`` a
-    ``user_…`` id) and "JWT templates" (access tokens have no email until a template adds
-    ``{{user.email}}``). With a custom authentication domain the issuer is that domain: override
-    it with ``--issuer``.
+    Access tokens have no email until a JWT template adds ``{{user.email}}``. With a custom
+    authentication domain the issuer is that domain: override it with ``--issuer``.
 
     Sources:
     https://workos.com/docs/reference/authkit/session-tokens

@@ -1,12 +1,5 @@
-"""``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell.
-
-Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``user``
-(consumer users), ``identity`` (explicit links), ``org`` and ``member`` (B2B), ``presets``
-(provider presets for profiles), ``keys`` (our signing keys), ``jwks`` (issuers' key sets),
-``sessions``, ``audit``.
-Each action parses its arguments and calls one service function; every rule lives in
-``trusted_auth.services``.
-Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
+"""``manage.py trusted_auth GROUP ACTION``: administer trusted_auth from the shell, one module
+per group under ``management/groups/``, each action calling one service function.
 """
 
 from __future__ import annotations

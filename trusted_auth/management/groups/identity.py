@@ -1,9 +1,5 @@
-"""``manage.py trusted_auth identity link|unlink|list``: the explicit, audited links.
-
-A token reaches an account only through a link; staff, superusers and inactive users are never
-linked automatically. ``identity link`` is how an operator lets an issuer reach such an account
-(or any other), by an external id (``--external-id``) or by the account's email (the default,
-for profiles that map no external id).
+"""``manage.py trusted_auth identity link|unlink|list``: the explicit, audited links, the only way
+an issuer reaches a staff, superuser or inactive account (never linked automatically).
 """
 
 from __future__ import annotations

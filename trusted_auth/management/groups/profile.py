@@ -1,11 +1,7 @@
 """``manage.py trusted_auth profile …``: trusted auth token profiles, and a dry run of a token.
 
-Actions: create, list, show, update, delete, add-pem, remove-pem, test. The rules (key types,
-five-key limit, https JWKS URL, mapping, algorithms) live in ``trusted_auth.issuers.profiles``;
-this module reads files and turns arguments into that module's plain arguments. ``create`` may
-start from a provider preset (``--preset``, ``trusted_auth.issuers.presets``) or from the issuer's OIDC
-discovery document (``--discover``); the flags given override what those fill in. A JWKS URL is
-fetched once before it is saved (``--no-fetch`` skips that), as the admin does.
+Reads files and arguments; the rules live in ``issuers.profiles``. A JWKS URL is fetched once
+before it is saved (``--no-fetch`` skips that), as the admin does.
 """
 
 from __future__ import annotations
