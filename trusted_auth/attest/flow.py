@@ -41,7 +41,7 @@ from trusted_auth.identities.principal import Principal
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
 from trusted_auth.internal.http import RequestContext
 from trusted_auth.internal.prepared import insert_all
-from trusted_auth.issuers.profile_cache import profile_for_attest
+from trusted_auth.issuers.profile_lookup import profile_for_attest
 from trusted_auth.issuers.verification import (
     consumed_token_row,
     token_replayed,
