@@ -2,7 +2,7 @@
 
 A user created here is a *pre-provisioned identity*: a Django user plus its ``UserIdentity``,
 with no issuer link yet (the first verified token for that email may claim it, by the link
-rules of ``identities/links.py``). ``external_id`` is Stytch's host-assigned external id:
+policy of ``trusted_auth.adapter``). ``external_id`` is Stytch's host-assigned external id:
 unique across users, usable wherever a ``user_id`` is expected. The API view, the CLI and the
 admin share these functions.
 """
