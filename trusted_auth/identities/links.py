@@ -293,6 +293,7 @@ class MemberAccounts(Accounts):
     """B2B accounts: the members of one organization (and the Django user one may be tied to)."""
 
     kind = "member"
+    organization: Organization
 
     def __init__(self, organization: Organization) -> None:
         self.organization = organization
