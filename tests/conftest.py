@@ -11,8 +11,7 @@ import stytch
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from trusted_auth.internal import process_cache
-from trusted_auth.issuers import profile_cache
+from trusted_auth.internal import cache
 from trusted_auth.sessions.secrets import create_secret
 
 from .deployment import Deployment
@@ -46,13 +45,12 @@ def _isolation(settings, ca_bundle):
     """Each test starts with an empty cache and trusts the test CA for JWKS fetches."""
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_CA_BUNDLE": ca_bundle}
     caches["default"].clear()
-    profile_cache.clear()
+    cache.clear_all()
     yield
     caches["default"].clear()
     # A transactional test ends by truncating the tables, counters included, which no
     # production database does: forget what this process kept for the old counter values.
-    process_cache.clear_all()
-    profile_cache.clear()
+    cache.clear_all()
 
 
 @pytest.fixture

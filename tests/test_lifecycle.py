@@ -33,7 +33,7 @@ from stytch.core.response_base import StytchError
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication, VerifiedSession
 from trusted_auth.errors import SessionNotFound
 from trusted_auth.identities.organizations import create_organization
-from trusted_auth.internal import process_cache
+from trusted_auth.internal import cache
 from trusted_auth.models import Session, UserIdentity
 from trusted_auth.sessions import session_jwt as session_jwt_service
 from trusted_auth.sessions.lifecycle import clear_expired_sessions
@@ -52,9 +52,9 @@ WHOAMI = "/example/whoami"
 @pytest.fixture(autouse=True)
 def _cold_bearer_key_cache():
     """The key cache is process memory: start and end every test with it empty."""
-    process_cache.clear_all()
+    cache.clear_all()
     yield
-    process_cache.clear_all()
+    cache.clear_all()
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from django.db import connection
+import pytest
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from trusted_auth.attest import AttestRequest, attest
+from trusted_auth.errors import TrustedAuthError
+from trusted_auth.internal import generations
 from trusted_auth.issuers import profiles
 
 from .issuers import SigningPair
 from .test_attest_rejections import assert_rejected, post_attest
+
+# Committed transactions, as in production: a copy read inside a transaction is kept only once it
+# commits, and pytest-django's per-test transaction never does.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def profile_queries(captured: CaptureQueriesContext) -> list[str]:
@@ -76,3 +84,29 @@ def test_the_cache_can_be_turned_off(api, pem_profile, token_factory, settings):
         assert post_attest(api, pem_profile.profile_id, token_factory()).status_code == 200
 
     assert profile_queries(captured) != []
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_a_profile_read_inside_a_rolled_back_transaction_is_never_used(
+    api, pem_profile, token_factory
+):
+    assert post_attest(api, pem_profile.profile_id, token_factory()).status_code == 200
+
+    # A host's transaction changes the profile, attests (reading the changed profile), and
+    # rolls back: the change never happened.
+    with pytest.raises(Rollback), transaction.atomic():
+        profiles.update_profile(pem_profile.profile_id, {"audience": "rolled-back"})
+        rolled_back_generation = generations.value(generations.PROFILES)
+        with pytest.raises(TrustedAuthError, match="audience"):
+            attest(AttestRequest(profile_id=pem_profile.profile_id, token=token_factory()))
+        raise Rollback
+
+    # A committed change brings the counter back to the number the rolled-back read saw.
+    profiles.update_profile(pem_profile.profile_id, {"name": "renamed"})
+    assert generations.value(generations.PROFILES) == rolled_back_generation
+
+    response = post_attest(api, pem_profile.profile_id, token_factory())
+    assert response.status_code == 200, response.json()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from trusted_auth.adapter import DefaultTrustedAuthAdapter
-from trusted_auth.attest.flow import AttestRequest, AttestResult, Principal, run_attest
+from trusted_auth.attest.flow import AttestRequest, AttestResult, run_attest
 from trusted_auth.errors import SessionNotFound
 from trusted_auth.identities.organizations import resolve_organization, validate_roles
+from trusted_auth.identities.principal import Principal
 from trusted_auth.models import Session, TrustedAuthTokenProfile
 
 DEFAULT_B2B_SESSION_MINUTES = 60

@@ -17,20 +17,17 @@ from typing import Any, Protocol
 from django.db import IntegrityError, transaction
 
 from trusted_auth.adapter import DefaultTrustedAuthAdapter, get_adapter
-from trusted_auth.audit.events import (
-    AttestFacts,
-    RequestContext,
-    attest_success_event,
-    record_attest_failure,
-)
+from trusted_auth.audit.events import AttestFacts, attest_success_event, record_attest_failure
 from trusted_auth.errors import (
     ProfileNotFound,
     TrustedAuthError,
     UnexpectedError,
 )
+from trusted_auth.identities.principal import Principal
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
+from trusted_auth.internal.http import RequestContext
 from trusted_auth.internal.prepared import insert_all
-from trusted_auth.issuers.profile_cache import profile_for_attest
+from trusted_auth.issuers.profile_lookup import profile_for_attest
 from trusted_auth.issuers.verification import (
     consumed_token_row,
     token_replayed,
@@ -72,18 +69,6 @@ class AttestRequest:
     def attaching(self) -> bool:
         """Whether the token adds a factor to an existing session instead of starting one."""
         return self.session_token is not None or self.session_jwt is not None
-
-
-@dataclass
-class Principal:
-    """Who a verified token speaks for: a consumer identity, or a member of an organization."""
-
-    public_id: str  # the session JWT's ``sub``: ``user-…`` or ``member-…``
-    django_user: Any | None
-    roles: list[str]
-    identity: UserIdentity | None = None
-    member: Member | None = None
-    organization: Organization | None = None
 
 
 @dataclass

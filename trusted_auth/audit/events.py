@@ -8,16 +8,9 @@ from django.db import transaction
 
 from trusted_auth import signals
 from trusted_auth.errors import TrustedAuthError
+from trusted_auth.internal.http import RequestContext
 from trusted_auth.internal.prepared import insert
 from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
-
-
-@dataclass
-class RequestContext:
-    """Who asked: the client address and user agent, as the API layer saw them."""
-
-    ip_address: str | None = None
-    user_agent: str = ""
 
 
 @dataclass

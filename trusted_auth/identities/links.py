@@ -1,30 +1,18 @@
-"""Who a verified token signs in as: identity links and the link policy (DESIGN.md §5).
+"""Identity links and the accounts a token can reach: find, create and link them (DESIGN.md §5).
 
 A token reaches an account only through an ``IdentityLink``: this issuer vouched for this user
-(or member), by (issuer, external id) when the profile maps one, else by (issuer, email). An
-account the issuer has no link to is reached only when
-
-- an operator pre-provisioned it (``trusted_auth user create``, the users API, ``member
-  create``) and no issuer has claimed it yet: the first verified token with its email (and, if
-  the operator set one, its external id) claims it — Stytch's "the user must already exist";
-- or the profile's ``link_policy`` says so: ``verified_email`` when the token proves the email
-  verified, ``email`` on the email alone;
-
-and never, under any policy, when the account is staff, superuser or inactive: an explicit,
-audited link (``trusted_auth identity link``, the admin) is the only way there. Nothing found
-and JIT on: the account is created with its link. The default adapter
-(``trusted_auth.adapter``) runs exactly these rules; a host changes them by overriding its hooks.
-
-One resolution serves both kinds: ``UserAccounts`` (consumer: Django users and their
-``UserIdentity``) and ``MemberAccounts`` (B2B: members of one organization) say how to find,
-create and link an account; ``resolve_account`` decides.
+(or member), by (issuer, external id) when the profile maps one, else by (issuer, email).
+``UserAccounts`` (consumer: Django users and their ``UserIdentity``) and ``MemberAccounts``
+(B2B: members of one organization) find, create and link one kind of account; which of them a
+token may reach is the adapter's policy (``trusted_auth.adapter``), never decided here.
+Explicit, audited links made by an operator (CLI, admin) are here too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -51,9 +39,6 @@ from trusted_auth.models import (
 from trusted_auth.models.identities import DELETED, ProvisionedBy
 from trusted_auth.timeutil import rfc3339
 
-if TYPE_CHECKING:
-    from trusted_auth.adapter import DefaultTrustedAuthAdapter
-
 LINK_COMMAND = "manage.py trusted_auth identity link"
 
 
@@ -77,11 +62,6 @@ def link_key(
     return LinkKey(profile.issuer, IdentityLink.Kind.EMAIL, attributes["email"].lower())
 
 
-def is_privileged(user: Any) -> bool:
-    """Staff and superusers: never reached by a token without an explicit link."""
-    return bool(user is not None and (user.is_staff or user.is_superuser))
-
-
 def user_is_out(user: Any) -> bool:
     """An inactive Django user, or one whose identity was deleted: refused everywhere."""
     identity = getattr(user, "trusted_auth_identity", None)
@@ -101,147 +81,6 @@ def refuse_unless_may_sign_in(user: Any, *, deleted: bool, kind: str) -> None:
         raise error(f"this {kind} was deleted")
     if user is not None and not user.is_active:
         raise UserInactive("this user is inactive (is_active is false) and may not sign in")
-
-
-def link_policy_decision(
-    profile: TrustedAuthTokenProfile, attributes: dict[str, Any], *, user: Any, claimable: bool
-) -> str:
-    """Whether a token may link an existing account its issuer has no link to yet: the origin
-    of the new link (``IdentityLink.Origin``), or ``IdentityLinkRequired``.
-
-    This is the documented policy table (README, "Who a token signs in as").
-    """
-    if user is not None and not user.is_active:
-        raise IdentityLinkRequired(
-            f"an inactive account has this email; an operator may link it with {LINK_COMMAND}"
-        )
-    if is_privileged(user):
-        raise IdentityLinkRequired(
-            "a staff or superuser account has this email: it is never linked automatically; "
-            f"an operator may link it with {LINK_COMMAND}"
-        )
-    if claimable:
-        return IdentityLink.Origin.CLAIMED
-    policy = profile.link_policy
-    if policy == TrustedAuthTokenProfile.LinkPolicy.EMAIL:
-        return IdentityLink.Origin.POLICY
-    if (
-        policy == TrustedAuthTokenProfile.LinkPolicy.VERIFIED_EMAIL
-        and attributes.get("email_verified") is True
-    ):
-        return IdentityLink.Origin.POLICY
-    detail = (
-        "and the token does not prove the email verified"
-        if policy == TrustedAuthTokenProfile.LinkPolicy.VERIFIED_EMAIL
-        else ""
-    )
-    raise IdentityLinkRequired(
-        f"an account with this email exists but this issuer is not linked to it, and the "
-        f"profile's link_policy is {policy!r} {detail}".rstrip()
-        + f"; set the profile's link_policy or link it with {LINK_COMMAND}"
-    )
-
-
-class Accounts(Protocol):
-    """How ``resolve_account`` finds, creates and links one kind of account."""
-
-    kind: str
-
-    def linked(self, key: LinkKey) -> Any | None: ...
-
-    def by_email(self, attributes: dict[str, Any]) -> tuple[Any | None, Any | None]: ...
-
-    def has_links(self, account: Any) -> bool: ...
-
-    def create(self, profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -> Any: ...
-
-    def companion(self, user: Any, attributes: dict[str, Any]) -> Any: ...
-
-    def link(
-        self, account: Any, key: LinkKey, origin: str, profile: TrustedAuthTokenProfile
-    ) -> IdentityLink: ...
-
-    def refuse_unless_may_sign_in(self, account: Any) -> None: ...
-
-    def not_found(self, message: str) -> TrustedAuthError: ...
-
-
-def _external_id_agrees(account: Any, key: LinkKey) -> bool:
-    """A pre-provisioned account with an operator-set external id is claimed, through a profile
-    that maps external ids, only by a token whose external id is that id."""
-    return (
-        not account.external_id
-        or key.kind == IdentityLink.Kind.EMAIL
-        or key.subject == account.external_id
-    )
-
-
-def resolve_account(
-    profile: TrustedAuthTokenProfile,
-    attributes: dict[str, Any],
-    accounts: Accounts,
-    adapter: DefaultTrustedAuthAdapter,
-) -> Any:
-    """The account a verified token speaks for: linked, claimed, linked by policy, or (JIT)
-    created. Runs inside the attest's transaction; raises a ``TrustedAuthError`` otherwise."""
-    key = link_key(profile, attributes, member=accounts.kind == "member")
-    account = accounts.linked(key)
-    if account is None:
-        account = _link_or_create(profile, attributes, accounts, adapter, key)
-    accounts.refuse_unless_may_sign_in(account)
-    return account
-
-
-def _link_or_create(
-    profile: TrustedAuthTokenProfile,
-    attributes: dict[str, Any],
-    accounts: Accounts,
-    adapter: DefaultTrustedAuthAdapter,
-    key: LinkKey,
-) -> Any:
-    account, user = accounts.by_email(attributes)
-    if account is None and user is None:
-        if not profile.can_jit_provision:
-            raise accounts.not_found(
-                f"no {accounts.kind} with this identity, and the profile does not JIT provision"
-            )
-        try:
-            # A savepoint: a concurrent attest creating the same account first makes ours fail
-            # on a unique constraint, and the account it created (committed) is used instead.
-            with transaction.atomic():
-                account = accounts.create(profile, attributes)
-                accounts.link(account, key, IdentityLink.Origin.JIT, profile)
-        except IntegrityError as e:
-            account = accounts.linked(key)
-            if account is None:
-                raise accounts.not_found(
-                    f"a concurrent attest created a conflicting {accounts.kind}"
-                ) from e
-        return account
-    if account is not None:
-        # A concurrent attest of the same issuer's token may have created and linked it
-        # between our two lookups (each statement sees the latest commit): then it is ours.
-        linked = accounts.linked(key)
-        if linked is not None:
-            return linked
-        accounts.refuse_unless_may_sign_in(account)
-    claimable = (
-        account is not None
-        and account.provisioned_by == ProvisionedBy.OPERATOR
-        and _external_id_agrees(account, key)
-        and not accounts.has_links(account)
-    )
-    origin = adapter.may_link(profile, attributes, user=user, claimable=claimable)
-    if account is None:
-        account = accounts.companion(user, attributes)
-    try:
-        with transaction.atomic():
-            accounts.link(account, key, origin, profile)
-    except IntegrityError as e:
-        # The same link, made by a concurrent attest of this issuer's token: fine if it is ours.
-        if accounts.linked(key) != account:
-            raise IdentityLinkRequired("a concurrent attest linked this identity elsewhere") from e
-    return account
 
 
 def _make_link(
@@ -326,25 +165,85 @@ def user_by_email(email: str) -> tuple[UserIdentity | None, Any | None]:
     return None, users[0] if users else None
 
 
-class UserAccounts:
+class Accounts:
+    """Find, create and link one kind of account; the adapter decides which one a token reaches."""
+
+    kind: str
+    organization: Organization | None = None
+
+    def linked(self, key: LinkKey) -> Any | None:
+        """The account ``key``'s link reaches, or None."""
+        raise NotImplementedError
+
+    def by_email(self, email: str) -> tuple[Any | None, Any | None]:
+        """The account with this email and its Django user (either may be None)."""
+        raise NotImplementedError
+
+    def new(self, attributes: dict[str, Any]) -> Any:
+        """An unsaved account made from a token's attributes (a user's Django user unsaved too)."""
+        raise NotImplementedError
+
+    def save_new(self, account: Any, profile: TrustedAuthTokenProfile) -> None:
+        """Save an account made by ``new``; its provisioning signal follows the commit."""
+        raise NotImplementedError
+
+    def companion(self, user: Any, attributes: dict[str, Any]) -> Any:
+        """The account of an existing Django user that has none yet."""
+        raise NotImplementedError
+
+    def link(
+        self, account: Any, key: LinkKey, origin: str, profile: TrustedAuthTokenProfile
+    ) -> IdentityLink:
+        raise NotImplementedError
+
+    def not_found(self, message: str) -> TrustedAuthError:
+        raise NotImplementedError
+
+    def has_links(self, account: Any) -> bool:
+        return account.links.exists()
+
+    def refuse_unless_may_sign_in(self, account: Any) -> None:
+        refuse_unless_may_sign_in(
+            account.django_user, deleted=account.status == DELETED, kind=self.kind
+        )
+
+    def create_linked(self, account: Any, key: LinkKey, profile: TrustedAuthTokenProfile) -> Any:
+        """Save a new ``account`` with its JIT link, in a savepoint: the account ``key`` reaches
+        afterwards, which is another one (or None) when a concurrent attest created it first."""
+        try:
+            with transaction.atomic():
+                self.save_new(account, profile)
+                self.link(account, key, IdentityLink.Origin.JIT, profile)
+        except IntegrityError:
+            return self.linked(key)
+        return account
+
+    def add_link(
+        self, account: Any, key: LinkKey, origin: str, profile: TrustedAuthTokenProfile
+    ) -> Any:
+        """Link ``account`` by ``key``, in a savepoint: the account ``key`` reaches afterwards,
+        which is another one (or None) when a concurrent attest linked the key first."""
+        try:
+            with transaction.atomic():
+                self.link(account, key, origin, profile)
+        except IntegrityError:
+            return self.linked(key)
+        return account
+
+
+class UserAccounts(Accounts):
     """Consumer accounts: a Django user (``AUTH_USER_MODEL``) and its ``UserIdentity``."""
 
     kind = "user"
-
-    def __init__(self, adapter: DefaultTrustedAuthAdapter) -> None:
-        self.adapter = adapter
 
     def linked(self, key: LinkKey) -> UserIdentity | None:
         link = _USER_LINK.first(issuer=key.issuer, kind=key.kind, subject=key.subject)
         return link.identity if link else None
 
-    def by_email(self, attributes: dict[str, Any]) -> tuple[UserIdentity | None, Any | None]:
-        return user_by_email(attributes["email"])
+    def by_email(self, email: str) -> tuple[UserIdentity | None, Any | None]:
+        return user_by_email(email)
 
-    def has_links(self, account: UserIdentity) -> bool:
-        return account.links.exists()
-
-    def create(self, profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -> UserIdentity:
+    def new(self, attributes: dict[str, Any]) -> UserIdentity:
         user_model = get_user_model()
         external_id = attributes.get("external_user_id", "")
         if external_id and UserIdentity.objects.filter(external_id=external_id).exists():
@@ -359,7 +258,11 @@ class UserAccounts:
         if user_model.USERNAME_FIELD != user_model.get_email_field_name():
             setattr(user, user_model.USERNAME_FIELD, identity.user_id)
         user.set_unusable_password()
-        self.adapter.populate_user(user, attributes)
+        identity.django_user = user
+        return identity
+
+    def save_new(self, account: UserIdentity, profile: TrustedAuthTokenProfile) -> None:
+        identity, user = account, account.django_user
         user.save()
         identity.django_user = user
         insert(identity)
@@ -368,10 +271,8 @@ class UserAccounts:
                 sender=UserIdentity, identity=identity, user=identity.django_user, profile=profile
             )
         )
-        return identity
 
     def companion(self, user: Any, attributes: dict[str, Any]) -> UserIdentity:
-        """The ``UserIdentity`` of an existing Django user that had none."""
         return UserIdentity.objects.create(
             django_user=user,
             email=attributes["email"],
@@ -384,28 +285,18 @@ class UserAccounts:
     ) -> IdentityLink:
         return _make_link(key, origin, profile, identity=account)
 
-    def refuse_unless_may_sign_in(self, account: UserIdentity) -> None:
-        refuse_unless_may_sign_in(
-            account.django_user, deleted=account.status == DELETED, kind=self.kind
-        )
-
     def not_found(self, message: str) -> TrustedAuthError:
         return UserNotFound(message)
 
 
-class MemberAccounts:
+class MemberAccounts(Accounts):
     """B2B accounts: the members of one organization (and the Django user one may be tied to)."""
 
     kind = "member"
+    organization: Organization
 
-    def __init__(self, adapter: DefaultTrustedAuthAdapter, organization: Organization) -> None:
-        self.adapter = adapter
+    def __init__(self, organization: Organization) -> None:
         self.organization = organization
-
-    def _members(self):
-        return Member.objects.select_related("organization", "django_user").filter(
-            organization=self.organization
-        )
 
     def linked(self, key: LinkKey) -> Member | None:
         link = _MEMBER_LINK.first(
@@ -416,28 +307,19 @@ class MemberAccounts:
         )
         return link.member if link else None
 
-    def by_email(self, attributes: dict[str, Any]) -> tuple[Member | None, Any | None]:
+    def by_email(self, email: str) -> tuple[Member | None, Any | None]:
         # Lower(email), the expression of the unique (Lower(email), organization) index.
         member = (
-            self._members()
+            Member.objects.select_related("organization", "django_user")
+            .filter(organization=self.organization)
             .alias(email_lower=Lower("email"))
-            .filter(email_lower=attributes["email"].lower())
+            .filter(email_lower=email.lower())
             .first()
         )
         return member, member.django_user if member else None
 
-    def has_links(self, account: Member) -> bool:
-        return account.links.exists()
-
-    def create(self, profile: TrustedAuthTokenProfile, attributes: dict[str, Any]) -> Member:
-        allowed = self.organization.email_allowed_domains
-        if allowed and attributes["email"].rsplit("@", 1)[-1].lower() not in allowed:
-            raise TrustedAuthError(
-                "the email's domain is not in the organization's email_allowed_domains",
-                error_type="email_jit_provisioning_not_allowed",
-                status_code=403,
-            )
-        member = Member(
+    def new(self, attributes: dict[str, Any]) -> Member:
+        return Member(
             organization=self.organization,
             email=attributes["email"],
             name=attributes.get("name", {}).get("first_name", ""),
@@ -445,12 +327,13 @@ class MemberAccounts:
             roles=attributes.get("role_ids", []),
             provisioned_by=ProvisionedBy.JIT,
         )
-        self.adapter.populate_member(member, attributes)
+
+    def save_new(self, account: Member, profile: TrustedAuthTokenProfile) -> None:
+        member = account
         member.save()
         transaction.on_commit(
             lambda: signals.member_provisioned.send(sender=Member, member=member, profile=profile)
         )
-        return member
 
     def companion(self, user: Any, attributes: dict[str, Any]) -> Member:
         raise AssertionError("a member found by email is the account itself")  # pragma: no cover
@@ -459,11 +342,6 @@ class MemberAccounts:
         self, account: Member, key: LinkKey, origin: str, profile: TrustedAuthTokenProfile
     ) -> IdentityLink:
         return _make_link(key, origin, profile, member=account, organization=self.organization)
-
-    def refuse_unless_may_sign_in(self, account: Member) -> None:
-        refuse_unless_may_sign_in(
-            account.django_user, deleted=account.status == DELETED, kind=self.kind
-        )
 
     def not_found(self, message: str) -> TrustedAuthError:
         return MemberNotFound(message)

@@ -2,9 +2,10 @@
 
 Process-local caches (profiles, API secrets, signing keys) are only as fresh as the counter
 they were filled at. ``current()`` reads every counter in one query; inside a request the answer
-is memoised for that request only (``request_started`` clears it), so one request costs at most
-one read however many caches consult it. ``bump(name)`` increments a counter inside the caller's
-transaction, so the change and its announcement commit together or not at all.
+is memoised for that request only (``request_started`` clears it; never an answer read inside a
+transaction, which may roll back), so one request costs at most one read however many caches
+consult it. ``bump(name)`` increments a counter inside the caller's transaction, so the change
+and its announcement commit together or not at all.
 
 Saves and deletes of the models in ``TRACKED_MODELS`` bump their counter through model signals.
 ``QuerySet.update()`` and raw SQL send no signal: code that changes tracked rows that way must
@@ -16,9 +17,9 @@ when it is down the read raises and the request fails closed (503), never servin
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from asgiref.local import Local
 from django.core.signals import request_finished, request_started
 from django.db import connections, router, transaction
 from django.db.models import F
@@ -43,7 +44,8 @@ TRACKED_MODELS: dict[type, str] = {
     SigningKey: SIGNING_KEYS,
 }
 
-_request = threading.local()
+# Per request, not per thread: under ASGI one thread serves many requests at once.
+_request = Local()
 
 
 def current() -> dict[str, int]:
@@ -51,16 +53,16 @@ def current() -> dict[str, int]:
     memo = getattr(_request, "memo", None)
     if memo is not None:
         return memo
-    values = _read_counters()
-    if getattr(_request, "active", False):
+    connection = connections[router.db_for_read(Generation)]
+    values = _read_counters(connection)
+    if getattr(_request, "active", False) and not connection.in_atomic_block:
         _request.memo = values
     return values
 
 
-def _read_counters() -> dict[str, int]:
-    # Plain SQL through Django's cursor (logged and counted like any query): the ORM's query
-    # compilation cost five times the query itself, and this runs on every request.
-    connection = connections[router.db_for_read(Generation)]
+def _read_counters(connection: Any) -> dict[str, int]:
+    # Plain SQL through Django's cursor (logged and counted like any query): it runs on every
+    # request.
     table = connection.ops.quote_name(Generation._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT name, value FROM {table}")  # noqa: S608 - our table name

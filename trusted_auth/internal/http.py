@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from trusted_auth.audit.events import RequestContext
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.error_catalog import error_url
+
+
+@dataclass
+class RequestContext:
+    """Who asked: the client address and user agent, as the entry point saw them."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
 
 
 def new_request_id() -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db.models import Prefetch, prefetch_related_objects
 
+from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, ProfileNotFound
+from trusted_auth.internal import generations
+from trusted_auth.internal.cache import ProcessCache
 from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 
 
@@ -38,6 +42,24 @@ def get_profile(profile_id: Any, *, for_update: bool = False) -> TrustedAuthToke
         ),
     )
     return profile
+
+
+# A handful of profiles is normal; the bound keeps a flood of made-up ids (never stored:
+# get_profile raises for them) and many real profiles from growing the process.
+_attest_copies: ProcessCache[str, TrustedAuthTokenProfile] = ProcessCache(
+    256, counter=generations.PROFILES
+)
+
+
+def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
+    """``get_profile(profile_id)`` as attest reads it: this process's copy while the
+    ``profiles`` generation is unchanged and the copy is younger than ``PROFILE_CACHE_SECONDS``
+    (``0``: no copy). Every save or delete of a profile or PEM key bumps the generation, so the
+    next attest of every worker sees it. The copy is shared by threads: never modify it."""
+    lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS
+    if not lifetime or not isinstance(profile_id, str) or not profile_id:
+        return get_profile(profile_id)
+    return _attest_copies.fetch(profile_id, partial(get_profile, profile_id), max_age=lifetime)
 
 
 def list_profiles() -> list[TrustedAuthTokenProfile]:

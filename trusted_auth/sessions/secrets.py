@@ -16,7 +16,7 @@ from trusted_auth.audit.events import RequestContext
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError, Unauthorized
 from trusted_auth.internal import generations
-from trusted_auth.internal.process_cache import GenerationCache
+from trusted_auth.internal.cache import ProcessCache
 from trusted_auth.models import ApiSecret, AuditEvent
 from trusted_auth.timeutil import rfc3339
 
@@ -163,8 +163,8 @@ def _load_live_secrets() -> dict[str, ApiSecret]:
 
 # The live secrets by digest, per process. Creating or revoking one saves the row, which bumps
 # the ``secrets`` generation: every worker reloads on its next request (no stale accept).
-_live_secrets: GenerationCache[dict[str, ApiSecret]] = GenerationCache(
-    generations.SECRETS, _load_live_secrets
+_live_secrets: ProcessCache[str, dict[str, ApiSecret]] = ProcessCache(
+    1, counter=generations.SECRETS
 )
 _last_written: dict[str, float] = {}
 
@@ -175,7 +175,7 @@ def authenticate_secret(project_id: str, clear_text: str) -> ApiSecret:
     expected = str(trusted_auth_settings.PROJECT_ID)
     if not expected or not hmac.compare_digest(project_id.encode(), expected.encode()):
         raise Unauthorized("unknown project_id or secret")
-    secret = _live_secrets.get().get(_digest(clear_text))
+    secret = _live_secrets.fetch("live", _load_live_secrets).get(_digest(clear_text))
     if secret is None:
         raise Unauthorized("unknown project_id or secret")
     now = timezone.now()

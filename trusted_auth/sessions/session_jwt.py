@@ -14,7 +14,7 @@ from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound
 from trusted_auth.internal import base64url
-from trusted_auth.internal.lru import TaggedLru
+from trusted_auth.internal.cache import ProcessCache
 from trusted_auth.models import Session, SigningKey
 from trusted_auth.sessions.signing_keys import current_signing_key, keyring, private_key
 from trusted_auth.timeutil import rfc3339
@@ -84,7 +84,7 @@ def issue_session_jwt(
 
 # session id -> the JWT authenticate last signed for it, tagged with the claims' fingerprint:
 # a hit costs a JSON dump instead of an RSA signature; 2,048 entries are a few MB at most.
-_recent_jwts: TaggedLru[str, str] = TaggedLru(2048)
+_recent_jwts: ProcessCache[str, str] = ProcessCache(2048)
 
 
 def _reuse_window() -> int:
@@ -149,7 +149,7 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
 
 # token -> True, tagged with (verifying key, ISSUER, PROJECT_ID): the session JWTs this process
 # has verified, 4,096 at most (about 1 KB each). No age limit: every use checks exp again.
-_verified: TaggedLru[str, bool] = TaggedLru(4096)
+_verified: ProcessCache[str, bool] = ProcessCache(4096)
 _VERIFIED_MAX_AGE = math.inf
 
 

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,16 +21,15 @@ from jwt.algorithms import RSAAlgorithm
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.internal import generations
+from trusted_auth.internal.cache import ProcessCache
 from trusted_auth.internal.encryption import key_encryption_fernet
-from trusted_auth.internal.process_cache import GenerationCache
 from trusted_auth.models import SigningKey
 from trusted_auth.sessions import key_certificates
 from trusted_auth.timeutil import rfc3339
 
 PUBLISHED_STATES = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
 
-_private_keys: dict[tuple[str, bytes], rsa.RSAPrivateKey] = {}
-_private_keys_guard = threading.Lock()
+_private_keys: ProcessCache[tuple[str, bytes], rsa.RSAPrivateKey] = ProcessCache(64)
 
 
 logger = logging.getLogger("trusted_auth.keys")
@@ -94,12 +92,12 @@ def _load_keyring() -> Keyring:
 
 # One read of the generation counters per request tells whether this copy is still right: a
 # rotate or retire in any process (CLI, admin, another worker) is seen on the next request.
-_keyring: GenerationCache[Keyring] = GenerationCache(generations.SIGNING_KEYS, _load_keyring)
+_keyring: ProcessCache[str, Keyring] = ProcessCache(1, counter=generations.SIGNING_KEYS)
 
 
 def keyring() -> Keyring:
     """The signing keys of this generation (read from the database when they changed)."""
-    return _keyring.get()
+    return _keyring.fetch("keyring", _load_keyring)
 
 
 def current_signing_key() -> SigningKey:
@@ -125,8 +123,7 @@ def private_key(signing_key: SigningKey) -> rsa.RSAPrivateKey:
     loaded = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise TrustedAuthError(f"signing key {signing_key.kid} is not an RSA key")
-    with _private_keys_guard:
-        _private_keys[cache_key] = loaded
+    _private_keys.put(cache_key, None, loaded)
     return loaded
 
 

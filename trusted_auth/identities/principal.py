@@ -1,0 +1,20 @@
+"""Who a verified token speaks for, as the attest flow and the adapter's hooks see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trusted_auth.models import Member, Organization, UserIdentity
+
+
+@dataclass
+class Principal:
+    """A consumer identity, or a member of an organization."""
+
+    public_id: str  # the session JWT's ``sub``: ``user-…`` or ``member-…``
+    django_user: Any | None
+    roles: list[str]
+    identity: UserIdentity | None = None
+    member: Member | None = None
+    organization: Organization | None = None
