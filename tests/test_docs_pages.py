@@ -106,7 +106,8 @@ def test_the_readme_keeps_its_two_commands_and_the_demo_installs_only_the_exampl
         "&& .venv/bin/python manage.py demo"
     )
     tests = (
-        'python3 -m venv .venv && .venv/bin/pip install -q -e ".[dev]" && .venv/bin/python -m pytest'
+        'python3 -m venv .venv && .venv/bin/pip install -q -e ".[dev]" '
+        "&& .venv/bin/python -m pytest"
     )
     assert demo in readme and tests in readme
     assert tests in (REPOSITORY / ".ci" / "run").read_text()  # CI runs the README's command
@@ -216,7 +217,8 @@ def test_the_install_page_in_a_new_project_over_https(tmp_path):
 
     result = run_script(script, project, PYTHONPATH=str(REPOSITORY))
 
-    attested = re.search(r"^attested: (session-[0-9a-f-]+) katherine\.johnson@example\.com$",
-                         result.stdout, re.M)
+    attested = re.search(
+        r"^attested: (session-[0-9a-f-]+) katherine\.johnson@example\.com$", result.stdout, re.M
+    )
     assert attested, (result.stdout, result.stderr)
     assert f"verified locally: {attested.group(1)}" in result.stdout.splitlines()

@@ -1,9 +1,9 @@
 """Every ``error_type`` trusted_auth answers with: its HTTP status, what it means, how to fix it.
 
 One source for the Errors reference page (``GET <mount>/trusted_auth/errors``, anchored per
-error), the README's Errors section, the OpenAPI document's ``error_type`` enum and the
-``error_url`` of each error body. ``tests/test_error_reference.py`` fails when code can emit an
-``error_type`` that is missing here, in the README or in ``openapi.yaml``.
+error), the documentation site's Errors page (generated from it), the OpenAPI document's
+``error_type`` enum and the ``error_url`` of each error body. ``tests/test_error_reference.py``
+fails when code can emit an ``error_type`` that is missing here or in ``openapi.yaml``.
 """
 
 from __future__ import annotations

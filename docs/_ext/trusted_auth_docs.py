@@ -157,9 +157,9 @@ class OpenAPI:
         schemes = self.document["components"]["securitySchemes"]
         names = [name for requirement in security for name in requirement]
         return "; ".join(
-            f"HTTP {schemes[n]['scheme'].capitalize()} ({cell(schemes[n]['description']).rstrip('.')})"
+            f"HTTP {schemes[n]['scheme'].capitalize()} ({cell(schemes[n]['description'])})"
             for n in names
-        )
+        ).replace(".)", ")")
 
     def markdown(self) -> str:
         info = self.document["info"]
@@ -196,8 +196,10 @@ class OpenAPI:
             out += ["| parameter | in | required | notes |", "| --- | --- | --- | --- |"]
             for p in parameters:
                 notes = cell(p.get("description", self.type_of(p.get("schema", {}))))
-                out.append(f"| `{p['name']}` | {p['in']} | {'yes' if p.get('required') else ''} "
-                           f"| {notes} |")
+                out.append(
+                    f"| `{p['name']}` | {p['in']} | {'yes' if p.get('required') else ''} "
+                    f"| {notes} |"
+                )
             out.append("")
         body = operation.get("requestBody")
         if body:

@@ -109,7 +109,7 @@ def link_policy_decision(
     """Whether a token may link an existing account its issuer has no link to yet: the origin
     of the new link (``IdentityLink.Origin``), or ``IdentityLinkRequired``.
 
-    This is the documented policy table (README, "Who a token signs in as").
+    This is the documented policy table (docs/concepts.md, "Who a token signs in as").
     """
     if user is not None and not user.is_active:
         raise IdentityLinkRequired(

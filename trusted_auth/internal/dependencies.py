@@ -1,6 +1,6 @@
 """Which exceptions mean "a dependency is down or slow", and the 503 they become.
 
-Failure mode, per dependency (README "Failure modes"):
+Failure mode, per dependency (docs/operations.md "Failure modes"):
 
 - Database (``OperationalError``/``InterfaceError``: connection refused or lost, server
   restarting, SQLite ``database is locked`` past its busy timeout): the request is refused with
