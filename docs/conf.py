@@ -14,13 +14,13 @@ import trusted_auth  # noqa: E402  (after the path above: the checkout, not anot
 
 project = "trusted_auth"
 author = "trusted_auth contributors"
-copyright = "trusted_auth contributors"  # noqa: A001 (Sphinx's name)
+copyright = "trusted_auth contributors"
 release = version = trusted_auth.__version__
 
 extensions = ["myst_parser", "trusted_auth_docs"]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_generated", "README.md"]
+exclude_patterns = ["_build", "_generated"]
 
 # Internal links are checked: a MyST link to a page or heading that does not exist is a warning,
 # and `-W` makes it an error. Every heading of level 1-3 gets a GitHub-style anchor.
