@@ -1,9 +1,11 @@
 """Every ``error_type`` the code can emit is documented: in the error catalog (which the served
-Errors page renders), in the README's Errors table with its own anchor, and in the OpenAPI
-document's enum. ``error_url`` points at the entry for the error."""
+Errors page renders), in the documentation site's Errors table with its own anchor (generated
+from the catalog by ``docs/_ext``), and in the OpenAPI document's enum. ``error_url`` points at
+the entry for the error."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -14,7 +16,21 @@ from trusted_auth.api.docs_views import openapi_document
 from trusted_auth.error_catalog import ERRORS, error_url
 
 PACKAGE = Path(__file__).resolve().parent.parent / "trusted_auth"
-README = (PACKAGE.parent / "README.md").read_text()
+DOCS = PACKAGE.parent / "docs"
+
+
+def docs_errors_table() -> str:
+    """The Errors table as the documentation site renders it (``docs/_ext``)."""
+    spec = importlib.util.spec_from_file_location(
+        "trusted_auth_docs", DOCS / "_ext" / "trusted_auth_docs.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.errors_markdown()
+
+
+DOCS_ERRORS = docs_errors_table()
 
 # Every way the code names an error type: a class attribute, a keyword argument, the DRF
 # exception map, or a positional argument of the envelope builders.
@@ -51,24 +67,28 @@ def test_the_grep_finds_the_error_types_it_should():
     } <= found
 
 
-def test_every_emitted_error_type_is_in_the_catalog_readme_and_openapi():
+def test_the_docs_errors_page_includes_the_generated_table():
+    assert "```{include} ../_generated/errors.md" in (DOCS / "reference" / "errors.md").read_text()
+
+
+def test_every_emitted_error_type_is_in_the_catalog_docs_and_openapi():
     enum = set(
         yaml.safe_load(openapi_document())["components"]["schemas"]["ErrorResponse"]["properties"][
             "error_type"
         ]["enum"]
     )
-    documented_in_readme = set(re.findall(r'<a id="([a-z_]+)"></a>`\1`', README))
+    documented = set(re.findall(r'<a id="([a-z_]+)"></a>`\1`', DOCS_ERRORS))
 
     for error_type in sorted(emitted_error_types() | AGREED):
         assert error_type in ERRORS, f"{error_type}: add it to trusted_auth/error_catalog.py"
-        assert error_type in documented_in_readme, f"{error_type}: add it to README ## Errors"
+        assert error_type in documented, f"{error_type}: missing from the docs' Errors page"
         assert error_type in enum, f"{error_type}: add it to openapi.yaml ErrorResponse enum"
-    assert set(ERRORS) == enum == documented_in_readme  # and nothing documented is stale
+    assert set(ERRORS) == enum == documented  # and nothing documented is stale
 
 
 @pytest.mark.parametrize("error_type", sorted(ERRORS))
-def test_the_readme_row_states_the_catalog_status(error_type):
-    row = next(line for line in README.splitlines() if f'<a id="{error_type}"></a>' in line)
+def test_the_docs_row_states_the_catalog_status(error_type):
+    row = next(line for line in DOCS_ERRORS.splitlines() if f'<a id="{error_type}"></a>' in line)
     assert f"| {ERRORS[error_type].status} |" in row
 
 

@@ -1,4 +1,4 @@
-"""Who a verified token signs in as (issue 12; README "Who a token signs in as").
+"""Who a verified token signs in as (issue 12; docs/concepts.md "Who a token signs in as").
 
 The decision table: the issuer's link state × the kind of account that already has the token's
 email × the profile's link policy × whether the token proves the email verified → what the

@@ -1,5 +1,5 @@
 """Operational log records: WARNING when a JWKS fetch fails or a stale set is served, INFO on the
-lifecycle of signing keys and API secrets. Logger names are documented in the README."""
+lifecycle of signing keys and API secrets. Logger names are documented in docs/operations.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Several workers against one PostgreSQL and one Redis (README "Running at scale").
+"""Several workers against one PostgreSQL and one Redis (docs/operations.md "Running at scale").
 
 These tests need the real shared components: they run in the second CI pass
 (``DATABASE_URL=postgres://…``, ``CACHE_URL=redis://…``, ``TESTS_REQUIRE_POSTGRES=1``) and are

@@ -2,7 +2,7 @@
 
 ``TRUSTED_AUTH["ADAPTER"]`` names the class (a dotted path, resolved when used, like
 django-allauth's ``ACCOUNT_ADAPTER``); ``get_adapter()`` returns an instance. The default
-adapter *is* the documented policy (README, "Who a token signs in as"); it finds, creates and
+adapter *is* the documented policy (docs/concepts.md, "Who a token signs in as"); it finds, creates and
 links accounts through ``trusted_auth.identities.links``, which decides nothing.
 Subclass it and override a hook:
 

@@ -3,7 +3,7 @@
 Every field is accepted as JSON and checked by the service (one set of rules for the API and the
 CLI). Stytch fields we do not implement (phone numbers, passwords, MFA, RBAC beyond ``roles``,
 untrusted metadata, …) are accepted and ignored, so SDK calls that pass them keep working; the
-README lists them.
+docs list them (docs/concepts.md).
 """
 
 from rest_framework import serializers
