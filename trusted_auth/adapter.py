@@ -2,8 +2,8 @@
 
 ``TRUSTED_AUTH["ADAPTER"]`` names the class (a dotted path, resolved when used, like
 django-allauth's ``ACCOUNT_ADAPTER``); ``get_adapter()`` returns an instance. The default
-adapter *is* the documented policy (docs/concepts.md, "Who a token signs in as"); it finds, creates and
-links accounts through ``trusted_auth.identities.links``, which decides nothing.
+adapter *is* the documented policy (docs/concepts.md, "Who a token signs in as"); it finds,
+creates and links accounts through ``trusted_auth.identities.links``, which decides nothing.
 Subclass it and override a hook:
 
 - ``resolve_user(profile, attributes)`` / ``resolve_member(profile, organization, attributes)``:
