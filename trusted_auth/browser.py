@@ -100,6 +100,9 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
     assert result.session is not None  # the browser flow always starts a session
     login(request, result.identity.django_user, backend=BACKEND)
     request.session[SESSION_KEY] = result.session.session_id
+    # The Django session ends with the trusted session (BROWSER_SESSION_MINUTES from now), not
+    # after SESSION_COOKIE_AGE; BrowserSessionMiddleware ends it sooner if that one dies first.
+    request.session.set_expiry(result.session.expires_at)
     return JsonResponse(
         {
             "status_code": 200,
