@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -63,6 +64,7 @@ def _arguments(request: HttpRequest) -> dict:
     return data
 
 
+@never_cache
 @require_POST
 @csrf_protect
 def exchange_token(request: HttpRequest) -> JsonResponse:
@@ -113,6 +115,7 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
     )
 
 
+@never_cache
 @require_POST
 @csrf_protect
 def logout_view(request: HttpRequest) -> JsonResponse:

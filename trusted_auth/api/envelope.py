@@ -75,6 +75,14 @@ class StytchAPIView(APIView):
             **kwargs,
         )
 
+    def finalize_response(self, request, response, *args: Any, **kwargs: Any):
+        """``Cache-Control: no-store`` on every answer and error unless the view set its own
+        (the public JWKS): bodies carry session tokens and JWTs no cache may keep."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
     def dependency_failed(self, error: ServiceUnavailable) -> None:
         """Called when the database or cache failed during this request (the 503 follows).
         Attest views override it to leave an audit event when the attest never started."""
