@@ -61,8 +61,8 @@ def test_the_grep_finds_the_error_types_it_should():
         "invalid_trusted_auth_token",  # class attribute (errors.py)
         "jwt_invalid_issuer",  # keyword argument
         "method_not_allowed",  # DRF exception map
-        "internal_server_error",  # error_response(500, "…")
-        "cross_site_request",  # browser.py _error(403, "…")
+        "internal_server_error",  # envelope.error_answer: error_type = "…"
+        "cross_site_request",  # browser.py: TrustedAuthError(…, error_type="…")
         "duplicate_email",
     } <= found
 

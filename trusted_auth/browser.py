@@ -9,42 +9,29 @@ from __future__ import annotations
 from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import Throttled
 
+from trusted_auth.api.envelope import error_answer
 from trusted_auth.api.throttling import browser_throttle_wait
 from trusted_auth.attest import AttestRequest, attest, record_malformed_attest
 from trusted_auth.backends import BACKEND
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, TrustedAuthError
-from trusted_auth.internal.dependencies import DEPENDENCY_ERRORS, service_unavailable
-from trusted_auth.internal.http import error_body, new_request_id, request_context
+from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
+from trusted_auth.internal.http import new_request_id, request_context
 from trusted_auth.internal.json_limits import MAX_BODY_BYTES, bounded_loads
 from trusted_auth.sessions.lifecycle import revoke_sessions
 
 SESSION_KEY = "trusted_auth_session_id"
 
 
-def _error(
-    status: int, error_type: str, message: str, retry_after: int | None = None
-) -> JsonResponse:
-    response = JsonResponse(
-        error_body(status, error_type, message, new_request_id()), status=status
-    )
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _dependency_failed(
-    request: HttpRequest, exc: BaseException, profile_id: object, attest_started: bool
-) -> JsonResponse:
-    """The database or cache failed: 503, and an audit event (best effort) when the attest
-    service had not started, since it audits everything once it runs."""
-    error = service_unavailable(exc)
-    if not attest_started:  # best effort: a failure to write it is logged, never raised
-        record_malformed_attest(profile_id, request_context(request), error)
-    return _error(error.status_code, error.error_type, error.message, error.retry_after)
+def _error(exc: BaseException) -> JsonResponse:
+    """Any failure, answered by the API's one mapper (``api.envelope.error_answer``)."""
+    status, body, headers = error_answer(exc, new_request_id())
+    return JsonResponse(body, status=status, headers=headers)
 
 
 def _arguments(request: HttpRequest) -> dict:
@@ -61,13 +48,18 @@ def _arguments(request: HttpRequest) -> dict:
     return data
 
 
+@never_cache
 @require_POST
 @csrf_protect
 def exchange_token(request: HttpRequest) -> JsonResponse:
     """Attest an external token and log its user in to this Django site."""
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         return _error(
-            403, "cross_site_request", "the browser flow accepts same-origin requests only"
+            TrustedAuthError(
+                "the browser flow accepts same-origin requests only",
+                error_type="cross_site_request",
+                status_code=403,
+            )
         )
     data: dict = {}
     attest_started = False
@@ -75,13 +67,7 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
         data = _arguments(request)
         wait = browser_throttle_wait(request, data.get("profile_id"))
         if wait is not None:
-            response = _error(
-                429,
-                "too_many_requests",
-                f"Request was throttled. Expected available in {int(wait)} seconds.",
-            )
-            response["Retry-After"] = str(int(wait) + 1)
-            return response
+            raise Throttled(wait)
         attest_started = True
         result = attest(
             AttestRequest(
@@ -91,13 +77,21 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
                 context=request_context(request),
             )
         )
-    except TrustedAuthError as e:
-        return _error(e.status_code, e.error_type, e.message, getattr(e, "retry_after", None))
-    except DEPENDENCY_ERRORS as e:
-        return _dependency_failed(request, e, data.get("profile_id"), attest_started)
+    except Exception as e:  # the API's views answer every failure in the envelope too
+        if not is_dependency_error(e):
+            return _error(e)
+        # The database or cache failed: 503, and an audit event (best effort) when the attest
+        # service had not started, since it audits everything once it runs.
+        error = service_unavailable(e)
+        if not attest_started:  # a failure to write it is logged, never raised
+            record_malformed_attest(data.get("profile_id"), request_context(request), error)
+        return _error(error)
     assert result.session is not None  # the browser flow always starts a session
     login(request, result.identity.django_user, backend=BACKEND)
     request.session[SESSION_KEY] = result.session.session_id
+    # The Django session ends with the trusted session (BROWSER_SESSION_MINUTES from now), not
+    # after SESSION_COOKIE_AGE; BrowserSessionMiddleware ends it sooner if that one dies first.
+    request.session.set_expiry(result.session.expires_at)
     return JsonResponse(
         {
             "status_code": 200,
@@ -108,6 +102,7 @@ def exchange_token(request: HttpRequest) -> JsonResponse:
     )
 
 
+@never_cache
 @require_POST
 @csrf_protect
 def logout_view(request: HttpRequest) -> JsonResponse:

@@ -13,6 +13,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from trusted_auth.backends import BACKEND as BROWSER_BACKEND
 from trusted_auth.conf import DEFAULTS, SETTING_NAME, trusted_auth_settings
 
+# trusted_auth.middleware.BrowserSessionMiddleware, named here so the checks import no views.
+BROWSER_MIDDLEWARE = "trusted_auth.middleware.BrowserSessionMiddleware"
+
 _POSITIVE_NUMBERS = (
     "MAX_TOKEN_BYTES",
     "JWKS_CACHE_SECONDS",
@@ -125,6 +128,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 "browser that exchanged a token is anonymous again on its next request. Add it "
                 "after django.contrib.auth.backends.ModelBackend.",
                 id="trusted_auth.W010",
+            )
+        )
+    elif BROWSER_MIDDLEWARE not in settings.MIDDLEWARE:
+        messages.append(
+            Warning(
+                f"{BROWSER_MIDDLEWARE} is not in MIDDLEWARE.",
+                hint="The browser flow's Django login then outlives its trusted session: a "
+                "revoked, expired or idle session stays logged in until the cookie expires. Add "
+                "it after django.contrib.sessions.middleware.SessionMiddleware.",
+                id="trusted_auth.W008",
             )
         )
     retention = trusted_auth_settings.AUDIT_RETENTION_DAYS

@@ -159,6 +159,13 @@ ERRORS: dict[str, ErrorInfo] = {
         "The session_token/session_jwt belongs to another user or member than the token.",
         "Pass the session of the same user, or none to start a new session.",
     ),
+    "authorization_check_unsupported": ErrorInfo(
+        400,
+        "authenticate was asked for an authorization_check, but RBAC policies are not "
+        "configured on this deployment, so the check cannot be evaluated (it is refused, never "
+        "ignored). The session is left as it was.",
+        "Authenticate without authorization_check and authorize in your application.",
+    ),
     "too_many_session_arguments": ErrorInfo(
         400,
         "Both session_token and session_jwt were passed.",

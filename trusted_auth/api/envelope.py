@@ -20,7 +20,7 @@ from trusted_auth.internal.http import error_body, new_request_id
 
 logger = logging.getLogger("trusted_auth")
 
-__all__ = ["StytchAPIView", "error_response", "new_request_id"]
+__all__ = ["StytchAPIView", "error_answer", "error_response", "new_request_id"]
 
 _DRF_ERROR_TYPES = {
     exceptions.NotAuthenticated: "unauthorized_credentials",
@@ -74,6 +74,14 @@ class StytchAPIView(APIView):
             **kwargs,
         )
 
+    def finalize_response(self, request, response, *args: Any, **kwargs: Any):
+        """``Cache-Control: no-store`` on every answer and error unless the view set its own
+        (the public JWKS): bodies carry session tokens and JWTs no cache may keep."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
     def dependency_failed(self, error: ServiceUnavailable) -> None:
         """Called when the database or cache failed during this request (the 503 follows).
         Attest views override it to leave an audit event when the attest never started."""
@@ -82,37 +90,42 @@ class StytchAPIView(APIView):
         if is_dependency_error(exc):
             exc = service_unavailable(exc)
             self.dependency_failed(exc)
-        if isinstance(exc, TrustedAuthError):
-            retry_after = getattr(exc, "retry_after", None)
-            response = error_response(
-                exc.status_code,
-                exc.error_type,
-                exc.message,
-                self.request_id(),
-                {"Retry-After": str(retry_after)} if retry_after is not None else None,
-            )
-        elif isinstance(exc, exceptions.APIException):
-            error_type = next(
-                (name for cls, name in _DRF_ERROR_TYPES.items() if isinstance(exc, cls)),
-                "bad_request",
-            )
-            headers = {}
-            wait = getattr(exc, "wait", None)  # Throttled sets it; DRF's stubs do not declare it
-            if isinstance(exc, exceptions.Throttled) and wait is not None:
-                headers["Retry-After"] = str(int(wait) + 1)
-            if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-                exc.status_code = status.HTTP_401_UNAUTHORIZED
-                headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'
-            response = error_response(
-                exc.status_code, error_type, _message(exc.detail), self.request_id(), headers
-            )
-        else:
-            logger.exception("trusted_auth: unexpected error in %s", type(self).__name__)
-            response = error_response(
-                500, "internal_server_error", "an unexpected error occurred", self.request_id()
-            )
+        status_code, body, headers = error_answer(exc, self.request_id())
+        response = Response(body, status=status_code, headers=headers)
         response.exception = True
         return response
+
+
+def error_answer(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The one mapping of an exception to the Stytch error envelope, for the API views and the
+    browser flow: ``(status, body, headers)``. A domain error keeps its type and status, a DRF
+    exception maps by ``_DRF_ERROR_TYPES``, a failed database or cache is 503, anything else is
+    logged with the request id and answered 500 without its details."""
+    if is_dependency_error(exc):
+        exc = service_unavailable(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, TrustedAuthError):
+        status_code, error_type, message = exc.status_code, exc.error_type, exc.message
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+    elif isinstance(exc, exceptions.APIException):
+        status_code, message = exc.status_code, _message(exc.detail)
+        error_type = next(
+            (name for cls, name in _DRF_ERROR_TYPES.items() if isinstance(exc, cls)),
+            "bad_request",
+        )
+        wait = getattr(exc, "wait", None)  # Throttled sets it; DRF's stubs do not declare it
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            headers["Retry-After"] = str(int(wait) + 1)
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            status_code = status.HTTP_401_UNAUTHORIZED
+            headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'
+    else:
+        logger.error("trusted_auth: unexpected error (%s)", request_id, exc_info=exc)
+        status_code, message = 500, "an unexpected error occurred"
+        error_type = "internal_server_error"
+    return status_code, error_body(status_code, error_type, message, request_id), headers
 
 
 def _message(detail: Any) -> str:

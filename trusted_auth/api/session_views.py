@@ -13,6 +13,7 @@ from trusted_auth.api.serializers import (
 from trusted_auth.api.shapes import session_shape, user_shape
 from trusted_auth.api.throttling import AuthenticateIPThrottle
 from trusted_auth.api.views import ServerAPIView
+from trusted_auth.errors import TrustedAuthError
 from trusted_auth.sessions.lifecycle import authenticate_session, live_sessions, revoke_sessions
 
 
@@ -24,6 +25,14 @@ class AuthenticateView(ServerAPIView):
 
     def post(self, request):
         data = self.parse(AuthenticateRequestSerializer)
+        if request.data.get("authorization_check") is not None:
+            # Answering 200 without evaluating it would authorize everyone: refuse, before
+            # the session is read, so the refusal leaves it as it was.
+            raise TrustedAuthError(
+                "authorization_check cannot be evaluated: RBAC policies are not configured on "
+                "this deployment. Authenticate without it and authorize in your application.",
+                error_type="authorization_check_unsupported",
+            )
         result = authenticate_session(member=self.member, **data)
         session = result.session
         body: dict[str, Any] = {

@@ -1,8 +1,8 @@
 """DRF authentication for your own API: ``Authorization: Bearer <session_jwt or session_token>``.
 
-A JWT is verified locally (a key retired anywhere is refused on the next request); a revoked
-session's JWT is refused before it expires only with ``BEARER_CHECK_REVOCATION``. A session token
-is always looked up. ``request.user`` loads lazily.
+A JWT is verified locally (a key retired anywhere is refused on the next request); a session
+that is not live (``session_is_live``) is refused before its JWT expires only with
+``BEARER_CHECK_REVOCATION``. A session token is always looked up. ``request.user`` loads lazily.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound, TrustedAuthError
 from trusted_auth.identities.links import member_is_out, user_is_out
 from trusted_auth.models import Member, Session
+from trusted_auth.sessions.lifecycle import record_use
 from trusted_auth.sessions.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, verify_session_jwt
-from trusted_auth.sessions.sessions import find_live_session, owner_is_out
+from trusted_auth.sessions.sessions import find_live_session
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
             session = find_live_session(session_token=token)
         except TrustedAuthError as e:
             raise exceptions.AuthenticationFailed(e.message) from e
+        record_use(session)
         return _user_for_session(session), session
 
     def _authenticate_jwt(self, token: str):
@@ -129,15 +131,13 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
         session_claim = claims[SESSION_CLAIM]
         session_id = session_claim["id"]
         if trusted_auth_settings.BEARER_CHECK_REVOCATION:
-            session = (
-                Session.objects.select_related(
-                    "user__trusted_auth_identity", "member__organization", "member__django_user"
-                )
-                .filter(session_id=session_id)
-                .first()
-            )
-            if session is None or not session.is_live or owner_is_out(session):
-                raise exceptions.AuthenticationFailed("the session was revoked or has expired")
+            try:
+                session = find_live_session(session_id=session_id)
+            except SessionNotFound as e:
+                raise exceptions.AuthenticationFailed(
+                    "the session was revoked or has expired"
+                ) from e
+            record_use(session)
             return _user_for_session(session), session
         organization = claims.get(ORGANIZATION_CLAIM) or {}
         verified = VerifiedSession(

@@ -43,11 +43,6 @@ def _check_kind(session: Session, member: bool) -> Session:
     return session
 
 
-def _idle_expired(session: Session) -> bool:
-    idle = trusted_auth_settings.SESSION_IDLE_TIMEOUT_SECONDS
-    return bool(idle) and timezone.now() - session.last_accessed_at > timedelta(seconds=idle)
-
-
 def subject_of(session: Session) -> str:
     """The ``sub`` of a session's JWTs: the member id or the consumer user id."""
     if session.member is not None:
@@ -66,9 +61,10 @@ def _touch_interval() -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _touch(session: Session) -> None:
-    """Record a use of a live session: one UPDATE in autocommit when the recorded one is stale.
-    The common authenticate is then two reads and no transaction (no SQLite write lock)."""
+def record_use(session: Session) -> None:
+    """Record a use of a live session (authenticate, the bearer class, the browser flow): one
+    UPDATE in autocommit when the recorded one is older than the touch interval, so the common
+    use is reads only and no transaction (no SQLite write lock)."""
     now = timezone.now()
     if now - session.last_accessed_at < _touch_interval():
         return
@@ -84,7 +80,7 @@ def authenticate_session(
     session_custom_claims: Any = None,
     member: bool = False,
 ) -> AuthenticatedSession:
-    """Check a session is live (absolute expiry and idle timeout), touch it, extend it or update
+    """Check a session is live (``sessions.why_not_live``), record the use, extend it or update
     its custom claims when asked (on the row locked for update), and return a fresh session JWT.
 
     A ``session_jwt`` past its ``exp`` is accepted while its signature is valid and the session
@@ -94,29 +90,35 @@ def authenticate_session(
     minutes = sessions.validate_duration(session_duration_minutes)
     claims = sessions.validate_custom_claims(session_custom_claims)
     if minutes is None and not claims:
-        session = _check_kind(
-            sessions.find_live_session(session_token=session_token, session_jwt=session_jwt),
-            member,
-        )
-        if not _idle_expired(session):
-            _touch(session)
+        try:
+            session = _check_kind(
+                sessions.find_live_session(session_token=session_token, session_jwt=session_jwt),
+                member,
+            )
+        except sessions.SessionIdledOut:
+            pass  # ended for good below, on the locked row
+        else:
+            record_use(session)
             sessions.send_session_refreshed(session, reason="authenticate", extended=False)
             return _authenticated(session, session_token)
+    idled_out: sessions.SessionIdledOut | None = None
     with transaction.atomic():
-        session = _check_kind(
-            sessions.find_live_session(
-                session_token=session_token, session_jwt=session_jwt, for_update=True
-            ),
-            member,
-        )
-        now = timezone.now()
-        idle = _idle_expired(session)
-        if idle:
+        try:
+            session = _check_kind(
+                sessions.find_live_session(
+                    session_token=session_token, session_jwt=session_jwt, for_update=True
+                ),
+                member,
+            )
+        except sessions.SessionIdledOut as error:
             # Committed before we refuse, so the idle session stays ended.
-            session.revoked_at = now
+            idled_out = error
+            session = _check_kind(error.session, member)
+            session.revoked_at = timezone.now()
             session.save(update_fields=["revoked_at"])
             sessions.send_session_revoked([session.session_id], reason="idle_timeout")
         else:
+            now = timezone.now()
             session.last_accessed_at = now
             if minutes is not None:
                 session.expires_at = now + timedelta(minutes=minutes)
@@ -125,8 +127,8 @@ def authenticate_session(
             sessions.send_session_refreshed(
                 session, reason="authenticate", extended=minutes is not None
             )
-    if idle:
-        raise SessionNotFound("the session was idle for too long")
+    if idled_out is not None:
+        raise idled_out
     return _authenticated(session, session_token)
 
 
@@ -185,8 +187,9 @@ def revoke_sessions(
 def live_sessions(
     *, user_id: Any = None, organization_id: Any = None, member_id: Any = None
 ) -> list[Session]:
-    """Live consumer sessions of a user, or live member sessions of a member in an organization."""
-    queryset = sessions.live_for_owners(Session.objects.live()).select_related(
+    """Live consumer sessions of a user, or live member sessions of a member in an organization
+    (``sessions.live_session_queryset``)."""
+    queryset = sessions.live_session_queryset().select_related(
         "user__trusted_auth_identity", "member", "organization"
     )
     if any(isinstance(i, str) and "\x00" in i for i in (user_id, organization_id, member_id)):

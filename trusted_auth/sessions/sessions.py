@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -13,9 +13,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from trusted_auth import ids, signals
+from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.identities.links import DELETED, member_is_out, user_is_out
-from trusted_auth.internal.prepared import PreparedQuery, insert
+from trusted_auth.internal.prepared import insert
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.sessions.session_jwt import session_id_from_jwt
 from trusted_auth.timeutil import rfc3339
@@ -123,67 +124,122 @@ def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) 
     return merged
 
 
-def _live_session_query(column: str, *, for_update: bool) -> PreparedQuery[Session]:
-    def build(value: str) -> QuerySet[Session]:
-        # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
-        queryset = Session.objects.select_related(
-            "user__trusted_auth_identity", "member__django_user", "organization"
-        )
-        if for_update:
-            # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of
-            # the outer joins select_related makes (user or member is always null).
-            queryset = queryset.select_for_update(of=("self",))
-        return queryset.filter(**{column: value}).order_by()[:1]  # both columns are unique
+class SessionIdledOut(SessionNotFound):
+    """``find_live_session`` found the session, but unused past the idle timeout: refused like
+    any session that is not live; ``authenticate`` also ends it for good (``session``)."""
 
-    return PreparedQuery(build, value=str)
+    def __init__(self, session: Session) -> None:
+        super().__init__("the session was idle for too long")
+        self.session = session
 
 
-# authenticate, the bearer class's revocation check and attach make one of these per request.
-_SESSION_BY = {
-    (column, for_update): _live_session_query(column, for_update=for_update)
-    for column in ("token_digest", "session_id")
-    for for_update in (False, True)
-}
+def idle_cutoff(now: datetime) -> datetime | None:
+    """Sessions last used before this are idle-expired; None when no idle timeout is set."""
+    idle = trusted_auth_settings.SESSION_IDLE_TIMEOUT_SECONDS
+    return now - timedelta(seconds=idle) if idle else None
 
 
-def find_live_session(
-    *, session_token: Any = None, session_jwt: Any = None, for_update: bool = False
-) -> Session:
-    """The live session named by a session token or a session JWT. Raises ``SessionNotFound``."""
-    if session_token is not None:
-        if not isinstance(session_token, str) or not session_token:
-            raise SessionNotFound("session_token is not valid")
-        column, value = "token_digest", token_digest(session_token)
-    else:
-        column, value = "session_id", session_id_from_jwt(session_jwt)
-        if not isinstance(value, str):
-            raise SessionNotFound("session_jwt names no session")
-    session = _SESSION_BY[column, for_update].first(value=value)
-    if session is None or not session.is_live:
-        raise SessionNotFound("no live session for these credentials")
+def why_not_live(session: Session, *, now: datetime | None = None) -> str | None:
+    """The liveness rule for one row: why ``session`` may not be used (``"revoked"``,
+    ``"expired"``, ``"owner_out"``, ``"idle"``), or None when it is live.
+
+    A session is live when it is not revoked, before its absolute expiry, used within the idle
+    timeout (``SESSION_IDLE_TIMEOUT_SECONDS``), and its user or member is not out (an inactive
+    Django user, a deleted identity or member). ``live_session_queryset`` is the same rule in
+    SQL; ``tests/test_session_liveness.py`` holds the two equal.
+    """
+    now = now or timezone.now()
+    if session.revoked_at is not None:
+        return "revoked"
+    if session.expires_at <= now:
+        return "expired"
     if owner_is_out(session):
-        raise SessionNotFound("the session's user or member is inactive or deleted")
-    return session
+        return "owner_out"
+    cutoff = idle_cutoff(now)
+    if cutoff is not None and session.last_accessed_at < cutoff:
+        return "idle"
+    return None
 
 
-def owner_is_out(session: Session) -> bool:
-    """Whether a session's owner may no longer use it: an inactive Django user, a deleted
-    identity or member. Such sessions are not live anywhere (authenticate, attach, lists, the
-    bearer authentication class), whatever their expiry says."""
-    if session.member is not None:
-        return member_is_out(session.member)
-    # The check constraint gives every session one owner.
-    return session.user is None or user_is_out(session.user)
+def session_is_live(session: Session, *, now: datetime | None = None) -> bool:
+    """Whether ``session`` may be used: authenticate, attach, the lists, the bearer class, the
+    browser flow and token introspection all ask this (see ``why_not_live``)."""
+    return why_not_live(session, now=now) is None
 
 
-def live_for_owners(queryset: QuerySet[Session]) -> QuerySet[Session]:
-    """``queryset`` without the sessions of inactive users and deleted identities or members."""
-    return queryset.exclude(
+def live_session_queryset(
+    queryset: QuerySet[Session] | None = None, *, now: datetime | None = None
+) -> QuerySet[Session]:
+    """``queryset`` (default: every session) narrowed to the live ones: ``why_not_live`` as a
+    filter, so a list shows exactly the sessions that authenticate would accept."""
+    now = now or timezone.now()
+    rule = Q(revoked_at__isnull=True, expires_at__gt=now)
+    cutoff = idle_cutoff(now)
+    if cutoff is not None:
+        rule &= Q(last_accessed_at__gte=cutoff)
+    owner_out = (
         Q(user__is_active=False)
         | Q(user__trusted_auth_identity__status=DELETED)
         | Q(member__status=DELETED)
         | Q(member__django_user__is_active=False)
     )
+    return (Session.objects.all() if queryset is None else queryset).filter(rule).exclude(owner_out)
+
+
+def find_live_session(
+    *,
+    session_token: Any = None,
+    session_jwt: Any = None,
+    session_id: Any = None,
+    for_update: bool = False,
+) -> Session:
+    """The live session named by a session token, a session JWT or a session id (checked by
+    ``why_not_live``), with its owner loaded. ``for_update`` locks the session row.
+
+    Raises ``SessionNotFound`` for an unknown or dead session, ``SessionIdledOut`` (a
+    ``SessionNotFound``) for one past the idle timeout.
+    """
+    if session_token is not None:
+        if not isinstance(session_token, str) or not session_token:
+            raise SessionNotFound("session_token is not valid")
+        lookup = {"token_digest": token_digest(session_token)}
+    elif session_jwt is not None:
+        lookup = {"session_id": session_id_from_jwt(session_jwt)}
+        if not isinstance(lookup["session_id"], str):
+            raise SessionNotFound("session_jwt names no session")
+    else:
+        if not isinstance(session_id, str) or not session_id or "\x00" in session_id:
+            raise SessionNotFound("session_id is not valid")
+        lookup = {"session_id": session_id}
+    # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
+    queryset = Session.objects.select_related(
+        "user__trusted_auth_identity", "member__django_user", "member__organization", "organization"
+    )
+    if for_update:
+        # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # outer joins select_related makes (user or member is always null).
+        queryset = queryset.select_for_update(of=("self",))
+    try:
+        session = queryset.get(**lookup)  # token_digest and session_id are unique
+    except Session.DoesNotExist as e:
+        raise SessionNotFound("no live session for these credentials") from e
+    reason = why_not_live(session)
+    if reason == "idle":
+        raise SessionIdledOut(session)
+    if reason == "owner_out":
+        raise SessionNotFound("the session's user or member is inactive or deleted")
+    if reason is not None:
+        raise SessionNotFound("no live session for these credentials")
+    return session
+
+
+def owner_is_out(session: Session) -> bool:
+    """Whether a session's owner may no longer use it: an inactive Django user, a deleted
+    identity or member (part of ``why_not_live``)."""
+    if session.member is not None:
+        return member_is_out(session.member)
+    # The check constraint gives every session one owner.
+    return session.user is None or user_is_out(session.user)
 
 
 def trusted_token_factor(token_id: str) -> dict[str, Any]:
