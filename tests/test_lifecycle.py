@@ -38,6 +38,7 @@ from trusted_auth.models import Session, UserIdentity
 from trusted_auth.sessions import session_jwt as session_jwt_service
 from trusted_auth.sessions.lifecycle import clear_expired_sessions
 from trusted_auth.sessions.session_jwt import verify_session_jwt
+from trusted_auth.sessions.sessions import session_is_live
 from trusted_auth.sessions.signing_keys import current_signing_key, private_key
 from trusted_auth.timeutil import rfc3339
 
@@ -695,7 +696,7 @@ def test_browser_exchange_logs_in_and_logout_revokes(pem_profile, token_factory)
     body = response.json()
     assert response.status_code == 200, body
     row = Session.objects.get(session_id=body["session_id"])
-    assert row.is_live and row.user.email == "grace@example.com"
+    assert session_is_live(row) and row.user.email == "grace@example.com"
     assert body["user_id"] == row.user.trusted_auth_identity.user_id
 
     response = client.get("/example/me")

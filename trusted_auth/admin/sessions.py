@@ -31,6 +31,7 @@ from trusted_auth.models import (
     UserIdentity,
 )
 from trusted_auth.sessions.lifecycle import revoke_sessions
+from trusted_auth.sessions.sessions import live_session_queryset
 
 # A search matching more owners than this shows the sessions of the first ones found.
 MAX_SEARCH_OWNERS = 1000
@@ -81,7 +82,7 @@ class SessionStateFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         now = timezone.now()
         if self.value() == "live":
-            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+            return live_session_queryset(queryset, now=now)
         if self.value() == "expired":
             return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
         if self.value() == "revoked":

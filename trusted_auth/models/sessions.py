@@ -14,11 +14,6 @@ def _new_session_id() -> str:
     return ids.new_id(ids.SESSION)
 
 
-class SessionQuerySet(models.QuerySet):
-    def live(self):
-        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-
-
 class Session(models.Model):
     """A first-party session of a Django ``user`` (consumer) or of a ``member`` and its
     ``organization`` (B2B). The session token itself is never stored, only its SHA-256."""
@@ -73,8 +68,6 @@ class Session(models.Model):
     expires_at = models.DateTimeField(_("expires at"), db_index=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
-    objects = SessionQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
@@ -104,7 +97,3 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return self.session_id
-
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()
