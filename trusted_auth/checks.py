@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,6 +141,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     messages.extend(_check_cache_is_shared())
     messages.extend(_check_throttle_rates())
+    messages.extend(_check_trusted_proxies())
     return messages
 
 
@@ -197,3 +199,47 @@ def _check_throttle_rates() -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+# How request.META names a header: X-Forwarded-For is HTTP_X_FORWARDED_FOR.
+_META_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _check_trusted_proxies() -> list[CheckMessage]:
+    """The client IP (``internal.http.client_ip``) is read from a header only with both
+    settings: a header alone is the client's own writing, a count alone names nothing."""
+    count = trusted_auth_settings.TRUSTED_PROXY_COUNT
+    header = trusted_auth_settings.CLIENT_IP_HEADER
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        return [
+            Error(
+                f"{SETTING_NAME}['TRUSTED_PROXY_COUNT'] must be a whole number of at least 0.",
+                hint="The number of reverse proxies in front of the app that append the address "
+                "they saw to CLIENT_IP_HEADER; 0 trusts none and uses REMOTE_ADDR.",
+                id="trusted_auth.E009",
+            )
+        ]
+    if count and not (isinstance(header, str) and _META_KEY.fullmatch(header)):
+        return [
+            Error(
+                f"{SETTING_NAME}['TRUSTED_PROXY_COUNT'] is {count} but "
+                f"{SETTING_NAME}['CLIENT_IP_HEADER'] names no request header ({header!r}).",
+                hint="Name the header as request.META spells it: 'HTTP_X_FORWARDED_FOR' for "
+                "X-Forwarded-For. Or set TRUSTED_PROXY_COUNT back to 0 to use REMOTE_ADDR.",
+                id="trusted_auth.E010",
+            )
+        ]
+    if header and not count:
+        return [
+            Warning(
+                f"{SETTING_NAME}['CLIENT_IP_HEADER'] is set but "
+                f"{SETTING_NAME}['TRUSTED_PROXY_COUNT'] is 0: the header is ignored.",
+                hint="Rate limits and audit events use REMOTE_ADDR until TRUSTED_PROXY_COUNT "
+                "says how many proxies in front of the app append to the header (1 for one "
+                "load balancer); the client is then read that many entries from the right. "
+                "Trusting a header no proxy of yours writes would let every client choose "
+                "its own address.",
+                id="trusted_auth.W003",
+            )
+        ]
+    return []

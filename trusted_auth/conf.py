@@ -72,13 +72,18 @@ DEFAULTS: dict[str, Any] = {
     "BEARER_KEY_CACHE_SECONDS": 60,
     # The browser flow (trusted_auth.browser): length of the session it starts.
     "BROWSER_SESSION_MINUTES": 60 * 24,
-    # Client IP for audit events: REMOTE_ADDR unless you name a header your proxy sets.
+    # Client IP for throttles and audit events: REMOTE_ADDR, unless the app sits behind
+    # TRUSTED_PROXY_COUNT reverse proxies that each append the address they saw to
+    # CLIENT_IP_HEADER (e.g. "HTTP_X_FORWARDED_FOR"); the client is then read from the right of
+    # that header. A header without a count is ignored (check W003).
     "CLIENT_IP_HEADER": "",
+    "TRUSTED_PROXY_COUNT": 0,
     # Rate limits per scope, "N/s", "N/m", "N/h" or "N/d" (DRF syntax), counted in the
     # CACHE_ALIAS cache so they hold across workers. None disables a scope; a scope left out
-    # keeps its default. attest_ip and authenticate_ip are per client IP (CLIENT_IP_HEADER
-    # applies); attest_profile is per requested profile_id. browser_ip and browser_profile are
-    # the same limits for the browser flow, counted apart from the server API's.
+    # keeps its default. attest_ip and authenticate_ip are per client IP (TRUSTED_PROXY_COUNT
+    # and CLIENT_IP_HEADER apply); attest_profile is per requested profile_id. browser_ip and
+    # browser_profile are the same limits for the browser flow, counted apart from the server
+    # API's.
     # basic_auth_failure_ip counts failed HTTP Basic attempts per client IP (then 429).
     "THROTTLE_RATES": {
         "attest_ip": "600/m",
