@@ -1,5 +1,5 @@
 """Explicit caps on outside JSON: nesting depth and size, checked before ``json.loads`` runs,
-and no unpaired surrogate in what it returns.
+UTF-8 only, and no unpaired surrogate in what it returns.
 
 Python's ``json`` refuses deep input only by hitting a recursion limit, and where that limit
 lies differs between interpreters: 3.11 raises ``RecursionError`` on an array nested ~1,000
@@ -11,10 +11,15 @@ JSON text can escape a lone UTF-16 surrogate (``"\\ud800"``): ``json`` returns i
 that no UTF-8 text can hold, so the first database write or log line that encodes it fails. I-JSON
 (RFC 7493 §2.1) refuses such strings, and so does ``bounded_loads``: a 400 at the door instead
 of an error (or an audit event lost) deep inside a request.
+
+Given bytes, ``json.loads`` guesses UTF-16 or UTF-32 from null bytes and skips a UTF-8 byte order
+mark. JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), JOSE headers and claims too
+(RFC 8725 §3.7): ``bounded_loads`` decodes bytes strictly as UTF-8 before parsing them.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any
@@ -40,6 +45,29 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class JSONLimitExceeded(ValueError):
     """The JSON text is larger or nests deeper than allowed. A ``ValueError``, as ``json``'s
     own ``JSONDecodeError`` is, so callers that refuse malformed JSON refuse this too."""
+
+
+class NotUTF8(ValueError):
+    """JSON bytes that are not UTF-8, or that begin with a byte order mark. A ``ValueError``,
+    like ``JSONLimitExceeded``."""
+
+
+def utf8_text(raw: bytes) -> str:
+    """``raw`` decoded as UTF-8, strictly: no byte order mark, no invalid sequence (an encoded
+    surrogate is one), no NUL byte. Raises ``NotUTF8``.
+
+    UTF-16 or UTF-32 text of ASCII characters is valid UTF-8 with a NUL byte between them. JSON
+    text never holds a raw NUL (it escapes it in strings), and NUL bytes are what ``json.loads``
+    reads as UTF-16 or UTF-32: refusing them means bytes that pass here parse the same way
+    wherever ``json.loads`` reads them again (PyJWT does, after the signature)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raise NotUTF8("JSON text begins with a byte order mark")
+    if b"\x00" in raw:
+        raise NotUTF8("JSON text holds a NUL byte (UTF-16 or UTF-32 text?)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NotUTF8(f"JSON text is not UTF-8 ({e.reason} at byte {e.start})") from e
 
 
 class UnpairedSurrogate(ValueError):
@@ -120,8 +148,11 @@ def bounded_loads(
     **loads_options: Any,
 ) -> Any:
     """``json.loads(text, **loads_options)`` after ``check_json_limits``: the same refusal on
-    every interpreter; then ``check_no_unpaired_surrogate``."""
+    every interpreter; bytes are read as UTF-8 only (``utf8_text``); then
+    ``check_no_unpaired_surrogate``."""
     check_json_limits(text, max_depth=max_depth, max_bytes=max_bytes)
+    if isinstance(text, bytes | bytearray):
+        text = utf8_text(bytes(text))
     value = json.loads(text, **loads_options)
     check_no_unpaired_surrogate(text, value)
     return value

@@ -25,6 +25,7 @@ from trusted_auth.internal import base64url
 from trusted_auth.internal.json_limits import (
     MAX_TOKEN_JSON_DEPTH,
     JSONLimitExceeded,
+    NotUTF8,
     UnpairedSurrogate,
     bounded_loads,
 )
@@ -93,7 +94,9 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
 
     The depth is checked on the text before parsing (``internal.json_limits``), so a deep
     header or claim set is refused the same way on every interpreter, not only where
-    ``json`` happens to run out of recursion. With ``part="claims"`` only the depth, the
+    ``json`` happens to run out of recursion. The segment is read as UTF-8 only (RFC 8725
+    §3.7): ``json.loads`` given bytes, as PyJWT calls it after the signature, would also read
+    UTF-16, UTF-32 or a byte order mark. With ``part="claims"`` only the depth, the
     encoding and unpaired surrogates are refused here: claims that are not a JSON object come
     back as ``{}`` (their unverified statement, for the bounds checked before the signature and
     for messages), and PyJWT refuses them in its own words when it parses them after the
@@ -112,6 +115,12 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
         raise TokenRejected(f"token {part} nested deeper than {MAX_TOKEN_JSON_DEPTH} levels") from e
     except UnpairedSurrogate as e:
         raise TokenRejected(f"token {part} holds an unpaired surrogate escape") from e
+    except NotUTF8 as e:
+        verb = "are" if part == "claims" else "is"
+        raise TokenRejected(
+            f"token {part} {verb} not UTF-8 JSON (RFC 8725 §3.7: no other encoding, no byte "
+            "order mark)"
+        ) from e
     except (ValueError, RecursionError) as e:
         if part == "header":
             raise TokenRejected(unreadable) from e
