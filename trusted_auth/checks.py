@@ -31,6 +31,19 @@ _POSITIVE_NUMBERS = (
 )
 
 
+_GENERATE_FERNET_KEY = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
+
+
+def _is_fernet_key(value: Any) -> bool:
+    try:
+        Fernet(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 @register(Tags.security, "trusted_auth")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
@@ -74,18 +87,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     kek = trusted_auth_settings.KEY_ENCRYPTION_KEY
-    if kek:
-        try:
-            Fernet(kek)
-        except (ValueError, TypeError):
-            messages.append(
-                Error(
-                    f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
-                    hint='Generate one with: python -c "from cryptography.fernet import Fernet; '
-                    'print(Fernet.generate_key().decode())"',
-                    id="trusted_auth.E004",
-                )
+    if kek and not _is_fernet_key(kek):
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
+                hint=f"Generate one with: {_GENERATE_FERNET_KEY}",
+                id="trusted_auth.E004",
             )
+        )
+    messages.extend(_check_kek_fallbacks())
     for name in _POSITIVE_NUMBERS:
         value = getattr(trusted_auth_settings, name)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
@@ -243,3 +253,37 @@ def _check_trusted_proxies() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_kek_fallbacks() -> list[CheckMessage]:
+    fallbacks = trusted_auth_settings.KEY_ENCRYPTION_KEY_FALLBACKS
+    name = f"{SETTING_NAME}['KEY_ENCRYPTION_KEY_FALLBACKS']"
+    if not isinstance(fallbacks, list | tuple):
+        return [Error(f"{name} must be a list of Fernet keys.", id="trusted_auth.E004")]
+    return [
+        Error(
+            f"{name}[{index}] is not a Fernet key.",
+            hint="List the Fernet keys that encrypted keys may still be stored under, newest "
+            "first.",
+            id="trusted_auth.E004",
+        )
+        for index, key in enumerate(fallbacks)
+        if not _is_fernet_key(key)
+    ]
+
+
+@register(Tags.security, "trusted_auth", deploy=True)
+def check_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``manage.py check --deploy``: what a production deployment should not run with."""
+    if trusted_auth_settings.KEY_ENCRYPTION_KEY:
+        return []
+    return [
+        Warning(
+            f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not set: the key that encrypts the "
+            "session signing keys at rest is derived from SECRET_KEY.",
+            hint="Whoever learns SECRET_KEY can then decrypt the signing keys stored in the "
+            "database. Set KEY_ENCRYPTION_KEY to a Fernet key kept apart from SECRET_KEY "
+            f"({_GENERATE_FERNET_KEY}), then run `manage.py trusted_auth keys rewrap`.",
+            id="trusted_auth.W004",
+        )
+    ]

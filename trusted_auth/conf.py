@@ -21,8 +21,12 @@ DEFAULTS: dict[str, Any] = {
     # Public base URL of this deployment without trailing slash: `iss` of our session JWTs.
     "ISSUER": "",
     # Fernet key (urlsafe base64 of 32 bytes) that encrypts signing keys at rest. Empty: derived
-    # from SECRET_KEY with HKDF, so rotating SECRET_KEY then needs `keys reencrypt`.
+    # from SECRET_KEY with HKDF (check W004 under --deploy), and stored keys follow
+    # SECRET_KEY_FALLBACKS through a rotation until `keys rewrap` re-encrypts them.
     "KEY_ENCRYPTION_KEY": "",
+    # Former KEY_ENCRYPTION_KEYs, newest first: stored keys still decrypt with them until
+    # `manage.py trusted_auth keys rewrap` re-encrypts them under KEY_ENCRYPTION_KEY.
+    "KEY_ENCRYPTION_KEY_FALLBACKS": [],
     # Django cache alias used for the JWKS cache, refetch cooldowns and replay markers.
     "CACHE_ALIAS": "default",
     # Who a token signs in as: a subclass of trusted_auth.adapter.DefaultTrustedAuthAdapter.
