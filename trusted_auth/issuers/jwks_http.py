@@ -10,7 +10,6 @@ counts against the total deadline too (``_run_by``).
 
 from __future__ import annotations
 
-import contextvars
 import json
 import socket
 import ssl
@@ -176,9 +175,7 @@ def _run_by(deadline: float, work: Callable[[], T], expired: str) -> T:
         except BaseException as e:  # noqa: BLE001 - handed to the waiting caller as it is
             outcome.append((False, e))
 
-    thread = threading.Thread(
-        target=contextvars.copy_context().run, args=(run,), name="trusted_auth-jwks", daemon=True
-    )
+    thread = threading.Thread(target=run, name="trusted_auth-jwks", daemon=True)
     thread.start()
     thread.join(max(0.0, deadline - time.monotonic()))
     if not outcome:
