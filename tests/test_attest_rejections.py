@@ -128,7 +128,7 @@ def test_token_that_is_not_a_compact_jws(api, pem_profile, token_factory, make_t
     "header, message",
     [
         pytest.param(b"not json at all", "not base64url-encoded JSON", id="header-not-json"),
-        pytest.param(b"\xff\xfe{}", "not base64url-encoded JSON", id="header-not-utf8"),
+        pytest.param(b"\xff\xfe{}", "not UTF-8 JSON", id="header-not-utf8"),
         pytest.param(b'["RS256"]', "not a JSON object", id="header-json-array"),
         pytest.param(b'"RS256"', "not a JSON object", id="header-json-string"),
         pytest.param(b"null", "not a JSON object", id="header-json-null"),

@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 import redis
 from django.core.cache import caches
-from django.core.checks import Error
+from django.core.checks import Error, Warning
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from trusted_auth.api.throttling import AuthenticateIPThrottle
 from trusted_auth.checks import check_settings
+from trusted_auth.conf import DEFAULTS
+from trusted_auth.internal.http import client_ip
 from trusted_auth.models import AuditEvent, Session
 
 from .test_attest_rejections import ENVELOPE_FIELDS, post_attest
@@ -87,26 +89,106 @@ def test_failed_attests_use_the_allowance_too(api, pem_profile, settings):
     assert AuditEvent.objects.count() == 2
 
 
-def test_the_client_ip_header_names_the_client(api, pem_profile, token_factory, settings):
-    """Behind a proxy every request has the proxy's REMOTE_ADDR; the header tells clients apart."""
+def behind_proxies(settings, count: int, header: str = "HTTP_X_FORWARDED_FOR") -> None:
+    settings.TRUSTED_AUTH = {
+        **settings.TRUSTED_AUTH,
+        "CLIENT_IP_HEADER": header,
+        "TRUSTED_PROXY_COUNT": count,
+    }
+
+
+def test_behind_one_proxy_the_client_is_the_entry_it_appended(
+    api, pem_profile, token_factory, settings
+):
+    """Behind a proxy every request has the proxy's REMOTE_ADDR; the proxy appends the address
+    it saw to X-Forwarded-For. What stands left of that entry is the client's own writing: a
+    fresh forged entry per request must not buy a fresh allowance (issue 26 item 4)."""
     rates(settings, attest_ip="1/d", attest_profile=None)
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}
+    behind_proxies(settings, 1)
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
     first = attest_from(
-        api, pem_profile.profile_id, token_factory(), HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.1"
+        api, pem_profile.profile_id, token_factory(), HTTP_X_FORWARDED_FOR="198.51.100.1", **proxy
     )
     assert first.status_code == 200, first.json()
-    second = attest_from(
-        api, pem_profile.profile_id, token_factory(), HTTP_X_FORWARDED_FOR="198.51.100.2, 10.0.0.1"
-    )
-    assert second.status_code == 200, second.json()
+    # The same client writes a different address in front: still the same client.
     assert_throttled(
         attest_from(
             api,
             pem_profile.profile_id,
             token_factory(),
-            HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.1",
+            HTTP_X_FORWARDED_FOR="192.0.2.77, 198.51.100.1",
+            **proxy,
         )
     )
+    # Another client behind the same proxy has its own allowance.
+    other = attest_from(
+        api,
+        pem_profile.profile_id,
+        token_factory(),
+        HTTP_X_FORWARDED_FOR="192.0.2.77, 198.51.100.2",
+        **proxy,
+    )
+    assert other.status_code == 200, other.json()
+    # The audit trail records the address the proxy vouched for, never the forged one.
+    assert list(AuditEvent.objects.order_by("pk").values_list("ip_address", flat=True)) == [
+        "198.51.100.1",
+        "198.51.100.2",
+    ]
+
+
+@pytest.mark.parametrize(
+    "count, forwarded, expected",
+    [
+        # No proxy trusted: the header is the client's, whatever it says.
+        (0, "198.51.100.1", "10.0.0.2"),
+        # One proxy: the last entry, whatever the client wrote before it.
+        (1, "198.51.100.1", "198.51.100.1"),
+        (1, "203.0.113.9,198.51.100.1", "198.51.100.1"),
+        (1, " 203.0.113.9 ,  198.51.100.1 ", "198.51.100.1"),
+        # Two proxies: the outer one appended the client, the inner one the outer proxy.
+        (2, "203.0.113.9, 198.51.100.1, 10.0.0.1", "198.51.100.1"),
+        # Fewer entries than proxies: the request skipped an outer proxy, so every entry was
+        # written by one of ours; the leftmost is the address the first of them saw.
+        (2, "198.51.100.1", "198.51.100.1"),
+        (3, "198.51.100.1, 10.0.0.1", "198.51.100.1"),
+        # Ports (some load balancers append them) and IPv6, normalised.
+        (1, "203.0.113.9, 198.51.100.1:61234", "198.51.100.1"),
+        (1, "[2001:DB8::1]:443", "2001:db8::1"),
+        (1, "2001:DB8:0::1", "2001:db8::1"),
+        # No header, an empty one, or an entry that is not an address: the peer.
+        (1, None, "10.0.0.2"),
+        (1, "", "10.0.0.2"),
+        (1, "198.51.100.1, unknown", "10.0.0.2"),
+        (2, "198.51.100.1, <script>, 10.0.0.1", "10.0.0.2"),
+    ],
+)
+def test_the_client_ip_is_counted_from_the_right(settings, count, forwarded, expected):
+    behind_proxies(settings, count)
+    meta = {"REMOTE_ADDR": "10.0.0.2"}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    assert client_ip(RequestFactory().post(AUTHENTICATE, **meta)) == expected
+
+
+def test_a_header_without_a_proxy_count_is_ignored(settings):
+    """Without ``TRUSTED_PROXY_COUNT`` no header is believed (check W003 says so)."""
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}
+    request = RequestFactory().post(
+        AUTHENTICATE, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1"
+    )
+    assert client_ip(request) == "10.0.0.2"
+
+
+def test_a_single_value_header_set_by_the_proxy(settings):
+    """A header the proxy overwrites (X-Real-IP) holds one entry: the count is 1."""
+    behind_proxies(settings, 1, header="HTTP_X_REAL_IP")
+    request = RequestFactory().post(
+        AUTHENTICATE,
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_REAL_IP="198.51.100.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    assert client_ip(request) == "198.51.100.1"
 
 
 def test_attest_is_limited_per_profile_across_addresses(
@@ -170,9 +252,20 @@ def test_concurrent_requests_never_pass_more_than_the_limit(settings):
     assert 0 < refused.wait() <= DAY
 
 
-def test_none_disables_a_scope(api, pem_profile, settings):
+def test_none_disables_a_scope(api, pem_profile, settings, monkeypatch):
+    """None turns a scope off, even where the scope's default would refuse. The defaults are
+    lowered for the test: against the shipped 600/m, a handful of requests could not tell
+    "off" from "on"."""
+    monkeypatch.setitem(DEFAULTS["THROTTLE_RATES"], "attest_ip", "2/d")
+    monkeypatch.setitem(DEFAULTS["THROTTLE_RATES"], "attest_profile", "2/d")
+    # A scope left out keeps its (lowered) default: the third attest is refused.
+    rates(settings)
+    for _ in range(2):
+        assert post_attest(api, pem_profile.profile_id, "a.b.c").status_code == 401
+    assert_throttled(post_attest(api, pem_profile.profile_id, "a.b.c"))
+
     rates(settings, attest_ip=None, attest_profile=None)
-    for _ in range(30):
+    for _ in range(5):
         assert post_attest(api, pem_profile.profile_id, "a.b.c").status_code == 401
 
 
@@ -366,10 +459,81 @@ def test_a_throttle_whose_cache_is_down_refuses_instead_of_allowing(settings):
 def test_a_forged_client_ip_header_falls_back_to_the_peer(api, pem_profile, settings, forged):
     """A new string per request must not buy a new allowance, nor reach the audit IP column."""
     rates(settings, attest_ip="1/d", attest_profile=None)
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}
+    behind_proxies(settings, 1)
     first = attest_from(api, pem_profile.profile_id, "a.b.c", HTTP_X_FORWARDED_FOR=forged)
     assert first.status_code == 401
     assert AuditEvent.objects.get().ip_address == "127.0.0.1"
     assert_throttled(
         attest_from(api, pem_profile.profile_id, "a.b.c", HTTP_X_FORWARDED_FOR=forged + "x")
     )
+
+
+def test_failed_basic_authentication_is_counted_per_proxied_client(api_secret, settings):
+    """Behind a proxy a password guesser cannot reset its count by writing a new address."""
+    rates(settings, basic_auth_failure_ip="2/d")
+    behind_proxies(settings, 1)
+    project = settings.TRUSTED_AUTH["PROJECT_ID"]
+    wrong = basic(f"{project}:secret-wrong")
+    client = APIClient()
+
+    def guess(forged: str):
+        return client.post(
+            AUTHENTICATE,
+            {"session_token": "x"},
+            format="json",
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"{forged}, 198.51.100.5",
+            **wrong,
+        )
+
+    assert [guess(f"192.0.2.{n}").status_code for n in range(2)] == [401, 401]
+    assert_throttled(guess("192.0.2.99"))
+    events = AuditEvent.objects.filter(error_type="unauthorized_credentials")
+    assert [e.ip_address for e in events] == ["198.51.100.5"] * 2
+
+
+def test_a_header_without_a_proxy_count_warns(settings):
+    settings.DEBUG = True
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"}
+    assert check_settings() == [
+        Warning(
+            "TRUSTED_AUTH['CLIENT_IP_HEADER'] is set but TRUSTED_AUTH['TRUSTED_PROXY_COUNT'] is 0: "
+            "the header is ignored.",
+            hint="Rate limits and audit events use REMOTE_ADDR until TRUSTED_PROXY_COUNT says how "
+            "many proxies in front of the app append to the header (1 for one load balancer); the "
+            "client is then read that many entries from the right. Trusting a header no proxy of "
+            "yours writes would let every client choose its own address.",
+            id="trusted_auth.W003",
+        )
+    ]
+    behind_proxies(settings, 2)
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize("header", ["", "X-Forwarded-For", "http_x_forwarded_for", None])
+def test_a_proxy_count_without_a_header_is_an_error(settings, header):
+    settings.DEBUG = True
+    behind_proxies(settings, 1, header=header)
+    assert check_settings() == [
+        Error(
+            "TRUSTED_AUTH['TRUSTED_PROXY_COUNT'] is 1 but TRUSTED_AUTH['CLIENT_IP_HEADER'] names "
+            f"no request header ({header!r}).",
+            hint="Name the header as request.META spells it: 'HTTP_X_FORWARDED_FOR' for "
+            "X-Forwarded-For. Or set TRUSTED_PROXY_COUNT back to 0 to use REMOTE_ADDR.",
+            id="trusted_auth.E010",
+        )
+    ]
+
+
+@pytest.mark.parametrize("count", [-1, 1.5, "1", True, None])
+def test_a_proxy_count_that_is_not_a_count_is_an_error(settings, count):
+    settings.DEBUG = True
+    behind_proxies(settings, count)
+    assert check_settings() == [
+        Error(
+            "TRUSTED_AUTH['TRUSTED_PROXY_COUNT'] must be a whole number of at least 0.",
+            hint="The number of reverse proxies in front of the app that append the address they "
+            "saw to CLIENT_IP_HEADER; 0 trusts none and uses REMOTE_ADDR.",
+            id="trusted_auth.E009",
+        )
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,19 @@ _POSITIVE_NUMBERS = (
     "BEARER_KEY_CACHE_SECONDS",
     "BROWSER_SESSION_MINUTES",
 )
+
+
+_GENERATE_FERNET_KEY = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
+
+
+def _is_fernet_key(value: Any) -> bool:
+    try:
+        Fernet(value)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 @register(Tags.security, "trusted_auth")
@@ -76,18 +90,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     kek = trusted_auth_settings.KEY_ENCRYPTION_KEY
-    if kek:
-        try:
-            Fernet(kek)
-        except (ValueError, TypeError):
-            messages.append(
-                Error(
-                    f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
-                    hint='Generate one with: python -c "from cryptography.fernet import Fernet; '
-                    'print(Fernet.generate_key().decode())"',
-                    id="trusted_auth.E004",
-                )
+    if kek and not _is_fernet_key(kek):
+        messages.append(
+            Error(
+                f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not a Fernet key.",
+                hint=f"Generate one with: {_GENERATE_FERNET_KEY}",
+                id="trusted_auth.E004",
             )
+        )
+    messages.extend(_check_kek_fallbacks())
     for name in _POSITIVE_NUMBERS:
         value = getattr(trusted_auth_settings, name)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
@@ -153,6 +164,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     messages.extend(_check_cache_is_shared())
     messages.extend(_check_throttle_rates())
+    messages.extend(_check_trusted_proxies())
     return messages
 
 
@@ -210,3 +222,81 @@ def _check_throttle_rates() -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+# How request.META names a header: X-Forwarded-For is HTTP_X_FORWARDED_FOR.
+_META_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _check_trusted_proxies() -> list[CheckMessage]:
+    """The client IP (``internal.http.client_ip``) is read from a header only with both
+    settings: a header alone is the client's own writing, a count alone names nothing."""
+    count = trusted_auth_settings.TRUSTED_PROXY_COUNT
+    header = trusted_auth_settings.CLIENT_IP_HEADER
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        return [
+            Error(
+                f"{SETTING_NAME}['TRUSTED_PROXY_COUNT'] must be a whole number of at least 0.",
+                hint="The number of reverse proxies in front of the app that append the address "
+                "they saw to CLIENT_IP_HEADER; 0 trusts none and uses REMOTE_ADDR.",
+                id="trusted_auth.E009",
+            )
+        ]
+    if count and not (isinstance(header, str) and _META_KEY.fullmatch(header)):
+        return [
+            Error(
+                f"{SETTING_NAME}['TRUSTED_PROXY_COUNT'] is {count} but "
+                f"{SETTING_NAME}['CLIENT_IP_HEADER'] names no request header ({header!r}).",
+                hint="Name the header as request.META spells it: 'HTTP_X_FORWARDED_FOR' for "
+                "X-Forwarded-For. Or set TRUSTED_PROXY_COUNT back to 0 to use REMOTE_ADDR.",
+                id="trusted_auth.E010",
+            )
+        ]
+    if header and not count:
+        return [
+            Warning(
+                f"{SETTING_NAME}['CLIENT_IP_HEADER'] is set but "
+                f"{SETTING_NAME}['TRUSTED_PROXY_COUNT'] is 0: the header is ignored.",
+                hint="Rate limits and audit events use REMOTE_ADDR until TRUSTED_PROXY_COUNT "
+                "says how many proxies in front of the app append to the header (1 for one "
+                "load balancer); the client is then read that many entries from the right. "
+                "Trusting a header no proxy of yours writes would let every client choose "
+                "its own address.",
+                id="trusted_auth.W003",
+            )
+        ]
+    return []
+
+
+def _check_kek_fallbacks() -> list[CheckMessage]:
+    fallbacks = trusted_auth_settings.KEY_ENCRYPTION_KEY_FALLBACKS
+    name = f"{SETTING_NAME}['KEY_ENCRYPTION_KEY_FALLBACKS']"
+    if not isinstance(fallbacks, list | tuple):
+        return [Error(f"{name} must be a list of Fernet keys.", id="trusted_auth.E004")]
+    return [
+        Error(
+            f"{name}[{index}] is not a Fernet key.",
+            hint="List the Fernet keys that encrypted keys may still be stored under, newest "
+            "first.",
+            id="trusted_auth.E004",
+        )
+        for index, key in enumerate(fallbacks)
+        if not _is_fernet_key(key)
+    ]
+
+
+@register(Tags.security, "trusted_auth", deploy=True)
+def check_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``manage.py check --deploy``: what a production deployment should not run with."""
+    if trusted_auth_settings.KEY_ENCRYPTION_KEY:
+        return []
+    return [
+        Warning(
+            f"{SETTING_NAME}['KEY_ENCRYPTION_KEY'] is not set: the key that encrypts the "
+            "session signing keys at rest is derived from SECRET_KEY.",
+            hint="Whoever learns SECRET_KEY can then decrypt the signing keys stored in the "
+            "database. Set KEY_ENCRYPTION_KEY to a Fernet key kept apart from SECRET_KEY "
+            f"({_GENERATE_FERNET_KEY}), then run `manage.py trusted_auth keys rewrap`.",
+            id="trusted_auth.W004",
+        )
+    ]

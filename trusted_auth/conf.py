@@ -19,8 +19,12 @@ DEFAULTS: dict[str, Any] = {
     # Public base URL of this deployment without trailing slash: `iss` of our session JWTs.
     "ISSUER": "",
     # Fernet key (urlsafe base64 of 32 bytes) that encrypts signing keys at rest. Empty: derived
-    # from SECRET_KEY with HKDF, so rotating SECRET_KEY then needs `keys reencrypt`.
+    # from SECRET_KEY with HKDF (check W004 under --deploy), and stored keys follow
+    # SECRET_KEY_FALLBACKS through a rotation until `keys rewrap` re-encrypts them.
     "KEY_ENCRYPTION_KEY": "",
+    # Former KEY_ENCRYPTION_KEYs, newest first: stored keys still decrypt with them until
+    # `manage.py trusted_auth keys rewrap` re-encrypts them under KEY_ENCRYPTION_KEY.
+    "KEY_ENCRYPTION_KEY_FALLBACKS": [],
     # Django cache alias used for the JWKS cache, refetch cooldowns and replay markers.
     "CACHE_ALIAS": "default",
     # Who a token signs in as: a subclass of trusted_auth.adapter.DefaultTrustedAuthAdapter.
@@ -70,13 +74,18 @@ DEFAULTS: dict[str, Any] = {
     "BEARER_KEY_CACHE_SECONDS": 60,
     # The browser flow (trusted_auth.browser): length of the session it starts.
     "BROWSER_SESSION_MINUTES": 60 * 24,
-    # Client IP for audit events: REMOTE_ADDR unless you name a header your proxy sets.
+    # Client IP for throttles and audit events: REMOTE_ADDR, unless the app sits behind
+    # TRUSTED_PROXY_COUNT reverse proxies that each append the address they saw to
+    # CLIENT_IP_HEADER (e.g. "HTTP_X_FORWARDED_FOR"); the client is then read from the right of
+    # that header. A header without a count is ignored (check W003).
     "CLIENT_IP_HEADER": "",
+    "TRUSTED_PROXY_COUNT": 0,
     # Rate limits per scope, "N/s", "N/m", "N/h" or "N/d" (DRF syntax), counted in the
     # CACHE_ALIAS cache so they hold across workers. None disables a scope; a scope left out
-    # keeps its default. attest_ip and authenticate_ip are per client IP (CLIENT_IP_HEADER
-    # applies); attest_profile is per requested profile_id. browser_ip and browser_profile are
-    # the same limits for the browser flow, counted apart from the server API's.
+    # keeps its default. attest_ip and authenticate_ip are per client IP (TRUSTED_PROXY_COUNT
+    # and CLIENT_IP_HEADER apply); attest_profile is per requested profile_id. browser_ip and
+    # browser_profile are the same limits for the browser flow, counted apart from the server
+    # API's.
     # basic_auth_failure_ip counts failed HTTP Basic attempts per client IP (then 429).
     "THROTTLE_RATES": {
         "attest_ip": "600/m",

@@ -242,8 +242,10 @@ ERRORS: dict[str, ErrorInfo] = {
     ),
     "invalid_key_encryption_key": ErrorInfo(
         400,
-        "A stored signing key decrypts with neither the current nor the old KEK.",
-        "Pass the key-encryption key the keys were encrypted with.",
+        "A stored signing key decrypts with neither the current key-encryption key nor a "
+        "fallback (nor the old KEK given to `keys reencrypt`).",
+        "Put the key it was encrypted under in SECRET_KEY_FALLBACKS or "
+        "KEY_ENCRYPTION_KEY_FALLBACKS, then run `keys rewrap`.",
     ),
     "cross_site_request": ErrorInfo(
         403,

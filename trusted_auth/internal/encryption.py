@@ -1,12 +1,16 @@
 """Encryption at rest for our signing keys: Fernet (AES-128-CBC + HMAC-SHA256, from cryptography).
 
-The key-encryption key is ``TRUSTED_AUTH["KEY_ENCRYPTION_KEY"]`` (a Fernet key) when set, else a
-key derived from ``SECRET_KEY`` with HKDF-SHA256 under a fixed, app-specific label.
+The key-encryption key (KEK) is ``TRUSTED_AUTH["KEY_ENCRYPTION_KEY"]`` (a Fernet key) when set,
+else a key derived from ``SECRET_KEY`` with HKDF-SHA256 under a fixed, app-specific label. New
+values are encrypted under that current KEK; older ones still decrypt with its fallbacks
+(``key_encryption_keys``), as Django's own signing follows ``SECRET_KEY_FALLBACKS``.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -15,9 +19,18 @@ from django.conf import settings
 
 from trusted_auth.conf import trusted_auth_settings
 
-__all__ = ["InvalidToken", "derive_fernet_key", "key_encryption_fernet"]
+__all__ = [
+    "InvalidToken",
+    "decrypt",
+    "derive_fernet_key",
+    "encrypt",
+    "key_encryption_fernet",
+    "key_encryption_keys",
+    "rewrap",
+]
 
 
+@lru_cache(maxsize=16)
 def derive_fernet_key(secret: str) -> bytes:
     """A Fernet key derived from an arbitrary secret string (such as ``SECRET_KEY``)."""
     raw = HKDF(
@@ -29,12 +42,70 @@ def derive_fernet_key(secret: str) -> bytes:
     return base64.urlsafe_b64encode(raw)
 
 
+def _as_bytes(key: str | bytes) -> bytes:
+    return key.encode() if isinstance(key, str) else key
+
+
 def current_kek() -> bytes:
     configured = trusted_auth_settings.KEY_ENCRYPTION_KEY
     if configured:
-        return configured.encode() if isinstance(configured, str) else configured
+        return _as_bytes(configured)
     return derive_fernet_key(settings.SECRET_KEY)
 
 
+def key_encryption_keys() -> list[bytes]:
+    """Every KEK a stored value may be encrypted under, the current one (which encrypts) first.
+
+    With ``KEY_ENCRYPTION_KEY``: it, then ``KEY_ENCRYPTION_KEY_FALLBACKS``, then the keys derived
+    from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``, so keys stored before a KEK was first set
+    still decrypt until ``keys rewrap`` moves them (those derived keys protect nothing more than
+    what is stored under them already). Without it: derived from ``SECRET_KEY``, then from each
+    of ``SECRET_KEY_FALLBACKS``, Django's rotation.
+    """
+    derived = [
+        derive_fernet_key(secret)
+        for secret in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        if isinstance(secret, str) and secret
+    ]
+    configured = trusted_auth_settings.KEY_ENCRYPTION_KEY
+    if not configured:
+        return list(dict.fromkeys(derived))
+    fallbacks = trusted_auth_settings.KEY_ENCRYPTION_KEY_FALLBACKS
+    explicit = [_as_bytes(k) for k in fallbacks if isinstance(k, str | bytes) and k]
+    return list(dict.fromkeys([_as_bytes(configured), *explicit, *derived]))
+
+
 def key_encryption_fernet(kek: bytes | None = None) -> Fernet:
+    """The Fernet of ``kek``, default the current KEK."""
     return Fernet(kek or current_kek())
+
+
+def encrypt(plaintext: bytes) -> bytes:
+    """``plaintext`` encrypted under the current KEK."""
+    return key_encryption_fernet().encrypt(plaintext)
+
+
+def decrypt(token: bytes, extra_keys: Sequence[bytes] = ()) -> tuple[bytes, bool]:
+    """The plaintext of ``token`` and whether the current KEK decrypted it (False: a fallback
+    or one of ``extra_keys`` did; ``rewrap`` moves it to the current KEK).
+
+    Raises ``InvalidToken`` when no KEK decrypts it. A fallback that is not a Fernet key is
+    skipped (check ``trusted_auth.E004`` reports it).
+    """
+    for index, key in enumerate([*key_encryption_keys(), *extra_keys]):
+        try:
+            fernet = Fernet(key)
+        except (ValueError, TypeError):
+            continue
+        try:
+            return fernet.decrypt(token), index == 0
+        except InvalidToken:
+            continue
+    raise InvalidToken
+
+
+def rewrap(token: bytes, extra_keys: Sequence[bytes] = ()) -> bytes | None:
+    """``token`` re-encrypted under the current KEK, or None when it is under it already.
+    Raises ``InvalidToken`` when no KEK (nor one of ``extra_keys``) decrypts it."""
+    plaintext, current = decrypt(token, extra_keys)
+    return None if current else encrypt(plaintext)

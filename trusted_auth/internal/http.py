@@ -46,15 +46,35 @@ def valid_ip(value: Any) -> str | None:
         return None
 
 
-def client_ip(request: Any) -> str | None:
-    """The client address: the first entry of ``CLIENT_IP_HEADER`` when set, else REMOTE_ADDR.
+def _forwarded_address(entry: str) -> str | None:
+    """One entry of a forwarding header as an address: ``203.0.113.9``, ``2001:db8::1``, or
+    either with the port some load balancers append (``203.0.113.9:61234``,
+    ``[2001:db8::1]:443``); None when it is none of these."""
+    entry = entry.strip()
+    if entry.startswith("[") and "]" in entry:
+        return valid_ip(entry[1 : entry.index("]")])
+    if entry.count(":") == 1:
+        entry = entry.split(":")[0]
+    return valid_ip(entry)
 
-    A header value that is not an IP address falls back to REMOTE_ADDR, so a forged one can
-    neither dodge a rate limit nor reach the audit table's IP column.
+
+def client_ip(request: Any) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, or behind ``TRUSTED_PROXY_COUNT`` proxies the N-th
+    entry of ``CLIENT_IP_HEADER`` counted from the right (DRF's ``NUM_PROXIES``): entries further
+    left are the client's own writing. Fewer entries than proxies: the leftmost, which one of
+    ours appended. An entry that is not an IP address: ``REMOTE_ADDR``, so a forged value can
+    neither dodge a rate limit nor reach the audit table.
     """
     header = trusted_auth_settings.CLIENT_IP_HEADER
-    forwarded = valid_ip(request.META.get(header, "").split(",")[0]) if header else None
-    return forwarded or valid_ip(request.META.get("REMOTE_ADDR"))
+    count = trusted_auth_settings.TRUSTED_PROXY_COUNT
+    trusted = isinstance(count, int) and count > 0 and isinstance(header, str) and header
+    value = request.META.get(header, "") if trusted else ""
+    if isinstance(value, str) and value.strip():
+        entries = value.split(",")
+        forwarded = _forwarded_address(entries[-min(count, len(entries))])
+        if forwarded is not None:
+            return forwarded
+    return valid_ip(request.META.get("REMOTE_ADDR"))
 
 
 def request_context(request: Any) -> RequestContext:

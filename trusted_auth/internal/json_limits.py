@@ -5,6 +5,7 @@ surrogate in what it returns (I-JSON: no UTF-8 column or log line can hold one).
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any
@@ -30,6 +31,29 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class JSONLimitExceeded(ValueError):
     """The JSON text is larger or nests deeper than allowed. A ``ValueError``, as ``json``'s
     own ``JSONDecodeError`` is, so callers that refuse malformed JSON refuse this too."""
+
+
+class NotUTF8(ValueError):
+    """JSON bytes that are not UTF-8, or that begin with a byte order mark. A ``ValueError``,
+    like ``JSONLimitExceeded``."""
+
+
+def utf8_text(raw: bytes) -> str:
+    """``raw`` decoded as UTF-8, strictly: no byte order mark, no invalid sequence (an encoded
+    surrogate is one), no NUL byte. Raises ``NotUTF8``.
+
+    UTF-16 or UTF-32 text of ASCII characters is valid UTF-8 with a NUL byte between them. JSON
+    text never holds a raw NUL (it escapes it in strings), and NUL bytes are what ``json.loads``
+    reads as UTF-16 or UTF-32: refusing them means bytes that pass here parse the same way
+    wherever ``json.loads`` reads them again (PyJWT does, after the signature)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raise NotUTF8("JSON text begins with a byte order mark")
+    if b"\x00" in raw:
+        raise NotUTF8("JSON text holds a NUL byte (UTF-16 or UTF-32 text?)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NotUTF8(f"JSON text is not UTF-8 ({e.reason} at byte {e.start})") from e
 
 
 class UnpairedSurrogate(ValueError):
@@ -107,8 +131,11 @@ def bounded_loads(
     **loads_options: Any,
 ) -> Any:
     """``json.loads(text, **loads_options)`` after ``check_json_limits``: the same refusal on
-    every interpreter; then ``check_no_unpaired_surrogate``."""
+    every interpreter; bytes are read as UTF-8 only (``utf8_text``); then
+    ``check_no_unpaired_surrogate``."""
     check_json_limits(text, max_depth=max_depth, max_bytes=max_bytes)
+    if isinstance(text, bytes | bytearray):
+        text = utf8_text(bytes(text))
     value = json.loads(text, **loads_options)
     check_no_unpaired_surrogate(text, value)
     return value

@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from trusted_auth.errors import InvalidProfile
@@ -23,16 +23,17 @@ from trusted_auth.models.profiles import MAX_PEM_KEYS, SUPPORTED_ALGORITHMS
 MIN_RSA_KEY_BITS = 2048
 # A 16384-bit RSA key in PEM is about 2.8 KiB; anything far larger is not one public key.
 MAX_PEM_CHARACTERS = 16 * 1024
-SUPPORTED_KEY_TYPES = "RSA (2048 bits or more), EC P-256/P-384/P-521 or Ed25519"
+SUPPORTED_KEY_TYPES = "RSA (2048 bits or more), EC P-256/P-384/P-521, Ed25519 or Ed448"
 
 PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
 _PUBLIC_KEY_LABELS = ("PUBLIC KEY", "RSA PUBLIC KEY")
-_UNSUPPORTED_KEY_KINDS: tuple[tuple[type, str], ...] = (
-    (dsa.DSAPublicKey, "DSA"),
-    (ed448.Ed448PublicKey, "Ed448"),
-    (x25519.X25519PublicKey, "X25519 (a key-agreement key)"),
-    (x448.X448PublicKey, "X448 (a key-agreement key)"),
-)
+# Key types we refuse, by class name: naming cryptography's DSA class would emit its
+# deprecation warning on import, before every management command's output.
+_UNSUPPORTED_KEY_KINDS = {
+    "DSAPublicKey": "DSA",
+    "X25519PublicKey": "X25519 (a key-agreement key)",
+    "X448PublicKey": "X448 (a key-agreement key)",
+}
 
 
 def looks_like_pem(text: Any) -> bool:
@@ -91,22 +92,23 @@ def validate_public_key_pem(pem: str | bytes) -> PublicKeyTypes:
                 f"EC curve {key.curve.name} is not supported; use P-256, P-384 or P-521"
             )
         return key
-    if isinstance(key, ed25519.Ed25519PublicKey):
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
         return key
-    kind = next(
-        (name for cls, name in _UNSUPPORTED_KEY_KINDS if isinstance(key, cls)), type(key).__name__
-    )
+    kind = _UNSUPPORTED_KEY_KINDS.get(type(key).__name__, type(key).__name__)
     raise _key_error(f"{kind} keys are not supported; use {SUPPORTED_KEY_TYPES}")
 
 
 def describe_public_key(key: PublicKeyTypes) -> str:
-    """A short name for a key's type and size: ``RSA 2048``, ``EC P-256``, ``Ed25519``."""
+    """A short name for a key's type and size: ``RSA 2048``, ``EC P-256``, ``Ed25519``,
+    ``Ed448``."""
     if isinstance(key, rsa.RSAPublicKey):
         return f"RSA {key.key_size}"
     if isinstance(key, ec.EllipticCurvePublicKey):
         return f"EC {EC_CURVE_BY_KEY.get(key.curve.name, key.curve.name)}"
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "Ed25519"
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448"
     return type(key).__name__
 
 

@@ -215,15 +215,33 @@ def _wait_for_other_fetch(profile: TrustedAuthTokenProfile, known: KeySet | None
     )
 
 
+def _release_fetch_lock(lock_key: str, token: str) -> None:
+    """Delete the fetch lock if it still holds ``token``, the value its holder added.
+
+    A lock that expired may have been taken by another worker: deleting it blindly would let a
+    third one fetch as well. Compare, then delete, with Django's cache API: two round trips, so
+    the lock can still expire and change hands between them. That takes a fetch that outlived
+    the lock's TTL (the total deadline plus 2 s, while the fetch, name resolution included, is
+    bounded by the deadline) and then a pause between two cache calls; the cost is one more
+    concurrent fetch of the same JWKS. The lock saves fetches, it guards nothing: every fetched
+    set is checked the same way. An atomic compare-and-delete needs a script on the cache
+    server (Redis ``EVAL``), which the cache API does not offer.
+    """
+    cache = _cache()
+    if cache.get(lock_key) == token:
+        cache.delete(lock_key)
+
+
 def _refetch(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
     lock_ttl = int(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS) + 2
     lock_key = _in_flight_cache_key(profile)
-    if not _cache().add(lock_key, secrets.token_hex(8), timeout=lock_ttl):
+    token = secrets.token_hex(16)
+    if not _cache().add(lock_key, token, timeout=lock_ttl):
         return _wait_for_other_fetch(profile, known)
     try:
         return _fetch_holding_lock(profile, known)
     finally:
-        _cache().delete(lock_key)
+        _release_fetch_lock(lock_key, token)
 
 
 def jwks_for(profile: TrustedAuthTokenProfile, kid: str | None) -> KeySet:

@@ -10,9 +10,10 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -141,9 +142,48 @@ class _GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"https": _GuardedHTTPSConnectionPool}
 
 
-def validate_jwks_url(url: str, *, what: str = "JWKS") -> None:
+T = TypeVar("T")
+
+
+def _run_by(deadline: float, work: Callable[[], T], expired: str) -> T:
+    """``work()`` in a helper thread, waited for until ``deadline`` (``time.monotonic()``).
+
+    A name lookup cannot be interrupted, and ``requests`` bounds each socket operation, not the
+    whole exchange: past the deadline the caller gets ``JwksUnavailable(expired)`` at once. The
+    thread is left to end on its own and its result is dropped: a resolver gives up after its own
+    timeout, and ``_Deadline`` shuts the fetch's sockets down at the deadline.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting caller as it is
+            outcome.append((False, e))
+
+    thread = threading.Thread(target=run, name="trusted_auth-jwks", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if not outcome:
+        raise JwksUnavailable(expired)
+    finished, value = outcome[0]
+    if finished:
+        return value
+    raise value
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, from the operating system's resolver: the one place a
+    JWKS (or discovery) host's name is looked up for the address check. It may block as long as
+    the resolver likes; ``validate_jwks_url`` bounds it. Tests replace it to play a slow DNS."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
+
+
+def validate_jwks_url(url: str, *, what: str = "JWKS", deadline: float | None = None) -> None:
     """Refuse a URL we will never fetch. Raises ``InvalidJwksUrl``; ``what`` names the document
-    in messages (``JWKS``, ``OIDC discovery``)."""
+    in messages (``JWKS``, ``OIDC discovery``). The host's name is resolved (to check its
+    addresses) by ``deadline`` (``time.monotonic()``; default: ``JWKS_TOTAL_TIMEOUT_SECONDS``
+    from now), else ``JwksUnavailable``."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -158,12 +198,17 @@ def validate_jwks_url(url: str, *, what: str = "JWKS") -> None:
         raise InvalidJwksUrl(f"{what} URL must not carry credentials")
     if trusted_auth_settings.JWKS_ALLOW_PRIVATE_NETWORKS:
         return
+    total = float(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS)
     try:
-        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+        addresses = _run_by(
+            time.monotonic() + total if deadline is None else deadline,
+            lambda: resolve(host, port or 443),
+            f"{what} host {host!r} did not resolve within the total deadline "
+            f"(JWKS_TOTAL_TIMEOUT_SECONDS = {total:g})",
+        )
     except (OSError, UnicodeError) as e:
         raise JwksUnavailable(f"{what} host {host!r} does not resolve: {e}") from e
-    for info in infos:
-        address = str(info[4][0])
+    for address in addresses:
         if not is_public_address(address):
             raise InvalidJwksUrl(
                 f"{what} host {host!r} resolves to non-public address {address}; "
@@ -232,14 +277,28 @@ def fetch_jwks(url: str) -> FetchedJwks:
 
 
 def fetch_capped(url: str, *, what: str = "JWKS", cap: int | None = None) -> bytes:
-    """The body of one GET of ``url`` under every rule of the JWKS fetch, at most ``cap`` bytes
-    (default ``JWKS_MAX_BYTES``); OIDC discovery uses it too. Raises ``InvalidJwksUrl`` or
-    ``JwksUnavailable``."""
-    started = time.monotonic()
-    total = float(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS)
-    deadline = started + total
-    validate_jwks_url(url, what=what)
-    connect_timeout = min(float(trusted_auth_settings.JWKS_CONNECT_TIMEOUT_SECONDS), total)
+    """The body of one GET of ``url`` under every rule of the JWKS fetch: https, public peers
+    (unless allowed), no redirects, connect timeout and total deadline (name resolution
+    included), ``cap`` bytes (default ``JWKS_MAX_BYTES``). Shared by the JWKS and the OIDC
+    discovery fetch; ``what`` names the document in messages. Raises ``InvalidJwksUrl`` or
+    ``JwksUnavailable``.
+    """
+    deadline = time.monotonic() + float(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS)
+    validate_jwks_url(url, what=what, deadline=deadline)
+    return _run_by(
+        deadline,
+        lambda: _get_capped(url, what, cap, deadline),
+        f"{what} fetch exceeded its total deadline",
+    )
+
+
+def _get_capped(url: str, what: str, cap: int | None, deadline: float) -> bytes:
+    """The GET of ``fetch_capped``, run by ``_run_by``: urllib3 resolves the name again to
+    connect, within the same deadline, and the peer check covers an answer that changed."""
+    connect_timeout = max(
+        0.1,
+        min(float(trusted_auth_settings.JWKS_CONNECT_TIMEOUT_SECONDS), deadline - time.monotonic()),
+    )
     verify: Any = trusted_auth_settings.JWKS_CA_BUNDLE or True
     watchdog = _Deadline(deadline - time.monotonic())
     token = _current_deadline.set(watchdog)

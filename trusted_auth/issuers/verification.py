@@ -23,6 +23,7 @@ from trusted_auth.internal import base64url
 from trusted_auth.internal.json_limits import (
     MAX_TOKEN_JSON_DEPTH,
     JSONLimitExceeded,
+    NotUTF8,
     UnpairedSurrogate,
     bounded_loads,
 )
@@ -103,6 +104,12 @@ def _b64url_json(segment: str, part: str = "header") -> Any:
         raise TokenRejected(f"token {part} nested deeper than {MAX_TOKEN_JSON_DEPTH} levels") from e
     except UnpairedSurrogate as e:
         raise TokenRejected(f"token {part} holds an unpaired surrogate escape") from e
+    except NotUTF8 as e:
+        verb = "are" if part == "claims" else "is"
+        raise TokenRejected(
+            f"token {part} {verb} not UTF-8 JSON (RFC 8725 §3.7: no other encoding, no byte "
+            "order mark)"
+        ) from e
     except (ValueError, RecursionError) as e:
         if part == "header":
             raise TokenRejected(unreadable) from e

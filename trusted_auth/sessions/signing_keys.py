@@ -6,23 +6,24 @@ import base64
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from cryptography.fernet import InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwt import PyJWK
 from jwt.algorithms import RSAAlgorithm
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import TrustedAuthError
-from trusted_auth.internal import generations
+from trusted_auth.errors import ServiceUnavailable, TrustedAuthError
+from trusted_auth.internal import encryption, generations
 from trusted_auth.internal.cache import ProcessCache
-from trusted_auth.internal.encryption import key_encryption_fernet
 from trusted_auth.models import SigningKey
 from trusted_auth.sessions import key_certificates
 from trusted_auth.timeutil import rfc3339
@@ -61,7 +62,7 @@ def generate_signing_key(state: str, key_size: int | None = None) -> SigningKey:
         state=state,
         key_size=size,
         public_jwk=public_jwk,
-        private_key_encrypted=key_encryption_fernet().encrypt(pem),
+        private_key_encrypted=encryption.encrypt(pem),
         activated_at=now if state == SigningKey.State.CURRENT else None,
     )
     logger.info("signing key %s created (%s, RSA-%d)", kid, state, size, extra={"kid": kid})
@@ -113,18 +114,59 @@ def current_signing_key() -> SigningKey:
         return SigningKey.objects.get(state=SigningKey.State.CURRENT)
 
 
+# What to do when a stored key decrypts with no configured KEK, for the log line.
+_NO_KEK_FIX = (
+    "put the key it was encrypted under back: the old SECRET_KEY in SECRET_KEY_FALLBACKS, or "
+    "the old KEY_ENCRYPTION_KEY in TRUSTED_AUTH['KEY_ENCRYPTION_KEY_FALLBACKS']; once every "
+    "process runs with it, `manage.py trusted_auth keys rewrap` re-encrypts the stored keys "
+    "under the current one"
+)
+
+
 def private_key(signing_key: SigningKey) -> rsa.RSAPrivateKey:
-    """The decrypted private key, parsed once per process."""
+    """The decrypted private key, parsed once per process. A key under a fallback KEK is used
+    and logged, not rewritten (processes of a rolling deploy may lack the new key: ``keys
+    rewrap`` does it); a key no configured KEK decrypts is a 503 with the fix in the log."""
     cache_key = (signing_key.kid, bytes(signing_key.private_key_encrypted))
     cached = _private_keys.get(cache_key)
     if cached is not None:
         return cached
-    pem = key_encryption_fernet().decrypt(bytes(signing_key.private_key_encrypted))
+    try:
+        pem, current = encryption.decrypt(bytes(signing_key.private_key_encrypted))
+    except InvalidToken as e:
+        logger.error(
+            "trusted_auth: signing key %s decrypts with no configured key-encryption key "
+            "(KEY_ENCRYPTION_KEY, or SECRET_KEY when it is unset, and their fallbacks): %s",
+            signing_key.kid,
+            _NO_KEK_FIX,
+            extra={"kid": signing_key.kid},
+        )
+        raise ServiceUnavailable(
+            "the server cannot decrypt its signing keys (key-encryption settings); retry later",
+            retry_after=int(trusted_auth_settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS),
+        ) from e
+    if not current:
+        logger.warning(
+            "signing key %s is encrypted under a fallback key-encryption key; run `manage.py "
+            "trusted_auth keys rewrap` once every process runs with the current one",
+            signing_key.kid,
+            extra={"kid": signing_key.kid},
+        )
     loaded = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise TrustedAuthError(f"signing key {signing_key.kid} is not an RSA key")
     _private_keys.put(cache_key, None, loaded)
     return loaded
+
+
+def _forget_private_keys(*, setting: str, **kwargs: Any) -> None:
+    """A decrypted key is kept only while the settings that decrypted it are in force (tests
+    change them with ``override_settings``; a process never does)."""
+    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "TRUSTED_AUTH"):
+        _private_keys.clear()
+
+
+setting_changed.connect(_forget_private_keys)
 
 
 def published_keys() -> list[dict[str, Any]]:
@@ -226,31 +268,50 @@ def retire(*, force: bool = False) -> dict[str, Any]:
     return {"action": "retired", "kids": [k.kid for k in retired]}
 
 
-def reencrypt(old_kek: bytes) -> int:
-    """Re-encrypt every stored private key under the current key-encryption key (``old_kek``
-    decrypts the others). Returns how many keys were rewritten."""
-    current = key_encryption_fernet()
-    both = MultiFernet([current, key_encryption_fernet(old_kek)])
-    rewritten = 0
+def rewrap(extra_keys: Sequence[bytes] = ()) -> dict[str, Any]:
+    """Re-encrypt every stored private key (all states) under the current key-encryption key.
+
+    Keys already under it are left as they are; the others are decrypted with a fallback KEK
+    (or one of ``extra_keys``). All or nothing: when a key decrypts with none, nothing is
+    written and ``TrustedAuthError(invalid_key_encryption_key)`` names it.
+    """
+    rewrapped: list[SigningKey] = []
+    current: list[str] = []
+    undecryptable: list[str] = []
     with transaction.atomic():
-        for key in SigningKey.objects.select_for_update():
-            token = bytes(key.private_key_encrypted)
+        for key in SigningKey.objects.select_for_update().order_by("created_at", "pk"):
             try:
-                current.decrypt(token)
-                continue
+                token = encryption.rewrap(bytes(key.private_key_encrypted), extra_keys)
             except InvalidToken:
-                pass
-            try:
-                key.private_key_encrypted = both.rotate(token)
-            except InvalidToken as e:
-                raise TrustedAuthError(
-                    f"key {key.kid} decrypts with neither the current nor the old KEK",
-                    error_type="invalid_key_encryption_key",
-                ) from e
+                undecryptable.append(key.kid)
+                continue
+            if token is None:
+                current.append(key.kid)
+            else:
+                key.private_key_encrypted = token
+                rewrapped.append(key)
+        if undecryptable:
+            raise TrustedAuthError(
+                f"signing keys {', '.join(undecryptable)} decrypt with neither the current "
+                "key-encryption key nor a fallback"
+                + (" nor the old KEK given" if extra_keys else "")
+                + f"; nothing was changed. To fix: {_NO_KEK_FIX}",
+                error_type="invalid_key_encryption_key",
+            )
+        for key in rewrapped:
             key.save(update_fields=["private_key_encrypted"])
-            rewritten += 1
-    logger.info("re-encrypted %d signing keys under the current key-encryption key", rewritten)
-    return rewritten
+    if rewrapped:
+        logger.info(
+            "re-encrypted signing keys %s under the current key-encryption key",
+            ", ".join(k.kid for k in rewrapped),
+        )
+    return {"action": "rewrapped", "kids": [k.kid for k in rewrapped], "already_current": current}
+
+
+def reencrypt(old_kek: bytes) -> int:
+    """``rewrap`` with ``old_kek`` as one more key to decrypt with (a KEK no longer in the
+    settings). Returns how many keys were rewritten."""
+    return len(rewrap(extra_keys=[old_kek])["kids"])
 
 
 def key_as_dict(key: SigningKey) -> dict[str, Any]:

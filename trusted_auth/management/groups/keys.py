@@ -1,4 +1,5 @@
-"""``manage.py trusted_auth keys list|rotate|retire|reencrypt``: our session signing keys."""
+"""``manage.py trusted_auth keys list|rotate|retire|rewrap|reencrypt``: our session signing
+keys."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ def rotate(options: dict[str, Any], io: CommandIO) -> None:
 
 def retire(options: dict[str, Any], io: CommandIO) -> None:
     io.emit(signing_keys.retire(force=options["force"]))
+
+
+def rewrap(options: dict[str, Any], io: CommandIO) -> None:
+    result = signing_keys.rewrap()
+    io.emit(result)
+    if result["kids"]:
+        io.note(
+            "The stored keys are now under the current key-encryption key: the fallback "
+            "(SECRET_KEY_FALLBACKS or KEY_ENCRYPTION_KEY_FALLBACKS) can be removed."
+        )
 
 
 def reencrypt(options: dict[str, Any], io: CommandIO) -> None:
@@ -49,11 +60,22 @@ def add_group(groups: argparse._SubParsersAction) -> None:
         action="store_true",
         help="retire even if session JWTs signed by them may still be live",
     )
+    add_action(
+        actions,
+        "rewrap",
+        rewrap,
+        help="re-encrypt every stored private key under the current key-encryption key",
+        description="Re-encrypt every stored private key under the current key-encryption key "
+        "(KEY_ENCRYPTION_KEY, or the one derived from SECRET_KEY), reading the others with "
+        "KEY_ENCRYPTION_KEY_FALLBACKS or SECRET_KEY_FALLBACKS. Run it once every process has "
+        "the new settings; then the fallback can go.",
+    )
     parser = add_action(
         actions,
         "reencrypt",
         reencrypt,
-        help="re-encrypt private keys under the current key-encryption key",
+        help="re-encrypt private keys under the current key-encryption key, reading them with "
+        "a key-encryption key no longer in the settings",
     )
     parser.add_argument(
         "--from-old-kek",
