@@ -127,7 +127,8 @@ ERRORS: dict[str, ErrorInfo] = {
         403,
         "A user with this email exists but the issuer has no link to it, and the link policy "
         "does not allow one.",
-        "Link the identity explicitly (admin or CLI), or change the profile's link policy.",
+        "Run the `trusted_auth identity link` command error_message names (it links by the "
+        "token's external id when the profile maps one), or change the profile's link policy.",
     ),
     "member_not_found": ErrorInfo(
         404,

@@ -40,6 +40,7 @@ from trusted_auth.errors import (
     UserInactive,
     UserNotFound,
 )
+from trusted_auth.identities.hints import LINK_COMMAND, with_link_command
 from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import (
     IdentityLink,
@@ -53,8 +54,6 @@ from trusted_auth.timeutil import rfc3339
 
 if TYPE_CHECKING:
     from trusted_auth.adapter import DefaultTrustedAuthAdapter
-
-LINK_COMMAND = "manage.py trusted_auth identity link"
 
 
 @dataclass(frozen=True)
@@ -112,13 +111,10 @@ def link_policy_decision(
     This is the documented policy table (README, "Who a token signs in as").
     """
     if user is not None and not user.is_active:
-        raise IdentityLinkRequired(
-            f"an inactive account has this email; an operator may link it with {LINK_COMMAND}"
-        )
+        raise IdentityLinkRequired("an inactive account has this email")
     if is_privileged(user):
         raise IdentityLinkRequired(
-            "a staff or superuser account has this email: it is never linked automatically; "
-            f"an operator may link it with {LINK_COMMAND}"
+            "a staff or superuser account has this email: it is never linked automatically"
         )
     if claimable:
         return IdentityLink.Origin.CLAIMED
@@ -138,7 +134,7 @@ def link_policy_decision(
     raise IdentityLinkRequired(
         f"an account with this email exists but this issuer is not linked to it, and the "
         f"profile's link_policy is {policy!r} {detail}".rstrip()
-        + f"; set the profile's link_policy or link it with {LINK_COMMAND}"
+        + " (set it to 'email' or 'verified_email' to link such accounts by email)"
     )
 
 
@@ -231,7 +227,19 @@ def _link_or_create(
         and _external_id_agrees(account, key)
         and not accounts.has_links(account)
     )
-    origin = adapter.may_link(profile, attributes, user=user, claimable=claimable)
+    try:
+        origin = adapter.may_link(profile, attributes, user=user, claimable=claimable)
+    except IdentityLinkRequired as e:
+        external_id = key.subject if key.kind == IdentityLink.Kind.EXTERNAL_ID else ""
+        raise IdentityLinkRequired(
+            with_link_command(
+                str(e),
+                account,
+                email=attributes["email"],
+                issuer=key.issuer,
+                external_id=external_id,
+            )
+        ) from e
     if account is None:
         account = accounts.companion(user, attributes)
     try:
