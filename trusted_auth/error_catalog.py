@@ -32,7 +32,8 @@ ERRORS: dict[str, ErrorInfo] = {
     "unauthorized_credentials": ErrorInfo(
         401,
         "HTTP Basic credentials are missing, or project_id:secret does not match a live secret.",
-        "Use the project id and a secret from `manage.py trusted_auth secret create`.",
+        "Send HTTP Basic project_id:secret (curl -u, or the SDK's project_id and secret) with "
+        "a secret from `manage.py trusted_auth secret create`.",
     ),
     "not_found": ErrorInfo(
         404,

@@ -191,7 +191,7 @@ def _decode(
             ) from e
         except jwt.InvalidAudienceError as e:
             raise TokenRejected(
-                "token audience does not match the profile", error_type="jwt_invalid_audience"
+                hints.audience_mismatch(profile.audience, stated), error_type="jwt_invalid_audience"
             ) from e
         except jwt.ExpiredSignatureError as e:
             raise claims_rejected(hints.expired(stated, time.time(), profile.leeway_seconds)) from e
