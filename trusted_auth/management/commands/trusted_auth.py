@@ -3,7 +3,7 @@
 Groups: ``secret`` (API secrets), ``profile`` (trusted auth token profiles), ``user``
 (consumer users), ``identity`` (explicit links), ``org`` and ``member`` (B2B), ``presets``
 (provider presets for profiles), ``keys`` (our signing keys), ``jwks`` (issuers' key sets),
-``sessions``, ``audit``.
+``sessions``, ``audit``; ``doctor`` checks that the SDKs can verify our session JWTs.
 Each action parses its arguments and calls one service function; every rule lives in
 ``trusted_auth.services``.
 Output is one JSON document on stdout; notes go to stderr; errors to stderr with exit status 1.
@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from trusted_auth.management.cli import CommandIO, run_action
 from trusted_auth.management.groups import (
     audit,
+    doctor,
     identity,
     jwks,
     keys,
@@ -28,7 +29,20 @@ from trusted_auth.management.groups import (
     user,
 )
 
-GROUPS = (secret, profile, presets, user, identity, org, member, keys, jwks, sessions, audit)
+GROUPS = (
+    secret,
+    profile,
+    presets,
+    user,
+    identity,
+    org,
+    member,
+    keys,
+    jwks,
+    sessions,
+    audit,
+    doctor,
+)
 
 
 class Command(BaseCommand):
