@@ -432,7 +432,8 @@ def verify_external_token(
         step = "header"
         header, stated = _parse_header(profile, token)
         trace.header = header
-        trace.record(step, True, f"alg {header['alg']}, kid {header.get('kid')!r}")
+        kid = f"kid {header['kid']}" if header.get("kid") else "no kid"
+        trace.record(step, True, f"alg {header['alg']}, {kid}")
         step = "signature and registered claims"
         _check_time_claims(stated)
         claims = _decode(profile, token, header, stated)
