@@ -3,13 +3,14 @@ copy button that copies the full id, a PEM profile's keys in its Keys section, a
 repr (``None``, ``True``, ``[]``) on any page. The browser fixtures of test_admin_browser.py;
 skipped without Chromium unless CI is set.
 
-Screenshots of the four pages go to ``/work/screenshots/`` when that folder exists (the review
-of issue 30 looks at them), else to ``artifacts/admin-screenshots/``.
+Screenshots of the four pages go to ``artifacts/admin-screenshots/`` (or the folder named by
+``ADMIN_SCREENSHOTS``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from datetime import timedelta
@@ -37,11 +38,9 @@ from .test_admin_browser import CHROMIUM, _log_in, browser  # noqa: F401 - fixtu
 pytestmark = pytest.mark.browser
 
 WIDTH = 1400
-REVIEW_SCREENSHOTS = Path("/work/screenshots")
-SCREENSHOTS = (
-    REVIEW_SCREENSHOTS
-    if REVIEW_SCREENSHOTS.is_dir()
-    else Path(__file__).resolve().parents[1] / "artifacts" / "admin-screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("ADMIN_SCREENSHOTS")
+    or Path(__file__).resolve().parents[1] / "artifacts" / "admin-screenshots"
 )
 # What a Python value looks like when it leaks into a page as its repr ("kid None", "[]",
 # "['a']"); a choice label such as "None: only users this issuer is linked to" is words,
