@@ -141,7 +141,7 @@ def audience_mismatch(expected: str, claims: dict[str, Any]) -> str:
             items.append(f"… {len(actual) - _MAX_SHOWN_AUDIENCES} more")
         shown = f"[{', '.join(items)}]"
     else:
-        return "token aud must be a string or a list of strings"
+        return "token audience (aud) must be a string or a list of strings"
     message = f"token audience {shown} does not include the profile's {_shown_string(expected)}"
     candidates = [actual] if isinstance(actual, str) else actual
     differences = next(
