@@ -4,6 +4,7 @@ from django.urls import include, path
 from example_project import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("example/whoami", views.whoami, name="whoami"),
     path("example/signin", views.signin, name="signin"),

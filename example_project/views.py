@@ -9,8 +9,18 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.contrib.rest_framework import BearerSessionAuthentication
 from trusted_auth.models import TrustedAuthTokenProfile
+
+
+def home(request):
+    """``/``: what this project is and links to the admin, the API's documents and the JWKS."""
+    return render(
+        request,
+        "example/home.html",
+        {"base_url": trusted_auth_settings.ISSUER, "project_id": trusted_auth_settings.PROJECT_ID},
+    )
 
 
 @api_view(["GET"])

@@ -1,7 +1,15 @@
+import os
+import subprocess
+import sys
+from io import StringIO
+
 import pytest
 from django.core.checks import Error, Warning
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
-from trusted_auth.checks import check_settings
+from tests.gunicorn_server import REPOSITORY
+from trusted_auth.checks import check_deploy, check_settings
 
 
 @pytest.fixture(autouse=True)
@@ -142,3 +150,121 @@ def test_settings_object_reloads_on_override(settings):
     assert trusted_auth_settings.JWKS_CACHE_SECONDS == 300
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_CACHE_SECONDS": 7}
     assert trusted_auth_settings.JWKS_CACHE_SECONDS == 7
+
+
+# --- manage.py check --deploy: ISSUER as the SDKs and clients will use it --------------------
+
+NOT_HTTPS_HINT = (
+    "The Stytch SDKs accept only an https custom_base_url, and authenticate_jwt_local accepts "
+    "only session JWTs whose iss is that base URL: serve this deployment over HTTPS and set "
+    "ISSUER to its https:// base URL."
+)
+HOST_HINT = (
+    "Clients call this deployment at ISSUER, and Django answers 400 (DisallowedHost) to a host "
+    "not in ALLOWED_HOSTS. Add the host to ALLOWED_HOSTS, or set ISSUER to the public base URL "
+    "clients use."
+)
+SLASH_HINT = (
+    "The SDKs strip the trailing slash of their base URL before they compare it with the "
+    "session JWT's iss, so authenticate_jwt_local returns None for every session JWT. Remove "
+    "the slash."
+)
+
+
+def deploy_messages(settings, issuer: str, allowed_hosts: list[str]) -> list:
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ISSUER": issuer}
+    settings.ALLOWED_HOSTS = allowed_hosts
+    return [m for m in check_deploy() if m.id.startswith("trusted_auth.")]
+
+
+def test_an_https_issuer_on_an_allowed_host_passes_the_deploy_check(settings):
+    for allowed in (["auth.example.com"], [".example.com"], ["*"], ["AUTH.example.com"]):
+        assert deploy_messages(settings, "https://auth.example.com", allowed) == [], allowed
+    assert deploy_messages(settings, "https://auth.example.com:8443/id", ["auth.example.com"]) == []
+    assert deploy_messages(settings, "https://[::1]:8000", ["[::1]"]) == []
+
+
+def test_an_issuer_that_is_not_https_warns(settings):
+    assert deploy_messages(settings, "http://auth.example.com", ["auth.example.com"]) == [
+        Warning(
+            "TRUSTED_AUTH['ISSUER'] is not an https URL: 'http://auth.example.com'.",
+            hint=NOT_HTTPS_HINT,
+            id="trusted_auth.W005",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "allowed", [[], ["example.com"], ["auth.example.com.evil"], ["other.example.com"]]
+)
+def test_an_issuer_whose_host_is_not_allowed_warns(settings, allowed):
+    settings.DEBUG = False
+    assert deploy_messages(settings, "https://auth.example.com", allowed) == [
+        Warning(
+            "The host of TRUSTED_AUTH['ISSUER'] ('auth.example.com') is not in ALLOWED_HOSTS.",
+            hint=HOST_HINT,
+            id="trusted_auth.W006",
+        )
+    ]
+
+
+def test_with_debug_and_no_allowed_hosts_the_local_hosts_are_allowed_as_django_does(settings):
+    assert deploy_messages(settings, "https://127.0.0.1:8000", []) == []
+    assert deploy_messages(settings, "https://localhost:8000", []) == []
+    assert [m.id for m in deploy_messages(settings, "https://auth.example.com", [])] == [
+        "trusted_auth.W006"
+    ]
+
+
+def test_an_issuer_with_a_trailing_slash_warns_on_deploy_too(settings):
+    assert deploy_messages(settings, "https://auth.example.com/", ["auth.example.com"]) == [
+        Warning(
+            "TRUSTED_AUTH['ISSUER'] ends in '/': 'https://auth.example.com/'.",
+            hint=SLASH_HINT,
+            id="trusted_auth.W007",
+        )
+    ]
+
+
+def test_all_three_at_once(settings):
+    messages = deploy_messages(settings, "http://internal:8000/", ["auth.example.com"])
+    assert [m.id for m in messages] == [
+        "trusted_auth.W005",
+        "trusted_auth.W006",
+        "trusted_auth.W007",
+    ]
+
+
+def test_the_deploy_check_runs_only_with_deploy(settings):
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ISSUER": "http://auth.example.com"}
+    settings.ALLOWED_HOSTS = ["auth.example.com"]
+    out = StringIO()
+    call_command("check", stdout=out)
+    assert "trusted_auth.W005" not in out.getvalue()
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check", "--deploy", "--fail-level", "WARNING", stdout=out)
+    assert "trusted_auth.W005" in str(raised.value)
+
+
+# --- a fresh install of the example project prints no warning --------------------------------
+
+
+def test_the_example_project_passes_check_with_no_warning(tmp_path):
+    """W010 (the browser flow's backend) and every other check, on the example's defaults."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "TRUSTED_AUTH_")) and key not in ("DATABASE_URL",)
+    }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPOSITORY,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "System check identified no issues (0 silenced).\n"
+    assert "trusted_auth." not in result.stderr

@@ -11,6 +11,7 @@ import json
 import os
 import queue
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.gunicorn_server import REPOSITORY, free_port
 
@@ -194,3 +196,95 @@ def test_node_sdk_snippet_attests_and_authenticates(demo):
     assert session_id.startswith("session-") and email == "ada.lovelace@example.com"
     assert lines["authenticated"] == session_id
     assert lines["verified"] == session_id
+
+
+# --- a second run, the secret across runs, the landing page (issue 30) ------------------------
+
+
+def _live_secrets(folder: Path) -> list[tuple[str, str]]:
+    """The demo database's live API secrets: (secret_id, last four), read as rows."""
+    with sqlite3.connect(folder / "db.sqlite3") as db:
+        return db.execute(
+            "SELECT secret_id, last_four FROM trusted_auth_apisecret WHERE revoked_at IS NULL"
+        ).fetchall()
+
+
+def _run_demo(folder: Path, *args: str, port: int | None = None) -> subprocess.CompletedProcess:
+    """``manage.py demo`` to completion (``--no-server`` or a refusal), on ``folder``'s database."""
+    port = port or free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CACHE_URL")
+    }
+    env.update(
+        {
+            "TRUSTED_AUTH_ISSUER": f"https://127.0.0.1:{port}",
+            "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        }
+    )
+    command = [sys.executable, "manage.py", "demo", "--addrport", f"127.0.0.1:{port}"]
+    return subprocess.run(
+        [*command, "--dir", str(folder), *args],
+        cwd=REPOSITORY,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _printed_secret(output: str) -> str:
+    (line,) = [line for line in output.splitlines() if line.split(":")[0].strip() == "secret"]
+    return line.split(":", 1)[1].split()[0]
+
+
+def test_a_second_demo_on_a_busy_port_refuses_before_creating_anything(demo):
+    secrets_before = _live_secrets(demo.folder)
+    port = int(demo.url.rsplit(":", 1)[1])
+    second = _run_demo(demo.folder, port=port)
+    assert second.returncode == 1
+    assert "127.0.0.1:" + str(port) in second.stderr and "--addrport" in second.stderr
+    assert "secret" not in second.stdout and "== curl ==" not in second.stdout
+    assert _live_secrets(demo.folder) == secrets_before
+    # The first demo still serves.
+    response = requests.get(
+        f"{demo.url}/v1/sessions/jwks/project-test-example", verify=demo.folder / "ca.pem"
+    )
+    assert response.status_code == 200
+
+
+def test_runs_reuse_the_demo_secret_and_never_pile_up_live_secrets(tmp_path):
+    first = _run_demo(tmp_path, "--no-server")
+    assert first.returncode == 0, first.stderr
+    second = _run_demo(tmp_path, "--no-server")
+    assert second.returncode == 0, second.stderr
+    secret = _printed_secret(first.stdout)
+    assert _printed_secret(second.stdout) == secret
+    assert [last_four for _, last_four in _live_secrets(tmp_path)] == [secret[-4:]]
+    assert (tmp_path / "api_secret").stat().st_mode & 0o077 == 0
+
+    # A lost secret file (or one from another database): a new secret, the old one revoked.
+    (tmp_path / "api_secret").unlink()
+    third = _run_demo(tmp_path, "--no-server")
+    assert third.returncode == 0, third.stderr
+    assert _printed_secret(third.stdout) != secret
+    assert [last_four for _, last_four in _live_secrets(tmp_path)] == [
+        _printed_secret(third.stdout)[-4:]
+    ]
+
+
+def test_the_base_url_is_a_landing_page_with_the_links_a_newcomer_needs(demo):
+    response = requests.get(f"{demo.url}/", verify=demo.folder / "ca.pem")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    page = response.text
+    assert "trusted_auth" in page and "Page not found" not in page
+    for link in (
+        "/admin/",
+        "/trusted_auth/openapi.yaml",
+        "/trusted_auth/errors",
+        "/v1/sessions/jwks/project-test-example",
+    ):
+        assert f'href="{link}"' in page, link
+        assert requests.get(demo.url + link, verify=demo.folder / "ca.pem").status_code == 200

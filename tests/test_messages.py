@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import time
 from io import StringIO
 
@@ -14,7 +16,7 @@ from django.urls import reverse
 
 from trusted_auth.issuers import rejection_hints
 
-from .issuers import ISSUER
+from .issuers import AUDIENCE, ISSUER
 
 
 def _utc(timestamp: float) -> str:
@@ -212,3 +214,168 @@ def _claims() -> dict:
     from .issuers import default_claims
 
     return default_claims()
+
+
+# --- what to send: credentials, Content-Type (issue 30) --------------------------------------
+
+BASIC_HINT = (
+    "no HTTP Basic credentials: send your project id and an API secret as "
+    "Authorization: Basic base64(project_id:secret) (curl -u 'project_id:secret'; the SDKs "
+    "take project_id and secret); `manage.py trusted_auth secret create` makes a secret"
+)
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"HTTP_AUTHORIZATION": "Bearer session-token"}], ids=["none", "bearer"]
+)
+def test_a_request_without_basic_credentials_is_told_what_to_send(client, headers):
+    response = client.post(
+        "/v1/sessions/attest", {"profile_id": "x"}, content_type="application/json", **headers
+    )
+    body = response.json()
+    assert (response.status_code, body["error_type"]) == (401, "unauthorized_credentials")
+    assert body["error_message"] == BASIC_HINT
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="trusted_auth"'
+
+
+def test_wrong_credentials_keep_their_own_message(client, api_secret):
+    response = client.post(
+        "/v1/sessions/attest",
+        {"profile_id": "x"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"project-test:wrong").decode(),
+    )
+    body = response.json()
+    assert (response.status_code, body["error_type"]) == (401, "unauthorized_credentials")
+    assert body["error_message"] == "unknown project_id or secret"
+
+
+JSON_HINT = "send the body as JSON with the header Content-Type: application/json"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "shown"),
+    [
+        (
+            "application/x-www-form-urlencoded",
+            'Unsupported media type "application/x-www-form-urlencoded"',
+        ),
+        ("text/plain", 'Unsupported media type "text/plain"'),
+        ("", "The body has no Content-Type"),
+        ("x" * 200, f'Unsupported media type "{"x" * 100}…"'),
+    ],
+    ids=["form", "text", "none", "long"],
+)
+def test_a_body_that_is_not_json_is_a_415_that_says_to_send_json(
+    api, pem_profile, token_factory, content_type, shown
+):
+    response = api.generic(
+        "POST",
+        "/v1/sessions/attest",
+        f"profile_id={pem_profile.profile_id}&token={token_factory()}",
+        content_type=content_type,
+    )
+    body = response.json()
+    assert (response.status_code, body["error_type"]) == (415, "unsupported_media_type")
+    assert body["error_message"] == f"{shown}: {JSON_HINT}"
+
+
+def test_json_with_a_charset_is_still_json(api, pem_profile, token_factory):
+    response = api.generic(
+        "POST",
+        "/v1/sessions/attest",
+        json.dumps({"profile_id": pem_profile.profile_id, "token": token_factory()}),
+        content_type="application/json; charset=utf-8",
+    )
+    assert response.status_code == 200, response.json()
+
+
+# --- why: an audience that is not the profile's ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("aud", "shown"),
+    [
+        ("other-audience", "'other-audience'"),
+        (["a", "b"], '["a", "b"]'),
+        ("z" * 300, repr("z" * 200) + "…"),
+        ([f"aud-{n}" for n in range(8)], '["aud-0", "aud-1", "aud-2", "aud-3", "aud-4", … 3 more]'),
+    ],
+    ids=["string", "list", "long", "many"],
+)
+def test_an_audience_mismatch_shows_the_expected_and_the_actual_values(
+    api, admin_client, pem_profile, token_factory, aud, shown
+):
+    token = token_factory(aud=aud)
+    expected = (
+        f"token audience {shown} does not include the profile's {AUDIENCE!r}; set the profile's "
+        "audience to the token's aud, or have the issuer mint tokens for the profile's audience"
+    )
+    body = _attest(api, pem_profile, token)
+    assert (body["status_code"], body["error_type"]) == (401, "jwt_invalid_audience")
+    assert body["error_message"] == expected
+    assert expected in _profile_test(pem_profile, token)
+    assert "does not include the profile" in _admin_test_page(admin_client, pem_profile, token)
+
+
+def test_an_audience_that_differs_only_by_case_or_slash_says_so(
+    api, profile_factory, signer, token_factory
+):
+    profile = profile_factory(pem_keys=[signer.public_pem], audience="https://api.example.com/")
+    body = _attest(api, profile, token_factory(aud="https://API.example.com"))
+    assert body["error_type"] == "jwt_invalid_audience"
+    assert body["error_message"] == (
+        "token audience 'https://API.example.com' does not include the profile's "
+        "'https://api.example.com/'; they differ only by a trailing slash (the profile's "
+        "audience has one, the token's aud does not) and letter case: audiences are compared "
+        "exactly, so set the profile's audience to the token's aud"
+    )
+
+
+# --- --no-fetch is offered only where it helps ---------------------------------------------
+
+
+def _create_jwks_profile_failing(url: str) -> str:
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "trusted_auth",
+            "profile",
+            "create",
+            "--name",
+            "x",
+            "--issuer",
+            ISSUER,
+            "--audience",
+            "aud",
+            "--jwks-url",
+            url,
+            "--map",
+            "email=email",
+            "token_id=jti",
+            stdout=StringIO(),
+        )
+    return str(raised.value)
+
+
+def test_a_private_jwks_host_is_not_offered_no_fetch(settings, issuer):
+    """``--no-fetch`` still checks the URL (it would refuse the same host): not a way out."""
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "JWKS_ALLOW_PRIVATE_NETWORKS": False}
+    message = _create_jwks_profile_failing(issuer.url)
+    assert "non-public address 127.0.0.1" in message
+    assert "JWKS_ALLOW_PRIVATE_NETWORKS" in message
+    assert "--no-fetch" not in message
+    assert message.endswith("(nothing was created)")
+
+
+def test_a_jwks_with_no_usable_key_is_not_offered_no_fetch(issuer):
+    issuer.keys = []
+    issuer.extra_keys = [{"kty": "oct", "kid": "shared-secret", "k": "c2VjcmV0"}]
+    message = _create_jwks_profile_failing(issuer.url)
+    assert "no usable signing key" in message and "--no-fetch" not in message
+
+
+def test_a_jwks_host_that_is_down_is_still_offered_no_fetch(issuer):
+    issuer.down = True
+    assert _create_jwks_profile_failing(issuer.url) == (
+        "JWKS URL answered HTTP 503 (nothing was created; --no-fetch creates it without fetching)"
+    )

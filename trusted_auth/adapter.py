@@ -29,6 +29,7 @@ from django.utils.module_loading import import_string
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import IdentityLinkRequired, TrustedAuthError
 from trusted_auth.identities import links
+from trusted_auth.identities.hints import with_link_command
 from trusted_auth.identities.principal import Principal
 from trusted_auth.models import (
     IdentityLink,
@@ -79,15 +80,11 @@ class DefaultTrustedAuthAdapter:
         origin of the new link (``IdentityLink.Origin``), or ``IdentityLinkRequired``.
         Staff, superusers and inactive users never; a claimable account always; else the
         profile's ``link_policy``."""
-        command = links.LINK_COMMAND
         if user is not None and not user.is_active:
-            raise IdentityLinkRequired(
-                f"an inactive account has this email; an operator may link it with {command}"
-            )
+            raise IdentityLinkRequired("an inactive account has this email")
         if user is not None and (user.is_staff or user.is_superuser):
             raise IdentityLinkRequired(
-                "a staff or superuser account has this email: it is never linked automatically; "
-                f"an operator may link it with {command}"
+                "a staff or superuser account has this email: it is never linked automatically"
             )
         if claimable:
             return IdentityLink.Origin.CLAIMED
@@ -105,7 +102,7 @@ class DefaultTrustedAuthAdapter:
         raise IdentityLinkRequired(
             f"an account with this email exists but this issuer is not linked to it, and the "
             f"profile's link_policy is {policy!r} {detail}".rstrip()
-            + f"; set the profile's link_policy or link it with {command}"
+            + " (set it to 'email' or 'verified_email' to link such accounts by email)"
         )
 
     def populate_user(self, user: Any, attributes: dict[str, Any]) -> None:
@@ -158,7 +155,19 @@ class DefaultTrustedAuthAdapter:
                 return linked
             accounts.refuse_unless_may_sign_in(account)
         claimable = account is not None and self._claimable(accounts, account, key)
-        origin = self.may_link(profile, attributes, user=user, claimable=claimable)
+        try:
+            origin = self.may_link(profile, attributes, user=user, claimable=claimable)
+        except IdentityLinkRequired as e:
+            external_id = key.subject if key.kind == IdentityLink.Kind.EXTERNAL_ID else ""
+            raise IdentityLinkRequired(
+                with_link_command(
+                    str(e),
+                    account,
+                    email=attributes["email"],
+                    issuer=key.issuer,
+                    external_id=external_id,
+                )
+            ) from e
         if account is None:
             account = accounts.companion(user, attributes)
         if accounts.add_link(account, key, origin, profile) != account:

@@ -300,3 +300,62 @@ def check_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             id="trusted_auth.W004",
         )
     ]
+
+
+# What Django allows when DEBUG is on and ALLOWED_HOSTS is empty (its documented default).
+_DEBUG_LOCAL_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
+
+
+def _host_is_allowed(host: str, allowed_hosts: list[str]) -> bool:
+    """``host`` against ``ALLOWED_HOSTS`` by Django's documented rules: ``*``, an exact name,
+    or ``.example.com`` for that domain and its subdomains (case-insensitive)."""
+    for pattern in (item.lower() for item in allowed_hosts):
+        if pattern == "*" or pattern == host:
+            return True
+        if pattern.startswith(".") and (host.endswith(pattern) or host == pattern[1:]):
+            return True
+    return False
+
+
+@register(Tags.security, "trusted_auth", deploy=True)
+def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``manage.py check --deploy``: ``ISSUER`` as clients and the SDKs will use it."""
+    issuer = trusted_auth_settings.ISSUER
+    if not isinstance(issuer, str) or not issuer:
+        return []  # E003
+    messages: list[CheckMessage] = []
+    parts = urlsplit(issuer)
+    if parts.scheme != "https":
+        messages.append(
+            Warning(
+                f"{SETTING_NAME}['ISSUER'] is not an https URL: {issuer!r}.",
+                hint="The Stytch SDKs accept only an https custom_base_url, and "
+                "authenticate_jwt_local accepts only session JWTs whose iss is that base URL: "
+                "serve this deployment over HTTPS and set ISSUER to its https:// base URL.",
+                id="trusted_auth.W005",
+            )
+        )
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, as ALLOWED_HOSTS writes it
+    allowed = settings.ALLOWED_HOSTS or (_DEBUG_LOCAL_HOSTS if settings.DEBUG else [])
+    if host and not _host_is_allowed(host, allowed):
+        messages.append(
+            Warning(
+                f"The host of {SETTING_NAME}['ISSUER'] ({host!r}) is not in ALLOWED_HOSTS.",
+                hint="Clients call this deployment at ISSUER, and Django answers 400 "
+                "(DisallowedHost) to a host not in ALLOWED_HOSTS. Add the host to ALLOWED_HOSTS, "
+                "or set ISSUER to the public base URL clients use.",
+                id="trusted_auth.W006",
+            )
+        )
+    if issuer.endswith("/"):
+        messages.append(
+            Warning(
+                f"{SETTING_NAME}['ISSUER'] ends in '/': {issuer!r}.",
+                hint="The SDKs strip the trailing slash of their base URL before they compare it "
+                "with the session JWT's iss, so authenticate_jwt_local returns None for every "
+                "session JWT. Remove the slash.",
+                id="trusted_auth.W007",
+            )
+        )
+    return messages

@@ -30,7 +30,8 @@ ERRORS: dict[str, ErrorInfo] = {
     "unauthorized_credentials": ErrorInfo(
         401,
         "HTTP Basic credentials are missing, or project_id:secret does not match a live secret.",
-        "Use the project id and a secret from `manage.py trusted_auth secret create`.",
+        "Send HTTP Basic project_id:secret (curl -u, or the SDK's project_id and secret) with "
+        "a secret from `manage.py trusted_auth secret create`.",
     ),
     "not_found": ErrorInfo(
         404,
@@ -125,7 +126,8 @@ ERRORS: dict[str, ErrorInfo] = {
         403,
         "A user with this email exists but the issuer has no link to it, and the link policy "
         "does not allow one.",
-        "Link the identity explicitly (admin or CLI), or change the profile's link policy.",
+        "Run the `trusted_auth identity link` command error_message names (it links by the "
+        "token's external id when the profile maps one), or change the profile's link policy.",
     ),
     "member_not_found": ErrorInfo(
         404,

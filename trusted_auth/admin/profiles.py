@@ -28,7 +28,12 @@ from trusted_auth.admin.forms import (
     TestTokenForm,
     mapping_field_name,
 )
-from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.admin.public_ids import (
+    LIST_MEDIA,
+    PublicIdAdminMixin,
+    breakable,
+    copyable_id,
+)
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.issuers import profiles as profile_service
 from trusted_auth.issuers.discovery import discover_issuer
@@ -121,9 +126,8 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
     inlines = [ProfilePublicKeyInline]
     list_display = (
         "name",
-        "profile_id",
-        "issuer",
-        "audience",
+        "short_profile_id",
+        "issuer_and_audience",
         "public_key_type",
         "can_jit_provision",
         "tools",
@@ -134,14 +138,17 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
     save_on_top = True
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
+        """Identity and Keys come first and the PEM key inline right after them (the change
+        form template); the JWKS keys row only on a JWKS profile."""
+        jwks = obj is not None and obj.public_key_type == TrustedAuthTokenProfile.KeyType.JWK
         return [
             (_("Identity"), {"fields": ("name", "profile_id", "issuer", "audience")}),
             (
                 _("Keys"),
                 {
-                    "fields": ("public_key_type", "jwks_url", "jwks_keys"),
+                    "fields": ("public_key_type", "jwks_url", *(("jwks_keys",) if jwks else ())),
                     "description": _(
-                        "Trust a JWKS URL, or up to five PEM public keys (listed below the form)."
+                        "Trust a JWKS URL, or up to five PEM public keys (right below)."
                     ),
                 },
             ),
@@ -187,10 +194,26 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
             '{}<p class="help">{} {} UTC</p>', keys_table(keyset.keys), _("Fetched"), fetched
         )
 
+    @property
+    def media(self):
+        return super().media + LIST_MEDIA
+
+    @admin.display(description=_("profile id"), ordering="profile_id")
+    def short_profile_id(self, profile: TrustedAuthTokenProfile) -> str:
+        return copyable_id(profile.profile_id)
+
+    @admin.display(description=_("issuer · audience"), ordering="issuer")
+    def issuer_and_audience(self, profile: TrustedAuthTokenProfile) -> str:
+        return format_html(
+            '{}<span class="ta-second-line">{}</span>',
+            breakable(profile.issuer),
+            breakable(profile.audience),
+        )
+
     @admin.display(description=_("tools"))
     def tools(self, profile: TrustedAuthTokenProfile) -> str:
         return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            '<a href="{}">{}</a><br><a href="{}">{}</a>',
             self.test_token_url(profile),
             _("Test a token"),
             failed_attests_url(profile),

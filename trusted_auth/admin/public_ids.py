@@ -4,14 +4,21 @@ them; ``get_object`` accepts the integer primary key too.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -55,3 +62,69 @@ class PublicIdAdminMixin(_AdminBase):
             args=[quote(public_id)],
             current_app=self.admin_site.name,
         )
+
+
+# The change lists' short ids, copy buttons and wrapping cells (``copyable_id``).
+LIST_MEDIA = forms.Media(
+    css={"all": ["trusted_auth/admin/ids.css"]}, js=["trusted_auth/admin/copy_id.js"]
+)
+_ENDS_WITH_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SHORT_ID_LENGTH = 12
+# Two overlapping sheets, drawn: no font needs a copy glyph.
+COPY_ICON = mark_safe(
+    '<svg width="12" height="12" viewBox="0 0 16 16" aria-hidden="true" fill="none" '
+    'stroke="currentColor" stroke-width="1.6"><rect x="5.5" y="5.5" width="9" height="9" '
+    'rx="1.5"/><path d="M10.5 3V2.5a1 1 0 0 0-1-1h-7a1 1 0 0 0-1 1v7a1 1 0 0 0 1 1H3"/></svg>'
+)
+
+
+def short_id(value: str) -> str:
+    """``session-9a5a0cf2…`` for ``session-9a5a0cf2-8791-…``: a public id's prefix and the first
+    8 characters of its UUID; any other long value cut at ``SHORT_ID_LENGTH`` characters."""
+    match = _ENDS_WITH_UUID.search(value)
+    if match and match.start() > 0:
+        return value[: match.start() + 8] + "…"
+    return value if len(value) <= SHORT_ID_LENGTH + 1 else value[:SHORT_ID_LENGTH] + "…"
+
+
+def copyable_id(value: str, url: str | None = None) -> SafeString:
+    """A short id on one line (a link to ``url`` when given) with the full id as its title,
+    and a button that copies the full id (``copy_id.js``). Empty values show as "—"."""
+    if not value:
+        return mark_safe("—")
+    label = _("Copy %(id)s") % {"id": value}
+    shown = (
+        format_html('<a class="ta-id" href="{}" title="{}">{}</a>', url, value, short_id(value))
+        if url
+        else format_html('<span class="ta-id" title="{}">{}</span>', value, short_id(value))
+    )
+    return format_html(
+        '<span class="ta-id-cell">{}<button type="button" class="ta-copy" data-copy="{}" '
+        'title="{}" aria-label="{}">{}</button></span>',
+        shown,
+        value,
+        label,
+        label,
+        COPY_ICON,
+    )
+
+
+def breakable(text: str, after: str = "_:./|-@") -> SafeString:
+    """``text`` with a line-break opportunity after each of ``after``'s characters, so a long
+    error type, email, IP address or URL wraps inside its column instead of widening it."""
+    # None of ``after``'s characters is one ``escape`` writes, so the <wbr> land between
+    # whole characters of the escaped text.
+    return mark_safe(re.sub(f"([{re.escape(after)}])", r"\1<wbr>", str(escape(text))))
+
+
+def compact_time(moment: datetime | None, *, seconds: bool = False) -> SafeString:
+    """``2026-12-07 02:50`` in the current time zone for a list column (the date kept on one
+    line, the time wrapping below it when the column is narrow); "—" for none."""
+    if moment is None:
+        return mark_safe("—")
+    local = timezone.localtime(moment)
+    return format_html(
+        '<span class="ta-nowrap">{}</span> {}',
+        f"{local:%Y-%m-%d}",
+        f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}",
+    )

@@ -20,7 +20,13 @@ from django.utils.translation import ngettext
 
 from trusted_auth import ids
 from trusted_auth.admin.paging import CappedCountPaginator
-from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.admin.public_ids import (
+    LIST_MEDIA,
+    PublicIdAdminMixin,
+    breakable,
+    compact_time,
+    copyable_id,
+)
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.errors import SessionNotFound
 from trusted_auth.models import (
@@ -96,15 +102,8 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     (a revoked session stays visible until it expires)."""
 
     public_id_field = "session_id"
-    list_display = (
-        "session_id",
-        "owner",
-        "organization_name",
-        "profile_name",
-        "state",
-        "started_at",
-        "expires_at",
-    )
+    list_display = ("short_session_id", "owner", "profile_name", "state", "started", "expires")
+    list_display_links = None  # the short id is the link: its copy button must not be in one
     list_filter = (SessionStateFilter, "profile", "organization")
     search_fields = (
         "=session_id",
@@ -173,13 +172,23 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             matches |= Q(member_id__in=member_pks)
         return queryset.filter(matches), False
 
+    @property
+    def media(self):
+        return super().media + LIST_MEDIA
+
+    @admin.display(description=_("session id"), ordering="session_id")
+    def short_session_id(self, session: Session) -> str:
+        return copyable_id(session.session_id, self.public_id_change_url(session.session_id))
+
     @admin.display(description=_("user or member"))
     def owner(self, session: Session) -> str:
-        return session_owner(session)
-
-    @admin.display(description=_("organization"), ordering="organization__name")
-    def organization_name(self, session: Session) -> str:
-        return session.organization.name if session.organization else "—"
+        if session.organization is None:
+            return breakable(session_owner(session))
+        return format_html(
+            '{}<span class="ta-second-line">{}</span>',
+            breakable(session_owner(session)),
+            session.organization.name,
+        )
 
     @admin.display(description=_("profile"), ordering="profile__name")
     def profile_name(self, session: Session) -> str:
@@ -188,6 +197,14 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
         return session_state(session)
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started(self, session: Session) -> str:
+        return compact_time(session.started_at)
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires(self, session: Session) -> str:
+        return compact_time(session.expires_at)
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         opts = self.opts

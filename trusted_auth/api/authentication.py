@@ -9,6 +9,12 @@ from trusted_auth.audit.events import RequestContext
 from trusted_auth.errors import Unauthorized
 from trusted_auth.sessions.secrets import authenticate_secret, record_rejected_credentials
 
+MISSING_CREDENTIALS = (
+    "no HTTP Basic credentials: send your project id and an API secret as "
+    "Authorization: Basic base64(project_id:secret) (curl -u 'project_id:secret'; the SDKs "
+    "take project_id and secret); `manage.py trusted_auth secret create` makes a secret"
+)
+
 
 class ProjectClient:
     """The principal of a request authenticated with a project secret (not a Django user)."""
@@ -32,10 +38,13 @@ class ProjectSecretAuthentication(authentication.BasicAuthentication):
 
     def authenticate(self, request):
         try:
-            return super().authenticate(request)
+            credentials = super().authenticate(request)
         except exceptions.AuthenticationFailed as error:
             self._failed(request, error)
             raise
+        if credentials is None:  # no Authorization header, or not Basic: say what to send
+            raise exceptions.NotAuthenticated(MISSING_CREDENTIALS)
+        return credentials
 
     def authenticate_credentials(self, userid, password, request=None):
         try:

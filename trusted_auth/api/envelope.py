@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trusted_auth.api.parsers import BoundedJSONParser
+from trusted_auth.api.parsers import BoundedJSONParser, JSONRequired
 from trusted_auth.errors import ServiceUnavailable, TrustedAuthError
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
 from trusted_auth.internal.http import error_body, new_request_id
@@ -56,7 +56,7 @@ class StytchAPIView(APIView):
 
     # Explicit body caps, whatever the host's DEFAULT_PARSER_CLASSES say; JSON out, whatever
     # its DEFAULT_RENDERER_CLASSES say (the SDKs read the envelope, not a browsable page).
-    parser_classes = [BoundedJSONParser]
+    parser_classes = [BoundedJSONParser, JSONRequired]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.utils import json as drf_json
 
 from trusted_auth.conf import trusted_auth_settings
@@ -50,3 +50,23 @@ class BoundedJSONParser(JSONParser):
             )
         except ValueError as e:  # JSONLimitExceeded, JSONDecodeError, UnicodeDecodeError
             raise ParseError(f"JSON parse error - {e}") from e
+
+
+class JSONRequired(BaseParser):
+    """Listed after the JSON parser, it matches every other body (a form, ``text/plain``, no
+    ``Content-Type`` at all: what ``curl -d`` sends without ``-H``) and refuses it with a 415
+    that says what to send, where DRF would only name the media type."""
+
+    media_type = "*/*"
+
+    def parse(
+        self,
+        stream: IO[Any] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        hint = "send the body as JSON with the header Content-Type: application/json"
+        if not media_type:
+            raise UnsupportedMediaType("", detail=f"The body has no Content-Type: {hint}")
+        shown = media_type[:100] + ("…" if len(media_type) > 100 else "")
+        raise UnsupportedMediaType(media_type, detail=f'Unsupported media type "{shown}": {hint}')

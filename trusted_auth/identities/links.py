@@ -28,6 +28,7 @@ from trusted_auth.errors import (
     UserInactive,
     UserNotFound,
 )
+from trusted_auth.identities.hints import LINK_COMMAND
 from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import (
     IdentityLink,
@@ -38,8 +39,6 @@ from trusted_auth.models import (
 )
 from trusted_auth.models.identities import DELETED, ProvisionedBy
 from trusted_auth.timeutil import rfc3339
-
-LINK_COMMAND = "manage.py trusted_auth identity link"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Built only from claims whose signature already verified.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from typing import Any
@@ -71,14 +72,17 @@ def not_yet_valid(claims: dict[str, Any], now: float, leeway: int) -> str:
     return "token is not yet valid"
 
 
-def _differences(expected: str, actual: str) -> list[str]:
-    """How ``actual`` differs from ``expected`` if only by slash, scheme and case, else []."""
+def _differences(
+    expected: str, actual: str, ours: str = "issuer", theirs: str = "iss"
+) -> list[str]:
+    """How ``actual`` differs from ``expected`` if only by slash, scheme and case, else [].
+    ``ours`` names the profile's field, ``theirs`` the token's claim."""
     found = []
     if expected.endswith("/") != actual.endswith("/"):
         found.append(
-            "a trailing slash (the profile's issuer has one, the token's iss does not)"
+            f"a trailing slash (the profile's {ours} has one, the token's {theirs} does not)"
             if expected.endswith("/")
-            else "a trailing slash (the token's iss has one, the profile's issuer does not)"
+            else f"a trailing slash (the token's {theirs} has one, the profile's {ours} does not)"
         )
     e, a = expected.rstrip("/"), actual.rstrip("/")
     e_scheme, a_scheme = _SCHEME.match(e), _SCHEME.match(a)
@@ -110,3 +114,44 @@ def issuer_mismatch(expected: str, claims: dict[str, Any]) -> str:
             "so set the profile's issuer to the token's iss"
         )
     return message
+
+
+_MAX_SHOWN_AUDIENCES = 5
+
+
+def _shown_string(value: str) -> str:
+    return repr(value[:_MAX_SHOWN]) + ("…" if len(value) > _MAX_SHOWN else "")
+
+
+def audience_mismatch(expected: str, claims: dict[str, Any]) -> str:
+    """The token's ``aud`` (at most five values, each cut at 200 characters) beside the
+    profile's audience, and a hint when they differ only by slash, scheme or case."""
+    actual = claims.get("aud")
+    if isinstance(actual, str):
+        shown = _shown_string(actual)
+    elif isinstance(actual, list) and all(isinstance(item, str) for item in actual):
+        items = [json.dumps(item[:_MAX_SHOWN]) for item in actual[:_MAX_SHOWN_AUDIENCES]]
+        if len(actual) > _MAX_SHOWN_AUDIENCES:
+            items.append(f"… {len(actual) - _MAX_SHOWN_AUDIENCES} more")
+        shown = f"[{', '.join(items)}]"
+    else:
+        return "token audience (aud) must be a string or a list of strings"
+    message = f"token audience {shown} does not include the profile's {_shown_string(expected)}"
+    candidates = [actual] if isinstance(actual, str) else actual
+    differences = next(
+        (
+            found
+            for item in candidates
+            if (found := _differences(expected, item, "audience", "aud"))
+        ),
+        [],
+    )
+    if differences:
+        return message + (
+            f"; they differ only by {' and '.join(differences)}: audiences are compared "
+            "exactly, so set the profile's audience to the token's aud"
+        )
+    return message + (
+        "; set the profile's audience to the token's aud, or have the issuer mint tokens for "
+        "the profile's audience"
+    )

@@ -189,7 +189,7 @@ def _decode(
             ) from e
         except jwt.InvalidAudienceError as e:
             raise TokenRejected(
-                "token audience does not match the profile", error_type="jwt_invalid_audience"
+                hints.audience_mismatch(profile.audience, stated), error_type="jwt_invalid_audience"
             ) from e
         except jwt.ExpiredSignatureError as e:
             raise claims_rejected(hints.expired(stated, time.time(), profile.leeway_seconds)) from e
@@ -420,7 +420,8 @@ def verify_external_token(
         step = "header"
         header, stated = _parse_header(profile, token)
         trace.header = header
-        trace.record(step, True, f"alg {header['alg']}, kid {header.get('kid')!r}")
+        kid = f"kid {header['kid']}" if header.get("kid") else "no kid"
+        trace.record(step, True, f"alg {header['alg']}, {kid}")
         step = "signature and registered claims"
         _check_time_claims(stated)
         claims = _decode(profile, token, header, stated)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import socket
 import sys
 import time
 import uuid
@@ -40,13 +41,15 @@ from django.db import connections
 
 from example_project.demo_tls import ensure_certificates
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
-from trusted_auth.sessions.secrets import create_secret
+from trusted_auth.errors import Unauthorized
+from trusted_auth.models import ApiSecret, ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.sessions.secrets import authenticate_secret, create_secret, revoke_secret
 
 DEFAULT_DEMO_DIR = Path(settings.BASE_DIR) / ".demo"
 DEMO_ISSUER = "https://demo-signer.example"
 DEMO_AUDIENCE = "trusted-auth-demo"
 DEMO_PROFILE_NAME = "Demo signer (bring your own key)"
+DEMO_SECRET_DESCRIPTION = "demo"
 READY_LINE = "trusted_auth demo is serving"
 
 
@@ -93,6 +96,47 @@ def _demo_profile(key: rsa.RSAPrivateKey) -> TrustedAuthTokenProfile:
     )
     ProfilePublicKey.objects.create(profile=profile, public_key_pem=public_pem)
     return profile
+
+
+def _demo_secret(folder: Path) -> str:
+    """The demo's API secret, kept in ``folder/api_secret`` (mode 0600) and reused while it is
+    live in this database; otherwise a new one, and every other live demo secret is revoked,
+    so runs never pile up live secrets."""
+    path = folder / "api_secret"
+    clear_text = path.read_text().strip() if path.exists() else ""
+    try:
+        if authenticate_secret(trusted_auth_settings.PROJECT_ID, clear_text).description == (
+            DEMO_SECRET_DESCRIPTION
+        ):
+            return clear_text
+    except Unauthorized:
+        pass
+    live = ApiSecret.objects.filter(description=DEMO_SECRET_DESCRIPTION, revoked_at__isnull=True)
+    for old in live:
+        revoke_secret(old.secret_id)
+    created = create_secret(DEMO_SECRET_DESCRIPTION)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(created.clear_text + "\n")
+    return created.clear_text
+
+
+def _refuse_a_busy_port(addrport: str) -> None:
+    """Fail before the demo creates anything when another process (a demo already running)
+    listens on ``addrport``: Gunicorn would find out only after the snippets were printed."""
+    host, _, port = addrport.rpartition(":")
+    host = host.strip("[]")
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, int(port)), family=family).close()
+    except ValueError as e:
+        raise CommandError(f"--addrport {addrport!r} is not HOST:PORT") from e
+    except OSError as e:
+        other = f"{host}:{int(port) + 1}" if ":" not in host else f"[{host}]:{int(port) + 1}"
+        raise CommandError(
+            f"{addrport} is not free ({e.strerror}): is a demo already running there? Stop it, "
+            f"or run this one on another address: TRUSTED_AUTH_ISSUER=https://{other} "
+            f"python manage.py demo --addrport {other}"
+        ) from e
 
 
 def _mint(key: rsa.RSAPrivateKey, email: str) -> str:
@@ -213,9 +257,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         folder = Path(options["dir"]).resolve()
-        key = _demo_private_key(folder)
         if options["token_only"]:
-            self.stdout.write(_mint(key, options["email"]))
+            self.stdout.write(_mint(_demo_private_key(folder), options["email"]))
             return
         addrport = options["addrport"]
         base_url = f"https://{addrport}"
@@ -228,9 +271,12 @@ class Command(BaseCommand):
             )
         if not settings.DEBUG and not options["no_server"]:
             raise CommandError("The demo server runs with DEBUG on only.")
+        if not options["no_server"]:
+            _refuse_a_busy_port(addrport)
+        key = _demo_private_key(folder)
         call_command("migrate", verbosity=0, interactive=False)
         profile = _demo_profile(key)
-        secret = create_secret("demo").clear_text
+        secret = _demo_secret(folder)
         tls = ensure_certificates(folder)
 
         manage = Path(settings.BASE_DIR) / "manage.py"
@@ -254,7 +300,7 @@ class Command(BaseCommand):
         write(self.style.SUCCESS("trusted_auth demo is set up."))
         write(f"  base URL   : {base_url}/   (admin: {base_url}/admin/)")
         write(f"  project_id : {trusted_auth_settings.PROJECT_ID}")
-        write(f"  secret     : {secret}   (shown once)")
+        write(f"  secret     : {secret}   (kept in {folder / 'api_secret'} for the next runs)")
         write(f"  profile_id : {profile.profile_id}")
         write(f"  demo CA    : {tls.ca}   (trust this file, and only for the demo)")
         write(f"  signer key : {folder / 'private_key.pem'}")

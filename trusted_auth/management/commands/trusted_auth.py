@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from trusted_auth.management.cli import CommandIO, run_action
 from trusted_auth.management.groups import (
     audit,
+    doctor,
     identity,
     jwks,
     keys,
@@ -21,7 +22,20 @@ from trusted_auth.management.groups import (
     user,
 )
 
-GROUPS = (secret, profile, presets, user, identity, org, member, keys, jwks, sessions, audit)
+GROUPS = (
+    secret,
+    profile,
+    presets,
+    user,
+    identity,
+    org,
+    member,
+    keys,
+    jwks,
+    sessions,
+    audit,
+    doctor,
+)
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from trusted_auth.errors import InvalidProfile, TrustedAuthError
+from trusted_auth.errors import InvalidProfile, JwksUnavailable, TrustedAuthError
 from trusted_auth.issuers import profiles
 from trusted_auth.issuers.discovery import discover_issuer
 from trusted_auth.issuers.issuer_keys import store_keyset
@@ -155,11 +155,13 @@ def _fetch_jwks_once(url: str, options: dict[str, Any], io: CommandIO, *, verb: 
         return None
     try:
         fetched = profiles.usable_jwks(url)
-    except TrustedAuthError as e:
+    except JwksUnavailable as e:  # the fetch failed; the URL itself passed every check
         raise CommandError(
             f"{e.message} (nothing was {verb}; --no-fetch {verb.removesuffix('d')}s it without "
             "fetching)"
         ) from e
+    except TrustedAuthError as e:  # a URL or a JWKS the attest would refuse as well
+        raise CommandError(f"{e.message} (nothing was {verb})") from e
     io.note(
         f"JWKS fetched: {len(fetched.keys)} usable key(s): {profiles.describe_jwks_keys(fetched)}."
     )
