@@ -25,7 +25,12 @@ from trusted_auth.admin.sessions import (
 )
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError
-from trusted_auth.identities.organizations import normalise_domains, validate_roles
+from trusted_auth.identities.organizations import (
+    check_references,
+    lock_references,
+    normalise_domains,
+    validate_roles,
+)
 from trusted_auth.models import Member, Organization, Session, UserIdentity
 
 RECENT_SESSIONS = 20
@@ -133,6 +138,14 @@ class OrganizationForm(forms.ModelForm):
             raise forms.ValidationError(_("Not a domain: %(bad)s."), params={"bad": ", ".join(bad)})
         return domains
 
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # a ModelForm hook the stubs omit
+        try:
+            check_references(self.instance)  # the API's rule: one reference, one organization
+        except TrustedAuthError as e:
+            slug = e.message.startswith("organization_slug")
+            self.add_error("slug" if slug else "external_id", e.message)
+
 
 class MembersInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Member
@@ -174,6 +187,13 @@ class OrganizationAdmin(PublicIdAdminMixin, LimitedInlinesMixin, admin.ModelAdmi
         "links",
     )
     inlines = [MembersInline, OrganizationSessionsInline]
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        # The admin's view runs in a transaction: a concurrent writer of the same value waits
+        # here, then the rule is checked again (a loud failure, never two tenants for a name).
+        lock_references(obj)
+        check_references(obj)
+        super().save_model(request, obj, form, change)
 
     @admin.display(description=_("see also"))
     def links(self, organization: Organization) -> str:

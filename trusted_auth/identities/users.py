@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from trusted_auth import signals
+from trusted_auth import ids, signals
 from trusted_auth.audit.changes import record_change
 from trusted_auth.audit.events import RequestContext
 from trusted_auth.errors import (
@@ -38,17 +38,24 @@ from trusted_auth.timeutil import rfc3339
 
 # Stytch: "alphanumeric, ., _, or - characters with a maximum length of 128 characters".
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+USER_ID_PREFIX = f"{ids.USER}-"
 NAME_PARTS = ("first_name", "middle_name", "last_name")
 MAX_METADATA_BYTES = 4096
 MAX_METADATA_DEPTH = 16
 
 
-def validate_external_id(value: Any) -> str:
-    """``""`` (none) or an external id as Stytch allows it."""
+def validate_external_id(
+    value: Any, field: str = "external_id", *, id_prefix: str | None = None
+) -> str:
+    """``""`` (none) or an external id as Stytch allows it. ``id_prefix``: the prefix of the
+    ids the same lookup accepts (``user-``), which an external id must not start with: a
+    reference that starts with it is read as an id and only an id."""
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or not EXTERNAL_ID.fullmatch(value):
-        raise BadRequest("external_id: up to 128 letters, digits, '.', '_' or '-'")
+        raise BadRequest(f"{field}: up to 128 letters, digits, '.', '_' or '-'")
+    if id_prefix and value.lower().startswith(id_prefix):
+        raise BadRequest(f"{field}: {value!r} starts with {id_prefix!r}, which only ids do")
     return value
 
 
@@ -93,11 +100,13 @@ def _identities():
 
 
 def get_user(reference: Any) -> UserIdentity:
-    """A live (not deleted) user by its ``user_id`` or its ``external_id``."""
+    """A live (not deleted) user by its ``user_id`` (a ``user-…`` reference) or else its
+    ``external_id``."""
     if not isinstance(reference, str) or not reference or "\x00" in reference:
         raise BadRequest("user_id is required")
-    identity = _identities().filter(user_id=reference).first()
-    if identity is None:
+    if reference.startswith(USER_ID_PREFIX):  # an id and only an id
+        identity = _identities().filter(user_id=reference).first()
+    else:
         # external_id is unique among identities the API or CLI made; a JIT user gets its
         # token's external id only when no other identity has it.
         matches = list(_identities().filter(external_id=reference)[:2])
@@ -131,7 +140,7 @@ def create_user(
     """
     email = validate_email_address(email)
     name = validate_name(name)
-    external_id = validate_external_id(external_id)
+    external_id = validate_external_id(external_id, id_prefix=USER_ID_PREFIX)
     trusted_metadata = validate_metadata(trusted_metadata)
     user_model = get_user_model()
     email_field = user_model.get_email_field_name()
@@ -207,7 +216,7 @@ def update_user(
             identity.trusted_metadata = validate_metadata(trusted_metadata)
             changed.append("trusted_metadata")
         if external_id is not None:
-            identity.external_id = validate_external_id(external_id)
+            identity.external_id = validate_external_id(external_id, id_prefix=USER_ID_PREFIX)
             _check_external_id_free(identity.external_id, identity)
             changed.append("external_id")
         if changed:
