@@ -25,6 +25,7 @@ from trusted_auth.admin.sessions import (
 )
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError
+from trusted_auth.identities.emails import validate_email_address
 from trusted_auth.identities.organizations import (
     check_references,
     lock_references,
@@ -47,9 +48,23 @@ class LimitedInlinesMixin(admin.ModelAdmin):
         return limited_inline_kwargs(self, request, obj, inline, kwargs)
 
 
+def _email_rule(value: str) -> str:
+    """The one email rule (``identities.emails``), as a form error next to the field."""
+    try:
+        return validate_email_address(value)
+    except TrustedAuthError as e:
+        raise forms.ValidationError(e.message) from e
+
+
+class UserIdentityForm(forms.ModelForm):
+    def clean_email(self) -> str:
+        return _email_rule(self.cleaned_data["email"])
+
+
 @admin.register(UserIdentity)
 class UserIdentityAdmin(PublicIdAdminMixin, LinkFormsetMixin, admin.ModelAdmin):
     public_id_field = "user_id"
+    form = UserIdentityForm
     list_display = ("user_id", "email", "external_id", "status", "provisioned_by", "created_at")
     list_filter = ("status",)
     search_fields = ("=user_id", "email", "=external_id", "django_user__username")
@@ -227,6 +242,9 @@ class MemberForm(forms.ModelForm):
         assert isinstance(roles, forms.MultipleChoiceField)
         roles.choices = [(r, r) for r in known + extra]
         self.fields["roles"].help_text = _("Roles are defined by TRUSTED_AUTH['ROLES'].")
+
+    def clean_email(self) -> str:
+        return _email_rule(self.cleaned_data["email"])
 
     def clean_roles(self) -> list[str]:
         try:

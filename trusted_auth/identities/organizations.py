@@ -25,11 +25,13 @@ from trusted_auth.errors import (
     TrustedAuthError,
 )
 from trusted_auth.identities import search
-from trusted_auth.identities.users import (
+from trusted_auth.identities.emails import (
+    email_fragment,
+    email_in,
+    normalise_email,
     validate_email_address,
-    validate_external_id,
-    validate_metadata,
 )
+from trusted_auth.identities.users import validate_external_id, validate_metadata
 from trusted_auth.issuers.verification import claims_rejected
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.models.identities import ACTIVE, DELETED
@@ -427,10 +429,11 @@ def get_member(
         # One rule: "member-…" is an id and only an id; anything else an external id.
         by = "member_id" if reference.startswith(MEMBER_ID_PREFIX) else "external_id"
         member = members.filter(**{by: reference}).first()
-    elif isinstance(email_address, str) and email_address and "\x00" not in email_address:
+    elif email_address is not None and email_address != "":
+        key = normalise_email(email_address, "email_address")
         member = (
             members.alias(email_lower=Lower("email"))
-            .filter(email_lower=email_address.lower())
+            .filter(email_in("email_lower", "email", [key]))
             .first()
         )
     else:
@@ -528,11 +531,16 @@ def search_members(
         query,
         {
             "member_ids": lambda v: Q(member_id__in=search.string_list("member_ids", v)),
-            "member_emails": lambda v: Q(
-                email_lower__in=[e.lower() for e in search.string_list("member_emails", v)]
+            "member_emails": lambda v: email_in(
+                "email_lower",
+                "email",
+                [
+                    normalise_email(e, "member_emails")
+                    for e in search.string_list("member_emails", v)
+                ],
             ),
-            "member_email_fuzzy": lambda v: Q(
-                email__icontains=search.string_value("member_email_fuzzy", v)
+            "member_email_fuzzy": lambda v: email_fragment(
+                "email", search.string_value("member_email_fuzzy", v), "member_email_fuzzy"
             ),
             "member_external_ids": lambda v: Q(
                 external_id__in=search.string_list("member_external_ids", v)

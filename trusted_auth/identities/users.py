@@ -14,8 +14,6 @@ import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -31,6 +29,14 @@ from trusted_auth.errors import (
     UserNotFound,
 )
 from trusted_auth.identities import search
+from trusted_auth.identities.emails import (
+    ascii_lower,
+    django_users_with_email,
+    email_fragment,
+    email_in,
+    normalise_email,
+    validate_email_address,
+)
 from trusted_auth.models import Session, UserIdentity
 from trusted_auth.models.identities import DELETED
 from trusted_auth.sessions.sessions import json_depth
@@ -56,18 +62,6 @@ def validate_external_id(
         raise BadRequest(f"{field}: up to 128 letters, digits, '.', '_' or '-'")
     if id_prefix and value.lower().startswith(id_prefix):
         raise BadRequest(f"{field}: {value!r} starts with {id_prefix!r}, which only ids do")
-    return value
-
-
-def validate_email_address(value: Any, field: str = "email") -> str:
-    if not isinstance(value, str) or not value:
-        raise BadRequest(f"{field} is required")
-    try:
-        validate_email(value)
-    except ValidationError as e:
-        raise BadRequest(f"{field}: enter a valid email address") from e
-    if not value.isascii():
-        raise BadRequest(f"{field}: only ASCII email addresses are accepted")
     return value
 
 
@@ -144,12 +138,10 @@ def create_user(
     trusted_metadata = validate_metadata(trusted_metadata)
     user_model = get_user_model()
     email_field = user_model.get_email_field_name()
-    if (
-        UserIdentity.objects.alias(email_lower=Lower("email"))
-        .filter(email_lower=email.lower())
-        .exists()
-        or user_model._default_manager.filter(**{f"{email_field}__iexact": email}).exists()
-    ):
+    key = ascii_lower(email)
+    if UserIdentity.objects.alias(email_lower=Lower("email")).filter(
+        email_lower=key
+    ).exists() or django_users_with_email(key):
         raise DuplicateEmail(f"a user with the email {email} already exists")
     _check_external_id_free(external_id)
     identity = UserIdentity(
@@ -178,11 +170,16 @@ def search_users(*, query: Any = None, cursor: Any = None, limit: Any = None) ->
         query,
         {
             "user_id": lambda v: Q(user_id__in=search.string_list("user_id", v)),
-            "email_address": lambda v: Q(
-                email_lower__in=[e.lower() for e in search.string_list("email_address", v)]
+            "email_address": lambda v: email_in(
+                "email_lower",
+                "email",
+                [
+                    normalise_email(e, "email_address")
+                    for e in search.string_list("email_address", v)
+                ],
             ),
-            "email_address_fuzzy": lambda v: Q(
-                email__icontains=search.string_value("email_address_fuzzy", v)
+            "email_address_fuzzy": lambda v: email_fragment(
+                "email", search.string_value("email_address_fuzzy", v), "email_address_fuzzy"
             ),
             "external_id": lambda v: Q(external_id__in=search.string_list("external_id", v)),
             "status": lambda v: Q(status=search.string_value("status", v)),
