@@ -38,6 +38,10 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
     HS256 is symmetric and refused). ID tokens carry no ``jti``: token_id is ``sid``. Auth0's
     default ID token lifetime is 36000 s (10 hours), so the profile accepts that lifetime.
 
+    Users write ``user_metadata`` (the Management API's ``update:current_user_metadata``; it
+    reaches a token only through an Action), so it is untrusted; ``app_metadata``,
+    ``email_verified`` and ``sub`` are the tenant's.
+
     Sources:
     https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure
     https://auth0.com/docs/secure/tokens/json-web-tokens/json-web-key-sets
@@ -57,4 +61,5 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": ["user_metadata"],
     }

@@ -37,6 +37,10 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
     (``email`` must be added as an optional claim). ``common``/``organizations`` are endpoint
     aliases, never an ``iss``: tokens always name the real tenant.
 
+    Users write none of these claims: ``email`` is the tenant administrators' (not verified by
+    Microsoft), and Entra ID sends no ``email_verified``, so a verified-email link never
+    happens; ``oid`` is immutable.
+
     Sources:
     https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
     https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
@@ -63,4 +67,5 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "oid",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

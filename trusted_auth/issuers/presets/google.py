@@ -33,6 +33,9 @@ def google(params: dict[str, str]) -> dict[str, Any]:
     ``sub email email_verified name``) and the Sign In With Google credential reference
     (payload with ``jti``).
 
+    Users write their profile ``name`` and ``picture``, which only name them; ``email``,
+    ``email_verified``, ``hd`` and ``sub`` are Google's.
+
     Sources:
     https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
     https://developers.google.com/identity/gsi/web/reference/js-reference#credential
@@ -55,4 +58,5 @@ def google(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

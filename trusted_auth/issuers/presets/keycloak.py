@@ -32,6 +32,11 @@ def keycloak(params: dict[str, str]) -> dict[str, Any]:
     ``/realms/{realm-name}``; the ``/auth`` context path was dropped in Keycloak 17) and the
     server admin guide (ID tokens with ``jti sub email email_verified name``; ``aud`` the client).
 
+    Users edit their profile in the account console: names, ``email`` (unverified until
+    confirmed when the realm verifies email) and any user attribute the realm's user profile
+    lets them edit. A mapper that puts such an attribute in the token makes that claim
+    untrusted: list it with ``--untrusted-claim``.
+
     Sources:
     https://www.keycloak.org/docs/latest/server_admin/#_oidc
     https://www.keycloak.org/securing-apps/oidc-layers
@@ -57,4 +62,5 @@ def keycloak(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

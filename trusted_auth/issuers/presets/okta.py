@@ -40,6 +40,10 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
     servers" (the org server's issuer is the org URL; a custom server's is
     ``https://<domain>/oauth2/<authorizationServerId>``) and "Validate ID tokens".
 
+    Users edit the profile attributes their org makes read-write for them (Profile Editor:
+    names, often ``email``, custom attributes). A custom claim whose expression reads such an
+    attribute is untrusted: list it with ``--untrusted-claim``; ``email_verified`` is Okta's.
+
     Sources:
     https://developer.okta.com/docs/reference/api/oidc/#id-token
     https://developer.okta.com/docs/concepts/auth-servers/
@@ -65,4 +69,5 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

@@ -38,7 +38,13 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
     optional) and "JWT Signing Keys" (supabase.com/docs/guides/auth/signing-keys: ES256 (P-256)
     or RS256 keys published at ``/auth/v1/.well-known/jwks.json``). ``jti`` is not a required
     claim, so the factor's token_id is the ``session_id``; replay protection falls back to the
-    token's digest. Supabase keeps the verification flag in ``user_metadata.email_verified``.
+    token's digest.
+
+    Users write ``user_metadata`` themselves (``supabase.auth.updateUser({data})``), so it is
+    untrusted and nothing decisive is read there (its ``full_name`` only names the user);
+    ``app_metadata`` is written with the service role key only. Access tokens carry no
+    provider-controlled ``email_verified``: add one with a Custom Access Token Hook (from
+    ``auth.users.email_confirmed_at``) and map it, or a verified-email link never happens.
 
     Sources:
     https://supabase.com/docs/guides/auth/jwt-fields
@@ -64,6 +70,6 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
             "token_id": "session_id",
             "external_user_id": "sub",
             "name": "user_metadata.full_name",
-            "email_verified": "user_metadata.email_verified",
         },
+        "untrusted_claims": ["user_metadata"],
     }
