@@ -42,7 +42,11 @@ from trusted_auth.errors import (
     TrustedAuthError,
     UnexpectedError,
 )
-from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
+from trusted_auth.internal.dependencies import (
+    input_error,
+    is_dependency_error,
+    service_unavailable,
+)
 from trusted_auth.internal.prepared import insert_all
 from trusted_auth.issuers.profile_cache import profile_for_attest
 from trusted_auth.issuers.verification import (
@@ -238,6 +242,9 @@ def _attest(
 
 def _as_domain_error(error: Exception, facts: AttestFacts) -> TrustedAuthError | None:
     """The domain error an unexpected exception stands for, or None for a plain bug."""
+    client_error = input_error(error)  # the database refused the request's own values
+    if client_error is not None:
+        return client_error
     if is_dependency_error(error):
         return service_unavailable(error)
     if isinstance(error, IntegrityError) and facts.profile is not None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -79,6 +79,7 @@ def create_organization(
 
 ORGANIZATION_ID_PREFIX = f"{ids.ORGANIZATION}-"
 MEMBER_ID_PREFIX = f"{ids.MEMBER}-"
+NAME_LENGTH, SLUG_LENGTH = 200, 128  # Organization.name and .slug max_length
 
 
 def find_organization(reference: str) -> Organization | None:
@@ -272,8 +273,10 @@ def resolve_organization(
     # An id is never created: a claim naming an unknown id names no organization.
     if not profile.can_jit_create_organizations or claimed.startswith(ORGANIZATION_ID_PREFIX):
         raise OrganizationNotFound(f"no organization {claimed[:80]!r}")
-    organization = Organization(
-        name=claimed, slug=slugify(claimed)[:128] or "organization", external_id=claimed
+    organization = Organization(  # the claim may be longer than a name or slug holds
+        name=claimed[:NAME_LENGTH],
+        slug=slugify(claimed)[:SLUG_LENGTH] or "organization",
+        external_id=claimed,
     )
     try:
         with transaction.atomic():
@@ -406,18 +409,16 @@ def search_organizations(*, query: Any = None, cursor: Any = None, limit: Any = 
             "organization_slug_fuzzy": lambda v: Q(
                 slug__icontains=search.string_value("organization_slug_fuzzy", v)
             ),
-            "allowed_domains": lambda v: _any_domain(search.string_list("allowed_domains", v)),
+            "allowed_domains": lambda v: search.any_json_string(
+                "domains_text", _normalise_domains(search.string_list("allowed_domains", v))
+            ),
         },
     )
-    return search.paginate(Organization.objects.filter(condition), cursor=cursor, limit=limit)
-
-
-def _any_domain(domains: list[str]) -> Q:
-    # JSON containment is not portable to SQLite; the domains list is small, so match its text.
-    condition = Q(pk__in=[])
-    for domain in _normalise_domains(domains):
-        condition |= Q(email_allowed_domains__icontains=f'"{domain}"')
-    return condition
+    # JSON containment is not portable to SQLite: the stored list is matched as text.
+    found = Organization.objects.alias(
+        domains_text=Cast("email_allowed_domains", TextField())
+    ).filter(condition)
+    return search.paginate(found, cursor=cursor, limit=limit)
 
 
 def get_member(
@@ -545,21 +546,16 @@ def search_members(
             "member_external_ids": lambda v: Q(
                 external_id__in=search.string_list("member_external_ids", v)
             ),
-            "member_roles": lambda v: _any_role(search.string_list("member_roles", v)),
+            "member_roles": lambda v: search.any_json_string(
+                "roles_text", search.string_list("member_roles", v)
+            ),
             "statuses": lambda v: Q(status__in=search.string_list("statuses", v)),
         },
     )
     members = (
         Member.objects.select_related("organization")
-        .alias(email_lower=Lower("email"))
+        .alias(email_lower=Lower("email"), roles_text=Cast("roles", TextField()))
         .filter(organization__organization_id__in=ids)
         .filter(condition)
     )
     return search.paginate(members, cursor=cursor, limit=limit)
-
-
-def _any_role(roles: list[str]) -> Q:
-    condition = Q(pk__in=[])
-    for role in roles:
-        condition |= Q(roles__icontains=f'"{role}"')
-    return condition

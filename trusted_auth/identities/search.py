@@ -8,14 +8,18 @@ an export leaks rows.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
+from django.db import DatabaseError
 from django.db.models import Model, Q, QuerySet
 
 from trusted_auth.errors import BadRequest
+from trusted_auth.internal.dependencies import input_error
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -52,6 +56,23 @@ def string_value(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value or "\x00" in value or len(value) > 256:
         raise BadRequest(f"filter {name}: filter_value must be a non-empty string")
     return value
+
+
+def any_json_string(alias: str, values: list[str]) -> Q:
+    """Rows whose JSON list of strings, cast to text as ``alias``, holds one of ``values``.
+
+    One regular expression for all the values, so a filter is one SQL expression whatever its
+    length (an OR of one LIKE per value nests 1,000 deep, past SQLite's limit). An element is
+    matched whole: its JSON spelling (with ``\\u`` escapes as SQLite stores them, or without, as
+    PostgreSQL prints them) between the ``[``/``,`` before it and the ``,``/``]`` after it.
+    """
+    spellings = dict.fromkeys(
+        re.escape(json.dumps(value, ensure_ascii=ascii_only)[1:-1])
+        for value in values
+        for ascii_only in (True, False)
+    )
+    pattern = r'[\[,]\s*"(?:' + "|".join(spellings) + r')"\s*[,\]]'
+    return Q(**{f"{alias}__regex": pattern})
 
 
 def query_filter(query: Any, filters: Mapping[str, Filter]) -> Q:
@@ -93,7 +114,6 @@ def paginate(queryset: QuerySet[Model], *, cursor: Any, limit: Any) -> Page:
     neither repeat nor skip rows when others are created meanwhile.
     """
     size = validate_limit(limit)
-    total = queryset.count()
     rows = queryset.order_by("pk")
     if cursor is not None:
         if not isinstance(cursor, str):
@@ -103,7 +123,16 @@ def paginate(queryset: QuerySet[Model], *, cursor: Any, limit: Any) -> Page:
         except (signing.BadSignature, TypeError, ValueError) as e:
             raise BadRequest("cursor must be the next_cursor of a previous search") from e
         rows = rows.filter(pk__gt=after)
-    page = list(rows[: size + 1])
+    try:
+        total = queryset.count()
+        page = list(rows[: size + 1])
+    except DatabaseError as e:
+        # A query the database refuses for its size (too many values for one statement) is
+        # the query's fault, named as such; any other database error goes on as it is.
+        client_error = input_error(e, field="query")
+        if client_error is None:
+            raise
+        raise client_error from e
     more = len(page) > size
     page = page[:size]
     next_cursor = signing.dumps(page[-1].pk, salt=_CURSOR_SALT) if more else None
