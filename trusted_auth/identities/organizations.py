@@ -285,10 +285,10 @@ def resolve_organization(
             organization.save()
             return organization
     except IntegrityError:
-        organization = find_organization(claimed)
-        if organization is None:
+        created = find_organization(claimed)  # by a concurrent attest of the same claim
+        if created is None:
             raise BadRequest(f"cannot create an organization for {claimed[:80]!r}") from None
-        return organization
+        return created
 
 
 def organization_as_dict(organization: Organization) -> dict[str, Any]:
