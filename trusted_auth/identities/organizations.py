@@ -281,6 +281,10 @@ def resolve_organization(
     try:
         with transaction.atomic():
             lock_references(organization)
+            # A concurrent attest of the same claim may have created it while we waited.
+            created = find_organization(claimed)
+            if created is not None:
+                return created
             check_references(organization)
             organization.save()
             return organization
