@@ -143,6 +143,33 @@ def test_fuzzy_email_filters_follow_the_rule_too(api, fuzzy):
     assert_bad_request(response, "email_address_fuzzy", "")
 
 
+def test_fuzzy_email_filters_fold_ascii_case_and_skip_look_alikes(api):
+    sam = users.create_user(email="sam@example.com")
+    user = get_user_model().objects.create_user("long-s", LONG_S)
+    UserIdentity.objects.create(django_user=user, email=LONG_S)  # written before the rule
+    org = organizations.create_organization(name="Acme", slug="acme")
+    member = organizations.create_member(organization=org, email="sam@example.com")
+    Member.objects.create(organization=org, email=LONG_S)
+
+    found_users = api.post(
+        "/v1/users/search",
+        {"query": query("email_address_fuzzy", "SAM@")},
+        format="json",
+    ).json()
+    found_members = api.post(
+        "/v1/b2b/organizations/members/search",
+        {"organization_ids": [org.organization_id], "query": query("member_email_fuzzy", "SAM@")},
+        format="json",
+    ).json()
+
+    assert [u["user_id"] for u in found_users["results"]] == [sam.user_id]
+    assert [m["member_id"] for m in found_members["members"]] == [member.member_id]
+
+
+def query(name: str, value: object) -> dict:
+    return {"operator": "AND", "operands": [{"filter_name": name, "filter_value": value}]}
+
+
 # --- creating and updating users and members --------------------------------------------------
 
 
