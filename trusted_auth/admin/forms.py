@@ -30,13 +30,12 @@ from trusted_auth.models.profiles import (
     validate_claim_path,
 )
 
-UNTRUSTED_SPLIT = re.compile(r"[\s,]+")
-
 MAPPING_FIELD_PREFIX = "map_"
 PEM_INLINE_PREFIX = "pem_keys"  # the inline formset's prefix: the related_name of the keys
 MAX_SUBMITTED_KEY_FORMS = 20  # far above MAX_PEM_KEYS; never loop on a forged TOTAL_FORMS
 WIDE = "width: min(40em, 100%)"  # issuers and URLs are long
 MAPPING_KEYS = REQUIRED_MAPPING_KEYS + OPTIONAL_MAPPING_KEYS
+UNTRUSTED_SPLIT = re.compile(r"[\s,]+")  # untrusted claims: one per line, or comma-separated
 _MAPPING_HELP = {
     "email": _("Required. The claim holding the user's email, e.g. email."),
     "token_id": _(

@@ -37,6 +37,10 @@ from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenP
 from trusted_auth.models.identities import ACTIVE, DELETED
 from trusted_auth.timeutil import rfc3339
 
+ORGANIZATION_ID_PREFIX = f"{ids.ORGANIZATION}-"
+MEMBER_ID_PREFIX = f"{ids.MEMBER}-"
+NAME_LENGTH, SLUG_LENGTH = 200, 128  # Organization.name and .slug max_length
+
 
 def _normalise_domains(domains: list[str] | None) -> list[str]:
     return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
@@ -75,11 +79,6 @@ def create_organization(
     )
     _save_organization(organization, context=context, action="organization_create")
     return organization
-
-
-ORGANIZATION_ID_PREFIX = f"{ids.ORGANIZATION}-"
-MEMBER_ID_PREFIX = f"{ids.MEMBER}-"
-NAME_LENGTH, SLUG_LENGTH = 200, 128  # Organization.name and .slug max_length
 
 
 def find_organization(reference: str) -> Organization | None:
