@@ -1,16 +1,17 @@
 """The one email rule (DESIGN.md §4 step 5): what address is accepted, and how two compare.
 
 Attest (the mapped email), identity links, JIT, users and members, and every management lookup
-and search use it. An address is accepted when, after NFC, it is ASCII, at most 254 characters,
-free of control characters and valid for Django's ``EmailValidator``; it is stored as given and
-compared by ASCII case-folding only (A–Z to a–z). Anything else is refused, never folded into
-another address: Python's ``lower()``/``casefold()`` and the databases' ``UPPER``/``LOWER`` map
-look-alikes such as U+212A KELVIN SIGN to ASCII "k".
+and search use it. An address is accepted when it is plain ASCII (so NFC leaves it as it is;
+one NFC would turn into ASCII, such as "Kevin" written with U+212A KELVIN SIGN, is refused as a
+look-alike), at most 254 characters, free of control characters and valid for Django's
+``EmailValidator``. It is stored as given and compared by ASCII case-folding only (A–Z to
+a–z): Python's ``lower()``/``casefold()`` and the databases' ``UPPER``/``LOWER`` fold
+look-alikes into ASCII, so a database match is confirmed by that exact comparison.
 
-ASCII only, because Django's validator matches the local part case-insensitively (so it lets
-the Kelvin sign through as a "k"), and because then SQLite's ASCII ``LOWER`` and PostgreSQL's
-Unicode ``LOWER`` agree on every accepted address. Internationalised domains go in their
-``xn--`` form.
+ASCII only, because Django's validator matches the local part case-insensitively (it lets the
+Kelvin sign through as a "k"), and because SQLite's ASCII ``LOWER`` and PostgreSQL's Unicode
+``LOWER`` then agree on every accepted address. Internationalised domains go in their ``xn--``
+form.
 """
 
 from __future__ import annotations
@@ -47,17 +48,13 @@ def validate_email_address(value: Any, field: str = "email") -> str:
         )
     if any(unicodedata.category(c) == "Cc" for c in value):
         raise BadRequest(f"{field} is not a valid email address: it holds a control character")
-    normal = unicodedata.normalize("NFC", value)
     if not value.isascii():
-        look_alike = normal.isascii()  # e.g. U+212A KELVIN SIGN, whose NFC is "K"
-        raise BadRequest(
-            f"{field} must be plain ASCII: "
-            + (
-                "it holds a character that only looks like ASCII (such as U+212A KELVIN SIGN)"
-                if look_alike
-                else "an internationalised domain goes in its xn-- form"
-            )
+        why = (
+            "it holds a character that only looks like ASCII (such as U+212A KELVIN SIGN)"
+            if unicodedata.normalize("NFC", value).isascii()  # U+212A's NFC is "K"
+            else "an internationalised domain goes in its xn-- form"
         )
+        raise BadRequest(f"{field} must be plain ASCII: {why}")
     try:
         validate_email(value)
     except ValidationError as e:
