@@ -29,6 +29,7 @@ from django.utils.module_loading import import_string
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import IdentityLinkRequired, TrustedAuthError
 from trusted_auth.identities import links
+from trusted_auth.identities.emails import ascii_lower
 from trusted_auth.identities.hints import with_link_command
 from trusted_auth.identities.principal import Principal
 from trusted_auth.models import (
@@ -205,7 +206,7 @@ class DefaultTrustedAuthAdapter:
         organization = accounts.organization
         if organization is not None:
             allowed = organization.email_allowed_domains
-            if allowed and attributes["email"].rsplit("@", 1)[-1].lower() not in allowed:
+            if allowed and ascii_lower(attributes["email"].rsplit("@", 1)[-1]) not in allowed:
                 raise TrustedAuthError(
                     "the email's domain is not in the organization's email_allowed_domains",
                     error_type="email_jit_provisioning_not_allowed",

@@ -3,6 +3,7 @@ key type that follows what was pasted (PEM keys without a JWKS URL make a PEM pr
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -28,6 +29,7 @@ PEM_INLINE_PREFIX = "pem_keys"  # the inline formset's prefix: the related_name 
 MAX_SUBMITTED_KEY_FORMS = 20  # far above MAX_PEM_KEYS; never loop on a forged TOTAL_FORMS
 WIDE = "width: min(40em, 100%)"  # issuers and URLs are long
 MAPPING_KEYS = REQUIRED_MAPPING_KEYS + OPTIONAL_MAPPING_KEYS
+UNTRUSTED_SPLIT = re.compile(r"[\s,]+")  # untrusted claims: one per line, or comma-separated
 _MAPPING_HELP = {
     "email": _("Required. The claim holding the user's email, e.g. email."),
     "token_id": _(
@@ -120,6 +122,16 @@ class ProfileForm(forms.ModelForm):
         widget=forms.URLInput(attrs={"class": "vURLField", "style": WIDE}),
         help_text=_("https only. Fetched once when you save; its usable keys are listed below."),
     )
+    untrusted_claims = forms.CharField(
+        label=_("untrusted claims"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 40, "spellcheck": "false"}),
+        help_text=_(
+            "One per line: claim paths the issuer's users write themselves (user_metadata) or "
+            "prefixes ending in * (custom:*). email, email_verified, external ids, "
+            "organization_id and role_ids may not be mapped under them."
+        ),
+    )
     algorithms = forms.MultipleChoiceField(
         label=_("allowed algorithms"),
         choices=[(a, a) for a in SUPPORTED_ALGORITHMS],
@@ -147,6 +159,7 @@ class ProfileForm(forms.ModelForm):
             "replay_policy",
             "link_policy",
             "require_verified_email",
+            "untrusted_claims",
         ]
         widgets = {
             "public_key_type": forms.RadioSelect,
@@ -171,6 +184,8 @@ class ProfileForm(forms.ModelForm):
             mapping = {"email": "email", "token_id": "jti"}
         for key in MAPPING_KEYS:
             self.fields[mapping_field_name(key)].initial = mapping.get(key, "")
+        if not self.is_bound and "untrusted_claims" not in self.initial:
+            self.initial["untrusted_claims"] = "\n".join(self.instance.untrusted_claims or [])
 
     def _update_errors(self, errors: ValidationError) -> None:
         # The model's clean() repeats "needs a JWKS URL" for a URL this form already refused.
@@ -191,6 +206,15 @@ class ProfileForm(forms.ModelForm):
         except InvalidProfile as e:
             raise _field_error(e) from e
         return issuer
+
+    def clean_untrusted_claims(self) -> list[str]:
+        text = self.cleaned_data.get("untrusted_claims") or ""
+        try:
+            return profile_service.clean_untrusted_claims(
+                [path for path in UNTRUSTED_SPLIT.split(text) if path]
+            )
+        except InvalidProfile as e:
+            raise _field_error(e) from e
 
     def clean_algorithms(self) -> list[str]:
         try:
@@ -246,6 +270,10 @@ class ProfileForm(forms.ModelForm):
         mapping = self._clean_mapping_fields()
         if mapping is not None:
             self.instance.attribute_mapping = mapping
+            # A decisive attribute read from a claim the users write: the error goes next to it.
+            untrusted = cleaned.get("untrusted_claims")
+            for key, message in profile_service.untrusted_mappings(mapping, untrusted or []):
+                self.add_error(mapping_field_name(key), message)
         self._infer_key_type(cleaned)
         url = cleaned.get("jwks_url")
         is_jwks = cleaned.get("public_key_type") == TrustedAuthTokenProfile.KeyType.JWK

@@ -25,7 +25,13 @@ from trusted_auth.admin.sessions import (
 )
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError
-from trusted_auth.identities.organizations import normalise_domains, validate_roles
+from trusted_auth.identities.emails import validate_email_address
+from trusted_auth.identities.organizations import (
+    check_references,
+    lock_references,
+    normalise_domains,
+    validate_roles,
+)
 from trusted_auth.models import Member, Organization, Session, UserIdentity
 
 RECENT_SESSIONS = 20
@@ -42,9 +48,23 @@ class LimitedInlinesMixin(admin.ModelAdmin):
         return limited_inline_kwargs(self, request, obj, inline, kwargs)
 
 
+def _email_rule(value: str) -> str:
+    """The one email rule (``identities.emails``), as a form error next to the field."""
+    try:
+        return validate_email_address(value)
+    except TrustedAuthError as e:
+        raise forms.ValidationError(e.message) from e
+
+
+class UserIdentityForm(forms.ModelForm):
+    def clean_email(self) -> str:
+        return _email_rule(self.cleaned_data["email"])
+
+
 @admin.register(UserIdentity)
 class UserIdentityAdmin(PublicIdAdminMixin, LinkFormsetMixin, admin.ModelAdmin):
     public_id_field = "user_id"
+    form = UserIdentityForm
     list_display = ("user_id", "email", "external_id", "status", "provisioned_by", "created_at")
     list_filter = ("status",)
     search_fields = ("=user_id", "email", "=external_id", "django_user__username")
@@ -133,6 +153,14 @@ class OrganizationForm(forms.ModelForm):
             raise forms.ValidationError(_("Not a domain: %(bad)s."), params={"bad": ", ".join(bad)})
         return domains
 
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # a ModelForm hook the stubs omit
+        try:
+            check_references(self.instance)  # the API's rule: one reference, one organization
+        except TrustedAuthError as e:
+            slug = e.message.startswith("organization_slug")
+            self.add_error("slug" if slug else "external_id", e.message)
+
 
 class MembersInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Member
@@ -175,6 +203,13 @@ class OrganizationAdmin(PublicIdAdminMixin, LimitedInlinesMixin, admin.ModelAdmi
     )
     inlines = [MembersInline, OrganizationSessionsInline]
 
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        # The admin's view runs in a transaction: a concurrent writer of the same value waits
+        # here, then the rule is checked again (a loud failure, never two tenants for a name).
+        lock_references(obj)
+        check_references(obj)
+        super().save_model(request, obj, form, change)
+
     @admin.display(description=_("see also"))
     def links(self, organization: Organization) -> str:
         if not organization.pk:
@@ -207,6 +242,9 @@ class MemberForm(forms.ModelForm):
         assert isinstance(roles, forms.MultipleChoiceField)
         roles.choices = [(r, r) for r in known + extra]
         self.fields["roles"].help_text = _("Roles are defined by TRUSTED_AUTH['ROLES'].")
+
+    def clean_email(self) -> str:
+        return _email_rule(self.cleaned_data["email"])
 
     def clean_roles(self) -> list[str]:
         try:

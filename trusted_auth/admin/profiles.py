@@ -71,6 +71,8 @@ def initial_from_fields(fields: dict[str, Any]) -> dict[str, Any]:
         initial["max_token_lifetime_seconds"] = fields["max_token_lifetime_seconds"]
     if fields.get("jwks_url"):
         initial["public_key_type"] = TrustedAuthTokenProfile.KeyType.JWK
+    if fields.get("untrusted_claims"):
+        initial["untrusted_claims"] = "\n".join(fields["untrusted_claims"])
     for key in MAPPING_KEYS:
         initial[mapping_field_name(key)] = (fields.get("attribute_mapping") or {}).get(key, "")
     return initial
@@ -155,7 +157,10 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
             (
                 _("Attribute mapping"),
                 {
-                    "fields": tuple(mapping_field_name(key) for key in MAPPING_KEYS),
+                    "fields": (
+                        *(mapping_field_name(key) for key in MAPPING_KEYS),
+                        "untrusted_claims",
+                    ),
                     "description": _(
                         "Which claim of the token gives each attribute. Bold ones are required. "
                         "A dotted path reaches into nested claims: user_metadata.full_name reads "

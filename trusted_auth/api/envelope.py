@@ -15,7 +15,11 @@ from rest_framework.views import APIView
 
 from trusted_auth.api.parsers import BoundedJSONParser, JSONRequired
 from trusted_auth.errors import ServiceUnavailable, TrustedAuthError
-from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
+from trusted_auth.internal.dependencies import (
+    input_error,
+    is_dependency_error,
+    service_unavailable,
+)
 from trusted_auth.internal.http import error_body, new_request_id
 
 logger = logging.getLogger("trusted_auth")
@@ -87,7 +91,10 @@ class StytchAPIView(APIView):
         Attest views override it to leave an audit event when the attest never started."""
 
     def handle_exception(self, exc: Exception) -> Response:
-        if is_dependency_error(exc):
+        client_error = input_error(exc)  # the database refused the request's own values
+        if client_error is not None:
+            exc = client_error
+        elif is_dependency_error(exc):
             exc = service_unavailable(exc)
             self.dependency_failed(exc)
         status_code, body, headers = error_answer(exc, self.request_id())

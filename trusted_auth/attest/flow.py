@@ -24,7 +24,11 @@ from trusted_auth.errors import (
     UnexpectedError,
 )
 from trusted_auth.identities.principal import Principal
-from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
+from trusted_auth.internal.dependencies import (
+    input_error,
+    is_dependency_error,
+    service_unavailable,
+)
 from trusted_auth.internal.http import RequestContext
 from trusted_auth.internal.prepared import insert_all
 from trusted_auth.issuers.profile_lookup import profile_for_attest
@@ -209,6 +213,9 @@ def _attest(
 
 def _as_domain_error(error: Exception, facts: AttestFacts) -> TrustedAuthError | None:
     """The domain error an unexpected exception stands for, or None for a plain bug."""
+    client_error = input_error(error)  # the database refused the request's own values
+    if client_error is not None:
+        return client_error
     if is_dependency_error(error):
         return service_unavailable(error)
     if isinstance(error, IntegrityError) and facts.profile is not None:

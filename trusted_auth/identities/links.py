@@ -28,6 +28,12 @@ from trusted_auth.errors import (
     UserInactive,
     UserNotFound,
 )
+from trusted_auth.identities.emails import (
+    ascii_lower,
+    django_users_with_email,
+    same_email,
+    validate_email_address,
+)
 from trusted_auth.identities.hints import LINK_COMMAND
 from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import (
@@ -58,7 +64,7 @@ def link_key(
     external_id = attributes.get("external_member_id" if member else "external_user_id")
     if external_id:
         return LinkKey(profile.issuer, IdentityLink.Kind.EXTERNAL_ID, external_id)
-    return LinkKey(profile.issuer, IdentityLink.Kind.EMAIL, attributes["email"].lower())
+    return LinkKey(profile.issuer, IdentityLink.Kind.EMAIL, ascii_lower(attributes["email"]))
 
 
 def user_is_out(user: Any) -> bool:
@@ -145,18 +151,14 @@ _IDENTITY_BY_EMAIL = PreparedQuery(
 
 
 def user_by_email(email: str) -> tuple[UserIdentity | None, Any | None]:
-    """The consumer account with this email: its ``UserIdentity`` (and Django user), or a
-    Django user that has no identity yet, or nothing. Several such Django users: refused."""
-    identity = _IDENTITY_BY_EMAIL.first(email_lower=email.lower())
-    if identity is not None:
+    """The consumer account with this (valid) email: its ``UserIdentity`` (and Django user), or
+    a Django user that has no identity yet, or nothing. Several such Django users: refused.
+    Compared by the email rule: a database match is kept only when it is the same address."""
+    key = ascii_lower(email)
+    identity = _IDENTITY_BY_EMAIL.first(email_lower=key)
+    if identity is not None and same_email(identity.email, key):
         return identity, identity.django_user
-    user_model = get_user_model()
-    users = list(
-        user_model._default_manager.filter(
-            **{f"{user_model.get_email_field_name()}__iexact": email},
-            trusted_auth_identity__isnull=True,
-        )[:2]
-    )
+    users = django_users_with_email(key, trusted_auth_identity__isnull=True)
     if len(users) > 1:
         raise IdentityLinkRequired(
             f"several accounts have this email; an operator may link one with {LINK_COMMAND}"
@@ -308,13 +310,16 @@ class MemberAccounts(Accounts):
 
     def by_email(self, email: str) -> tuple[Member | None, Any | None]:
         # Lower(email), the expression of the unique (Lower(email), organization) index.
+        key = ascii_lower(email)
         member = (
             Member.objects.select_related("organization", "django_user")
             .filter(organization=self.organization)
             .alias(email_lower=Lower("email"))
-            .filter(email_lower=email.lower())
+            .filter(email_lower=key)
             .first()
         )
+        if member is not None and not same_email(member.email, key):
+            member = None  # a look-alike the database folded (PostgreSQL's Unicode LOWER)
         return member, member.django_user if member else None
 
     def new(self, attributes: dict[str, Any]) -> Member:
@@ -366,7 +371,7 @@ def account_for_operator(
         return identity
     if not email:
         raise BadRequest("name the account: a user id, an email or a member id")
-    identity, user = user_by_email(email)
+    identity, user = user_by_email(validate_email_address(email))
     if identity is not None:
         return identity
     if user is None:
@@ -379,7 +384,7 @@ def _explicit_key(issuer: str, external_id: str | None, account: UserIdentity | 
         raise BadRequest("the issuer is required")
     if external_id:
         return LinkKey(issuer, IdentityLink.Kind.EXTERNAL_ID, external_id)
-    return LinkKey(issuer, IdentityLink.Kind.EMAIL, account.email.lower())
+    return LinkKey(issuer, IdentityLink.Kind.EMAIL, ascii_lower(account.email))
 
 
 def _owner(account: UserIdentity | Member) -> dict[str, Any]:

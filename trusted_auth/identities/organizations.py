@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from trusted_auth import signals
+from trusted_auth import ids, signals
 from trusted_auth.audit.changes import record_change
 from trusted_auth.audit.events import RequestContext
 from trusted_auth.conf import trusted_auth_settings
@@ -24,15 +25,21 @@ from trusted_auth.errors import (
     TrustedAuthError,
 )
 from trusted_auth.identities import search
-from trusted_auth.identities.users import (
+from trusted_auth.identities.emails import (
+    email_fragment,
+    email_in,
+    normalise_email,
     validate_email_address,
-    validate_external_id,
-    validate_metadata,
 )
+from trusted_auth.identities.users import validate_external_id, validate_metadata
 from trusted_auth.issuers.verification import claims_rejected
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.models.identities import ACTIVE, DELETED
 from trusted_auth.timeutil import rfc3339
+
+ORGANIZATION_ID_PREFIX = f"{ids.ORGANIZATION}-"
+MEMBER_ID_PREFIX = f"{ids.MEMBER}-"
+NAME_LENGTH, SLUG_LENGTH = 200, 128  # Organization.name and .slug max_length
 
 
 def _normalise_domains(domains: list[str] | None) -> list[str]:
@@ -66,7 +73,7 @@ def create_organization(
     organization = Organization(
         name=name,
         slug=slug or slugify(name),
-        external_id=validate_external_id(external_id),
+        external_id=validate_external_id(external_id, "organization_external_id"),
         email_allowed_domains=_normalise_domains(email_allowed_domains),
         trusted_metadata=validate_metadata(trusted_metadata),
     )
@@ -75,21 +82,87 @@ def create_organization(
 
 
 def find_organization(reference: str) -> Organization | None:
-    """An organization by its id, its slug or its external id."""
-    return Organization.objects.filter(
-        Q(organization_id=reference)
-        | Q(slug=reference)
-        | (Q(external_id=reference) & ~Q(external_id=""))
-    ).first()
+    """The organization ``reference`` names, by one rule: an ``organization-…`` reference is an
+    id and only an id; anything else is a slug or an external id, two namespaces that never
+    share a value between two organizations (``check_references`` refuses it where it is
+    written). Two organizations answering to one reference (rows written before that rule, or
+    by hand) is a 400, never a guess."""
+    if reference.startswith(ORGANIZATION_ID_PREFIX):
+        return Organization.objects.filter(organization_id=reference).first()
+    matches = list(
+        Organization.objects.filter(Q(slug=reference) | Q(external_id=reference)).order_by("pk")[:2]
+    )
+    if len(matches) > 1:
+        raise BadRequest(
+            f"organization_id {reference[:80]!r} is the slug of one organization and the "
+            "external id of another: name the organization by its organization_id"
+        )
+    return matches[0] if matches else None
 
 
 def get_organization(reference: Any) -> Organization:
     if not isinstance(reference, str) or not reference:
         raise BadRequest("organization_id is required")
+    if "\x00" in reference:
+        raise BadRequest("organization_id must not contain NUL")
     organization = find_organization(reference)
     if organization is None:
         raise OrganizationNotFound(f"no organization {reference[:80]!r}")
     return organization
+
+
+def check_references(organization: Organization) -> None:
+    """Refuse a slug or external id that another reference kind could mean: one that starts
+    with ``organization-`` (in any case), or one that is another organization's value in the
+    other namespace (a slug that is another's external id, or the reverse). 400 naming the
+    field. Run it under ``lock_references``; same-namespace duplicates are the unique
+    constraints' (409)."""
+    fields = {
+        "organization_slug": organization.slug,
+        "organization_external_id": organization.external_id,
+    }
+    for field, value in fields.items():
+        if value.lower().startswith(ORGANIZATION_ID_PREFIX):
+            raise BadRequest(
+                f"{field}: {value[:80]!r} starts with {ORGANIZATION_ID_PREFIX!r}, which only "
+                "organization ids do"
+            )
+    others = Organization.objects.exclude(pk=organization.pk)
+    if organization.slug and others.filter(external_id=organization.slug).exists():
+        raise BadRequest(
+            f"organization_slug: {organization.slug[:80]!r} is another organization's "
+            "external id, and one reference must name one organization"
+        )
+    if organization.external_id and others.filter(slug=organization.external_id).exists():
+        raise BadRequest(
+            f"organization_external_id: {organization.external_id[:80]!r} is another "
+            "organization's slug, and one reference must name one organization"
+        )
+
+
+def lock_references(organization: Organization) -> None:
+    """Serialise writers of the same slug or external id until the transaction ends, so two
+    concurrent writes cannot both pass ``check_references`` (one as a slug, one as an external
+    id: no unique constraint spans two columns).
+
+    PostgreSQL: a transaction-scoped advisory lock per value; the second writer waits for the
+    first to commit, then sees its row (READ COMMITTED reads each statement afresh). SQLite
+    needs none: it runs one writer at a time, and a transaction that read before another's
+    write committed cannot write (``database is locked``, a 503 to retry). Must be called
+    inside ``transaction.atomic()``.
+    """
+    if connection.vendor != "postgresql":
+        return
+    values = {organization.slug, organization.external_id} - {""}
+    keys = sorted(_advisory_key(value) for value in values)  # one order: no deadlock
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _advisory_key(value: str) -> int:
+    digest = hashlib.sha256(f"trusted_auth.organization_reference:{value}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def create_member(
@@ -110,7 +183,7 @@ def create_member(
         organization=organization,
         email=validate_email_address(email, "email_address"),
         name=_text(name, "name"),
-        external_id=validate_external_id(external_id),
+        external_id=validate_external_id(external_id, id_prefix=MEMBER_ID_PREFIX),
         roles=roles,
         trusted_metadata=validate_metadata(trusted_metadata),
     )
@@ -196,18 +269,29 @@ def resolve_organization(
     if from_claim is not None:
         return from_claim
     assert claimed is not None  # neither given was refused first
-    if not profile.can_jit_create_organizations:
+    # An id is never created: a claim naming an unknown id names no organization.
+    if not profile.can_jit_create_organizations or claimed.startswith(ORGANIZATION_ID_PREFIX):
         raise OrganizationNotFound(f"no organization {claimed[:80]!r}")
+    organization = Organization(  # the claim may be longer than a name or slug holds
+        name=claimed[:NAME_LENGTH],
+        slug=slugify(claimed)[:SLUG_LENGTH] or "organization",
+        external_id=claimed,
+    )
     try:
         with transaction.atomic():
-            return Organization.objects.create(
-                name=claimed, slug=slugify(claimed)[:128] or "organization", external_id=claimed
-            )
+            lock_references(organization)
+            # A concurrent attest of the same claim may have created it while we waited.
+            created = find_organization(claimed)
+            if created is not None:
+                return created
+            check_references(organization)
+            organization.save()
+            return organization
     except IntegrityError:
-        organization = find_organization(claimed)
-        if organization is None:
+        created = find_organization(claimed)  # by a concurrent attest of the same claim
+        if created is None:
             raise BadRequest(f"cannot create an organization for {claimed[:80]!r}") from None
-        return organization
+        return created
 
 
 def organization_as_dict(organization: Organization) -> dict[str, Any]:
@@ -245,6 +329,8 @@ def _save_organization(organization: Organization, *, context, action: str) -> N
     try:
         organization.full_clean()
         with transaction.atomic():
+            lock_references(organization)
+            check_references(organization)
             organization.save()
             record_change(action, organization_id=organization.organization_id, context=context)
     except ValidationError as e:
@@ -282,7 +368,7 @@ def update_organization(
     if slug is not None:
         organization.slug = _text(slug, "organization_slug")
     if external_id is not None:
-        organization.external_id = validate_external_id(external_id)
+        organization.external_id = validate_external_id(external_id, "organization_external_id")
     if email_allowed_domains is not None:
         if not isinstance(email_allowed_domains, list) or not all(
             isinstance(d, str) for d in email_allowed_domains
@@ -326,18 +412,16 @@ def search_organizations(*, query: Any = None, cursor: Any = None, limit: Any = 
             "organization_slug_fuzzy": lambda v: Q(
                 slug__icontains=search.string_value("organization_slug_fuzzy", v)
             ),
-            "allowed_domains": lambda v: _any_domain(search.string_list("allowed_domains", v)),
+            "allowed_domains": lambda v: search.any_json_string(
+                "domains_text", _normalise_domains(search.string_list("allowed_domains", v))
+            ),
         },
     )
-    return search.paginate(Organization.objects.filter(condition), cursor=cursor, limit=limit)
-
-
-def _any_domain(domains: list[str]) -> Q:
-    # JSON containment is not portable to SQLite; the domains list is small, so match its text.
-    condition = Q(pk__in=[])
-    for domain in _normalise_domains(domains):
-        condition |= Q(email_allowed_domains__icontains=f'"{domain}"')
-    return condition
+    # JSON containment is not portable to SQLite: the stored list is matched as text.
+    found = Organization.objects.alias(
+        domains_text=Cast("email_allowed_domains", TextField())
+    ).filter(condition)
+    return search.paginate(found, cursor=cursor, limit=limit)
 
 
 def get_member(
@@ -346,13 +430,14 @@ def get_member(
     """A member of ``organization`` by its ``member_id`` or external id, or by email."""
     members = Member.objects.select_related("organization").filter(organization=organization)
     if isinstance(reference, str) and reference and "\x00" not in reference:
-        member = members.filter(
-            Q(member_id=reference) | (Q(external_id=reference) & ~Q(external_id=""))
-        ).first()
-    elif isinstance(email_address, str) and email_address and "\x00" not in email_address:
+        # One rule: "member-…" is an id and only an id; anything else an external id.
+        by = "member_id" if reference.startswith(MEMBER_ID_PREFIX) else "external_id"
+        member = members.filter(**{by: reference}).first()
+    elif email_address is not None and email_address != "":
+        key = normalise_email(email_address, "email_address")
         member = (
             members.alias(email_lower=Lower("email"))
-            .filter(email_lower=email_address.lower())
+            .filter(email_in("email_lower", "email", [key]))
             .first()
         )
     else:
@@ -380,7 +465,7 @@ def update_member(
     if email_address is not None:
         member.email = validate_email_address(email_address, "email_address")
     if external_id is not None:
-        member.external_id = validate_external_id(external_id)
+        member.external_id = validate_external_id(external_id, id_prefix=MEMBER_ID_PREFIX)
     if roles is not None:
         member.roles = validate_roles(_role_list(roles))
     if trusted_metadata is not None:
@@ -450,30 +535,30 @@ def search_members(
         query,
         {
             "member_ids": lambda v: Q(member_id__in=search.string_list("member_ids", v)),
-            "member_emails": lambda v: Q(
-                email_lower__in=[e.lower() for e in search.string_list("member_emails", v)]
+            "member_emails": lambda v: email_in(
+                "email_lower",
+                "email",
+                [
+                    normalise_email(e, "member_emails")
+                    for e in search.string_list("member_emails", v)
+                ],
             ),
-            "member_email_fuzzy": lambda v: Q(
-                email__icontains=search.string_value("member_email_fuzzy", v)
+            "member_email_fuzzy": lambda v: email_fragment(
+                "email", search.string_value("member_email_fuzzy", v), "member_email_fuzzy"
             ),
             "member_external_ids": lambda v: Q(
                 external_id__in=search.string_list("member_external_ids", v)
             ),
-            "member_roles": lambda v: _any_role(search.string_list("member_roles", v)),
+            "member_roles": lambda v: search.any_json_string(
+                "roles_text", search.string_list("member_roles", v)
+            ),
             "statuses": lambda v: Q(status__in=search.string_list("statuses", v)),
         },
     )
     members = (
         Member.objects.select_related("organization")
-        .alias(email_lower=Lower("email"))
+        .alias(email_lower=Lower("email"), roles_text=Cast("roles", TextField()))
         .filter(organization__organization_id__in=ids)
         .filter(condition)
     )
     return search.paginate(members, cursor=cursor, limit=limit)
-
-
-def _any_role(roles: list[str]) -> Q:
-    condition = Q(pk__in=[])
-    for role in roles:
-        condition |= Q(roles__icontains=f'"{role}"')
-    return condition

@@ -5,14 +5,18 @@ An unknown filter is refused, never ignored: silently widening a search is how a
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
+from django.db import DatabaseError
 from django.db.models import Model, Q, QuerySet
 
 from trusted_auth.errors import BadRequest
+from trusted_auth.internal.dependencies import input_error
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -51,6 +55,23 @@ def string_value(name: str, value: Any) -> str:
     return value
 
 
+def any_json_string(alias: str, values: list[str]) -> Q:
+    """Rows whose JSON list of strings, cast to text as ``alias``, holds one of ``values``.
+
+    One regular expression for all the values, so a filter is one SQL expression whatever its
+    length (an OR of one LIKE per value nests 1,000 deep, past SQLite's limit). An element is
+    matched whole: its JSON spelling (with ``\\u`` escapes as SQLite stores them, or without, as
+    PostgreSQL prints them) between the ``[``/``,`` before it and the ``,``/``]`` after it.
+    """
+    spellings = dict.fromkeys(
+        re.escape(json.dumps(value, ensure_ascii=ascii_only)[1:-1])
+        for value in values
+        for ascii_only in (True, False)
+    )
+    pattern = r'[\[,]\s*"(?:' + "|".join(spellings) + r')"\s*[,\]]'
+    return Q(**{f"{alias}__regex": pattern})
+
+
 def query_filter(query: Any, filters: Mapping[str, Filter]) -> Q:
     """The ``Q`` of a Stytch search ``query`` (``None`` or no operands: everything)."""
     if query is None:
@@ -87,7 +108,6 @@ def paginate(queryset: QuerySet[Model], *, cursor: Any, limit: Any) -> Page:
     """A page of ``queryset`` in primary-key order after ``cursor`` (keyset pagination). The
     cursor is signed, so a client cannot forge one."""
     size = validate_limit(limit)
-    total = queryset.count()
     rows = queryset.order_by("pk")
     if cursor is not None:
         if not isinstance(cursor, str):
@@ -97,7 +117,16 @@ def paginate(queryset: QuerySet[Model], *, cursor: Any, limit: Any) -> Page:
         except (signing.BadSignature, TypeError, ValueError) as e:
             raise BadRequest("cursor must be the next_cursor of a previous search") from e
         rows = rows.filter(pk__gt=after)
-    page = list(rows[: size + 1])
+    try:
+        total = queryset.count()
+        page = list(rows[: size + 1])
+    except DatabaseError as e:
+        # A query the database refuses for its size (too many values for one statement) is
+        # the query's fault, named as such; any other database error goes on as it is.
+        client_error = input_error(e, field="query")
+        if client_error is None:
+            raise
+        raise client_error from e
     more = len(page) > size
     page = page[:size]
     next_cursor = signing.dumps(page[-1].pk, salt=_CURSOR_SALT) if more else None

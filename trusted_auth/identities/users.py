@@ -9,14 +9,12 @@ import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from trusted_auth import signals
+from trusted_auth import ids, signals
 from trusted_auth.audit.changes import record_change
 from trusted_auth.audit.events import RequestContext
 from trusted_auth.errors import (
@@ -26,6 +24,14 @@ from trusted_auth.errors import (
     UserNotFound,
 )
 from trusted_auth.identities import search
+from trusted_auth.identities.emails import (
+    ascii_lower,
+    django_users_with_email,
+    email_fragment,
+    email_in,
+    normalise_email,
+    validate_email_address,
+)
 from trusted_auth.models import Session, UserIdentity
 from trusted_auth.models.identities import DELETED
 from trusted_auth.sessions.sessions import json_depth
@@ -33,29 +39,24 @@ from trusted_auth.timeutil import rfc3339
 
 # Stytch: "alphanumeric, ., _, or - characters with a maximum length of 128 characters".
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+USER_ID_PREFIX = f"{ids.USER}-"
 NAME_PARTS = ("first_name", "middle_name", "last_name")
 MAX_METADATA_BYTES = 4096
 MAX_METADATA_DEPTH = 16
 
 
-def validate_external_id(value: Any) -> str:
-    """``""`` (none) or an external id as Stytch allows it."""
+def validate_external_id(
+    value: Any, field: str = "external_id", *, id_prefix: str | None = None
+) -> str:
+    """``""`` (none) or an external id as Stytch allows it. ``id_prefix``: the prefix of the
+    ids the same lookup accepts (``user-``), which an external id must not start with: a
+    reference that starts with it is read as an id and only an id."""
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or not EXTERNAL_ID.fullmatch(value):
-        raise BadRequest("external_id: up to 128 letters, digits, '.', '_' or '-'")
-    return value
-
-
-def validate_email_address(value: Any, field: str = "email") -> str:
-    if not isinstance(value, str) or not value:
-        raise BadRequest(f"{field} is required")
-    try:
-        validate_email(value)
-    except ValidationError as e:
-        raise BadRequest(f"{field}: enter a valid email address") from e
-    if not value.isascii():
-        raise BadRequest(f"{field}: only ASCII email addresses are accepted")
+        raise BadRequest(f"{field}: up to 128 letters, digits, '.', '_' or '-'")
+    if id_prefix and value.lower().startswith(id_prefix):
+        raise BadRequest(f"{field}: {value!r} starts with {id_prefix!r}, which only ids do")
     return value
 
 
@@ -88,11 +89,13 @@ def _identities():
 
 
 def get_user(reference: Any) -> UserIdentity:
-    """A live (not deleted) user by its ``user_id`` or its ``external_id``."""
+    """A live (not deleted) user by its ``user_id`` (a ``user-…`` reference) or else its
+    ``external_id``."""
     if not isinstance(reference, str) or not reference or "\x00" in reference:
         raise BadRequest("user_id is required")
-    identity = _identities().filter(user_id=reference).first()
-    if identity is None:
+    if reference.startswith(USER_ID_PREFIX):  # an id and only an id
+        identity = _identities().filter(user_id=reference).first()
+    else:
         # external_id is unique among identities the API or CLI made; a JIT user gets its
         # token's external id only when no other identity has it.
         matches = list(_identities().filter(external_id=reference)[:2])
@@ -125,16 +128,14 @@ def create_user(
     """
     email = validate_email_address(email)
     name = validate_name(name)
-    external_id = validate_external_id(external_id)
+    external_id = validate_external_id(external_id, id_prefix=USER_ID_PREFIX)
     trusted_metadata = validate_metadata(trusted_metadata)
     user_model = get_user_model()
     email_field = user_model.get_email_field_name()
-    if (
-        UserIdentity.objects.alias(email_lower=Lower("email"))
-        .filter(email_lower=email.lower())
-        .exists()
-        or user_model._default_manager.filter(**{f"{email_field}__iexact": email}).exists()
-    ):
+    key = ascii_lower(email)
+    if UserIdentity.objects.alias(email_lower=Lower("email")).filter(
+        email_lower=key
+    ).exists() or django_users_with_email(key):
         raise DuplicateEmail(f"a user with the email {email} already exists")
     _check_external_id_free(external_id)
     identity = UserIdentity(
@@ -163,11 +164,16 @@ def search_users(*, query: Any = None, cursor: Any = None, limit: Any = None) ->
         query,
         {
             "user_id": lambda v: Q(user_id__in=search.string_list("user_id", v)),
-            "email_address": lambda v: Q(
-                email_lower__in=[e.lower() for e in search.string_list("email_address", v)]
+            "email_address": lambda v: email_in(
+                "email_lower",
+                "email",
+                [
+                    normalise_email(e, "email_address")
+                    for e in search.string_list("email_address", v)
+                ],
             ),
-            "email_address_fuzzy": lambda v: Q(
-                email__icontains=search.string_value("email_address_fuzzy", v)
+            "email_address_fuzzy": lambda v: email_fragment(
+                "email", search.string_value("email_address_fuzzy", v), "email_address_fuzzy"
             ),
             "external_id": lambda v: Q(external_id__in=search.string_list("external_id", v)),
             "status": lambda v: Q(status=search.string_value("status", v)),
@@ -201,7 +207,7 @@ def update_user(
             identity.trusted_metadata = validate_metadata(trusted_metadata)
             changed.append("trusted_metadata")
         if external_id is not None:
-            identity.external_id = validate_external_id(external_id)
+            identity.external_id = validate_external_id(external_id, id_prefix=USER_ID_PREFIX)
             _check_external_id_free(identity.external_id, identity)
             changed.append("external_id")
         if changed:

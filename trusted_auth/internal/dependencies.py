@@ -2,16 +2,19 @@
 
 A database or cache failure refuses the request with 503 ``service_unavailable``: nothing was
 committed, so a token stays retryable, and what the cache could not check is never let through.
+An error the request's own values caused (a value too long, too many values or too deep an
+expression for one statement) is the client's: 400 ``bad_request`` (``input_error``).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import ServiceUnavailable, TrustedAuthError
+from trusted_auth.errors import BadRequest, ServiceUnavailable, TrustedAuthError
 
 logger = logging.getLogger("trusted_auth")
 
@@ -31,6 +34,57 @@ CACHE_ERRORS: tuple[type[BaseException], ...] = (*_REDIS_ERRORS, ConnectionError
 DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = DATABASE_ERRORS + CACHE_ERRORS
 
 
+# What the request's own values make the database refuse, and what the client is told. SQLite
+# says it in its messages only (each of these is its generic SQLITE_ERROR or SQLITE_TOOBIG);
+# PostgreSQL by SQLSTATE class: 22 "data exception", 54 "program limit exceeded".
+_TOO_LONG = "holds a value longer than the database stores"
+_TOO_MANY = "names too many values for one database query"
+_TOO_COMPLEX = "is too complex for one database query"
+_REFUSED = "holds a value the database refuses"
+_SQLITE_INPUT_ERRORS = {
+    "expression tree is too large": _TOO_COMPLEX,
+    "parser stack overflow": _TOO_COMPLEX,
+    "too many terms in compound select": _TOO_COMPLEX,
+    "like or glob pattern too complex": _TOO_COMPLEX,
+    "too many sql variables": _TOO_MANY,
+    "too many arguments on function": _TOO_MANY,
+    "string or blob too big": _TOO_LONG,
+}
+_SQLSTATES = {"22001": _TOO_LONG, "54023": _TOO_MANY}  # string too long, too many arguments
+_SQLSTATE_CLASSES = {"22": _REFUSED, "54": _TOO_COMPLEX}
+
+
+def _input_reason(error: BaseException) -> str | None:
+    """Why the database refused the request's own values, or None (a failure of its own)."""
+    if not isinstance(error, DatabaseError):
+        return None
+    driver_error = error.__cause__  # Django chains the driver's exception (its documented API)
+    sqlstate = getattr(driver_error, "sqlstate", None) or getattr(driver_error, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in _SQLSTATE_CLASSES:
+        return _SQLSTATES.get(sqlstate, _SQLSTATE_CLASSES[sqlstate[:2]])
+    if isinstance(error, DataError):
+        return _REFUSED
+    if not isinstance(driver_error, sqlite3.Error):
+        return None
+    message = str(error).lower()
+    return next((why for text, why in _SQLITE_INPUT_ERRORS.items() if text in message), None)
+
+
+def input_error(exc: BaseException, *, field: str | None = None) -> BadRequest | None:
+    """The 400 a database error becomes when the request's own values caused it (a value too
+    long, too many values or too deep an expression for one statement), naming ``field`` when
+    the caller knows it; None for anything else (an outage is ``service_unavailable``'s)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None or isinstance(seen, TrustedAuthError):
+            return None
+        reason = _input_reason(seen)
+        if reason is not None:
+            return BadRequest(f"{field or 'the request'} {reason}")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _dependency_cause(exc: BaseException) -> BaseException | None:
     """``exc`` or the error it was raised from (a few links deep) that is a dependency error;
     a ``TrustedAuthError`` already says what the client sees, so it is never re-read."""
@@ -41,7 +95,7 @@ def _dependency_cause(exc: BaseException) -> BaseException | None:
         if seen is None:
             return None
         if isinstance(seen, DEPENDENCY_ERRORS):
-            return seen
+            return None if _input_reason(seen) is not None else seen
         seen = seen.__cause__ or seen.__context__
     return None
 

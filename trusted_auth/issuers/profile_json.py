@@ -38,6 +38,7 @@ def profile_as_dict(
             pem_key_as_dict(row, include_pem=include_pem) for row in profile.pem_keys.all()
         ],
         "attribute_mapping": dict(profile.attribute_mapping),
+        "untrusted_claims": list(profile.untrusted_claims),
         "can_jit_provision": profile.can_jit_provision,
         "can_jit_create_organizations": profile.can_jit_create_organizations,
         "algorithms": list(profile.algorithms),

@@ -15,8 +15,24 @@ from trusted_auth.errors import InvalidJwksUrl, InvalidProfile, JwksUnavailable
 from trusted_auth.internal.pem import check_keys_fit, load_pem_keys, load_stored_key
 from trusted_auth.issuers.issuer_keys import fetch_counted
 from trusted_auth.issuers.jwks_http import FetchedJwks, validate_jwks_url
+from trusted_auth.issuers.verification import email_verification_path
 from trusted_auth.models import TrustedAuthTokenProfile
-from trusted_auth.models.profiles import validate_algorithms, validate_attribute_mapping
+from trusted_auth.models.profiles import (
+    validate_algorithms,
+    validate_attribute_mapping,
+    validate_untrusted_claims,
+)
+
+# The mapped attributes that decide who a token is, which tenant it is for and what it may do:
+# never read from a claim the end user writes.
+DECISIVE_MAPPING_KEYS = (
+    "email",
+    "email_verified",
+    "external_user_id",
+    "external_member_id",
+    "organization_id",
+    "role_ids",
+)
 
 
 def validate_issuer(issuer: Any) -> None:
@@ -59,6 +75,54 @@ def clean_attribute_mapping(mapping: Any) -> dict[str, str]:
     except ValidationError as e:
         raise InvalidProfile(" ".join(e.messages), field="attribute_mapping") from e
     return {key: claim.strip() for key, claim in mapping.items()}
+
+
+def clean_untrusted_claims(untrusted: Any) -> list[str]:
+    """The untrusted claim paths without duplicates, or ``InvalidProfile`` on
+    ``untrusted_claims``."""
+    if isinstance(untrusted, tuple):
+        untrusted = list(untrusted)
+    try:
+        validate_untrusted_claims(untrusted)
+    except ValidationError as e:
+        raise InvalidProfile(" ".join(e.messages), field="untrusted_claims") from e
+    return list(dict.fromkeys(untrusted))
+
+
+def _covers(entry: str, path: str) -> bool:
+    """``user_metadata`` covers itself and ``user_metadata.…``; ``custom:*`` covers every claim
+    path starting with ``custom:``."""
+    if entry.endswith("*"):
+        return path.startswith(entry[:-1])
+    return path == entry or path.startswith(entry + ".")
+
+
+def untrusted_mappings(mapping: dict[str, str], untrusted: list[str]) -> list[tuple[str, str]]:
+    """``(key, message)`` for each decisive attribute the mapping reads from an untrusted claim;
+    ``email_verified`` counts where it is read by default (beside the email claim)."""
+    paths = {key: mapping[key] for key in DECISIVE_MAPPING_KEYS if mapping.get(key)}
+    paths["email_verified"] = email_verification_path(mapping)
+    found = []
+    for key, path in paths.items():
+        entry = next((entry for entry in untrusted if _covers(entry, path)), None)
+        if entry is not None:
+            found.append(
+                (
+                    key,
+                    f"{key} is mapped to {path}, under {entry!r}, a claim the issuer's users "
+                    f"write themselves (untrusted_claims): map {key} to a claim the provider "
+                    "controls",
+                )
+            )
+    return found
+
+
+def check_claims_trusted(mapping: dict[str, str], untrusted: list[str]) -> None:
+    """Refuse a mapping that reads who a token is, its tenant, its roles or whether its email
+    is verified from a claim the end user writes (``InvalidProfile`` on ``attribute_mapping``)."""
+    found = untrusted_mappings(mapping, untrusted)
+    if found:
+        raise InvalidProfile("; ".join(message for _, message in found), field="attribute_mapping")
 
 
 def clean_algorithms(algorithms: Any) -> list[str]:
@@ -120,6 +184,8 @@ def validate_profile(
     if profile.issuer:  # an empty one is full_clean's "cannot be blank"
         validate_issuer(profile.issuer)
     profile.attribute_mapping = clean_attribute_mapping(profile.attribute_mapping)
+    profile.untrusted_claims = clean_untrusted_claims(profile.untrusted_claims)
+    check_claims_trusted(profile.attribute_mapping, profile.untrusted_claims)
     profile.algorithms = clean_algorithms(profile.algorithms)
     keys: list[PublicKeyTypes] | None = None
     if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:

@@ -32,8 +32,10 @@ from trusted_auth.issuers.profile_lookup import get_profile, list_profiles
 from trusted_auth.issuers.profile_rules import (
     clean_algorithms,
     clean_attribute_mapping,
+    clean_untrusted_claims,
     describe_jwks_keys,
     preview_jwks,
+    untrusted_mappings,
     usable_jwks,
     validate_issuer,
     validate_profile,
@@ -52,6 +54,7 @@ __all__ = [
     "check_pem_keys",
     "clean_algorithms",
     "clean_attribute_mapping",
+    "clean_untrusted_claims",
     "create_profile",
     "delete_profile",
     "describe_jwks_keys",
@@ -65,6 +68,7 @@ __all__ = [
     "profile_as_dict",
     "public_key_fingerprint",
     "remove_pem_key",
+    "untrusted_mappings",
     "save_profile",
     "update_profile",
     "usable_jwks",
@@ -89,6 +93,7 @@ UPDATABLE_FIELDS = frozenset(
         "replay_policy",
         "link_policy",
         "require_verified_email",
+        "untrusted_claims",
     }
 )
 _PLAIN_FIELDS = (
@@ -167,6 +172,11 @@ def _copy(mapping: Any) -> Any:
     return dict(mapping) if isinstance(mapping, Mapping) else mapping
 
 
+def _listed(values: Any) -> Any:
+    # A list or tuple becomes a list; anything else is left for the validator to refuse.
+    return list(values) if isinstance(values, list | tuple) else values
+
+
 def _key_source(jwks_url: str | None, pem_keys: Sequence[str] | None) -> str | None:
     if jwks_url and pem_keys:
         raise InvalidProfile("give a JWKS URL or PEM public keys, not both", field="jwks_url")
@@ -193,6 +203,7 @@ def create_profile(
     replay_policy: str | None = None,
     link_policy: str | None = None,
     require_verified_email: bool | None = None,
+    untrusted_claims: Sequence[str] | None = None,
 ) -> TrustedAuthTokenProfile:
     """Create a profile trusting a JWKS URL or 1..5 PEM public keys; ``None`` takes the model
     default. Raises ``InvalidProfile`` or ``InvalidJwksUrl``; the JWKS URL is checked, not fetched.
@@ -209,6 +220,7 @@ def create_profile(
         attribute_mapping=_copy(attribute_mapping),
         can_jit_provision=can_jit_provision,
         can_jit_create_organizations=can_jit_create_organizations,
+        untrusted_claims=_listed(untrusted_claims) if untrusted_claims is not None else [],
     )
     optional = {
         "algorithms": algorithms,
@@ -259,6 +271,8 @@ def _apply_changes(profile: TrustedAuthTokenProfile, changes: Mapping[str, Any])
         profile.attribute_mapping = _copy(changes["attribute_mapping"])
     if changes.get("algorithms") is not None:
         profile.algorithms = list(changes["algorithms"])
+    if changes.get("untrusted_claims") is not None:
+        profile.untrusted_claims = _listed(changes["untrusted_claims"])
     save_profile(profile, new_pems)
 
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from trusted_auth.conf import trusted_auth_settings
-from trusted_auth.errors import TokenRejected, TrustedAuthError
+from trusted_auth.errors import BadRequest, TokenRejected, TrustedAuthError
+from trusted_auth.identities.emails import validate_email_address
 from trusted_auth.internal import base64url
 from trusted_auth.internal.json_limits import (
     MAX_TOKEN_JSON_DEPTH,
@@ -262,16 +260,13 @@ def _plain_text(value: str) -> str:
 
 
 def _email(value: Any) -> str:
+    """The mapped email, by the one email rule (``identities.emails``) every lookup uses."""
     if not isinstance(value, str):
         raise claims_rejected("mapped email must be a string")
-    # Only plain ASCII addresses, unchanged by NFKC: no Kelvin sign (U+212A) lowering to "k".
-    if not value.isascii() or unicodedata.normalize("NFKC", value) != value:
-        raise claims_rejected("mapped email must be plain ASCII")
     try:
-        validate_email(value)
-    except ValidationError as e:
-        raise claims_rejected("mapped email is not a valid email address") from e
-    return value
+        return validate_email_address(value, "mapped email")
+    except BadRequest as e:
+        raise claims_rejected(e.message) from e
 
 
 def _name(value: Any) -> dict[str, str]:

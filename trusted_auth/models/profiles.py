@@ -78,6 +78,32 @@ def validate_claim_path(key: str, claim: object) -> None:
         )
 
 
+MAX_UNTRUSTED_CLAIMS = 20
+
+
+def validate_untrusted_claims(value: object) -> None:
+    """A list of at most 20 claim paths (``user_metadata``) or claim-name prefixes ending in
+    ``*`` (``custom:*``): the claims the issuer's end users write themselves."""
+    if not isinstance(value, list) or len(value) > MAX_UNTRUSTED_CLAIMS:
+        raise ValidationError(
+            _("Untrusted claims must be a list of at most %(n)d claim paths."),
+            params={"n": MAX_UNTRUSTED_CLAIMS},
+        )
+    for entry in value:
+        path = entry.removesuffix("*") if isinstance(entry, str) else ""
+        if (
+            not path.strip()
+            or len(path) > 200
+            or "*" in path
+            or path.startswith(".")
+            or ".." in path
+            or (path.endswith(".") and path == entry)  # "a." only as the prefix "a.*"
+        ):
+            raise ValidationError(
+                _("Each untrusted claim is a claim path (user_metadata) or a prefix ending in *.")
+            )
+
+
 def validate_algorithms(value: object) -> None:
     if not isinstance(value, list) or not value:
         raise ValidationError(_("Name at least one algorithm."))
@@ -147,6 +173,17 @@ class TrustedAuthTokenProfile(models.Model):
         _("require a verified email"),
         default=False,
         help_text=_("Refuse tokens that do not prove the email verified (email_verified: true)."),
+    )
+    untrusted_claims = models.JSONField(
+        _("untrusted claims"),
+        default=list,
+        blank=True,
+        validators=[validate_untrusted_claims],
+        help_text=_(
+            "Claim paths the issuer's end users write themselves (Supabase user_metadata, Clerk "
+            "unsafe_metadata, Cognito custom:*). email, email_verified, external ids, "
+            "organization_id and role_ids may never be mapped under them."
+        ),
     )
     algorithms = models.JSONField(
         _("allowed algorithms"), default=_default_algorithms, validators=[validate_algorithms]

@@ -34,6 +34,10 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
     RS256 or PS256 (HS256 is symmetric: refused). ID tokens carry no ``jti``, so token_id is
     ``sid``; their default lifetime is 10 hours, which the profile accepts.
 
+    Users write ``user_metadata`` (the Management API's ``update:current_user_metadata``; it
+    reaches a token only through an Action), so it is untrusted; ``app_metadata``,
+    ``email_verified`` and ``sub`` are the tenant's.
+
     Sources:
     https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure
     https://auth0.com/docs/secure/tokens/json-web-tokens/json-web-key-sets
@@ -53,4 +57,5 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": ["user_metadata"],
     }

@@ -156,9 +156,10 @@ def get_preset(name: str) -> Preset:
 
 
 def build_preset(name: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """Profile fields (name, issuer, audience, jwks_url, algorithms, attribute_mapping) for
-    preset ``name`` from its parameters. Unknown or missing parameters, and values that cannot
-    be what the IdP uses, raise ``InvalidPresetParameters`` naming the parameter."""
+    """Profile fields (name, issuer, audience, jwks_url, algorithms, attribute_mapping,
+    untrusted_claims) for preset ``name`` from its parameters. Unknown or missing parameters,
+    and values that cannot be what the IdP uses, raise ``InvalidPresetParameters`` naming the
+    parameter."""
     preset = get_preset(name)
     known = {p.name: p for p in preset.parameters}
     unknown = sorted(set(params) - set(known))

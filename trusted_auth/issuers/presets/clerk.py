@@ -36,6 +36,10 @@ def clerk(params: dict[str, str]) -> dict[str, Any]:
     The default session token has no ``aud`` and no ``email``: a JWT template must add them.
     token_id is the session ``sid``.
 
+    Users write ``unsafe_metadata`` from the frontend SDK, so it is untrusted (and so is any
+    template claim copied from it); ``public_metadata``, ``{{user.email_verified}}`` and the
+    organization claims are Clerk's or the backend's.
+
     Sources:
     https://clerk.com/docs/guides/sessions/session-tokens
     https://clerk.com/docs/guides/sessions/jwt-templates
@@ -54,4 +58,5 @@ def clerk(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": ["unsafe_metadata"],
     }

@@ -32,6 +32,12 @@ def cognito(params: dict[str, str]) -> dict[str, Any]:
     Access tokens carry ``client_id`` instead of ``aud`` and fail the audience check: give ID
     tokens.
 
+    Users write, with their own access token (``UpdateUserAttributes``), every attribute the
+    app client grants write access to: by default the standard ones, custom ones once listed.
+    ``custom:*`` is untrusted; ``email`` is writable, but a changed email is unverified
+    (``email_verified`` false) until confirmed, and ``email_verified`` is set by Cognito or an
+    administrator.
+
     Sources:
     https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html
     https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
@@ -67,4 +73,5 @@ def cognito(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": ["custom:*"],
     }

@@ -34,6 +34,10 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
     ``oid`` is the user's immutable id in the tenant (``sub`` is pairwise per app).
     ``common``/``organizations`` are endpoint aliases, never an ``iss``.
 
+    Users write none of these claims: ``email`` is the tenant administrators' (not verified by
+    Microsoft), and Entra ID sends no ``email_verified``, so a verified-email link never
+    happens; ``oid`` is immutable.
+
     Sources:
     https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
     https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
@@ -60,4 +64,5 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "oid",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

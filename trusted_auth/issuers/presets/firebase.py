@@ -24,6 +24,9 @@ def firebase(params: dict[str, str]) -> dict[str, Any]:
     ID tokens carry no ``jti``: token_id is the uid (``sub``) and replay protection uses the
     token's digest.
 
+    Users write ``name`` and ``picture`` (``updateProfile``), which only name them; an email
+    they change is unverified until confirmed, and custom claims are set by the Admin SDK only.
+
     Sources:
     https://firebase.google.com/docs/auth/admin/verify-id-tokens#verify_id_tokens_using_a_third-party_jwt_library
     """
@@ -46,4 +49,5 @@ def firebase(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

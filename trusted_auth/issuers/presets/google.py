@@ -28,6 +28,9 @@ def google(params: dict[str, str]) -> dict[str, Any]:
     """Google ID tokens for one OAuth client: ``iss`` ``https://accounts.google.com``, ``aud``
     the client id, keys at ``https://www.googleapis.com/oauth2/v3/certs``, RS256.
 
+    Users write their profile ``name`` and ``picture``, which only name them; ``email``,
+    ``email_verified``, ``hd`` and ``sub`` are Google's.
+
     Sources:
     https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
     https://developers.google.com/identity/gsi/web/reference/js-reference#credential
@@ -50,4 +53,5 @@ def google(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

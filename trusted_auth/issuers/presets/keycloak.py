@@ -27,6 +27,11 @@ def keycloak(params: dict[str, str]) -> dict[str, Any]:
     """A Keycloak realm's ID tokens: ``iss`` ``<base_url>/realms/<realm>``, keys at
     ``<iss>/protocol/openid-connect/certs``, RS256, PS256 or ES256.
 
+    Users edit their profile in the account console: names, ``email`` (unverified until
+    confirmed when the realm verifies email) and any user attribute the realm's user profile
+    lets them edit. A mapper that puts such an attribute in the token makes that claim
+    untrusted: list it with ``--untrusted-claim``.
+
     Sources:
     https://www.keycloak.org/docs/latest/server_admin/#_oidc
     https://www.keycloak.org/securing-apps/oidc-layers
@@ -52,4 +57,5 @@ def keycloak(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

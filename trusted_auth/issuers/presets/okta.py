@@ -35,6 +35,10 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
     (custom server, ``default`` unless named) or ``https://<domain>`` (org server), keys at
     ``<iss>/v1/keys`` (org server: ``https://<domain>/oauth2/v1/keys``), RS256.
 
+    Users edit the profile attributes their org makes read-write for them (Profile Editor:
+    names, often ``email``, custom attributes). A custom claim whose expression reads such an
+    attribute is untrusted: list it with ``--untrusted-claim``; ``email_verified`` is Okta's.
+
     Sources:
     https://developer.okta.com/docs/reference/api/oidc/#id-token
     https://developer.okta.com/docs/concepts/auth-servers/
@@ -60,4 +64,5 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

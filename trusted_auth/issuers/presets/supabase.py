@@ -34,7 +34,13 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
     trailing slash), ``aud`` ``authenticated``, keys at ``<iss>/.well-known/jwks.json``.
 
     ``jti`` is not a required claim: token_id is ``session_id`` and replay protection uses the
-    token's digest. The verification flag is ``user_metadata.email_verified``.
+    token's digest.
+
+    Users write ``user_metadata`` themselves (``supabase.auth.updateUser({data})``), so it is
+    untrusted and nothing decisive is read there (its ``full_name`` only names the user);
+    ``app_metadata`` is written with the service role key only. Access tokens carry no
+    provider-controlled ``email_verified``: add one with a Custom Access Token Hook (from
+    ``auth.users.email_confirmed_at``) and map it, or a verified-email link never happens.
 
     Sources:
     https://supabase.com/docs/guides/auth/jwt-fields
@@ -60,6 +66,6 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
             "token_id": "session_id",
             "external_user_id": "sub",
             "name": "user_metadata.full_name",
-            "email_verified": "user_metadata.email_verified",
         },
+        "untrusted_claims": ["user_metadata"],
     }

@@ -32,6 +32,9 @@ def workos(params: dict[str, str]) -> dict[str, Any]:
     Access tokens have no email until a JWT template adds ``{{user.email}}``. With a custom
     authentication domain the issuer is that domain: override it with ``--issuer``.
 
+    Users write none of these claims: ``org_id``, ``role`` and ``permissions`` are WorkOS's and
+    user metadata is set through its API.
+
     Sources:
     https://workos.com/docs/reference/authkit/session-tokens
     https://workos.com/docs/authkit/jwt-templates
@@ -53,4 +56,5 @@ def workos(params: dict[str, str]) -> dict[str, Any]:
             "external_user_id": "sub",
             "name": "name",
         },
+        "untrusted_claims": [],
     }

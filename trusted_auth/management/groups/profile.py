@@ -101,7 +101,13 @@ def _profile_fields(options: dict[str, Any], io: CommandIO) -> dict[str, Any]:
         "replay_policy": options["replay_policy"],
         "link_policy": options["link_policy"],
         "require_verified_email": options["require_verified_email"],
+        "untrusted_claims": _untrusted(options["untrusted_claims"]),
     }
+
+
+def _untrusted(paths: list[str] | None) -> list[str] | None:
+    # An empty --untrusted-claim '' clears the list (update).
+    return None if paths is None else [path.strip() for path in paths if path.strip()]
 
 
 def _given(fields: dict[str, Any]) -> dict[str, Any]:
@@ -356,6 +362,18 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
         required=required,
         metavar="KEY=CLAIM",
         help=MAPPING_HELP + ("" if creating else "; replaces the whole mapping"),
+    )
+    claims.add_argument(
+        "--untrusted-claim",
+        dest="untrusted_claims",
+        action="append",
+        metavar="PATH",
+        help="a claim path the issuer's end users write themselves (user_metadata), or a "
+        "prefix ending in * (custom:*); repeatable. email, email_verified, external ids, "
+        "organization_id and role_ids are never mapped under one"
+        + (
+            " (a preset fills its provider's)" if creating else "; replaces the list ('' clears it)"
+        ),
     )
     keys.add_argument(
         "--no-fetch",
