@@ -78,6 +78,9 @@ def preset_markdown(name: str) -> str:
     for field, value in fields.items():
         if field == "attribute_mapping":
             continue
+        if isinstance(value, list) and not value:
+            lines.append(f"| `{field}` | (none) |")
+            continue
         shown = ", ".join(value) if isinstance(value, list) else value
         lines.append(f"| `{field}` | `{cell(shown)}` |")
     lines += ["", "| attribute | claim it is read from |", "| --- | --- |"]
