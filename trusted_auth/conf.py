@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     # Former KEY_ENCRYPTION_KEYs, newest first: stored keys still decrypt with them until
     # `manage.py trusted_auth keys rewrap` re-encrypts them under KEY_ENCRYPTION_KEY.
     "KEY_ENCRYPTION_KEY_FALLBACKS": [],
-    # Django cache alias used for the JWKS cache, refetch cooldowns and replay markers.
+    # Django cache alias used for the JWKS cache, refetch cooldowns, rate limits and metrics.
     "CACHE_ALIAS": "default",
     # Who a token signs in as: a subclass of trusted_auth.adapter.DefaultTrustedAuthAdapter.
     "ADAPTER": "trusted_auth.adapter.DefaultTrustedAuthAdapter",
