@@ -6,14 +6,14 @@
    I/O (a JWKS fetch) happens here, outside any transaction.
 3. One transaction: resolve the principal through the adapter (links, claims, link policy,
    JIT), let the adapter veto, start the session or add the factor, then write the rows
-   together: the consumed-token row, the session, the success audit event (one statement on
-   PostgreSQL, ``prepared.insert_all``). It commits whole or not at all: a token is consumed
-   exactly when its session or factor commits, every session has its success event, and a
-   crash, a killed worker or a database error leaves the token retryable. A replayed token
-   fails on the consumed token's unique key — a concurrent attest of it waits there for ours —
-   and is answered ``trusted_token_replayed`` once the rollback is done and the key is seen
-   taken; its resolution ran and rolled back with it (an adapter hook may see a replay, and a
-   replay the resolution refuses first is answered with that refusal).
+   together: the consumed-token row, the session, the success audit event. It commits whole
+   or not at all: a token is consumed exactly when its session or factor commits, every
+   session has its success event, and a crash, a killed worker or a database error leaves the
+   token retryable. A replayed token fails on the consumed token's unique key — a concurrent
+   attest of it waits there for ours — and is answered ``trusted_token_replayed`` once the
+   rollback is done and the key is seen taken; its resolution ran and rolled back with it (an
+   adapter hook may see a replay, and a replay the resolution refuses first is answered with
+   that refusal).
    The session JWT is signed after the commit with the signing key read (and decrypted) before
    the transaction: the signature, the costliest step, holds no write lock (on SQLite every
    other writer waits for it), and nothing that can fail is left after the commit.
@@ -43,7 +43,6 @@ from trusted_auth.errors import (
     UnexpectedError,
 )
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
-from trusted_auth.internal.prepared import insert_all
 from trusted_auth.issuers.profile_cache import profile_for_attest
 from trusted_auth.issuers.verification import (
     consumed_token_row,
@@ -223,7 +222,9 @@ def _attest(
             rows.append(
                 attest_success_event(facts, request.context, principal.django_user, session)
             )
-            insert_all([row for row in rows if row is not None])
+            for row in rows:
+                if row is not None:
+                    row.save(force_insert=True)
     except IntegrityError as error:
         # The consumed token's unique key, taken by another attest of this token (committed).
         if was_consumed(profile, request.token, verified.claims):

@@ -40,7 +40,6 @@ from trusted_auth.errors import (
     UserInactive,
     UserNotFound,
 )
-from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import (
     IdentityLink,
     Member,
@@ -247,15 +246,13 @@ def _link_or_create(
 def _make_link(
     key: LinkKey, origin: str, profile: TrustedAuthTokenProfile | None, **owner: Any
 ) -> IdentityLink:
-    link = insert(
-        IdentityLink(
-            issuer=key.issuer,
-            kind=key.kind,
-            subject=key.subject,
-            origin=origin,
-            profile=profile,
-            **owner,
-        )
+    link = IdentityLink.objects.create(
+        issuer=key.issuer,
+        kind=key.kind,
+        subject=key.subject,
+        origin=origin,
+        profile=profile,
+        **owner,
     )
     transaction.on_commit(
         lambda: signals.identity_linked.send(sender=IdentityLink, link=link, origin=origin)
@@ -263,53 +260,16 @@ def _make_link(
     return link
 
 
-# Every attest of a returning user or member makes one of these: compiled once per connection.
-# (issuer, kind, subject) is unique per owner kind (and organization), so no ordering is needed.
-_USER_LINK = PreparedQuery(
-    lambda issuer, kind, subject: (
-        IdentityLink.objects.select_related("identity__django_user")
-        .filter(issuer=issuer, kind=kind, subject=subject, identity__isnull=False)
-        .order_by()[:1]
-    ),
-    issuer=str,
-    kind=str,
-    subject=str,
-)
-_MEMBER_LINK = PreparedQuery(
-    lambda organization_id, issuer, kind, subject: (
-        IdentityLink.objects.select_related("member__organization", "member__django_user")
-        .filter(
-            organization_id=organization_id,
-            issuer=issuer,
-            kind=kind,
-            subject=subject,
-            member__isnull=False,
-        )
-        .order_by()[:1]
-    ),
-    organization_id=int,
-    issuer=str,
-    kind=str,
-    subject=str,
-)
-
-
-# Lower(email) = lower(value): the unique index's own expression (an index probe).
-_IDENTITY_BY_EMAIL = PreparedQuery(
-    lambda email_lower: (
-        UserIdentity.objects.select_related("django_user")
-        .alias(email_lower=Lower("email"))
-        .filter(email_lower=email_lower)
-        .order_by()[:1]
-    ),
-    email_lower=str,
-)
-
-
 def user_by_email(email: str) -> tuple[UserIdentity | None, Any | None]:
     """The consumer account with this email: its ``UserIdentity`` (and Django user), or a
     Django user that has no identity yet, or nothing. Several such Django users: refused."""
-    identity = _IDENTITY_BY_EMAIL.first(email_lower=email.lower())
+    # Lower(email) = lower(value): the unique index's own expression (an index probe).
+    identity = (
+        UserIdentity.objects.select_related("django_user")
+        .alias(email_lower=Lower("email"))
+        .filter(email_lower=email.lower())
+        .first()
+    )
     if identity is not None:
         return identity, identity.django_user
     user_model = get_user_model()
@@ -335,7 +295,12 @@ class UserAccounts:
         self.adapter = adapter
 
     def linked(self, key: LinkKey) -> UserIdentity | None:
-        link = _USER_LINK.first(issuer=key.issuer, kind=key.kind, subject=key.subject)
+        # (issuer, kind, subject) is unique per owner kind: at most one row.
+        link = (
+            IdentityLink.objects.select_related("identity__django_user")
+            .filter(issuer=key.issuer, kind=key.kind, subject=key.subject, identity__isnull=False)
+            .first()
+        )
         return link.identity if link else None
 
     def by_email(self, attributes: dict[str, Any]) -> tuple[UserIdentity | None, Any | None]:
@@ -362,7 +327,7 @@ class UserAccounts:
         self.adapter.populate_user(user, attributes)
         user.save()
         identity.django_user = user
-        insert(identity)
+        identity.save(force_insert=True)
         transaction.on_commit(
             lambda: signals.user_provisioned.send(
                 sender=UserIdentity, identity=identity, user=identity.django_user, profile=profile
@@ -408,11 +373,17 @@ class MemberAccounts:
         )
 
     def linked(self, key: LinkKey) -> Member | None:
-        link = _MEMBER_LINK.first(
-            organization_id=self.organization.pk,
-            issuer=key.issuer,
-            kind=key.kind,
-            subject=key.subject,
+        # (organization, issuer, kind, subject) is unique for members: at most one row.
+        link = (
+            IdentityLink.objects.select_related("member__organization", "member__django_user")
+            .filter(
+                organization=self.organization,
+                issuer=key.issuer,
+                kind=key.kind,
+                subject=key.subject,
+                member__isnull=False,
+            )
+            .first()
         )
         return link.member if link else None
 

@@ -15,7 +15,6 @@ from django.utils import timezone
 from trusted_auth import ids, signals
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.identities.links import DELETED, member_is_out, user_is_out
-from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.sessions.session_jwt import session_id_from_jwt
 from trusted_auth.timeutil import rfc3339
@@ -123,29 +122,6 @@ def merge_custom_claims(current: dict[str, Any], update: dict[str, Any] | None) 
     return merged
 
 
-def _live_session_query(column: str, *, for_update: bool) -> PreparedQuery[Session]:
-    def build(value: str) -> QuerySet[Session]:
-        # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
-        queryset = Session.objects.select_related(
-            "user__trusted_auth_identity", "member__django_user", "organization"
-        )
-        if for_update:
-            # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of
-            # the outer joins select_related makes (user or member is always null).
-            queryset = queryset.select_for_update(of=("self",))
-        return queryset.filter(**{column: value}).order_by()[:1]  # both columns are unique
-
-    return PreparedQuery(build, value=str)
-
-
-# authenticate, the bearer class's revocation check and attach make one of these per request.
-_SESSION_BY = {
-    (column, for_update): _live_session_query(column, for_update=for_update)
-    for column in ("token_digest", "session_id")
-    for for_update in (False, True)
-}
-
-
 def find_live_session(
     *, session_token: Any = None, session_jwt: Any = None, for_update: bool = False
 ) -> Session:
@@ -158,7 +134,15 @@ def find_live_session(
         column, value = "session_id", session_id_from_jwt(session_jwt)
         if not isinstance(value, str):
             raise SessionNotFound("session_jwt names no session")
-    session = _SESSION_BY[column, for_update].first(value=value)
+    # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
+    sessions = Session.objects.select_related(
+        "user__trusted_auth_identity", "member__django_user", "organization"
+    )
+    if for_update:
+        # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # outer joins select_related makes (user or member is always null).
+        sessions = sessions.select_for_update(of=("self",))
+    session = sessions.filter(**{column: value}).first()
     if session is None or not session.is_live:
         raise SessionNotFound("no live session for these credentials")
     if owner_is_out(session):
@@ -247,7 +231,8 @@ def start_session(**arguments: Any) -> tuple[Session, str]:
     """``new_session(**arguments)``, inserted."""
     with transaction.atomic():
         session, session_token = new_session(**arguments)
-        return insert(session), session_token
+        session.save(force_insert=True)
+        return session, session_token
 
 
 def add_factor(
