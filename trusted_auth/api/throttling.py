@@ -5,13 +5,13 @@ shared (Redis). DRF parses the rates and answers the refusals; the counting is o
 window, one counter per scope, client and window, raised with the cache's atomic ``incr``.
 DRF's own ``SimpleRateThrottle`` keeps a list of every request's timestamp in the window and
 reads and writes it whole per request: at 6000/min from one backend that is a 50 KB pickle
-each way, and concurrent requests overwrite each other's writes. A fixed window costs one cache
-round trip per scope whatever the rate (``internal.counters``: a Redis pipeline, or ``incr``
-with ``add`` only when the window opens) and never lets more than the limit through within a
-window; a client may spend two windows' worth around the boundary between them. A throttled
-request is answered ``429 too_many_requests`` with ``Retry-After`` (see ``envelope.py``),
-counted in the metrics, and not audited: an attacker flooding the endpoint must not be able to
-fill the audit table.
+each way, and concurrent requests overwrite each other's writes. A fixed window costs one
+``incr`` per scope whatever the rate (and an ``add`` when the window opens; Django's Redis
+``incr`` is two commands) and never lets more than the limit through within a window; a client
+may spend two windows' worth around the boundary between them. A throttled request is
+answered ``429 too_many_requests`` with ``Retry-After`` (see ``envelope.py``), counted in the
+metrics, and not audited: an attacker flooding the endpoint must not be able to fill the audit
+table.
 
 Scopes: ``attest_ip``/``attest_profile`` and ``authenticate_ip`` for the server API;
 ``browser_ip``/``browser_profile`` for the browser flow, so anonymous browser posts never spend

@@ -10,7 +10,7 @@ flushed, which Prometheus' ``rate()`` and ``increase()`` treat as a counter rese
 
 Counting adds no round trip to the work being counted: inside a request, increments are kept in
 the request's thread and sent together when it ends (``request_finished``, after the response
-is written) in one Redis pipeline (``internal.counters.incr_many``). A scrape therefore sees
+is written; ``internal.counters.incr_many``). A scrape therefore sees
 every finished request of every worker; outside a request (commands, tests) an increment is
 sent at once.
 
