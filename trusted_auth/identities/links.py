@@ -295,13 +295,13 @@ class UserAccounts:
         self.adapter = adapter
 
     def linked(self, key: LinkKey) -> UserIdentity | None:
-        # (issuer, kind, subject) is unique per owner kind: at most one row.
-        link = (
-            IdentityLink.objects.select_related("identity__django_user")
-            .filter(issuer=key.issuer, kind=key.kind, subject=key.subject, identity__isnull=False)
-            .first()
-        )
-        return link.identity if link else None
+        # (issuer, kind, subject) is unique among the links of users: one identity at most.
+        try:
+            return UserIdentity.objects.select_related("django_user").get(
+                links__issuer=key.issuer, links__kind=key.kind, links__subject=key.subject
+            )
+        except UserIdentity.DoesNotExist:
+            return None
 
     def by_email(self, attributes: dict[str, Any]) -> tuple[UserIdentity | None, Any | None]:
         return user_by_email(attributes["email"])
@@ -373,19 +373,16 @@ class MemberAccounts:
         )
 
     def linked(self, key: LinkKey) -> Member | None:
-        # (organization, issuer, kind, subject) is unique for members: at most one row.
-        link = (
-            IdentityLink.objects.select_related("member__organization", "member__django_user")
-            .filter(
-                organization=self.organization,
-                issuer=key.issuer,
-                kind=key.kind,
-                subject=key.subject,
-                member__isnull=False,
+        # (organization, issuer, kind, subject) is unique among the links of members.
+        try:
+            return self._members().get(
+                links__organization=self.organization,
+                links__issuer=key.issuer,
+                links__kind=key.kind,
+                links__subject=key.subject,
             )
-            .first()
-        )
-        return link.member if link else None
+        except Member.DoesNotExist:
+            return None
 
     def by_email(self, attributes: dict[str, Any]) -> tuple[Member | None, Any | None]:
         # Lower(email), the expression of the unique (Lower(email), organization) index.
