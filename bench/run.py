@@ -375,7 +375,22 @@ def bench_backend(name: str, env: dict[str, str], args, workdir: Path) -> dict:
             text=True,
         ).stdout
     )
-    return {"runs": runs, "rss_mb": rss, "inprocess": inprocess, "costs": costs}
+    profiles = {
+        scenario: run(
+            [PYTHON, "bench/django_side.py", "profile", str(workdir), scenario, str(args.profile)],
+            server_env,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for scenario in (("attest", "authenticate") if args.profile else ())
+    }
+    return {
+        "runs": runs,
+        "rss_mb": rss,
+        "inprocess": inprocess,
+        "costs": costs,
+        "profiles": profiles,
+    }
 
 
 def median(values: list[float]) -> float:
@@ -565,6 +580,13 @@ def main() -> None:
         help="RSA size of the session signing key (SIGNING_KEY_SIZE)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print a cProfile of N attests and N authenticates (in-process, warm)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -631,6 +653,9 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print_table(results, args)
+    for backend, result in results.items():
+        for scenario, text in result["profiles"].items():
+            print(f"\n[{backend}] cProfile of {args.profile} × {scenario}:\n{text}")
 
 
 if __name__ == "__main__":
