@@ -122,8 +122,8 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
             if not allow_expired and int(claims["exp"]) <= now:
                 raise SessionNotFound("session_jwt is not valid: ExpiredSignatureError")
         else:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = keyring().verifiers.get(kid) if isinstance(kid, str) else None
+            kid = jwt.get_unverified_header(token).get("kid", "")  # a str: PyJWT checks it
+            key = keyring().verifiers.get(kid)
             if key is None:
                 raise SessionNotFound("session_jwt is not signed by a key of this project")
             claims = jwt.decode(
