@@ -3,6 +3,7 @@
     python bench/django_side.py setup OUTDIR TOKENS SESSIONS LOWER_BOUND_TOKENS  # wrk's data
     python bench/django_side.py inprocess OUTDIR SECONDS  # in-process rates, JSON on stdout
     python bench/django_side.py costs OUTDIR              # SQL and cache calls of one request
+    python bench/django_side.py profile OUTDIR SCENARIO N  # cProfile of N attests/authenticates
 
 The database and cache come from the environment (``DATABASE_URL``, ``CACHE_URL``) exactly as
 the Gunicorn workers see them; ``DJANGO_SETTINGS_MODULE`` is ``example_project.settings``.
@@ -11,8 +12,10 @@ the Gunicorn workers see them; ``DJANGO_SETTINGS_MODULE`` is ``example_project.s
 from __future__ import annotations
 
 import base64
+import cProfile
 import json
 import os
+import pstats
 import sys
 import time
 import uuid
@@ -295,23 +298,30 @@ class CountingCache:
             self._connection.send_packed_command = self._send
 
 
-def costs(outdir: Path) -> None:
-    """SQL statements and cache calls of one attest and one authenticate through the whole
-    stack (Django's test client: middleware, DRF, signals), with this process's caches warm.
-    Each is measured three times and the median run kept: on a cache other than Redis a
-    throttle's window opening costs an ``add`` after a missed ``incr``, so a run that happens
-    to open both windows counts two calls more."""
+def _api_calls(outdir: Path, tokens: int):
+    """One attest (of a returning user, ``tokens`` at most) and one authenticate through the
+    whole stack, with Django's test client: middleware, DRF, signals."""
     facts = json.loads((outdir / "setup.json").read_text())
     _load_signer(facts["signer_pem"].encode())
     client = Client(HTTP_HOST="127.0.0.1")
     auth = "Basic " + base64.b64encode(f"{facts['project_id']}:{facts['secret']}".encode()).decode()
     session_token = (outdir / "session_tokens.txt").read_text().split()[0]
-    tokens = iter(_mint((2 * 10**9, 2 * 10**9 + 4)))
+    # Token n speaks for user n % USERS: these are users the set-up's sessions signed in.
+    start = 4 * 10**9
+    minted = iter(
+        token
+        for n in range(tokens)
+        for token in _mint((start + USERS * n + n % 100, start + USERS * n + n % 100 + 1))
+    )
 
-    def attest_call(token: str):
+    def attest_call():
         return client.post(
             "/v1/sessions/attest",
-            {"profile_id": facts["profile_id"], "token": token, "session_duration_minutes": 60},
+            {
+                "profile_id": facts["profile_id"],
+                "token": next(minted),
+                "session_duration_minutes": 60,
+            },
             content_type="application/json",
             HTTP_AUTHORIZATION=auth,
         )
@@ -324,13 +334,34 @@ def costs(outdir: Path) -> None:
             HTTP_AUTHORIZATION=auth,
         )
 
-    attest_call(next(tokens)).json()  # warm: secret, keyring, profile
-    authenticate_call().json()
+    return {"attest": attest_call, "authenticate": authenticate_call}
+
+
+def profile(outdir: Path, scenario: str, calls: int) -> None:
+    """cProfile of ``calls`` requests of one scenario with the process's caches warm: where a
+    request's time goes, by cumulative time (the profiler's overhead included)."""
+    call = _api_calls(outdir, calls + 5)[scenario]
+    for _ in range(5):
+        assert call().status_code == 200
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        call()
+    profiler.disable()
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(45)
+
+
+def costs(outdir: Path) -> None:
+    """SQL statements and cache calls of one attest and one authenticate through the whole
+    stack (Django's test client: middleware, DRF, signals), with this process's caches warm.
+    Each is measured three times and the median run kept: on a cache other than Redis a
+    throttle's window opening costs an ``add`` after a missed ``incr``, so a run that happens
+    to open both windows counts two calls more."""
+    calls = _api_calls(outdir, 4)
+    calls["attest"]().json()  # warm: secret, keyring, profile
+    calls["authenticate"]().json()
     results = {}
-    for name, call in (
-        ("attest", lambda: attest_call(next(tokens))),
-        ("authenticate", authenticate_call),
-    ):
+    for name, call in calls.items():
         runs = sorted(
             (_measured(call) for _ in range(3)),
             key=lambda run: (run["cache_calls"], run["redis_round_trips"], run["sql"]),
@@ -377,5 +408,7 @@ if __name__ == "__main__":
         inprocess(outdir, float(sys.argv[3]))
     elif command == "costs":
         costs(outdir)
+    elif command == "profile":
+        profile(outdir, sys.argv[3], int(sys.argv[4]))
     else:
         raise SystemExit(f"unknown command {command!r}")

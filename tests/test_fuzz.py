@@ -217,15 +217,11 @@ def session_jwt_values(now: int):
 
 @given(data=st.data())
 def test_the_session_jwt_check_answers_as_jwt_decode_does(db, data):
-    """``verify_session_jwt``'s own parse and claim checks (it skips ``jwt.decode`` for speed)
-    accept exactly what ``jwt.decode`` accepts with the same key, claims and options, and
-    return the same claims; only a header beyond alg/kid/typ or a padded segment, which our
-    session JWTs never have, is refused by ours alone."""
-    from trusted_auth.sessions.session_jwt import (
-        REQUIRED_CLAIMS,
-        _unverified_header,
-        _verified_claims,
-    )
+    """``verify_session_jwt`` (its memory of verified tokens included) accepts what
+    ``jwt.decode`` accepts with the same key, claims and options, and returns the same claims;
+    it refuses everything else with ``SessionNotFound``."""
+    from trusted_auth.errors import SessionNotFound
+    from trusted_auth.sessions.session_jwt import REQUIRED_CLAIMS, verify_session_jwt
     from trusted_auth.sessions.signing_keys import current_signing_key, keyring, private_key
 
     signing_key = current_signing_key()
@@ -285,14 +281,11 @@ def test_the_session_jwt_check_answers_as_jwt_decode_does(db, data):
             options={"require": REQUIRED_CLAIMS, "verify_exp": verify_exp},
         )
     )
-    ours = check(
-        lambda: _verified_claims(
-            token, _unverified_header(token), verifier, now=time.time(), verify_exp=verify_exp
-        )
-    )
-    if isinstance(ours, dict):
+    try:
+        ours = verify_session_jwt(token, allow_expired=not verify_exp)
+    except SessionNotFound as error:
+        ours = error
+    if isinstance(theirs, dict):
         assert ours == theirs
-    elif isinstance(theirs, dict):
-        # jwt.decode also takes other header parameters and "=" padding (some issuers pad);
-        # our session JWTs have neither, so ours refuses them.
-        assert padded or not set(headers) <= {"alg", "kid", "typ"}, (ours, claims, headers)
+    else:
+        assert isinstance(ours, SessionNotFound), (ours, theirs)

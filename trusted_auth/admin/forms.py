@@ -339,7 +339,8 @@ class PemKeyFormSet(BaseInlineFormSet):
         pems = [
             form.cleaned_data["public_key_pem"]
             for form in self.forms
-            if form.cleaned_data.get("public_key_pem") and not self._should_delete_form(form)  # type: ignore[attr-defined]
+            if form.cleaned_data.get("public_key_pem")
+            and not (self.can_delete and form.cleaned_data.get("DELETE"))
         ]
         profile = self.instance
         if profile.public_key_type == TrustedAuthTokenProfile.KeyType.JWK:

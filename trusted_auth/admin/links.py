@@ -55,7 +55,7 @@ class LinkFormsetMixin(_AdminBase):
             if link.pk:
                 self._apply(request, links.unlink, account, link)
         for row in formset.extra_forms:
-            if row.has_changed() and not formset._should_delete_form(row):
+            if row.has_changed() and not (formset.can_delete and row.cleaned_data.get("DELETE")):
                 self._apply(request, links.link_explicitly, account, row.instance)
         formset.new_objects = formset.changed_objects = formset.deleted_objects = []
         return None

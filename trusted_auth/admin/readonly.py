@@ -35,6 +35,10 @@ class ReadOnlyAdminMixin:
         elif self.fields:  # type: ignore[attr-defined]
             shown = list(self.fields)  # type: ignore[attr-defined]
         else:
-            opts = self.model._meta  # type: ignore[attr-defined]
-            shown = [f.name for f in [*opts.concrete_fields, *opts.many_to_many] if f.editable]
+            fields = self.model._meta.get_fields()  # type: ignore[attr-defined]
+            shown = [
+                f.name
+                for f in fields
+                if (f.concrete or (f.many_to_many and not f.auto_created)) and f.editable
+            ]
         return tuple(dict.fromkeys([*shown, *declared]))

@@ -8,27 +8,25 @@ docs list them (docs/concepts.md).
 
 from rest_framework import serializers
 
-from trusted_auth.api.serializers import RequestSerializer
-
 
 def _optional() -> serializers.JSONField:
     return serializers.JSONField(required=False, allow_null=True)
 
 
-class UserCreateSerializer(RequestSerializer):
+class UserCreateSerializer(serializers.Serializer):
     email = serializers.JSONField()
     name = _optional()
     external_id = _optional()
     trusted_metadata = _optional()
 
 
-class UserUpdateSerializer(RequestSerializer):
+class UserUpdateSerializer(serializers.Serializer):
     name = _optional()
     external_id = _optional()
     trusted_metadata = _optional()
 
 
-class SearchSerializer(RequestSerializer):
+class SearchSerializer(serializers.Serializer):
     cursor = _optional()
     limit = _optional()
     query = _optional()
@@ -38,7 +36,7 @@ class MemberSearchSerializer(SearchSerializer):
     organization_ids = serializers.JSONField()
 
 
-class OrganizationSerializer(RequestSerializer):
+class OrganizationSerializer(serializers.Serializer):
     organization_name = _optional()
     organization_slug = _optional()
     organization_external_id = _optional()
@@ -46,7 +44,7 @@ class OrganizationSerializer(RequestSerializer):
     trusted_metadata = _optional()
 
 
-class MemberSerializer(RequestSerializer):
+class MemberSerializer(serializers.Serializer):
     email_address = _optional()
     name = _optional()
     external_id = _optional()

@@ -7,12 +7,13 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from trusted_auth.api.authentication import ProjectSecretAuthentication
 from trusted_auth.api.envelope import StytchAPIView
-from trusted_auth.api.serializers import AttestRequestSerializer, RequestSerializer
+from trusted_auth.api.serializers import AttestRequestSerializer
 from trusted_auth.api.shapes import session_shape, user_shape
 from trusted_auth.api.throttling import AttestIPThrottle, AttestProfileThrottle
 from trusted_auth.attest import AttestRequest, attest, record_malformed_attest
@@ -54,7 +55,9 @@ class ServerAPIView(StytchAPIView):
     authentication_classes = [ProjectSecretAuthentication]
     permission_classes = [IsAuthenticated]
 
-    def parse(self, serializer_class: type[RequestSerializer]) -> dict[str, Any]:
+    def parse(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        """The request body checked by ``serializer_class``; a body that is not a JSON object, or
+        a field that fails, is a ``BadRequest`` naming each field and its messages."""
         try:
             body = self.request.data
         except ParseError as e:
@@ -65,16 +68,15 @@ class ServerAPIView(StytchAPIView):
             raise BadRequest("the request body is not valid JSON: nested too deeply") from e
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
-        try:
-            return serializer_class.validated(body)
-        except ValidationError as e:
-            assert isinstance(e.detail, dict)  # validated() names the field of each message
+        serializer = serializer_class(data=body)
+        if not serializer.is_valid():
             raise BadRequest(
                 "; ".join(
                     f"{field}: {' '.join(map(str, messages))}"
-                    for field, messages in e.detail.items()
+                    for field, messages in serializer.errors.items()
                 )
-            ) from e
+            )
+        return dict(serializer.validated_data)
 
 
 class AttestAPIView(ServerAPIView):

@@ -30,7 +30,6 @@ from trusted_auth.internal.dependencies import (
     service_unavailable,
 )
 from trusted_auth.internal.http import RequestContext
-from trusted_auth.internal.prepared import insert_all
 from trusted_auth.issuers.profile_lookup import profile_for_attest
 from trusted_auth.issuers.verification import (
     consumed_token_row,
@@ -198,7 +197,9 @@ def _attest(
             rows.append(
                 attest_success_event(facts, request.context, principal.django_user, session)
             )
-            insert_all([row for row in rows if row is not None])
+            for row in rows:
+                if row is not None:
+                    row.save(force_insert=True)
     except IntegrityError as error:
         # The consumed token's unique key, taken by another attest of this token (committed).
         if was_consumed(profile, request.token, verified.claims):

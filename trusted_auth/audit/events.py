@@ -9,7 +9,6 @@ from django.db import transaction
 from trusted_auth import signals
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.internal.http import RequestContext
-from trusted_auth.internal.prepared import insert
 from trusted_auth.models import AuditEvent, Session, TrustedAuthTokenProfile
 
 
@@ -71,14 +70,13 @@ def attest_success_event(
 def record_attest_failure(
     facts: AttestFacts, context: RequestContext, error: TrustedAuthError
 ) -> AuditEvent:
-    event = insert(
-        _event(
-            facts,
-            context,
-            outcome=AuditEvent.Outcome.FAILURE,
-            error_type=error.error_type,
-            error_message=error.message,
-        )
+    event = _event(
+        facts,
+        context,
+        outcome=AuditEvent.Outcome.FAILURE,
+        error_type=error.error_type,
+        error_message=error.message,
     )
+    event.save(force_insert=True)
     signals.attest_failed.send(sender=AuditEvent, event=event, error=error)
     return event

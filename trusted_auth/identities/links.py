@@ -35,7 +35,6 @@ from trusted_auth.identities.emails import (
     validate_email_address,
 )
 from trusted_auth.identities.hints import LINK_COMMAND
-from trusted_auth.internal.prepared import PreparedQuery, insert
 from trusted_auth.models import (
     IdentityLink,
     Member,
@@ -91,15 +90,13 @@ def refuse_unless_may_sign_in(user: Any, *, deleted: bool, kind: str) -> None:
 def _make_link(
     key: LinkKey, origin: str, profile: TrustedAuthTokenProfile | None, **owner: Any
 ) -> IdentityLink:
-    link = insert(
-        IdentityLink(
-            issuer=key.issuer,
-            kind=key.kind,
-            subject=key.subject,
-            origin=origin,
-            profile=profile,
-            **owner,
-        )
+    link = IdentityLink.objects.create(
+        issuer=key.issuer,
+        kind=key.kind,
+        subject=key.subject,
+        origin=origin,
+        profile=profile,
+        **owner,
     )
     transaction.on_commit(
         lambda: signals.identity_linked.send(sender=IdentityLink, link=link, origin=origin)
@@ -107,55 +104,18 @@ def _make_link(
     return link
 
 
-# Every attest of a returning user or member makes one of these: compiled once per connection.
-# (issuer, kind, subject) is unique per owner kind (and organization), so no ordering is needed.
-_USER_LINK = PreparedQuery(
-    lambda issuer, kind, subject: (
-        IdentityLink.objects.select_related("identity__django_user")
-        .filter(issuer=issuer, kind=kind, subject=subject, identity__isnull=False)
-        .order_by()[:1]
-    ),
-    issuer=str,
-    kind=str,
-    subject=str,
-)
-_MEMBER_LINK = PreparedQuery(
-    lambda organization_id, issuer, kind, subject: (
-        IdentityLink.objects.select_related("member__organization", "member__django_user")
-        .filter(
-            organization_id=organization_id,
-            issuer=issuer,
-            kind=kind,
-            subject=subject,
-            member__isnull=False,
-        )
-        .order_by()[:1]
-    ),
-    organization_id=int,
-    issuer=str,
-    kind=str,
-    subject=str,
-)
-
-
-# Lower(email) = lower(value): the unique index's own expression (an index probe).
-_IDENTITY_BY_EMAIL = PreparedQuery(
-    lambda email_lower: (
-        UserIdentity.objects.select_related("django_user")
-        .alias(email_lower=Lower("email"))
-        .filter(email_lower=email_lower)
-        .order_by()[:1]
-    ),
-    email_lower=str,
-)
-
-
 def user_by_email(email: str) -> tuple[UserIdentity | None, Any | None]:
     """The consumer account with this (valid) email: its ``UserIdentity`` (and Django user), or
     a Django user that has no identity yet, or nothing. Several such Django users: refused.
     Compared by the email rule: a database match is kept only when it is the same address."""
     key = ascii_lower(email)
-    identity = _IDENTITY_BY_EMAIL.first(email_lower=key)
+    # Lower(email) = lower(value): the unique index's own expression (an index probe).
+    identity = (
+        UserIdentity.objects.select_related("django_user")
+        .alias(email_lower=Lower("email"))
+        .filter(email_lower=key)
+        .first()
+    )
     if identity is not None and same_email(identity.email, key):
         return identity, identity.django_user
     users = django_users_with_email(key, trusted_auth_identity__isnull=True)
@@ -238,8 +198,13 @@ class UserAccounts(Accounts):
     kind = "user"
 
     def linked(self, key: LinkKey) -> UserIdentity | None:
-        link = _USER_LINK.first(issuer=key.issuer, kind=key.kind, subject=key.subject)
-        return link.identity if link else None
+        # (issuer, kind, subject) is unique among the links of users: one identity at most.
+        try:
+            return UserIdentity.objects.select_related("django_user").get(
+                links__issuer=key.issuer, links__kind=key.kind, links__subject=key.subject
+            )
+        except UserIdentity.DoesNotExist:
+            return None
 
     def by_email(self, email: str) -> tuple[UserIdentity | None, Any | None]:
         return user_by_email(email)
@@ -266,7 +231,7 @@ class UserAccounts(Accounts):
         identity, user = account, account.django_user
         user.save()
         identity.django_user = user
-        insert(identity)
+        identity.save(force_insert=True)
         transaction.on_commit(
             lambda: signals.user_provisioned.send(
                 sender=UserIdentity, identity=identity, user=identity.django_user, profile=profile
@@ -300,13 +265,16 @@ class MemberAccounts(Accounts):
         self.organization = organization
 
     def linked(self, key: LinkKey) -> Member | None:
-        link = _MEMBER_LINK.first(
-            organization_id=self.organization.pk,
-            issuer=key.issuer,
-            kind=key.kind,
-            subject=key.subject,
-        )
-        return link.member if link else None
+        # (organization, issuer, kind, subject) is unique among the links of members.
+        try:
+            return self._members().get(
+                links__organization=self.organization,
+                links__issuer=key.issuer,
+                links__kind=key.kind,
+                links__subject=key.subject,
+            )
+        except Member.DoesNotExist:
+            return None
 
     def by_email(self, email: str) -> tuple[Member | None, Any | None]:
         # Lower(email), the expression of the unique (Lower(email), organization) index.

@@ -8,8 +8,6 @@ import time
 from typing import Any
 
 import jwt
-from jwt.algorithms import RSAAlgorithm
-from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound
@@ -95,13 +93,6 @@ def _reuse_window() -> int:
     )
 
 
-def _unverified_header(token: Any) -> Any:
-    """The JOSE header of a compact JWS, parsed from its first segment alone: it picks the key,
-    and ``_verified_claims`` then checks it with the whole token. Raises on anything malformed;
-    callers turn every exception into a refusal."""
-    return json.loads(_segment_bytes(token.split(".", 1)[0]))
-
-
 # Every session JWT we accept carries these, whoever verifies it.
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
 
@@ -109,34 +100,41 @@ REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
 def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, Any]:
     """Verify one of our session JWTs: the one verifier, for ``authenticate`` and Bearer auth.
 
-    The key comes from the process's keyring (``signing_keys.keyring``): no query of its own
-    beyond the request's generation read, and a key retired in any process is refused on the
-    next request. The claims must include ``REQUIRED_CLAIMS`` and a session claim with an
-    ``id``. ``allow_expired`` accepts a valid signature past ``exp``: the session itself
-    decides. Raises ``SessionNotFound`` when the token is not ours or not valid.
+    ``jwt.decode`` checks it (RS256 only, our issuer, our project in ``aud``, the
+    ``REQUIRED_CLAIMS``) with the key its ``kid`` names in the process's keyring
+    (``signing_keys.keyring``): no query beyond the request's generation read, and a key retired
+    in any process is refused on the next request. ``allow_expired`` accepts a valid signature
+    past ``exp``: the session itself decides. Raises ``SessionNotFound`` when the token is not
+    ours or not valid.
 
-    A client sends the same JWT with each request until it expires, so the full check (RSA
-    signature, ``iss``, ``aud``, required claims) runs once per token and key: this process
-    then remembers the exact token string, tagged with the key object that verified it. A
-    later call with the same string, while the keyring still holds that same key object (a
-    rotate or retire anywhere loads new ones), decodes the payload again (a fresh dict every
-    time) and checks ``exp`` again; ``nbf`` and ``iat`` only ever pass later than they did.
+    A client sends the same JWT with each request until it expires, so this process remembers
+    each token it verified with the key object that verified it. Used again while the keyring
+    still holds that key object (a rotate or retire anywhere loads new ones), the token's
+    claims are read again (a fresh dict every time) and its ``exp`` checked again; ``nbf`` and
+    ``iat`` only ever pass later than they did.
     """
     try:
-        header = _unverified_header(token)
-        kid = header.get("kid") if isinstance(header, dict) else None
-        key = keyring().verifiers.get(kid) if isinstance(kid, str) else None
-        if key is None:
-            raise SessionNotFound("session_jwt is not signed by a key of this project")
-        tag = (key, trusted_auth_settings.ISSUER, trusted_auth_settings.PROJECT_ID)
         now = time.time()
-        if _verified.get(token, tag, now=now, max_age=_VERIFIED_MAX_AGE):
+        tag = (trusted_auth_settings.ISSUER, trusted_auth_settings.PROJECT_ID)
+        remembered = _verified.get(token, tag, now=now, max_age=math.inf)
+        if remembered is not None and keyring().verifiers.get(remembered[0]) is remembered[1]:
             claims = _payload(token)
             if not allow_expired and int(claims["exp"]) <= now:
                 raise SessionNotFound("session_jwt is not valid: ExpiredSignatureError")
         else:
-            claims = _verified_claims(token, header, key, now=now, verify_exp=not allow_expired)
-            _verified.put(token, tag, True, now=now)
+            kid = jwt.get_unverified_header(token).get("kid", "")  # a str: PyJWT checks it
+            key = keyring().verifiers.get(kid)
+            if key is None:
+                raise SessionNotFound("session_jwt is not signed by a key of this project")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                issuer=tag[0],
+                audience=tag[1],
+                options={"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired},
+            )
+            _verified.put(token, tag, (kid, key), now=now)
     except SessionNotFound:
         raise
     except Exception as e:  # noqa: BLE001 - hostile input must never 500
@@ -147,90 +145,10 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
     return claims
 
 
-# token -> True, tagged with (verifying key, ISSUER, PROJECT_ID): the session JWTs this process
-# has verified, 4,096 at most (about 1 KB each). No age limit: every use checks exp again.
-_verified: ProcessCache[str, bool] = ProcessCache(4096)
-_VERIFIED_MAX_AGE = math.inf
-
-
-# A session JWT's first check, without ``jwt.decode``. Our session JWTs have one form, the one
-# ``issue_session_jwt`` writes: three canonical unpadded base64url segments under the header
-# {"alg": "RS256", "kid": ..., "typ": "JWT"}. This parses exactly that form, has PyJWT's RS256
-# algorithm (``cryptography`` underneath) check the signature, and checks the registered claims
-# by ``jwt.decode``'s rules, raising its exception types; ``tests/test_fuzz.py`` holds the two to
-# the same answer on arbitrary claims and headers. Why not ``jwt.decode`` itself: PyJWT 2.15
-# checks every base64 character of a token in a Python loop, 165 µs of the 300 µs it takes on a
-# 1.4 KB session JWT, where the RSA check is 50 µs (measured on the benchmark machine); a
-# client's first request to a process (Bearer) paid it in full.
-_RS256 = RSAAlgorithm(RSAAlgorithm.SHA256)
-_HEADER_NAMES = frozenset({"alg", "kid", "typ"})
-
-
-def _segment_bytes(segment: str) -> bytes:
-    """A canonical unpadded base64url segment (RFC 7515 §2), decoded; anything else refused."""
-    if not base64url.is_canonical(segment):
-        raise jwt.DecodeError("a segment is not canonical unpadded base64url")
-    return base64url.decode(segment)
-
-
-def _verified_claims(
-    token: str, header: Any, key: jwt.PyJWK, *, now: float, verify_exp: bool
-) -> dict[str, Any]:
-    """The claims of ``token`` (whose first segment parsed as ``header``) once its form,
-    signature and registered claims check out."""
-    segments = token.split(".")
-    if len(segments) != 3:
-        raise jwt.DecodeError("Not enough segments")
-    header_segment, payload_segment, signature_segment = segments
-    if not isinstance(header, dict) or not header.keys() <= _HEADER_NAMES:
-        raise jwt.InvalidTokenError("not the header of a session JWT")
-    if header.get("alg") != "RS256":
-        raise jwt.InvalidAlgorithmError("The specified alg value is not allowed")
-    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
-    if not _RS256.verify(signing_input, key.key, _segment_bytes(signature_segment)):
-        raise jwt.InvalidSignatureError("Signature verification failed")
-    claims = json.loads(_segment_bytes(payload_segment))
-    if not isinstance(claims, dict):
-        raise jwt.DecodeError("Invalid payload string: must be a json object")
-    _check_registered_claims(claims, now=now, verify_exp=verify_exp)
-    return claims
-
-
-def _check_registered_claims(claims: dict[str, Any], *, now: float, verify_exp: bool) -> None:
-    """``jwt.decode``'s claim rules for our options: ``REQUIRED_CLAIMS``, ``iat``/``nbf`` not in
-    the future, ``exp`` in the future, our ``iss``, our project in ``aud``, ``sub``/``jti``
-    strings. No leeway: only our own servers sign these."""
-    for name in REQUIRED_CLAIMS:
-        if claims.get(name) is None:
-            raise jwt.MissingRequiredClaimError(name)
-    if _int_claim(claims, "iat", jwt.InvalidIssuedAtError) > now:
-        raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
-    if "nbf" in claims and _int_claim(claims, "nbf", jwt.DecodeError) > now:
-        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
-    if verify_exp and _int_claim(claims, "exp", jwt.DecodeError) <= now:
-        raise jwt.ExpiredSignatureError("Signature has expired")
-    if claims["iss"] != trusted_auth_settings.ISSUER:
-        raise jwt.InvalidIssuerError("Invalid issuer")
-    audience = claims["aud"]
-    if not audience:
-        raise jwt.MissingRequiredClaimError("aud")
-    audience = [audience] if isinstance(audience, str) else audience
-    if not isinstance(audience, list) or not all(isinstance(a, str) for a in audience):
-        raise jwt.InvalidAudienceError("Invalid claim format in token")
-    if trusted_auth_settings.PROJECT_ID not in audience:
-        raise jwt.InvalidAudienceError("Audience doesn't match")
-    if not isinstance(claims["sub"], str):
-        raise InvalidSubjectError("Subject must be a string")
-    if "jti" in claims and not isinstance(claims["jti"], str):
-        raise InvalidJTIError("JWT ID must be a string")
-
-
-def _int_claim(claims: dict[str, Any], name: str, error: type[Exception]) -> int:
-    """A time claim as ``jwt.decode`` reads it: ``int()`` of the value, or ``error``."""
-    try:
-        return int(claims[name])
-    except (ValueError, TypeError, OverflowError):
-        raise error(f"The {name} claim must be an integer.") from None
+# token -> (kid, the key that verified it), tagged with (ISSUER, PROJECT_ID): the session JWTs
+# this process has verified, 4,096 at most (about 1 KB each). No age limit: every use checks
+# exp again.
+_verified: ProcessCache[str, tuple[str, jwt.PyJWK]] = ProcessCache(4096)
 
 
 def _payload(token: str) -> dict[str, Any]:

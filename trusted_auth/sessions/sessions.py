@@ -16,7 +16,6 @@ from trusted_auth import ids, signals
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.identities.links import DELETED, member_is_out, user_is_out
-from trusted_auth.internal.prepared import insert
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.sessions.session_jwt import session_id_from_jwt
 from trusted_auth.timeutil import rfc3339
@@ -301,7 +300,8 @@ def start_session(**arguments: Any) -> tuple[Session, str]:
     """``new_session(**arguments)``, inserted."""
     with transaction.atomic():
         session, session_token = new_session(**arguments)
-        return insert(session), session_token
+        session.save(force_insert=True)
+        return session, session_token
 
 
 def add_factor(
