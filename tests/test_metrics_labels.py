@@ -12,6 +12,7 @@ import asyncio
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, reset_queries
 
 from trusted_auth.audit import metrics
 from trusted_auth.error_catalog import ERRORS
@@ -52,7 +53,22 @@ def exposed(error_type: str) -> int:
     return int(lines[0].removeprefix(prefix)) if lines else 0
 
 
-def test_interleaved_requests_on_one_thread_keep_their_own_increments(settings):
+@pytest.fixture
+def without_django_request_receivers():
+    """Django's own request receivers touch the database connection, which an async context may
+    not do once a connection is open in this thread (an earlier test's): only ours run here."""
+    receivers = [(request_started, reset_queries), (request_started, close_old_connections)]
+    receivers.append((request_finished, close_old_connections))
+    for signal, receiver in receivers:
+        signal.disconnect(receiver)
+    yield
+    for signal, receiver in receivers:
+        signal.connect(receiver)
+
+
+def test_interleaved_requests_on_one_thread_keep_their_own_increments(
+    settings, without_django_request_receivers
+):
     """Two requests served by one thread, as ASGI serves them: the second one starting must not
     send (or drop) the first one's pending increments, and each request sends its own when it
     ends."""
