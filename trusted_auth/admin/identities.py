@@ -153,13 +153,19 @@ class OrganizationForm(forms.ModelForm):
             raise forms.ValidationError(_("Not a domain: %(bad)s."), params={"bad": ", ".join(bad)})
         return domains
 
-    def _post_clean(self) -> None:
-        super()._post_clean()  # type: ignore[misc]  # a ModelForm hook the stubs omit
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        candidate = Organization(
+            pk=self.instance.pk,
+            slug=cleaned.get("slug", self.instance.slug) or "",
+            external_id=cleaned.get("external_id", self.instance.external_id) or "",
+        )
         try:
-            check_references(self.instance)  # the API's rule: one reference, one organization
+            check_references(candidate)  # the API's rule: one reference, one organization
         except TrustedAuthError as e:
             slug = e.message.startswith("organization_slug")
             self.add_error("slug" if slug else "external_id", e.message)
+        return cleaned
 
 
 class MembersInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -264,6 +264,11 @@ class MemberAccounts(Accounts):
     def __init__(self, organization: Organization) -> None:
         self.organization = organization
 
+    def _members(self):
+        return Member.objects.select_related("organization", "django_user").filter(
+            organization=self.organization
+        )
+
     def linked(self, key: LinkKey) -> Member | None:
         # (organization, issuer, kind, subject) is unique among the links of members.
         try:
@@ -279,13 +284,7 @@ class MemberAccounts(Accounts):
     def by_email(self, email: str) -> tuple[Member | None, Any | None]:
         # Lower(email), the expression of the unique (Lower(email), organization) index.
         key = ascii_lower(email)
-        member = (
-            Member.objects.select_related("organization", "django_user")
-            .filter(organization=self.organization)
-            .alias(email_lower=Lower("email"))
-            .filter(email_lower=key)
-            .first()
-        )
+        member = self._members().alias(email_lower=Lower("email")).filter(email_lower=key).first()
         if member is not None and not same_email(member.email, key):
             member = None  # a look-alike the database folded (PostgreSQL's Unicode LOWER)
         return member, member.django_user if member else None
