@@ -79,3 +79,11 @@ identity_linked = Signal()
 #     sender: ``IdentityLink``
 #     link:   the deleted ``IdentityLink`` (its attributes are still readable)
 identity_unlinked = Signal()
+
+# rbac_policy_changed
+#     Sent after an RBAC policy change committed: the project policy (import, admin) or an
+#     organization's roles (API, admin).
+#     sender:       ``RbacPolicy`` (project) or ``OrganizationRbacPolicy``
+#     organization: the ``Organization`` whose roles changed, or None for the project policy
+#     policy:       the new policy, as stored (``{"roles": [...]}`` for an organization)
+rbac_policy_changed = Signal()

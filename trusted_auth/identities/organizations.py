@@ -14,7 +14,6 @@ from django.utils.text import slugify
 from trusted_auth import signals
 from trusted_auth.audit.changes import record_change
 from trusted_auth.audit.events import RequestContext
-from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import (
     BadRequest,
     DuplicateMember,
@@ -32,6 +31,7 @@ from trusted_auth.identities.users import (
 from trusted_auth.issuers.verification import claims_rejected
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.models.identities import ACTIVE, DELETED
+from trusted_auth.rbac.policy import defined_role_ids
 from trusted_auth.timeutil import rfc3339
 
 
@@ -104,8 +104,7 @@ def create_member(
 ) -> Member:
     """Add a member to ``organization`` (a pre-provisioned member: no session, no link yet).
     Audited; sends ``member_provisioned``."""
-    roles = _role_list(roles)
-    validate_roles(roles)
+    roles = _role_list(roles, organization)
     member = Member(
         organization=organization,
         email=validate_email_address(email, "email_address"),
@@ -143,30 +142,31 @@ def _text(value: Any, field: str) -> str:
     return value
 
 
-def _role_list(roles: Any) -> list[str]:
-    """Roles given to the management API: a list of ids from ``TRUSTED_AUTH["ROLES"]``."""
+def _role_list(roles: Any, organization: Organization | None = None) -> list[str]:
+    """Roles given to the management API: a list of role ids the RBAC policy defines."""
     if roles is None:
         return []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise BadRequest("roles must be a list of role ids")
-    unknown = sorted(set(roles) - set(trusted_auth_settings.ROLES))
+    known = defined_role_ids(organization.organization_id if organization else None)
+    unknown = sorted(set(roles) - known)
     if unknown:
         raise BadRequest(
             f"unknown roles: {', '.join(unknown)[:200]} "
-            f"(this project defines: {', '.join(sorted(trusted_auth_settings.ROLES))})"
+            f"(this project defines: {', '.join(sorted(known))[:300]})"
         )
     return roles
 
 
-def validate_roles(role_ids: list[str]) -> list[str]:
-    """Roles must be ones the project defines in ``TRUSTED_AUTH["ROLES"]``; never silently
-    dropped."""
-    known = set(trusted_auth_settings.ROLES)
+def validate_roles(role_ids: list[str], organization: Organization | None = None) -> list[str]:
+    """Roles must be ones the RBAC policy (the project's, or ``organization``'s) defines, or
+    ``TRUSTED_AUTH["ROLES"]`` (deprecated); never silently dropped."""
+    known = defined_role_ids(organization.organization_id if organization else None)
     unknown = [role for role in role_ids if role not in known]
     if unknown:
         raise claims_rejected(
             f"unknown role_ids: {', '.join(sorted(unknown))[:200]} "
-            f"(this project defines: {', '.join(sorted(known))})"
+            f"(this project defines: {', '.join(sorted(known))[:300]})"
         )
     return role_ids
 
@@ -382,7 +382,7 @@ def update_member(
     if external_id is not None:
         member.external_id = validate_external_id(external_id)
     if roles is not None:
-        member.roles = validate_roles(_role_list(roles))
+        member.roles = _role_list(roles, organization)
     if trusted_metadata is not None:
         member.trusted_metadata = validate_metadata(trusted_metadata)
     try:

@@ -165,6 +165,15 @@ class TrustedAuthTokenProfile(models.Model):
         choices=ReplayPolicy.choices,
         default=ReplayPolicy.SINGLE_USE,
     )
+    grantable_roles = models.JSONField(
+        _("grantable roles"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The RBAC roles this issuer's tokens may grant through the mapped role_ids claim; "
+            "any other role a token names is dropped. Empty: tokens grant no role."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
