@@ -176,6 +176,7 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
                         "replay_policy",
                         "link_policy",
                         "require_verified_email",
+                        "grantable_roles",
                     )
                 },
             ),

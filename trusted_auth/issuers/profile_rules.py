@@ -17,6 +17,7 @@ from trusted_auth.issuers.issuer_keys import fetch_counted
 from trusted_auth.issuers.jwks_http import FetchedJwks, validate_jwks_url
 from trusted_auth.models import TrustedAuthTokenProfile
 from trusted_auth.models.profiles import validate_algorithms, validate_attribute_mapping
+from trusted_auth.rbac.policy import all_role_ids
 
 
 def validate_issuer(issuer: Any) -> None:
@@ -140,6 +141,12 @@ def validate_profile(
             raise InvalidProfile("a PEM profile needs at least one public key", field="pem_keys")
         check_keys_fit([key for _, key in stored], profile.algorithms)
     full_clean(profile)
+    undefined = sorted(set(profile.grantable_roles) - all_role_ids())
+    if undefined:
+        raise InvalidProfile(
+            f"grantable_roles: the RBAC policy defines no role {', '.join(undefined)[:200]}",
+            field="grantable_roles",
+        )
     return keys
 
 

@@ -89,6 +89,13 @@ def validate_algorithms(value: object) -> None:
         )
 
 
+def validate_role_ids(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(role, str) and role and len(role) <= 128 for role in value
+    ):
+        raise ValidationError(_("A list of role ids."))
+
+
 class TrustedAuthTokenProfile(models.Model):
     """A trusted issuer: which tokens to accept and how their claims map to identity."""
 
@@ -169,6 +176,7 @@ class TrustedAuthTokenProfile(models.Model):
         _("grantable roles"),
         default=list,
         blank=True,
+        validators=[validate_role_ids],
         help_text=_(
             "The RBAC roles this issuer's tokens may grant through the mapped role_ids claim; "
             "any other role a token names is dropped. Empty: tokens grant no role."

@@ -249,6 +249,14 @@ def defined_role_ids(organization_id: str | None = None) -> set[str]:
     return ids
 
 
+def all_role_ids() -> set[str]:
+    """The project's role ids and every organization's (what a profile may list as grantable)."""
+    ids = project_role_ids()
+    for roles in OrganizationRbacPolicy.objects.values_list("roles", flat=True):
+        ids |= {role["role_id"] for role in roles}
+    return ids
+
+
 def set_project_policy(document: Any, *, context: RequestContext | None = None) -> dict[str, Any]:
     """Replace the project policy with ``document`` (validated whole first); audited, and
     ``rbac_policy_changed`` is sent after the commit."""
