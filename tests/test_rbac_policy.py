@@ -107,3 +107,45 @@ def test_a_policy_change_reaches_the_cached_copy_on_the_next_read():
         "stytch_member",
         "stytch_admin",
     }
+
+
+def test_the_admin_edits_the_policy_as_a_permission_matrix(admin_client):
+    from django.urls import reverse
+
+    add = reverse("admin:trusted_auth_rbacpolicy_add")
+    response = admin_client.post(
+        add,
+        {"resources_text": "documents: read, write", "roles_text": "editor: Edits"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert RbacPolicy.objects.get().resources == [
+        {"resource_id": "documents", "description": "", "actions": ["read", "write"]}
+    ]
+    change = reverse("admin:trusted_auth_rbacpolicy_change", args=["project"])
+    page = admin_client.get(change).content.decode()
+    assert 'name="role__editor"' in page and 'value="documents:write"' in page
+
+    acme = create_organization(name="Acme", slug="acme")
+    from trusted_auth.identities.organizations import create_member
+
+    create_member(organization=acme, email="ed@acme.test", roles=["editor"])
+    response = admin_client.post(
+        change,
+        {
+            "resources_text": "documents: read, write",
+            "roles_text": "editor: Edits",
+            "role__editor": ["documents:write", "documents:read"],
+            "role__stytch_member": ["documents:*"],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert granting_roles(["editor"], "documents", "write") == ["editor"]
+    assert granting_roles(["stytch_member"], "documents", "read") == ["stytch_member"]
+    assert "ed@acme.test" in admin_client.get(change).content.decode()
+    assert AuditEvent.objects.filter(action="rbac_policy_set").count() == 2
+
+    response = admin_client.post(
+        change, {"resources_text": "documents: read\ndocuments: write", "roles_text": ""}
+    )
+    assert response.status_code == 200 and "defined twice" in response.content.decode()
+    assert granting_roles(["editor"], "documents", "write") == ["editor"]
