@@ -149,3 +149,53 @@ def test_the_admin_edits_the_policy_as_a_permission_matrix(admin_client):
     )
     assert response.status_code == 200 and "defined twice" in response.content.decode()
     assert granting_roles(["editor"], "documents", "write") == ["editor"]
+
+
+def test_a_role_assignment_is_audited_and_signalled(api, django_capture_on_commit_callbacks):
+    from trusted_auth import signals
+    from trusted_auth.identities.organizations import create_member
+
+    run("rbac", "import", "-", stdin=json.dumps(POLICY))
+    acme = create_organization(name="Acme", slug="acme")
+    member = create_member(organization=acme, email="ed@acme.test")
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs)
+
+    signals.member_roles_changed.connect(receiver)
+    try:
+        url = f"/v1/b2b/organizations/{acme.organization_id}/members/{member.member_id}"
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.put(url, {"roles": ["editor"]}, format="json")
+        assert response.status_code == 200, response.json()
+        refused = api.put(url, {"roles": ["root"]}, format="json")
+        assert refused.status_code == 400 and "root" in refused.json()["error_message"]
+    finally:
+        signals.member_roles_changed.disconnect(receiver)
+
+    [sent] = received
+    assert (sent["member"].roles, sent["previous_roles"]) == (["editor"], [])
+    event = AuditEvent.objects.filter(action="member_update").latest("pk")
+    assert event.error_message == "roles: editor"
+
+
+def test_a_policy_import_sends_rbac_policy_changed(django_capture_on_commit_callbacks):
+    from trusted_auth import signals
+
+    received = []
+
+    def receiver(sender, **kwargs):
+        received.append((sender, kwargs))
+
+    signals.rbac_policy_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            run("rbac", "import", "-", stdin=json.dumps(POLICY))
+    finally:
+        signals.rbac_policy_changed.disconnect(receiver)
+
+    [(sender, kwargs)] = received
+    assert sender is RbacPolicy and kwargs["organization"] is None
+    roles = [r["role_id"] for r in kwargs["policy"]["roles"]]
+    assert roles == ["reader", "editor", "stytch_member"]

@@ -87,3 +87,12 @@ identity_unlinked = Signal()
 #     organization: the ``Organization`` whose roles changed, or None for the project policy
 #     policy:       the new policy, as stored (``{"roles": [...]}`` for an organization)
 rbac_policy_changed = Signal()
+
+# member_roles_changed
+#     Sent after a change to a member's explicit roles through the members API (``PUT
+#     .../members/{member_id}``, ``update_member``) committed. The member's live sessions keep
+#     their roles; its next session has the new ones.
+#     sender:         ``Member``
+#     member:         the ``Member``, after the change (``member.roles``)
+#     previous_roles: the role ids it held before
+member_roles_changed = Signal()

@@ -381,6 +381,7 @@ def update_member(
         member.email = validate_email_address(email_address, "email_address")
     if external_id is not None:
         member.external_id = validate_external_id(external_id)
+    previous_roles = list(member.roles)
     if roles is not None:
         member.roles = _role_list(roles, organization)
     if trusted_metadata is not None:
@@ -389,12 +390,20 @@ def update_member(
         member.full_clean(validate_constraints=False, validate_unique=False)
         with transaction.atomic():
             member.save()
+            roles_changed = member.roles != previous_roles
             record_change(
                 "member_update",
                 user_id=member.member_id,
                 organization_id=organization.organization_id,
+                detail=f"roles: {', '.join(member.roles) or '(none)'}" if roles_changed else "",
                 context=context,
             )
+            if roles_changed:
+                transaction.on_commit(
+                    lambda: signals.member_roles_changed.send(
+                        sender=Member, member=member, previous_roles=previous_roles
+                    )
+                )
     except ValidationError as e:
         raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
     except IntegrityError as e:
