@@ -229,8 +229,18 @@ def test_an_org_role_and_an_implicit_role_take_effect(
     acme = create_organization(name="Acme", slug="acme")
     other = create_organization(name="Other", slug="other")
     org = acme.organization_id
-    acme.rbac_email_implicit_role_assignments = [{"domain": "example.com", "role_id": "reader"}]
-    acme.save()
+    updated = b2b_sdk.organizations.update(
+        organization_id=org,
+        rbac_email_implicit_role_assignments=[{"domain": "@Example.com", "role_id": "reader"}],
+    )
+    implicit = updated.organization.rbac_email_implicit_role_assignments
+    assert [(a.domain, a.role_id) for a in implicit] == [("example.com", "reader")]
+    details = denial(
+        b2b_sdk.organizations.update,
+        organization_id=org,
+        rbac_email_implicit_role_assignments=[{"domain": "example.com", "role_id": "root"}],
+    )
+    assert details.status_code == 400 and "root" in details.error_message
     auditor = {
         "role_id": "auditor",
         "description": "Acme's auditors",

@@ -44,6 +44,7 @@ class OrganizationSerializer(RequestSerializer):
     organization_external_id = _optional()
     email_allowed_domains = _optional()
     trusted_metadata = _optional()
+    rbac_email_implicit_role_assignments = _optional()
 
 
 class MemberSerializer(RequestSerializer):

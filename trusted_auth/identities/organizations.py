@@ -51,6 +51,7 @@ def create_organization(
     external_id: Any = "",
     email_allowed_domains: Any = None,
     trusted_metadata: Any = None,
+    rbac_email_implicit_role_assignments: Any = None,
     context: RequestContext | None = None,
 ) -> Organization:
     """Create an organization; the slug defaults to the slugified name. Audited."""
@@ -69,6 +70,9 @@ def create_organization(
         external_id=validate_external_id(external_id),
         email_allowed_domains=_normalise_domains(email_allowed_domains),
         trusted_metadata=validate_metadata(trusted_metadata),
+        rbac_email_implicit_role_assignments=_implicit_roles(
+            rbac_email_implicit_role_assignments or [], None
+        ),
     )
     _save_organization(organization, context=context, action="organization_create")
     return organization
@@ -273,10 +277,15 @@ def update_organization(
     external_id: Any = None,
     email_allowed_domains: Any = None,
     trusted_metadata: Any = None,
+    rbac_email_implicit_role_assignments: Any = None,
     context: RequestContext | None = None,
 ) -> Organization:
     """Change the fields given (``None`` leaves one as is). Audited."""
     organization = get_organization(reference)
+    if rbac_email_implicit_role_assignments is not None:
+        organization.rbac_email_implicit_role_assignments = _implicit_roles(
+            rbac_email_implicit_role_assignments, organization.organization_id
+        )
     if name is not None:
         organization.name = _text(name, "organization_name")
     if slug is not None:
@@ -293,6 +302,24 @@ def update_organization(
         organization.trusted_metadata = validate_metadata(trusted_metadata)
     _save_organization(organization, context=context, action="organization_update")
     return organization
+
+
+def _implicit_roles(value: Any, organization_id: str | None) -> list[dict[str, str]]:
+    """``[{"domain", "role_id"}]``: each role one the organization's members may hold."""
+    if not isinstance(value, list) or len(value) > 100:
+        raise BadRequest("rbac_email_implicit_role_assignments must be a list")
+    known = defined_role_ids(organization_id)
+    assignments = []
+    for item in value:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(key), str) and item[key].strip() for key in ("domain", "role_id")
+        ):
+            raise BadRequest("each implicit role assignment needs a domain and a role_id")
+        if item["role_id"] not in known:
+            raise BadRequest(f"unknown role {item['role_id'][:80]!r} in an implicit assignment")
+        domain = item["domain"].strip().lower().lstrip("@")
+        assignments.append({"domain": domain, "role_id": item["role_id"]})
+    return assignments
 
 
 def delete_organization(reference: Any, *, context: RequestContext | None = None) -> str:
