@@ -23,9 +23,12 @@ from trusted_auth.models import (
 from .issuers import SigningPair
 
 ROWS = 10_000
-# Today 6 or 7 per page: session and user, the page's count and rows, filter choices, inlines.
+# Today 6 or 7 per page: session and user, the page's count and rows, filter choices, inlines;
+# a member's page adds 3 (the RBAC policy and its organization's roles, and the generation read
+# again inside the admin's transaction: the process cache keeps copies only once that commits,
+# which in a test it never does).
 # What matters is that none of them grows with the number of rows (a page shows 100).
-MAX_QUERIES = 10
+MAX_QUERIES = 13
 
 
 @pytest.fixture

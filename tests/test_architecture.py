@@ -18,7 +18,7 @@ LAYERS = [
     {"api", "admin", "management", "contrib", "browser", "backends", "checks", "urls"}
     | {"middleware", "testing", "apps", "authentication"},
     {"attest", "adapter"},  # the flow, and the policy of who a token signs in as
-    {"sessions", "identities", "issuers", "audit"},  # the features: peers
+    {"sessions", "identities", "issuers", "audit", "rbac"},  # the features: peers
     {"internal"},  # infrastructure
     {"models"},
     {"conf", "errors", "error_catalog", "ids", "timeutil", "signals", "__init__"},

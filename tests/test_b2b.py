@@ -19,6 +19,8 @@ import pytest
 from django.core.management import call_command
 from stytch.b2b.models.sessions import MemberSession as SDKMemberSession
 
+from trusted_auth.adapter import DefaultTrustedAuthAdapter
+from trusted_auth.errors import BadRequest
 from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import AuditEvent, Member, Organization, Session
 from trusted_auth.sessions.secrets import create_secret
@@ -100,7 +102,8 @@ def test_sdk_b2b_attest_and_local_jwt_verification(
 ):
     # The organization comes from the request only (the SDK's organization_id argument).
     b2b_profile = b2b_profile_factory(
-        attribute_mapping={"email": "email", "token_id": "jti", "role_ids": "roles"}
+        attribute_mapping={"email": "email", "token_id": "jti", "role_ids": "roles"},
+        grantable_roles=["stytch_admin"],
     )
     org = create_organization(name="Acme", slug="acme")
     member = create_member(
@@ -120,7 +123,7 @@ def test_sdk_b2b_attest_and_local_jwt_verification(
     session = response.member_session
     assert session.member_id == member.member_id
     assert session.organization_id == org.organization_id
-    assert session.roles == ["stytch_admin"]
+    assert session.roles == ["stytch_member", "stytch_admin"]
     assert [f.trusted_auth_token_factor.token_id for f in session.authentication_factors] == [
         "jti-b2b-sdk"
     ]
@@ -147,7 +150,7 @@ def test_sdk_b2b_attest_and_local_jwt_verification(
     assert local.member_session_id == row.session_id
     assert local.organization_id == org.organization_id
     assert local.member_id == member.member_id
-    assert local.roles == ["stytch_admin"]
+    assert local.roles == ["stytch_member", "stytch_admin"]
 
 
 def test_b2b_jwks_endpoint_verifies_the_session_jwt(
@@ -542,14 +545,22 @@ def test_jit_organization_creation_from_the_claim(api, b2b_profile_factory, toke
     assert Organization.objects.count() == 1 and Member.objects.count() == 1
 
 
-def test_refused_attest_leaves_no_jit_organization_behind(api, b2b_profile_factory, token_factory):
+class VetoingAdapter(DefaultTrustedAuthAdapter):
+    def pre_sign_in(self, profile, attributes, principal):
+        raise BadRequest("vetoed by the host")
+
+
+def test_refused_attest_leaves_no_jit_organization_behind(
+    api, b2b_profile_factory, token_factory, settings
+):
     no_member_jit = b2b_profile_factory(can_jit_create_organizations=True)
     full_jit = b2b_profile_factory(can_jit_create_organizations=True, can_jit_provision=True)
 
     response = post_b2b(api, no_member_jit.profile_id, token_factory(org="Globex"))
     assert_b2b_rejected(response, 404, "member_not_found")
-    response = post_b2b(api, full_jit.profile_id, token_factory(org="Initech", roles=["bogus"]))
-    assert_b2b_rejected(response, 401, "jwt_invalid_claims", "bogus")
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ADAPTER": f"{__name__}.VetoingAdapter"}
+    response = post_b2b(api, full_jit.profile_id, token_factory(org="Initech"))
+    assert_b2b_rejected(response, 400, "bad_request", "vetoed")
 
     assert not Organization.objects.exists()
     assert not Member.objects.exists()
@@ -581,60 +592,63 @@ def test_refused_attach_leaves_no_jit_member_or_organization_behind(
 # --- roles -------------------------------------------------------------------------------------
 
 
-def test_roles_from_the_token_are_recorded(api, b2b_profile, token_factory, org_a, ada_a):
+def test_roles_from_the_token_are_bounded_by_the_profile(
+    api, b2b_profile_factory, token_factory, org_a, ada_a
+):
+    profile = b2b_profile_factory(grantable_roles=["stytch_admin"])
+
     response = post_b2b(
         api,
-        b2b_profile.profile_id,
-        token_factory(org="acme", roles=["stytch_member", "stytch_admin"]),
+        profile.profile_id,
+        token_factory(org="acme", roles=["stytch_member", "stytch_admin", "superuser"]),
     )
 
     body = response.json()
     assert response.status_code == 200, body
-    assert body["member_session"]["roles"] == ["stytch_member", "stytch_admin"]
-    assert Session.objects.get().roles == ["stytch_member", "stytch_admin"]
-    assert unverified_claims(body["session_jwt"])[SESSION_CLAIM]["roles"] == [
-        "stytch_member",
-        "stytch_admin",
-    ]
+    expected = ["stytch_member", "stytch_admin"]
+    assert body["member_session"]["roles"] == expected
+    assert Session.objects.get().roles == expected
+    assert unverified_claims(body["session_jwt"])[SESSION_CLAIM]["roles"] == expected
+    # Token roles live on the session only; the refused ones are in the audit event.
+    assert Member.objects.get().roles == []
+    event = AuditEvent.objects.get(action="b2b_attest")
+    assert event.outcome == "success" and "superuser" in event.error_message
 
 
-def test_member_roles_apply_when_the_token_carries_none(api, b2b_profile, token_factory, org_a):
-    admin = create_member(organization=org_a, email="boss@example.com", roles=["stytch_admin"])
-
+def test_a_profile_grants_no_role_by_default(api, b2b_profile, token_factory, org_a, ada_a):
     response = post_b2b(
-        api, b2b_profile.profile_id, token_factory(org="acme", email="boss@example.com")
+        api, b2b_profile.profile_id, token_factory(org="acme", roles=["stytch_admin"])
     )
 
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["member_session"]["roles"] == ["stytch_member"]
+    assert "stytch_admin" in AuditEvent.objects.get(action="b2b_attest").error_message
+
+
+def test_member_roles_and_token_roles_are_united(
+    api, b2b_profile_factory, token_factory, org_a, settings
+):
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ROLES": ["viewer", "editor"]}
+    profile = b2b_profile_factory(grantable_roles=["editor"])
+    admin = create_member(organization=org_a, email="boss@example.com", roles=["viewer"])
+
+    response = post_b2b(
+        api, profile.profile_id, token_factory(org="acme", email="boss@example.com")
+    )
     body = response.json()
     assert response.status_code == 200, body
     assert body["member_id"] == admin.member_id
-    assert body["member_session"]["roles"] == ["stytch_admin"]
-    assert unverified_claims(body["session_jwt"])[SESSION_CLAIM]["roles"] == ["stytch_admin"]
-
-
-def test_unknown_role_is_rejected_not_dropped(api, b2b_profile_factory, token_factory, org_a):
-    profile = b2b_profile_factory(can_jit_provision=True)
+    assert body["member_session"]["roles"] == ["stytch_member", "viewer"]
 
     response = post_b2b(
-        api, profile.profile_id, token_factory(org="acme", roles=["stytch_member", "superuser"])
+        api,
+        profile.profile_id,
+        token_factory(org="acme", email="boss@example.com", roles=["editor"]),
     )
-
-    assert_b2b_rejected(response, 401, "jwt_invalid_claims", "superuser")
-    assert not Member.objects.exists()
-
-
-def test_roles_come_from_settings(api, b2b_profile, token_factory, org_a, ada_a, settings):
-    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "ROLES": ["viewer", "editor"]}
-
-    ok = post_b2b(api, b2b_profile.profile_id, token_factory(org="acme", roles=["editor"]))
-    assert ok.status_code == 200, ok.json()
-    assert ok.json()["member_session"]["roles"] == ["editor"]
-    assert unverified_claims(ok.json()["session_jwt"])[SESSION_CLAIM]["roles"] == ["editor"]
-
-    refused = post_b2b(
-        api, b2b_profile.profile_id, token_factory(org="acme", roles=["stytch_admin"])
-    )
-    assert_b2b_rejected(refused, 401, "jwt_invalid_claims", "stytch_admin", sessions=1)
+    claims = unverified_claims(response.json()["session_jwt"])
+    assert claims[SESSION_CLAIM]["roles"] == ["stytch_member", "viewer", "editor"]
+    assert Member.objects.get().roles == ["viewer"]
 
 
 # --- malformed requests ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The official Node SDK (``tests/node``, pinned) calls ``get_jwks`` and ``users.create`` against
-us over TLS. Skipped when node or ``tests/node/node_modules`` is missing, except under ``CI``,
-where a missing Node SDK is a failure."""
+"""The official Node SDK (``tests/node``, pinned) calls ``get_jwks``, ``users.create`` and
+authorization checks (server side and local) against us over TLS. Skipped when node or
+``tests/node/node_modules`` is missing, except under ``CI``, where a missing Node SDK is a
+failure."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import AuditEvent, SigningKey, UserIdentity
+from trusted_auth.rbac.policy import set_project_policy
 from trusted_auth.sessions.secrets import create_secret
+
+from .test_authorization_check import MAPPING, POLICY
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -69,3 +74,93 @@ def test_node_sdk_reads_our_jwks_and_creates_a_user(tls_live_server, ca_bundle, 
     event = AuditEvent.objects.get(action="user_create")
     assert event.user_id == identity.user_id
     assert event.user_agent.startswith("Stytch Node v")
+
+
+def test_node_sdk_authorization_checks_server_side_and_local(
+    tls_live_server, ca_bundle, settings, api, profile_factory, signer, token_factory
+):
+    node = _node()
+    set_project_policy(POLICY)
+    profile = profile_factory(
+        pem_keys=[signer.public_pem],
+        can_jit_provision=True,
+        attribute_mapping=MAPPING,
+        grantable_roles=["editor"],
+    )
+    acme = create_organization(name="Acme", slug="acme")
+    other = create_organization(name="Other", slug="other")
+    create_member(organization=acme, email="grace@example.com", roles=["reader"])
+    consumer = api.post(
+        "/v1/sessions/attest",
+        {
+            "profile_id": profile.profile_id,
+            "token": token_factory(roles=["editor"]),
+            "session_duration_minutes": 60,
+        },
+        format="json",
+    ).json()
+    member = api.post(
+        "/v1/b2b/sessions/attest",
+        {
+            "profile_id": profile.profile_id,
+            "token": token_factory(email="grace@example.com"),
+            "organization_id": acme.organization_id,
+        },
+        format="json",
+    ).json()
+    billing = {"resource_id": "billing", "action": "view"}
+    read, write = ({"resource_id": "documents", "action": action} for action in ("read", "write"))
+    in_acme = {"organization_id": acme.organization_id}
+    in_other = {"organization_id": other.organization_id}
+    cases = []
+    for local in (False, True):
+        where = "local" if local else "server"
+        for name, b2b, session, check in [
+            ("consumer_allowed", False, consumer, write),
+            ("consumer_denied", False, consumer, billing),
+            ("b2b_allowed", True, member, {**in_acme, **read}),
+            ("b2b_denied", True, member, {**in_acme, **write}),
+            ("b2b_tenancy", True, member, {**in_other, **read}),
+        ]:
+            cases.append(
+                {
+                    "name": f"{where}_{name}",
+                    "b2b": b2b,
+                    "local": local,
+                    "session_token": session["session_token"],
+                    "session_jwt": session["session_jwt"],
+                    "check": check,
+                }
+            )
+    environment = {
+        **os.environ,
+        "NODE_EXTRA_CA_CERTS": ca_bundle,
+        "TA_BASE_URL": f"{tls_live_server.url}/",
+        "TA_PROJECT_ID": settings.TRUSTED_AUTH["PROJECT_ID"],
+        "TA_SECRET": create_secret("node rbac").clear_text,
+        "TA_CASES": json.dumps(cases),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+    finished = subprocess.run(
+        [node, str(NODE_DIR / "rbac.js")],
+        env=environment,
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout) == {
+        "server_consumer_allowed": "allowed",
+        "server_consumer_denied": "consumer_session_authorization_error",
+        "server_b2b_allowed": "allowed",
+        "server_b2b_denied": "session_authorization_error",
+        "server_b2b_tenancy": "session_authorization_tenancy_error",
+        "local_consumer_allowed": "allowed",
+        "local_consumer_denied": "invalid_permissions",
+        "local_b2b_allowed": "allowed",
+        "local_b2b_denied": "invalid_permissions",
+        "local_b2b_tenancy": "tenancy_mismatch",
+    }

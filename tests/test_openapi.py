@@ -337,6 +337,52 @@ def test_real_responses_of_every_endpoint_conform(
     conforms(user_template, "delete", api.delete(f"/v1/users/{user['user_id']}"))
     conforms(user_template, "get", api.get(f"/v1/users/{user['user_id']}"))  # 404
 
+    # RBAC: the policy, organization policies, and a denied authorization check.
+    for template in ("/v1/rbac/policy", "/v1/b2b/rbac/policy"):
+        conforms(template, "get", api.get(template))
+    org_policy = "/v1/b2b/rbac/organizations/{organization_id}"
+    acme = api.post("/v1/b2b/organizations", {"organization_name": "RBAC"}, format="json")
+    rbac_org = acme.json()["organization"]["organization_id"]
+    conforms(org_policy, "get", api.get(f"/v1/b2b/rbac/organizations/{rbac_org}"))
+    conforms(org_policy, "get", api.get("/v1/b2b/rbac/organizations/nope"))  # 404
+    conforms(
+        org_policy,
+        "put",
+        api.put(
+            f"/v1/b2b/rbac/organizations/{rbac_org}",
+            {"org_policy": {"roles": [{"role_id": "x", "description": "", "permissions": []}]}},
+            format="json",
+        ),
+    )
+    conforms(
+        org_policy,
+        "put",
+        api.put(
+            f"/v1/b2b/rbac/organizations/{rbac_org}",
+            {"org_policy": {"roles": [{"role_id": "stytch_admin", "permissions": []}]}},
+            format="json",
+        ),
+    )  # 400
+    no_rbac_token = api.post(
+        "/v1/sessions/attest",
+        {
+            "profile_id": pem_profile.profile_id,
+            "token": token_factory(email="rbac@example.com"),
+            "session_duration_minutes": 60,
+        },
+        format="json",
+    ).json()["session_token"]
+    denied = api.post(
+        "/v1/sessions/authenticate",
+        {
+            "session_token": no_rbac_token,
+            "authorization_check": {"resource_id": "documents", "action": "read"},
+        },
+        format="json",
+    )
+    assert denied.status_code == 403
+    conforms("/v1/sessions/authenticate", "post", denied)
+
     # Browser, operations, documentation.
     browser = conforms(
         "/browser/exchange",

@@ -161,12 +161,26 @@ ERRORS: dict[str, ErrorInfo] = {
         "The session_token/session_jwt belongs to another user or member than the token.",
         "Pass the session of the same user, or none to start a new session.",
     ),
-    "authorization_check_unsupported": ErrorInfo(
-        400,
-        "authenticate was asked for an authorization_check, but RBAC policies are not "
-        "configured on this deployment, so the check cannot be evaluated (it is refused, never "
-        "ignored). The session is left as it was.",
-        "Authenticate without authorization_check and authorize in your application.",
+    "consumer_session_authorization_error": ErrorInfo(
+        403,
+        "authenticate's authorization_check was denied: none of the session's roles grants the "
+        "action on the resource, or the RBAC policy does not define that resource or action. "
+        "The session stays live.",
+        "Give the user a role that grants it (a profile's grantable_roles and the token's "
+        "role_ids), or define the resource and action in the policy (`trusted_auth rbac show`).",
+    ),
+    "session_authorization_error": ErrorInfo(
+        403,
+        "B2B authenticate's authorization_check was denied: none of the member's roles (project "
+        "or organization roles) grants the action on the resource, or the policy does not "
+        "define that resource or action. The session stays live.",
+        "Assign the member a role that grants it, or define the resource and action in the "
+        "policy (`trusted_auth rbac show`).",
+    ),
+    "session_authorization_tenancy_error": ErrorInfo(
+        403,
+        "The organization_id in authorization_check is not the member session's organization.",
+        "Check permissions in the organization the session belongs to.",
     ),
     "too_many_session_arguments": ErrorInfo(
         400,

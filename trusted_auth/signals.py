@@ -79,3 +79,20 @@ identity_linked = Signal()
 #     sender: ``IdentityLink``
 #     link:   the deleted ``IdentityLink`` (its attributes are still readable)
 identity_unlinked = Signal()
+
+# rbac_policy_changed
+#     Sent after an RBAC policy change committed: the project policy (import, admin) or an
+#     organization's roles (API, admin).
+#     sender:       ``RbacPolicy`` (project) or ``OrganizationRbacPolicy``
+#     organization: the ``Organization`` whose roles changed, or None for the project policy
+#     policy:       the new policy, as stored (``{"roles": [...]}`` for an organization)
+rbac_policy_changed = Signal()
+
+# member_roles_changed
+#     Sent after a change to a member's explicit roles through the members API (``PUT
+#     .../members/{member_id}``, ``update_member``) committed. The member's live sessions keep
+#     their roles; its next session has the new ones.
+#     sender:         ``Member``
+#     member:         the ``Member``, after the change (``member.roles``)
+#     previous_roles: the role ids it held before
+member_roles_changed = Signal()

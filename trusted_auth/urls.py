@@ -8,6 +8,7 @@ from trusted_auth.api import (
     docs_views,
     fallback_views,
     organization_views,
+    rbac_views,
     session_views,
     user_views,
     views,
@@ -71,6 +72,14 @@ urlpatterns = [
         "v1/b2b/organizations/<str:organization_id>/members/<str:member_id>/reactivate",
         organization_views.MemberReactivateView.as_view(),
         name="member-reactivate",
+    ),
+    # RBAC: the policy the SDKs fetch for local checks, and organization policies.
+    path("v1/rbac/policy", rbac_views.PolicyView.as_view(), name="rbac-policy"),
+    path("v1/b2b/rbac/policy", rbac_views.PolicyView.as_view(), name="b2b-rbac-policy"),
+    path(
+        "v1/b2b/rbac/organizations/<str:organization_id>",
+        rbac_views.OrganizationPolicyView.as_view(),
+        name="rbac-org-policy",
     ),
     # Last of the /v1/ routes: every other path there is a 404 in the error envelope.
     re_path(r"^v1/", fallback_views.UnknownEndpointView.as_view(), name="v1-not-found"),

@@ -3,4 +3,4 @@
 Forms and views parse input and call the same services as the CLI and the API.
 """
 
-from . import audit, identities, keys, overview, profiles, sessions  # noqa: F401 - registers the admins
+from . import audit, identities, keys, overview, profiles, rbac, sessions  # noqa: F401 - registers the admins

@@ -23,6 +23,7 @@ from trusted_auth.models.profiles import (
     SUPPORTED_ALGORITHMS,
     validate_claim_path,
 )
+from trusted_auth.rbac.policy import all_role_ids
 
 MAPPING_FIELD_PREFIX = "map_"
 PEM_INLINE_PREFIX = "pem_keys"  # the inline formset's prefix: the related_name of the keys
@@ -43,7 +44,9 @@ _MAPPING_HELP = {
     "external_member_id": _("B2B: the IdP's stable member id."),
     "name": _("A string (the first name) or an object with first_name/middle_name/last_name."),
     "organization_id": _("B2B: an organization id, slug or external id."),
-    "role_ids": _("B2B: a list of role ids, each one of TRUSTED_AUTH['ROLES']."),
+    "role_ids": _(
+        "A list of RBAC role ids; only those in grantable roles are granted (session only)."
+    ),
     "email_verified": _(
         "Where the issuer says the email is verified, when it is not email_verified beside "
         "the email claim, e.g. user_metadata.email_verified."
@@ -142,6 +145,16 @@ class ProfileForm(forms.ModelForm):
             "Asymmetric algorithms only."
         ),
     )
+    grantable_roles = forms.MultipleChoiceField(
+        label=_("grantable roles"),
+        choices=lambda: [(role, role) for role in sorted(all_role_ids())],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "The RBAC roles this issuer's tokens may grant through the mapped role_ids claim; "
+            "any other role a token names is dropped (and audited). None: tokens grant no role."
+        ),
+    )
 
     class Meta:
         model = TrustedAuthTokenProfile
@@ -160,6 +173,7 @@ class ProfileForm(forms.ModelForm):
             "link_policy",
             "require_verified_email",
             "untrusted_claims",
+            "grantable_roles",
         ]
         widgets = {
             "public_key_type": forms.RadioSelect,

@@ -23,7 +23,6 @@ from trusted_auth.admin.sessions import (
     limited_inline_kwargs,
     session_state,
 )
-from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.identities.emails import validate_email_address
 from trusted_auth.identities.organizations import (
@@ -33,6 +32,7 @@ from trusted_auth.identities.organizations import (
     validate_roles,
 )
 from trusted_auth.models import Member, Organization, Session, UserIdentity
+from trusted_auth.rbac.policy import defined_role_ids
 
 RECENT_SESSIONS = 20
 
@@ -241,20 +241,25 @@ class MemberForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        known = list(trusted_auth_settings.ROLES)
-        # A role the settings no longer define stays visible, so saving does not drop it silently.
+        organization = self.instance.organization if self.instance.organization_id else None
+        known = sorted(defined_role_ids(organization.organization_id if organization else None))
+        # A role the policy no longer defines stays visible, so saving does not drop it silently.
         extra = [r for r in (self.instance.roles or []) if r not in known]
         roles = self.fields["roles"]
         assert isinstance(roles, forms.MultipleChoiceField)
         roles.choices = [(r, r) for r in known + extra]
-        self.fields["roles"].help_text = _("Roles are defined by TRUSTED_AUTH['ROLES'].")
+        self.fields["roles"].help_text = _(
+            "Roles are defined by the RBAC policy (the project's and the organization's)."
+        )
 
     def clean_email(self) -> str:
         return _email_rule(self.cleaned_data["email"])
 
     def clean_roles(self) -> list[str]:
         try:
-            return validate_roles(list(self.cleaned_data["roles"]))
+            return validate_roles(
+                list(self.cleaned_data["roles"]), self.cleaned_data.get("organization")
+            )
         except TrustedAuthError as e:
             raise forms.ValidationError(e.message) from e
 

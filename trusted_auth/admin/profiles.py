@@ -181,6 +181,7 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
                         "replay_policy",
                         "link_policy",
                         "require_verified_email",
+                        "grantable_roles",
                     )
                 },
             ),

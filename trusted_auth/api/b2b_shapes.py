@@ -26,7 +26,9 @@ def organization_shape(organization: Organization) -> dict[str, Any]:
         "auth_methods": "ALL_ALLOWED",
         "allowed_auth_methods": [],
         "mfa_policy": "OPTIONAL",
-        "rbac_email_implicit_role_assignments": [],
+        "rbac_email_implicit_role_assignments": list(
+            organization.rbac_email_implicit_role_assignments or []
+        ),
         "mfa_methods": "ALL_ALLOWED",
         "allowed_mfa_methods": [],
         "oauth_tenant_jit_provisioning": "NOT_ALLOWED",

@@ -42,6 +42,7 @@ class OrganizationSerializer(serializers.Serializer):
     organization_external_id = _optional()
     email_allowed_domains = _optional()
     trusted_metadata = _optional()
+    rbac_email_implicit_role_assignments = _optional()
 
 
 class MemberSerializer(serializers.Serializer):

@@ -37,9 +37,11 @@ class OrganizationsView(ServerAPIView):
     """``POST /v1/b2b/organizations``: create an organization."""
 
     def post(self, request):
-        fields = _organization_fields(self.parse(OrganizationSerializer))
+        data = self.parse(OrganizationSerializer)
+        fields = _organization_fields(data)
         organization = organizations.create_organization(
             **{k: v for k, v in fields.items() if v is not None},
+            rbac_email_implicit_role_assignments=data.get("rbac_email_implicit_role_assignments"),
             context=request_context(request),
         )
         return self.ok({"organization": organization_shape(organization)})
@@ -67,9 +69,12 @@ class OrganizationView(ServerAPIView):
         return self.ok({"organization": organization_shape(organization)})
 
     def put(self, request, organization_id: str):
-        fields = _organization_fields(self.parse(OrganizationSerializer))
+        data = self.parse(OrganizationSerializer)
         organization = organizations.update_organization(
-            organization_id, **fields, context=request_context(request)
+            organization_id,
+            **_organization_fields(data),
+            rbac_email_implicit_role_assignments=data.get("rbac_email_implicit_role_assignments"),
+            context=request_context(request),
         )
         return self.ok({"organization": organization_shape(organization)})
 

@@ -13,7 +13,7 @@ from trusted_auth.api.serializers import (
 from trusted_auth.api.shapes import session_shape, user_shape
 from trusted_auth.api.throttling import AuthenticateIPThrottle
 from trusted_auth.api.views import ServerAPIView
-from trusted_auth.errors import TrustedAuthError
+from trusted_auth.rbac.checks import authorize, parse_authorization_check
 from trusted_auth.sessions.lifecycle import authenticate_session, live_sessions, revoke_sessions
 
 
@@ -25,20 +25,21 @@ class AuthenticateView(ServerAPIView):
 
     def post(self, request):
         data = self.parse(AuthenticateRequestSerializer)
-        if request.data.get("authorization_check") is not None:
-            # Answering 200 without evaluating it would authorize everyone: refuse, before
-            # the session is read, so the refusal leaves it as it was.
-            raise TrustedAuthError(
-                "authorization_check cannot be evaluated: RBAC policies are not configured on "
-                "this deployment. Authenticate without it and authorize in your application.",
-                error_type="authorization_check_unsupported",
-            )
+        # Parsed before the session is read: a malformed check leaves it as it was.
+        check = parse_authorization_check(
+            request.data.get("authorization_check"), member=self.member
+        )
         result = authenticate_session(member=self.member, **data)
         session = result.session
         body: dict[str, Any] = {
             "session_token": result.session_token,
             "session_jwt": result.session_jwt,
         }
+        if check is not None:
+            # Never ignored: a denial is a 403 (the session stays live).
+            granting = authorize(session, check.resource_id, check.action, check.organization_id)
+            if self.member:
+                body["verdict"] = {"authorized": True, "granting_roles": granting}
         if self.member:
             assert session.member is not None and session.organization is not None
             body.update(

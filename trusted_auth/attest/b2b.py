@@ -7,7 +7,7 @@ from typing import Any
 from trusted_auth.adapter import DefaultTrustedAuthAdapter
 from trusted_auth.attest.flow import AttestRequest, AttestResult, run_attest
 from trusted_auth.errors import SessionNotFound
-from trusted_auth.identities.organizations import resolve_organization, validate_roles
+from trusted_auth.identities.organizations import resolve_organization
 from trusted_auth.identities.principal import Principal
 from trusted_auth.models import Session, TrustedAuthTokenProfile
 
@@ -33,7 +33,6 @@ class MemberResolver:
         attributes: dict[str, Any],
         request: AttestRequest,
     ) -> Principal:
-        roles = validate_roles(attributes.get("role_ids", []))
         # Inside the attest's transaction: a refused attest leaves no JIT organization behind.
         organization = resolve_organization(
             profile, request.organization_id, attributes.get("organization_id")
@@ -42,7 +41,7 @@ class MemberResolver:
         return Principal(
             public_id=member.member_id,
             django_user=member.django_user,
-            roles=roles or list(member.roles),
+            roles=[],  # the attest flow computes them (``rbac.roles.session_roles``)
             member=member,
             organization=organization,
         )

@@ -32,7 +32,7 @@ class ConsumerResolver:
         return Principal(
             public_id=identity.user_id,
             django_user=identity.django_user,
-            roles=attributes.get("role_ids", []),
+            roles=[],  # the attest flow computes them (``rbac.roles.session_roles``)
             identity=identity,
         )
 

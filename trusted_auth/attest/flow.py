@@ -44,6 +44,7 @@ from trusted_auth.models import (
     TrustedAuthTokenProfile,
     UserIdentity,
 )
+from trusted_auth.rbac.roles import session_roles
 from trusted_auth.sessions import sessions
 from trusted_auth.sessions.session_jwt import issue_session_jwt
 from trusted_auth.sessions.signing_keys import current_signing_key, private_key
@@ -162,6 +163,7 @@ def _attest(
     try:
         with transaction.atomic():
             principal = resolver.resolve(adapter, profile, attributes, request)
+            principal.roles, facts.dropped_roles = session_roles(profile, principal, attributes)
             facts.user_id = principal.public_id
             if principal.organization is not None:
                 facts.organization_id = principal.organization.organization_id

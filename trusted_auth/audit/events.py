@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -23,6 +23,7 @@ class AttestFacts:
     subject: str = ""
     user_id: str = ""
     organization_id: str = ""
+    dropped_roles: list[str] = field(default_factory=list)  # named by the token, not granted
 
 
 def _text(value: str, limit: int) -> str:
@@ -58,6 +59,11 @@ def attest_success_event(
         context,
         outcome=AuditEvent.Outcome.SUCCESS,
         session_id=session.session_id if session else "",
+        error_message=(
+            _text(f"roles not granted: {', '.join(facts.dropped_roles)}", 500)
+            if facts.dropped_roles
+            else ""
+        ),
     )
     transaction.on_commit(
         lambda: signals.attest_succeeded.send(

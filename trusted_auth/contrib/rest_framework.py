@@ -12,12 +12,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils.functional import SimpleLazyObject
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound, TrustedAuthError
 from trusted_auth.identities.links import member_is_out, user_is_out
 from trusted_auth.models import Member, Session
+from trusted_auth.rbac.checks import granting_roles
 from trusted_auth.sessions.lifecycle import record_use
 from trusted_auth.sessions.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, verify_session_jwt
 from trusted_auth.sessions.sessions import find_live_session
@@ -149,3 +150,44 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
         )
         subject = claims["sub"]
         return _LazyAuthenticatedUser(lambda: _user_for_subject(subject)), verified
+
+
+# --- permissions (RBAC) ------------------------------------------------------------------------
+
+
+def session_roles_of(auth: Any) -> tuple[list[str], str | None] | None:
+    """``(roles, organization_id)`` of what ``BearerSessionAuthentication`` put in
+    ``request.auth`` (a ``Session`` or a ``VerifiedSession``), or None for anything else."""
+    if isinstance(auth, VerifiedSession):
+        return auth.roles, auth.organization_id
+    if isinstance(auth, Session):
+        organization = auth.organization
+        return list(auth.roles), organization.organization_id if organization else None
+    return None
+
+
+class HasPermission(permissions.BasePermission):
+    """``permission_classes = [HasPermission("documents", "write")]``: the request's trusted
+    session holds a role the RBAC policy lets take ``action`` on ``resource_id`` (with
+    ``BearerSessionAuthentication``). A member session's organization roles count too.
+
+    Roles are the session's (the session JWT's roles claim); policy changes apply on the next
+    request. No session, or no granting role: 403 (401 when unauthenticated).
+    """
+
+    message = "the session holds no role that grants this permission"
+
+    def __init__(self, resource_id: str, action: str) -> None:
+        self.resource_id = resource_id
+        self.action = action
+
+    def __call__(self) -> HasPermission:
+        # DRF instantiates each entry of ``permission_classes``; this one is configured already.
+        return self
+
+    def has_permission(self, request, view) -> bool:
+        found = session_roles_of(request.auth)
+        if found is None:
+            return False
+        roles, organization_id = found
+        return bool(granting_roles(roles, self.resource_id, self.action, organization_id))

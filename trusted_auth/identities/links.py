@@ -295,7 +295,6 @@ class MemberAccounts(Accounts):
             email=attributes["email"],
             name=attributes.get("name", {}).get("first_name", ""),
             external_id=attributes.get("external_member_id", ""),
-            roles=attributes.get("role_ids", []),
             provisioned_by=ProvisionedBy.JIT,
         )
 

@@ -15,7 +15,6 @@ from django.utils.text import slugify
 from trusted_auth import ids, signals
 from trusted_auth.audit.changes import record_change
 from trusted_auth.audit.events import RequestContext
-from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import (
     BadRequest,
     DuplicateMember,
@@ -35,6 +34,7 @@ from trusted_auth.identities.users import validate_external_id, validate_metadat
 from trusted_auth.issuers.verification import claims_rejected
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.models.identities import ACTIVE, DELETED
+from trusted_auth.rbac.policy import defined_role_ids
 from trusted_auth.timeutil import rfc3339
 
 ORGANIZATION_ID_PREFIX = f"{ids.ORGANIZATION}-"
@@ -58,6 +58,7 @@ def create_organization(
     external_id: Any = "",
     email_allowed_domains: Any = None,
     trusted_metadata: Any = None,
+    rbac_email_implicit_role_assignments: Any = None,
     context: RequestContext | None = None,
 ) -> Organization:
     """Create an organization; the slug defaults to the slugified name. Audited."""
@@ -76,6 +77,9 @@ def create_organization(
         external_id=validate_external_id(external_id, "organization_external_id"),
         email_allowed_domains=_normalise_domains(email_allowed_domains),
         trusted_metadata=validate_metadata(trusted_metadata),
+        rbac_email_implicit_role_assignments=_implicit_roles(
+            rbac_email_implicit_role_assignments or [], None
+        ),
     )
     _save_organization(organization, context=context, action="organization_create")
     return organization
@@ -177,8 +181,7 @@ def create_member(
 ) -> Member:
     """Add a member to ``organization`` (a pre-provisioned member: no session, no link yet).
     Audited; sends ``member_provisioned``."""
-    roles = _role_list(roles)
-    validate_roles(roles)
+    roles = _role_list(roles, organization)
     member = Member(
         organization=organization,
         email=validate_email_address(email, "email_address"),
@@ -216,30 +219,31 @@ def _text(value: Any, field: str) -> str:
     return value
 
 
-def _role_list(roles: Any) -> list[str]:
-    """Roles given to the management API: a list of ids from ``TRUSTED_AUTH["ROLES"]``."""
+def _role_list(roles: Any, organization: Organization | None = None) -> list[str]:
+    """Roles given to the management API: a list of role ids the RBAC policy defines."""
     if roles is None:
         return []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise BadRequest("roles must be a list of role ids")
-    unknown = sorted(set(roles) - set(trusted_auth_settings.ROLES))
+    known = defined_role_ids(organization.organization_id if organization else None)
+    unknown = sorted(set(roles) - known)
     if unknown:
         raise BadRequest(
             f"unknown roles: {', '.join(unknown)[:200]} "
-            f"(this project defines: {', '.join(sorted(trusted_auth_settings.ROLES))})"
+            f"(this project defines: {', '.join(sorted(known))[:300]})"
         )
     return roles
 
 
-def validate_roles(role_ids: list[str]) -> list[str]:
-    """Roles must be ones the project defines in ``TRUSTED_AUTH["ROLES"]``; never silently
-    dropped."""
-    known = set(trusted_auth_settings.ROLES)
+def validate_roles(role_ids: list[str], organization: Organization | None = None) -> list[str]:
+    """Roles must be ones the RBAC policy (the project's, or ``organization``'s) defines, or
+    ``TRUSTED_AUTH["ROLES"]`` (deprecated); never silently dropped."""
+    known = defined_role_ids(organization.organization_id if organization else None)
     unknown = [role for role in role_ids if role not in known]
     if unknown:
         raise claims_rejected(
             f"unknown role_ids: {', '.join(sorted(unknown))[:200]} "
-            f"(this project defines: {', '.join(sorted(known))})"
+            f"(this project defines: {', '.join(sorted(known))[:300]})"
         )
     return role_ids
 
@@ -359,10 +363,15 @@ def update_organization(
     external_id: Any = None,
     email_allowed_domains: Any = None,
     trusted_metadata: Any = None,
+    rbac_email_implicit_role_assignments: Any = None,
     context: RequestContext | None = None,
 ) -> Organization:
     """Change the fields given (``None`` leaves one as is). Audited."""
     organization = get_organization(reference)
+    if rbac_email_implicit_role_assignments is not None:
+        organization.rbac_email_implicit_role_assignments = _implicit_roles(
+            rbac_email_implicit_role_assignments, organization.organization_id
+        )
     if name is not None:
         organization.name = _text(name, "organization_name")
     if slug is not None:
@@ -379,6 +388,24 @@ def update_organization(
         organization.trusted_metadata = validate_metadata(trusted_metadata)
     _save_organization(organization, context=context, action="organization_update")
     return organization
+
+
+def _implicit_roles(value: Any, organization_id: str | None) -> list[dict[str, str]]:
+    """``[{"domain", "role_id"}]``: each role one the organization's members may hold."""
+    if not isinstance(value, list) or len(value) > 100:
+        raise BadRequest("rbac_email_implicit_role_assignments must be a list")
+    known = defined_role_ids(organization_id)
+    assignments = []
+    for item in value:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(key), str) and item[key].strip() for key in ("domain", "role_id")
+        ):
+            raise BadRequest("each implicit role assignment needs a domain and a role_id")
+        if item["role_id"] not in known:
+            raise BadRequest(f"unknown role {item['role_id'][:80]!r} in an implicit assignment")
+        domain = item["domain"].strip().lower().lstrip("@")
+        assignments.append({"domain": domain, "role_id": item["role_id"]})
+    return assignments
 
 
 def delete_organization(reference: Any, *, context: RequestContext | None = None) -> str:
@@ -466,20 +493,29 @@ def update_member(
         member.email = validate_email_address(email_address, "email_address")
     if external_id is not None:
         member.external_id = validate_external_id(external_id, id_prefix=MEMBER_ID_PREFIX)
+    previous_roles = list(member.roles)
     if roles is not None:
-        member.roles = validate_roles(_role_list(roles))
+        member.roles = _role_list(roles, organization)
     if trusted_metadata is not None:
         member.trusted_metadata = validate_metadata(trusted_metadata)
     try:
         member.full_clean(validate_constraints=False, validate_unique=False)
         with transaction.atomic():
             member.save()
+            roles_changed = member.roles != previous_roles
             record_change(
                 "member_update",
                 user_id=member.member_id,
                 organization_id=organization.organization_id,
+                detail=f"roles: {', '.join(member.roles) or '(none)'}" if roles_changed else "",
                 context=context,
             )
+            if roles_changed:
+                transaction.on_commit(
+                    lambda: signals.member_roles_changed.send(
+                        sender=Member, member=member, previous_roles=previous_roles
+                    )
+                )
     except ValidationError as e:
         raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
     except IntegrityError as e:

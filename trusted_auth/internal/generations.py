@@ -28,7 +28,9 @@ from django.db.models.signals import post_delete, post_save
 from trusted_auth.models import (
     ApiSecret,
     Generation,
+    OrganizationRbacPolicy,
     ProfilePublicKey,
+    RbacPolicy,
     SigningKey,
     TrustedAuthTokenProfile,
 )
@@ -36,12 +38,15 @@ from trusted_auth.models import (
 PROFILES = "profiles"
 SECRETS = "secrets"
 SIGNING_KEYS = "signing_keys"
+RBAC = "rbac"
 
 TRACKED_MODELS: dict[type, str] = {
     TrustedAuthTokenProfile: PROFILES,
     ProfilePublicKey: PROFILES,
     ApiSecret: SECRETS,
     SigningKey: SIGNING_KEYS,
+    RbacPolicy: RBAC,
+    OrganizationRbacPolicy: RBAC,
 }
 
 # Per request, not per thread: under ASGI one thread serves many requests at once.

@@ -47,6 +47,7 @@ def profile_as_dict(
         "replay_policy": profile.replay_policy,
         "link_policy": profile.link_policy,
         "require_verified_email": profile.require_verified_email,
+        "grantable_roles": list(profile.grantable_roles or []),
         "created_at": rfc3339(profile.created_at),
         "updated_at": rfc3339(profile.updated_at),
     }

@@ -22,6 +22,7 @@ from trusted_auth.models.profiles import (
     validate_attribute_mapping,
     validate_untrusted_claims,
 )
+from trusted_auth.rbac.policy import all_role_ids
 
 # The mapped attributes that decide who a token is, which tenant it is for and what it may do:
 # never read from a claim the end user writes.
@@ -206,6 +207,12 @@ def validate_profile(
             raise InvalidProfile("a PEM profile needs at least one public key", field="pem_keys")
         check_keys_fit([key for _, key in stored], profile.algorithms)
     full_clean(profile)
+    undefined = sorted(set(profile.grantable_roles) - all_role_ids())
+    if undefined:
+        raise InvalidProfile(
+            f"grantable_roles: the RBAC policy defines no role {', '.join(undefined)[:200]}",
+            field="grantable_roles",
+        )
     return keys
 
 

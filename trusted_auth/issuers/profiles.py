@@ -94,6 +94,7 @@ UPDATABLE_FIELDS = frozenset(
         "link_policy",
         "require_verified_email",
         "untrusted_claims",
+        "grantable_roles",
     }
 )
 _PLAIN_FIELDS = (
@@ -107,6 +108,7 @@ _PLAIN_FIELDS = (
     "replay_policy",
     "link_policy",
     "require_verified_email",
+    "grantable_roles",
 )
 
 
@@ -204,6 +206,7 @@ def create_profile(
     link_policy: str | None = None,
     require_verified_email: bool | None = None,
     untrusted_claims: Sequence[str] | None = None,
+    grantable_roles: Sequence[str] | None = None,
 ) -> TrustedAuthTokenProfile:
     """Create a profile trusting a JWKS URL or 1..5 PEM public keys; ``None`` takes the model
     default. Raises ``InvalidProfile`` or ``InvalidJwksUrl``; the JWKS URL is checked, not fetched.
@@ -229,6 +232,7 @@ def create_profile(
         "replay_policy": replay_policy,
         "link_policy": link_policy,
         "require_verified_email": require_verified_email,
+        "grantable_roles": list(grantable_roles) if grantable_roles is not None else None,
     }
     for attribute, value in optional.items():
         if value is not None:

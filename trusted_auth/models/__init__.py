@@ -9,6 +9,7 @@ from trusted_auth.models.links import IdentityLink
 from trusted_auth.models.organizations import Member, Organization
 from trusted_auth.models.overview import Overview
 from trusted_auth.models.profiles import ProfilePublicKey, TrustedAuthTokenProfile
+from trusted_auth.models.rbac import OrganizationRbacPolicy, RbacPolicy
 from trusted_auth.models.secrets import ApiSecret
 from trusted_auth.models.sessions import Session
 
@@ -20,8 +21,10 @@ __all__ = [
     "IdentityLink",
     "Member",
     "Organization",
+    "OrganizationRbacPolicy",
     "Overview",
     "ProfilePublicKey",
+    "RbacPolicy",
     "Session",
     "SigningKey",
     "TrustedAuthTokenProfile",

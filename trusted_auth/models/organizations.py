@@ -39,6 +39,15 @@ class Organization(models.Model):
             "empty allows any domain."
         ),
     )
+    rbac_email_implicit_role_assignments = models.JSONField(
+        _("implicit roles by email domain"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Stytch\'s shape: [{"domain": "example.com", "role_id": "editor"}]; every member '
+            "with an email in that domain holds the role."
+        ),
+    )
     # Stytch's trusted_metadata: set by the backend API, returned as is.
     trusted_metadata = models.JSONField(_("trusted metadata"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

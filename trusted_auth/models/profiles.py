@@ -115,6 +115,13 @@ def validate_algorithms(value: object) -> None:
         )
 
 
+def validate_role_ids(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(role, str) and role and len(role) <= 128 for role in value
+    ):
+        raise ValidationError(_("A list of role ids."))
+
+
 class TrustedAuthTokenProfile(models.Model):
     """A trusted issuer: which tokens to accept and how their claims map to identity."""
 
@@ -201,6 +208,16 @@ class TrustedAuthTokenProfile(models.Model):
         max_length=16,
         choices=ReplayPolicy.choices,
         default=ReplayPolicy.SINGLE_USE,
+    )
+    grantable_roles = models.JSONField(
+        _("grantable roles"),
+        default=list,
+        blank=True,
+        validators=[validate_role_ids],
+        help_text=_(
+            "The RBAC roles this issuer's tokens may grant through the mapped role_ids claim; "
+            "any other role a token names is dropped. Empty: tokens grant no role."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

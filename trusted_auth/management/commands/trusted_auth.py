@@ -17,6 +17,7 @@ from trusted_auth.management.groups import (
     org,
     presets,
     profile,
+    rbac,
     secret,
     sessions,
     user,
@@ -30,6 +31,7 @@ GROUPS = (
     identity,
     org,
     member,
+    rbac,
     keys,
     jwks,
     sessions,
@@ -40,7 +42,8 @@ GROUPS = (
 
 class Command(BaseCommand):
     help = (
-        "Administer trusted_auth: secrets, profiles, organizations, members, keys, sessions. "
+        "Administer trusted_auth: secrets, profiles, organizations, members, roles, keys, "
+        "sessions. "
         "Every action "
         "prints JSON on stdout. Run `trusted_auth GROUP --help` for a group's actions."
     )

@@ -102,6 +102,7 @@ def _profile_fields(options: dict[str, Any], io: CommandIO) -> dict[str, Any]:
         "link_policy": options["link_policy"],
         "require_verified_email": options["require_verified_email"],
         "untrusted_claims": _untrusted(options["untrusted_claims"]),
+        "grantable_roles": options["grantable_roles"],
     }
 
 
@@ -426,6 +427,15 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
         "(default: only linked, JIT or pre-provisioned accounts), verified_email (also link by "
         "an email the token proves verified), email (by email alone: you own the issuer); "
         "staff, superusers and inactive users are never linked automatically",
+    )
+    claims.add_argument(
+        "--grantable-role",
+        dest="grantable_roles",
+        action="append",
+        default=None,
+        metavar="ROLE_ID",
+        help="an RBAC role the token's mapped role_ids may grant (repeatable; default: none; "
+        "any other role a token names is dropped)" + ("" if creating else "; replaces the list"),
     )
     policy.add_argument(
         "--require-verified-email",
