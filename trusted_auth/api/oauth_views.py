@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
@@ -54,7 +54,9 @@ class OAuthClientAuthentication(ProjectSecretAuthentication):
     Our ids and secrets need no encoding, so both spellings authenticate."""
 
     def authenticate_credentials(self, userid, password, request=None):
-        return super().authenticate_credentials(unquote(userid), unquote(password), request)
+        return super().authenticate_credentials(
+            unquote_plus(userid), unquote_plus(password), request
+        )
 
 
 def oauth_error_answer(exc: BaseException) -> tuple[OAuthError, dict[str, str]]:
