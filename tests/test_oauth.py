@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import jwt
 import pytest
+import yaml
 from django.test import Client
 from django.utils import timezone
 
+from trusted_auth.api.docs_views import openapi_document
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import AuditEvent, Session
+from trusted_auth.oauth import errors as oauth_errors
 from trusted_auth.oauth.errors import OAuthError, oauth_error
 
 from .test_attest_rejections import post_attest
@@ -484,3 +488,16 @@ def test_domain_errors_map_to_oauth_codes(error, code, status):
     mapped = oauth_error(error)
     assert isinstance(mapped, OAuthError)
     assert (mapped.error, mapped.status_code, mapped.error_type) == (code, status, error.error_type)
+
+
+def test_every_oauth_error_code_is_in_openapi_and_the_errors_reference():
+    codes = {
+        value
+        for name, value in vars(oauth_errors).items()
+        if name.isupper() and not name.startswith("_") and isinstance(value, str)
+    }
+    document = yaml.safe_load(openapi_document())
+    enum = document["components"]["schemas"]["OAuthErrorResponse"]["properties"]["error"]["enum"]
+    reference = (Path(__file__).parent.parent / "docs/reference/errors.md").read_text()
+    assert set(enum) == codes
+    assert [code for code in sorted(codes) if f"| `{code}` |" not in reference] == []
