@@ -501,3 +501,14 @@ def test_every_oauth_error_code_is_in_openapi_and_the_errors_reference():
     reference = (Path(__file__).parent.parent / "docs/reference/errors.md").read_text()
     assert set(enum) == codes
     assert [code for code in sorted(codes) if f"| `{code}` |" not in reference] == []
+
+
+def test_an_oversized_body_is_invalid_request(client, client_auth, db, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post(
+        "/oauth2/token",
+        urlencode({"grant_type": JWT_BEARER, "assertion": "x" * 2000}),
+        content_type="application/x-www-form-urlencoded",
+        headers={"authorization": client_auth},
+    )
+    assert_oauth_error(response, 400, "invalid_request", "too large")
