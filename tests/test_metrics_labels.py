@@ -12,6 +12,7 @@ import asyncio
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
+from django.db import connections
 
 from trusted_auth.audit import metrics
 from trusted_auth.error_catalog import ERRORS
@@ -57,6 +58,9 @@ def test_interleaved_requests_on_one_thread_keep_their_own_increments(settings):
     send (or drop) the first one's pending increments, and each request sends its own when it
     ends."""
     configure(settings, METRICS_ENABLED=True)
+    # request_started closes old database connections, which Django refuses inside an event
+    # loop: an earlier test of this worker may have left this thread's connection open.
+    connections.close_all()
     first_counted = asyncio.Event()
     second_started = asyncio.Event()
     seen_before_first_ended: list[int] = []
