@@ -81,13 +81,16 @@ def test_interleaved_requests_on_one_thread_keep_their_own_increments(settings):
     async def both() -> None:
         await asyncio.gather(first(), second())
 
-    # Django's own request_started receiver checks this thread's database connection, which it
-    # refuses inside an event loop when an earlier test of this worker left one open (an
-    # in-memory SQLite connection is never closed): only the metrics receivers are under test.
-    request_started.disconnect(close_old_connections)
+    # Django's own request_started/request_finished receiver checks this thread's database
+    # connection, which it refuses inside an event loop when an earlier test of this worker left
+    # one open (an in-memory SQLite connection is never closed): only the metrics receivers are
+    # under test.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
     try:
         asyncio.run(both())
     finally:
-        request_started.connect(close_old_connections)
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
     assert seen_before_first_ended == [0]
     assert (exposed("user_not_found"), exposed("member_not_found")) == (1, 1)
