@@ -17,7 +17,7 @@ LAYERS = [
     # entry points and host-facing glue (``testing`` is the pytest plugin for host projects)
     {"api", "admin", "management", "contrib", "browser", "backends", "checks", "urls"}
     | {"middleware", "testing", "apps", "authentication"},
-    {"attest", "adapter"},  # the flow, and the policy of who a token signs in as
+    {"attest", "adapter", "oauth"},  # the flow, and the policy of who a token signs in as
     {"sessions", "identities", "issuers", "audit", "rbac"},  # the features: peers
     {"internal"},  # infrastructure
     {"models"},

@@ -3,8 +3,10 @@ serve, and that real responses of every endpoint (success and error envelopes) c
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import jsonschema
 import pytest
@@ -88,7 +90,7 @@ def test_every_error_envelope_conforms():
 
 
 def test_real_responses_of_every_endpoint_conform(
-    api, client, pem_profile, token_factory, settings
+    api, api_secret, client, pem_profile, token_factory, settings
 ):
     project = settings.TRUSTED_AUTH["PROJECT_ID"]
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "METRICS_ENABLED": True}
@@ -408,6 +410,7 @@ def test_real_responses_of_every_endpoint_conform(
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "METRICS_ENABLED": False}
     conforms("/metrics", "get", client.get("/metrics"))  # 404
     conforms("/trusted_auth/errors", "get", client.get("/trusted_auth/errors"))
+    _oauth_responses_conform(client, f"{project}:{api_secret}", token_factory)
     response = client.get("/trusted_auth/openapi.yaml")
     assert response.status_code == 200 and yaml.safe_load(response.content) == DOCUMENT
     CHECKED.add(("/trusted_auth/openapi.yaml", "get"))
@@ -419,3 +422,39 @@ def test_real_responses_of_every_endpoint_conform(
         if method in item
     }
     assert operations - CHECKED == set(), "operations no real response was checked against"
+
+
+def _oauth_responses_conform(client, credentials: str, token_factory) -> None:
+    """The OAuth face: form requests, RFC 6749 §5.2 errors."""
+    for template in (
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ):
+        conforms(template, "get", client.get(template))
+    auth = "Basic " + base64.b64encode(credentials.encode()).decode()
+
+    def form(path: str, authenticated: bool = True, **params: str):
+        return client.post(
+            path,
+            urlencode(params),
+            content_type="application/x-www-form-urlencoded",
+            headers={"authorization": auth} if authenticated else {},
+        )
+
+    tokens = conforms(
+        "/oauth2/token",
+        "post",
+        form(
+            "/oauth2/token",
+            grant_type="urn:ietf:params:oauth:grant-type:token-exchange",
+            subject_token=token_factory(email="oauth@example.com"),
+            subject_token_type="urn:ietf:params:oauth:token-type:jwt",
+        ),
+    )
+    conforms("/oauth2/token", "post", form("/oauth2/token", grant_type="password"))  # 400
+    conforms("/oauth2/token", "post", form("/oauth2/token", False, grant_type="x"))  # 401
+    conforms("/oauth2/token", "post", client.get("/oauth2/token"))  # 405
+    for path in ("/oauth2/introspect", "/oauth2/revoke"):
+        conforms(path, "post", form(path, token=tokens["access_token"]))
+        conforms(path, "post", form(path))  # 400
+        conforms(path, "post", form(path, False, token="x"))  # 401

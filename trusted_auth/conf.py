@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "BEARER_KEY_CACHE_SECONDS": 60,
     # The browser flow (trusted_auth.browser): length of the session it starts.
     "BROWSER_SESSION_MINUTES": 60 * 24,
+    # The OAuth token endpoint: length of the session a token exchange or JWT bearer grant
+    # starts when the client sends no session_duration_minutes (5 to 527040).
+    "OAUTH_SESSION_MINUTES": 60,
     # Client IP for throttles and audit events: REMOTE_ADDR, unless the app sits behind
     # TRUSTED_PROXY_COUNT reverse proxies that each append the address they saw to
     # CLIENT_IP_HEADER (e.g. "HTTP_X_FORWARDED_FOR"); the client is then read from the right of

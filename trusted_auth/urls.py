@@ -1,4 +1,9 @@
-"""Mount with ``path("", include("trusted_auth.urls"))``: the SDK expects the paths at the root."""
+"""Mount with ``path("", include("trusted_auth.urls"))``: the SDK expects the paths at the root.
+
+Mount it where ``ISSUER`` points. When ``ISSUER`` has a path (``https://host/auth``), also add
+``well_known_urlpatterns`` to the root URLconf: RFC 8414 puts the OAuth metadata at
+``https://host/.well-known/oauth-authorization-server/auth``.
+"""
 
 from django.urls import path, re_path
 
@@ -7,6 +12,7 @@ from trusted_auth.api import (
     b2b_views,
     docs_views,
     fallback_views,
+    oauth_views,
     organization_views,
     rbac_views,
     session_views,
@@ -83,10 +89,34 @@ urlpatterns = [
     ),
     # Last of the /v1/ routes: every other path there is a 404 in the error envelope.
     re_path(r"^v1/", fallback_views.UnknownEndpointView.as_view(), name="v1-not-found"),
+    # The OAuth face (trusted_auth.oauth): OpenID Connect appends its well-known path to ISSUER.
+    path(
+        ".well-known/openid-configuration",
+        oauth_views.MetadataView.as_view(),
+        name="openid-configuration",
+    ),
+    path(
+        ".well-known/oauth-authorization-server",
+        oauth_views.MetadataView.as_view(),
+        name="oauth-authorization-server",
+    ),
+    path("oauth2/token", oauth_views.TokenView.as_view(), name="oauth-token"),
+    path("oauth2/introspect", oauth_views.IntrospectView.as_view(), name="oauth-introspect"),
+    path("oauth2/revoke", oauth_views.RevokeView.as_view(), name="oauth-revoke"),
     path("browser/exchange", browser.exchange_token, name="browser-exchange"),
     path("browser/logout", browser.logout_view, name="browser-logout"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),
     # The API's documentation: error_url links point at the Errors reference.
     path("trusted_auth/errors", docs_views.errors_view, name="errors"),
     path("trusted_auth/openapi.yaml", docs_views.openapi_view, name="openapi"),
+]
+
+# For the host's root URLconf when ISSUER has a path: RFC 8414 §3 inserts the well-known path
+# between the host and the issuer's path. ``urlpatterns += well_known_urlpatterns``.
+well_known_urlpatterns = [
+    re_path(
+        r"^\.well-known/oauth-authorization-server(?P<issuer_suffix>/.+)$",
+        oauth_views.MetadataView.as_view(),
+        name="oauth-authorization-server-at-root",
+    ),
 ]

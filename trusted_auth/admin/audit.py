@@ -23,6 +23,7 @@ EXACT_SEARCH_FIELDS = ("token_id", "subject", "user_id", "session_id", "requeste
 EVENT_FIELDS = (
     "created_at",
     "action",
+    "via",
     "outcome",
     "error_type",
     "error_message",

@@ -68,6 +68,8 @@ class AttestRequest:
     session_jwt: object = None
     organization_id: object = None
     context: RequestContext = field(default_factory=RequestContext)
+    # The face that asked, recorded in the audit event: "api" (Stytch), "oauth" (token endpoint).
+    via: str = "api"
 
     @property
     def attaching(self) -> bool:
@@ -248,7 +250,9 @@ def run_attest(request: AttestRequest, resolver: PrincipalResolver) -> AttestRes
     dependency outage; any other exception is audited as ``internal_server_error`` and re-raised.
     """
     facts = AttestFacts(
-        action=resolver.action, requested_profile_id=requested_profile_id(request.profile_id)
+        action=resolver.action,
+        requested_profile_id=requested_profile_id(request.profile_id),
+        via=request.via,
     )
     try:
         return _attest(request, resolver, facts)
@@ -272,12 +276,16 @@ def requested_profile_id(profile_id: object) -> str:
 
 
 def record_malformed_attest(
-    profile_id: object, context: RequestContext, error: TrustedAuthError, action: str = "attest"
+    profile_id: object,
+    context: RequestContext,
+    error: TrustedAuthError,
+    action: str = "attest",
+    via: str = "api",
 ) -> None:
     """Audit an attest refused before it could start: a body that is not a JSON object, a
     missing ``token``… It is still an attest that failed, so it leaves an event and a signal."""
     _record_failure(
-        AttestFacts(action=action, requested_profile_id=requested_profile_id(profile_id)),
+        AttestFacts(action=action, requested_profile_id=requested_profile_id(profile_id), via=via),
         context,
         error,
     )

@@ -24,6 +24,7 @@ class AttestFacts:
     user_id: str = ""
     organization_id: str = ""
     dropped_roles: list[str] = field(default_factory=list)  # named by the token, not granted
+    via: str = "api"
 
 
 def _text(value: str, limit: int) -> str:
@@ -43,6 +44,7 @@ def _event(facts: AttestFacts, context: RequestContext, **fields) -> AuditEvent:
         subject=_text(facts.subject, 256),
         user_id=facts.user_id,
         organization_id=facts.organization_id,
+        via=facts.via,
         ip_address=context.ip_address,
         user_agent=_text(context.user_agent, 512),
         **fields,

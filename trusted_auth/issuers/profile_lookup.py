@@ -1,10 +1,11 @@
-"""Finding trusted auth token profiles by their public ``ttp-…`` id."""
+"""Finding trusted auth token profiles: by public ``ttp-…`` id, or by the issuer a token names."""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Any
 
+import jwt
 from django.db.models import Prefetch, prefetch_related_objects
 
 from trusted_auth.conf import trusted_auth_settings
@@ -65,3 +66,22 @@ def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
 def list_profiles() -> list[TrustedAuthTokenProfile]:
     """Every profile, by name, with PEM keys prefetched."""
     return list(TrustedAuthTokenProfile.objects.prefetch_related("pem_keys").order_by("name", "id"))
+
+
+def profiles_for_token(token: Any) -> list[TrustedAuthTokenProfile]:
+    """The profiles a token names by its unverified ``iss`` (narrowed by ``aud`` when several
+    share the issuer): how OAuth's token endpoint picks a profile when no ``profile_id`` is
+    given. The claims are read, not trusted: the attest then verifies the token against the
+    one profile found. An unreadable token names none (``[]``)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, TypeError, ValueError):
+        return []
+    issuer, audience = claims.get("iss"), claims.get("aud")
+    if not isinstance(issuer, str) or not issuer or "\x00" in issuer:
+        return []
+    matches = list(TrustedAuthTokenProfile.objects.filter(issuer=issuer).order_by("id"))
+    if len(matches) > 1:
+        audiences = audience if isinstance(audience, list) else [audience]
+        matches = [profile for profile in matches if profile.audience in audiences]
+    return matches

@@ -37,6 +37,8 @@ class AuditEvent(models.Model):
     user_id = models.CharField(_("user or member id"), max_length=64, blank=True)
     organization_id = models.CharField(_("organization id"), max_length=64, blank=True)
     session_id = models.CharField(_("session id"), max_length=64, blank=True)
+    # The face that was called: "api" (the Stytch-compatible API), "oauth" (the token endpoint).
+    via = models.CharField(_("via"), max_length=16, default="api", blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
 

@@ -37,8 +37,8 @@ def _one_credential(session_token: Any, session_jwt: Any) -> None:
         raise BadRequest("session_token or session_jwt is required")
 
 
-def _check_kind(session: Session, member: bool) -> Session:
-    if (session.member_id is not None) != member:
+def _check_kind(session: Session, member: bool | None) -> Session:
+    if member is not None and (session.member_id is not None) != member:
         raise SessionNotFound("no live session for these credentials")
     return session
 
@@ -78,13 +78,14 @@ def authenticate_session(
     session_jwt: Any = None,
     session_duration_minutes: Any = None,
     session_custom_claims: Any = None,
-    member: bool = False,
+    member: bool | None = False,
 ) -> AuthenticatedSession:
     """Check a session is live (``sessions.why_not_live``), record the use, extend it or update
     its custom claims when asked (on the row locked for update), and return a fresh session JWT.
 
     A ``session_jwt`` past its ``exp`` is accepted while its signature is valid and the session
-    lives. Raises ``SessionNotFound`` for revoked, expired, idle or unknown sessions.
+    lives. Raises ``SessionNotFound`` for revoked, expired, idle or unknown sessions, and for
+    a session of the other kind (``member=None``: either kind, as OAuth's refresh grant asks).
     """
     _one_credential(session_token, session_jwt)
     minutes = sessions.validate_duration(session_duration_minutes)
@@ -146,11 +147,12 @@ def revoke_sessions(
     session_token: Any = None,
     session_jwt: Any = None,
     member_id: Any = None,
-    member: bool = False,
+    member: bool | None = False,
 ) -> int:
     """Revoke one session (by id, token or JWT) or, B2B only, every session of a member.
 
-    Returns how many sessions were revoked. Exactly one argument must be given.
+    Returns how many sessions were revoked. Exactly one argument must be given. ``member=None``
+    revokes a session of either kind (OAuth revocation).
     """
     given = [v for v in (session_id, session_token, session_jwt, member_id) if v is not None]
     if len(given) != 1:
@@ -158,7 +160,9 @@ def revoke_sessions(
             "pass exactly one of session_id, session_token, session_jwt"
             + (", member_id" if member else "")
         )
-    queryset = Session.objects.filter(revoked_at__isnull=True, member__isnull=not member)
+    queryset = Session.objects.filter(revoked_at__isnull=True)
+    if member is not None:
+        queryset = queryset.filter(member__isnull=not member)
     if member_id is not None:
         if not member:
             raise BadRequest("member_id is a B2B argument")
