@@ -154,7 +154,8 @@ class OrganizationForm(forms.ModelForm):
         return domains
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         candidate = Organization(
             pk=self.instance.pk,
             slug=cleaned.get("slug", self.instance.slug) or "",
