@@ -7,56 +7,26 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
 
 from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import AuditEvent, SigningKey, UserIdentity
 from trusted_auth.rbac.policy import set_project_policy
 from trusted_auth.sessions.secrets import create_secret
 
+from .node_runner import node_with, run_node
 from .test_authorization_check import MAPPING, POLICY
-
-NODE_DIR = Path(__file__).parent / "node"
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node and (NODE_DIR / "node_modules" / "stytch").is_dir():
-        return node
-    if os.environ.get("CI"):
-        pytest.fail("CI is set but node or tests/node/node_modules is missing (npm ci there)")
-    pytest.skip("node or tests/node/node_modules missing (npm ci --prefix tests/node)")
 
 
 def test_node_sdk_reads_our_jwks_and_creates_a_user(tls_live_server, ca_bundle, settings):
-    node = _node()
-    secret = create_secret("node sdk").clear_text
-    environment = {
-        **os.environ,
-        "NODE_EXTRA_CA_CERTS": ca_bundle,
-        "TA_BASE_URL": f"{tls_live_server.url}/",
-        "TA_PROJECT_ID": settings.TRUSTED_AUTH["PROJECT_ID"],
-        "TA_SECRET": secret,
-        "TA_EMAIL": "node@example.com",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-
-    finished = subprocess.run(
-        [node, str(NODE_DIR / "sdk_surface.js")],
-        env=environment,
-        cwd=NODE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_node(
+        node_with("stytch"),
+        "sdk_surface.js",
+        ca_bundle,
+        TA_BASE_URL=f"{tls_live_server.url}/",
+        TA_PROJECT_ID=settings.TRUSTED_AUTH["PROJECT_ID"],
+        TA_SECRET=create_secret("node sdk").clear_text,
+        TA_EMAIL="node@example.com",
     )
-
-    assert finished.returncode == 0, finished.stderr
-    result = json.loads(finished.stdout)
     key = SigningKey.objects.get(state="current")
     [jwk] = result["jwks"]["keys"]
     assert jwk["kid"] == key.kid
@@ -79,7 +49,7 @@ def test_node_sdk_reads_our_jwks_and_creates_a_user(tls_live_server, ca_bundle, 
 def test_node_sdk_authorization_checks_server_side_and_local(
     tls_live_server, ca_bundle, settings, api, profile_factory, signer, token_factory
 ):
-    node = _node()
+    node = node_with("stytch")
     set_project_policy(POLICY)
     profile = profile_factory(
         pem_keys=[signer.public_pem],
@@ -132,27 +102,16 @@ def test_node_sdk_authorization_checks_server_side_and_local(
                     "check": check,
                 }
             )
-    environment = {
-        **os.environ,
-        "NODE_EXTRA_CA_CERTS": ca_bundle,
-        "TA_BASE_URL": f"{tls_live_server.url}/",
-        "TA_PROJECT_ID": settings.TRUSTED_AUTH["PROJECT_ID"],
-        "TA_SECRET": create_secret("node rbac").clear_text,
-        "TA_CASES": json.dumps(cases),
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-
-    finished = subprocess.run(
-        [node, str(NODE_DIR / "rbac.js")],
-        env=environment,
-        cwd=NODE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_node(
+        node,
+        "rbac.js",
+        ca_bundle,
+        TA_BASE_URL=f"{tls_live_server.url}/",
+        TA_PROJECT_ID=settings.TRUSTED_AUTH["PROJECT_ID"],
+        TA_SECRET=create_secret("node rbac").clear_text,
+        TA_CASES=json.dumps(cases),
     )
-
-    assert finished.returncode == 0, finished.stderr
-    assert json.loads(finished.stdout) == {
+    assert result == {
         "server_consumer_allowed": "allowed",
         "server_consumer_denied": "consumer_session_authorization_error",
         "server_b2b_allowed": "allowed",
