@@ -122,42 +122,32 @@ def _permissions(value: Any, owner: str, actions_of: dict[str, list[str]]) -> li
     return permissions
 
 
-def _roles(value: Any, actions_of: dict[str, list[str]]) -> list[dict[str, Any]]:
-    roles = []
-    for raw in _list(value, "roles"):
-        raw = _object(raw, "a role")
-        role_id = _text(raw.get("role_id"), "role_id", limit=_MAX_ID)
-        roles.append(
+def _grants(
+    value: Any, kind: str, id_key: str, actions_of: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Roles (``kind="role"``, keyed by ``role_id``) or scopes (``"scope"``, keyed by ``scope``):
+    a unique id, a description and permissions on the policy's resources."""
+    grants = []
+    for raw in _list(value, f"{kind}s"):
+        raw = _object(raw, f"a {kind}")
+        grant_id = _text(raw.get(id_key), id_key, limit=_MAX_ID)
+        grants.append(
             {
-                "role_id": role_id,
+                id_key: grant_id,
                 "description": _text(
                     raw.get("description"), "description", limit=_MAX_DESCRIPTION, required=False
                 ),
                 "permissions": _permissions(
-                    raw.get("permissions"), f"role {role_id!r}", actions_of
+                    raw.get("permissions"), f"{kind} {grant_id!r}", actions_of
                 ),
             }
         )
-    _unique([r["role_id"] for r in roles], "role")
-    return roles
+    _unique([g[id_key] for g in grants], kind)
+    return grants
 
 
-def _scopes(value: Any, actions_of: dict[str, list[str]]) -> list[dict[str, Any]]:
-    scopes = []
-    for raw in _list(value, "scopes"):
-        raw = _object(raw, "a scope")
-        scope = _text(raw.get("scope"), "scope", limit=_MAX_ID)
-        scopes.append(
-            {
-                "scope": scope,
-                "description": _text(
-                    raw.get("description"), "description", limit=_MAX_DESCRIPTION, required=False
-                ),
-                "permissions": _permissions(raw.get("permissions"), f"scope {scope!r}", actions_of),
-            }
-        )
-    _unique([s["scope"] for s in scopes], "scope")
-    return scopes
+def _roles(value: Any, actions_of: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return _grants(value, "role", "role_id", actions_of)
 
 
 def validate_policy(document: Any) -> dict[str, Any]:
@@ -174,7 +164,7 @@ def validate_policy(document: Any) -> dict[str, Any]:
     return {
         "resources": resources,
         "roles": _roles(document.get("roles"), actions_of),
-        "scopes": _scopes(document.get("scopes"), actions_of),
+        "scopes": _grants(document.get("scopes"), "scope", "scope", actions_of),
     }
 
 
