@@ -17,6 +17,7 @@ form.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -25,6 +26,7 @@ from django.core.validators import validate_email
 from django.db.models import Q
 
 from trusted_auth.errors import BadRequest
+from trusted_auth.identities.search import string_list
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, and the column's max_length
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -80,6 +82,14 @@ def email_in(alias: str, field: str, keys: list[str]) -> Q:
     that has ``alias`` = ``Lower(field)``: one ``IN`` list, and the stored address printable
     ASCII, so the match is exact on SQLite and PostgreSQL alike."""
     return Q(**{f"{alias}__in": keys, f"{field}__regex": PRINTABLE_ASCII})
+
+
+def email_list_filter(name: str) -> Callable[[Any], Q]:
+    """The search filter ``name`` whose value is a list of addresses, each held to the rule (a
+    queryset aliasing ``email_lower`` = ``Lower("email")``)."""
+    return lambda value: email_in(
+        "email_lower", "email", [normalise_email(e, name) for e in string_list(name, value)]
+    )
 
 
 def email_fragment(field: str, fragment: str, name: str) -> Q:

@@ -27,6 +27,7 @@ from trusted_auth.identities import search
 from trusted_auth.identities.emails import (
     email_fragment,
     email_in,
+    email_list_filter,
     normalise_email,
     validate_email_address,
 )
@@ -571,14 +572,7 @@ def search_members(
         query,
         {
             "member_ids": lambda v: Q(member_id__in=search.string_list("member_ids", v)),
-            "member_emails": lambda v: email_in(
-                "email_lower",
-                "email",
-                [
-                    normalise_email(e, "member_emails")
-                    for e in search.string_list("member_emails", v)
-                ],
-            ),
+            "member_emails": email_list_filter("member_emails"),
             "member_email_fuzzy": lambda v: email_fragment(
                 "email", search.string_value("member_email_fuzzy", v), "member_email_fuzzy"
             ),

@@ -28,8 +28,7 @@ from trusted_auth.identities.emails import (
     ascii_lower,
     django_users_with_email,
     email_fragment,
-    email_in,
-    normalise_email,
+    email_list_filter,
     validate_email_address,
 )
 from trusted_auth.models import Session, UserIdentity
@@ -164,14 +163,7 @@ def search_users(*, query: Any = None, cursor: Any = None, limit: Any = None) ->
         query,
         {
             "user_id": lambda v: Q(user_id__in=search.string_list("user_id", v)),
-            "email_address": lambda v: email_in(
-                "email_lower",
-                "email",
-                [
-                    normalise_email(e, "email_address")
-                    for e in search.string_list("email_address", v)
-                ],
-            ),
+            "email_address": email_list_filter("email_address"),
             "email_address_fuzzy": lambda v: email_fragment(
                 "email", search.string_value("email_address_fuzzy", v), "email_address_fuzzy"
             ),
