@@ -90,9 +90,7 @@ def test_a_members_new_roles_reach_the_session_on_its_next_authenticate(api, acm
     assert Session.objects.get().roles == ["stytch_member", "reader"]
 
 
-def test_an_implicit_role_added_to_the_organization_reaches_the_session(
-    api, acme, member_session
-):
+def test_an_implicit_role_added_to_the_organization_reaches_the_session(api, acme, member_session):
     attested = member_session([])
     token, org = attested["session_token"], acme.organization_id
     denied = authenticate(api, B2B, token, {"organization_id": org, **READ})
@@ -207,7 +205,10 @@ def test_a_deleted_profile_grants_nothing(api, token_editor):
     assert body["session"]["roles"] == ["stytch_user"]
 
 
-def test_nothing_changed_costs_no_write_and_no_profile_or_policy_read(api, token_editor):
+def test_nothing_changed_costs_no_write_and_no_profile_or_policy_read(
+    transactional_db, api, token_editor
+):
+    """Committed, so the process copies are kept (a copy read in a transaction is not)."""
     _, attested = token_editor
     token = attested["session_token"]
     authenticate(api, CONSUMER, token)  # the process caches are warm now
@@ -227,9 +228,7 @@ def test_nothing_changed_costs_no_write_and_no_profile_or_policy_read(api, token
 
 def test_a_reused_session_jwt_is_never_one_signed_with_old_roles(token_editor):
     session = Session.objects.get()
-    subject = jwt.decode(
-        token_editor[1]["session_jwt"], options={"verify_signature": False}
-    )["sub"]
+    subject = jwt.decode(token_editor[1]["session_jwt"], options={"verify_signature": False})["sub"]
     first = issue_session_jwt(session, subject, reuse=True)
     assert issue_session_jwt(session, subject, reuse=True) == first
 
