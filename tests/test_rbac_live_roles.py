@@ -13,13 +13,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from trusted_auth.identities.organizations import create_member, create_organization
+from trusted_auth.identities.organizations import (
+    create_member,
+    create_organization,
+    update_member,
+)
 from trusted_auth.models import Organization, RbacPolicy, Session, TrustedAuthTokenProfile
 from trusted_auth.rbac.policy import set_project_policy
 from trusted_auth.sessions.secrets import create_secret
 from trusted_auth.sessions.session_jwt import SESSION_CLAIM, issue_session_jwt
 
 from .test_authorization_check import MAPPING, POLICY, READ, WRITE, denial
+from .test_oauth import client_auth, exchange, oauth  # noqa: F401 - fixtures
 from .test_rbac_permissions import WriteDocuments, call
 
 
@@ -256,6 +261,42 @@ def test_a_session_token_bearer_sees_the_current_roles_a_session_jwt_keeps_its_o
     assert Session.objects.get().roles == ["stytch_member", "editor"]
     # The session JWT from before the change carries the roles it was signed with.
     assert call(view, attested["session_jwt"]).status_code == 403
+
+
+def test_with_bearer_check_revocation_a_session_jwt_sees_the_current_roles(
+    api, acme, member_session, settings
+):
+    settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "BEARER_CHECK_REVOCATION": True}
+    attested = member_session([])
+    member_id = attested["member"]["member_id"]
+    view = WriteDocuments.as_view()
+    assert call(view, attested["session_jwt"]).status_code == 403
+
+    api.put(
+        f"/v1/b2b/organizations/{acme.organization_id}/members/{member_id}",
+        {"roles": ["editor"]},
+        format="json",
+    )
+
+    assert call(view, attested["session_jwt"]).status_code == 200
+
+
+def test_oauth_introspection_answers_the_current_roles(
+    oauth,  # noqa: F811 - the fixture imported above
+    acme,
+    pem_profile,
+    token_factory,
+):
+    member = create_member(organization=acme, email="ada@example.com")
+    response = exchange(oauth, token_factory(), organization_id=acme.organization_id)
+    assert response.status_code == 200, response.json()
+    access_token = response.json()["access_token"]
+    assert oauth("introspect", token=access_token).json()["roles"] == ["stytch_member"]
+
+    update_member(acme, member.member_id, roles=["editor"])
+
+    introspection = oauth("introspect", token=access_token).json()
+    assert introspection["roles"] == ["stytch_member", "editor"]
 
 
 # --- end to end, with the official Python SDK over TLS -----------------------------------------
