@@ -49,6 +49,7 @@ SESSION_FIELDS = (
     "organization",
     "profile",
     "roles",
+    "token_roles",
     "authentication_factors",
     "custom_claims",
     "ip_address",

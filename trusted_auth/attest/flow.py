@@ -165,7 +165,9 @@ def _attest(
     try:
         with transaction.atomic():
             principal = resolver.resolve(adapter, profile, attributes, request)
-            principal.roles, facts.dropped_roles = session_roles(profile, principal, attributes)
+            principal.roles, token_roles, facts.dropped_roles = session_roles(
+                profile, principal, attributes
+            )
             facts.user_id = principal.public_id
             if principal.organization is not None:
                 facts.organization_id = principal.organization.organization_id
@@ -197,6 +199,7 @@ def _attest(
                     ip_address=request.context.ip_address,
                     user_agent=request.context.user_agent,
                 )
+                session.token_roles = token_roles
                 rows.append(session)
             rows.append(
                 attest_success_event(facts, request.context, principal.django_user, session)

@@ -19,7 +19,7 @@ from trusted_auth.errors import SessionNotFound, TrustedAuthError
 from trusted_auth.identities.links import member_is_out, user_is_out
 from trusted_auth.models import Member, Session
 from trusted_auth.rbac.checks import granting_roles
-from trusted_auth.sessions.lifecycle import record_use
+from trusted_auth.sessions.lifecycle import record_use, refresh_roles
 from trusted_auth.sessions.session_jwt import ORGANIZATION_CLAIM, SESSION_CLAIM, verify_session_jwt
 from trusted_auth.sessions.sessions import find_live_session
 
@@ -122,6 +122,7 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
         except TrustedAuthError as e:
             raise exceptions.AuthenticationFailed(e.message) from e
         record_use(session)
+        refresh_roles(session)
         return _user_for_session(session), session
 
     def _authenticate_jwt(self, token: str):
@@ -139,6 +140,7 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
                     "the session was revoked or has expired"
                 ) from e
             record_use(session)
+            refresh_roles(session)
             return _user_for_session(session), session
         organization = claims.get(ORGANIZATION_CLAIM) or {}
         verified = VerifiedSession(
@@ -171,8 +173,11 @@ class HasPermission(permissions.BasePermission):
     session holds a role the RBAC policy lets take ``action`` on ``resource_id`` (with
     ``BearerSessionAuthentication``). A member session's organization roles count too.
 
-    Roles are the session's (the session JWT's roles claim); policy changes apply on the next
-    request. No session, or no granting role: 403 (401 when unauthenticated).
+    Roles: a session token's are the session's current ones (a change to the member, the
+    organization or the token's grant applies on its next use); a session JWT's are its roles
+    claim until it expires (at most 5 minutes), or the session's current ones with
+    ``BEARER_CHECK_REVOCATION``. Policy changes apply on the next request. No session, or no
+    granting role: 403 (401 when unauthenticated).
     """
 
     message = "the session holds no role that grants this permission"

@@ -61,6 +61,9 @@ class Session(models.Model):
     authentication_factors = models.JSONField(_("authentication factors"), default=list)
     custom_claims = models.JSONField(_("custom claims"), default=dict, blank=True)
     roles = models.JSONField(_("roles"), default=list, blank=True)
+    # The roles the token granted (allowed by its profile and defined by the policy then);
+    # ``roles`` is the union with the owner's roles, recomputed on each authenticate.
+    token_roles = models.JSONField(_("roles granted by the token"), default=list, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)

@@ -14,7 +14,12 @@ from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import SessionNotFound
 from trusted_auth.models import Session
 from trusted_auth.oauth.metadata import issuer
-from trusted_auth.sessions.lifecycle import record_use, revoke_sessions, subject_of
+from trusted_auth.sessions.lifecycle import (
+    record_use,
+    refresh_roles,
+    revoke_sessions,
+    subject_of,
+)
 from trusted_auth.sessions.session_jwt import verify_session_jwt
 from trusted_auth.sessions.sessions import find_live_session
 
@@ -44,6 +49,7 @@ def introspect(token: str) -> dict[str, Any]:
     except SessionNotFound:
         return dict(INACTIVE)
     record_use(session)
+    refresh_roles(session)
     return _active(session, issued_at, expires_at)
 
 

@@ -1,20 +1,29 @@
-"""The roles a new session holds, computed once by the attest flow.
+"""The roles a session holds: computed by the attest flow, recomputed on each authenticate.
 
 A session's roles are the union of the default role (``stytch_user`` for a consumer,
 ``stytch_member`` for a member), the member's explicit roles, the organization's implicit roles
 for the member's email domain, and the roles the token grants. Token roles live on the session
-only: they are never written to the user or member, so they end with the session and the next
-token decides again. A token grants a role only when its profile lists it in
-``grantable_roles`` and the policy (the project's, or the member's organization's) defines it;
-every other role it names is dropped and reported to the caller for the audit event.
+only (``Session.token_roles``): they are never written to the user or member, so they end with
+the session and the next token decides again. A token grants a role only when its profile lists
+it in ``grantable_roles`` and the policy (the project's, or the member's organization's) defines
+it; every other role it names is dropped and reported to the caller for the audit event.
+
+``current_roles`` applies the same rule to a live session, with the member, organization,
+policy and profile as they are now: a token role stays while the policy defines it and the
+profile that started the session may still grant it (a deleted profile grants nothing). Both
+are read through generation-checked process copies, so an unchanged session costs no query.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.identities.principal import Principal
-from trusted_auth.models import Organization, TrustedAuthTokenProfile
+from trusted_auth.internal.cache import ProcessCache
+from trusted_auth.internal.generations import PROFILES
+from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.rbac.policy import CONSUMER_ROLE, MEMBER_ROLE, defined_role_ids
 
 
@@ -32,21 +41,67 @@ def implicit_roles(organization: Organization, email: str) -> list[str]:
     ]
 
 
-def session_roles(
-    profile: TrustedAuthTokenProfile, principal: Principal, attributes: dict[str, Any]
+def _held(
+    member: Member | None,
+    organization: Organization | None,
+    named: list[str],
+    grantable: list[str],
 ) -> tuple[list[str], list[str]]:
-    """``(granted, dropped)``: the roles a session for ``principal`` holds, and the roles the
-    token named that it may not grant."""
-    organization = principal.organization
-    if principal.member is not None and organization is not None:
-        base = [MEMBER_ROLE, *principal.member.roles]
-        base += implicit_roles(organization, principal.member.email)
-        defined = defined_role_ids(organization.organization_id)
+    """``(roles, granted)``: the one rule. ``named``: the roles a token names; ``grantable``:
+    its profile's allow-list; ``granted``: the named roles both allow and the policy defines."""
+    organization_id = None
+    if member is not None and organization is not None:
+        base = [MEMBER_ROLE, *member.roles, *implicit_roles(organization, member.email)]
+        organization_id = organization.organization_id
     else:
         base = [CONSUMER_ROLE]
-        defined = defined_role_ids()
-    grantable = set(profile.grantable_roles or []) & defined
+    granted: list[str] = []
+    if named:
+        allowed = set(grantable) & defined_role_ids(organization_id)
+        granted = [role for role in named if role in allowed]
+    return _unique(base + granted), granted
+
+
+def session_roles(
+    profile: TrustedAuthTokenProfile, principal: Principal, attributes: dict[str, Any]
+) -> tuple[list[str], list[str], list[str]]:
+    """``(roles, granted, dropped)`` of a new session for ``principal``: all its roles, the
+    token's roles it holds (``Session.token_roles``), and the roles the token named that it
+    may not grant."""
     named = _unique(list(attributes.get("role_ids") or []))
-    granted = [role for role in named if role in grantable]
-    dropped = [role for role in named if role not in grantable]
-    return _unique(base + granted), dropped
+    roles, granted = _held(
+        principal.member, principal.organization, named, list(profile.grantable_roles or [])
+    )
+    return roles, granted, [role for role in named if role not in granted]
+
+
+def current_roles(session: Session) -> list[str]:
+    """The roles ``session`` holds now (it needs ``member``, ``organization`` and ``user``
+    loaded): its owner's roles as they are, and the token roles still granted."""
+    named = list(session.token_roles or [])
+    grantable = _grantable_roles(session.profile_id) if named else []
+    return _held(session.member, session.organization, named, grantable)[0]
+
+
+# profile pk -> its grantable_roles ([] once deleted), while the profiles generation holds.
+_grantable: ProcessCache[int, list[str]] = ProcessCache(256, counter=PROFILES)
+
+
+def _load_grantable(profile_pk: int) -> list[str]:
+    found = (
+        TrustedAuthTokenProfile.objects.filter(pk=profile_pk)
+        .values_list("grantable_roles", flat=True)
+        .first()
+    )
+    return list(found or [])
+
+
+def _grantable_roles(profile_pk: int | None) -> list[str]:
+    """The allow-list of the profile with this pk, through this process's copy
+    (``PROFILE_CACHE_SECONDS``, as attest reads profiles; 0: read every time)."""
+    if profile_pk is None:
+        return []
+    lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS
+    if not lifetime:
+        return _load_grantable(profile_pk)
+    return _grantable.fetch(profile_pk, partial(_load_grantable, profile_pk), max_age=lifetime)

@@ -17,6 +17,7 @@ from trusted_auth.audit.maintenance import delete_in_batches
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.models import ConsumedToken, Session
+from trusted_auth.rbac.roles import current_roles
 from trusted_auth.sessions import sessions
 from trusted_auth.sessions.session_jwt import issue_session_jwt, session_id_from_jwt
 
@@ -72,6 +73,19 @@ def record_use(session: Session) -> None:
     session.last_accessed_at = now
 
 
+# --- roles: a change to the member, organization, policy or profile reaches a live session on
+# its next authenticate or session-token use (``rbac.roles.current_roles``).
+
+
+def refresh_roles(session: Session) -> None:
+    """Bring ``session.roles`` up to date: one UPDATE (in autocommit, like ``record_use``) when
+    they changed, none otherwise. A session JWT signed before keeps its roles until it expires."""
+    roles = current_roles(session)
+    if roles != session.roles:
+        Session.objects.filter(pk=session.pk).update(roles=roles)
+        session.roles = roles
+
+
 def authenticate_session(
     *,
     session_token: Any = None,
@@ -80,8 +94,9 @@ def authenticate_session(
     session_custom_claims: Any = None,
     member: bool | None = False,
 ) -> AuthenticatedSession:
-    """Check a session is live (``sessions.why_not_live``), record the use, extend it or update
-    its custom claims when asked (on the row locked for update), and return a fresh session JWT.
+    """Check a session is live (``sessions.why_not_live``), record the use, bring its roles up
+    to date (``refresh_roles``), extend it or update its custom claims when asked (on the row
+    locked for update), and return a fresh session JWT.
 
     A ``session_jwt`` past its ``exp`` is accepted while its signature is valid and the session
     lives. Raises ``SessionNotFound`` for revoked, expired, idle or unknown sessions, and for
@@ -100,6 +115,7 @@ def authenticate_session(
             pass  # ended for good below, on the locked row
         else:
             record_use(session)
+            refresh_roles(session)
             sessions.send_session_refreshed(session, reason="authenticate", extended=False)
             return _authenticated(session, session_token)
     idled_out: sessions.SessionIdledOut | None = None
@@ -124,7 +140,8 @@ def authenticate_session(
             if minutes is not None:
                 session.expires_at = now + timedelta(minutes=minutes)
             session.custom_claims = sessions.merge_custom_claims(session.custom_claims, claims)
-            session.save(update_fields=["last_accessed_at", "expires_at", "custom_claims"])
+            session.roles = current_roles(session)
+            session.save(update_fields=["last_accessed_at", "expires_at", "custom_claims", "roles"])
             sessions.send_session_refreshed(
                 session, reason="authenticate", extended=minutes is not None
             )
