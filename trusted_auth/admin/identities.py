@@ -17,10 +17,10 @@ from trusted_auth.admin.links import IdentityLinksInline, LinkFormsetMixin, Memb
 from trusted_auth.admin.public_ids import PublicIdAdminMixin
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.admin.sessions import (
+    LimitedInlinesMixin,
     MemberSessionsInline,
     OrganizationSessionsInline,
     latest_pks,
-    limited_inline_kwargs,
     session_state,
 )
 from trusted_auth.errors import TrustedAuthError
@@ -40,12 +40,6 @@ RECENT_SESSIONS = 20
 def _session_list_url(**filters: Any) -> str:
     query = "&".join(f"{key}={value}" for key, value in filters.items())
     return reverse("admin:trusted_auth_session_changelist") + "?" + query
-
-
-class LimitedInlinesMixin(admin.ModelAdmin):
-    def get_formset_kwargs(self, request, obj, inline, prefix):
-        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        return limited_inline_kwargs(self, request, obj, inline, kwargs)
 
 
 def _email_rule(value: str) -> str:

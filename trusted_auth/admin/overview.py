@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.audit.overview import Overview as OverviewData
 from trusted_auth.audit.overview import build_overview
 from trusted_auth.models import Overview
@@ -103,30 +104,16 @@ def _live_chart(data: OverviewData) -> dict[str, Any]:
 
 def _failures_chart(data: OverviewData) -> dict[str, Any]:
     top = max((f.count for f in data.failures), default=1)
-    rows = []
-    for i, failure in enumerate(data.failures):
-        rows.append(
-            {
-                "y": 8 + i * 30,
-                "width": round(max(2.0, 330 * failure.count / top), 1),
-                "failure": failure,
-            }
-        )
+    rows = [
+        {"y": 8 + i * 30, "width": round(max(2.0, 330 * f.count / top), 1), "failure": f}
+        for i, f in enumerate(data.failures)
+    ]
     return {"rows": rows, "height": 16 + 30 * len(rows)}
 
 
 @admin.register(Overview)
-class OverviewAdmin(admin.ModelAdmin):
-    """Read-only; anyone who may view audit events may see it."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class OverviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Anyone who may view audit events may see it."""
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("trusted_auth.view_overview") or request.user.has_perm(

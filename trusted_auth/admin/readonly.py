@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.admin.utils import flatten_fieldsets
 from django.http import HttpRequest
 
 
@@ -30,9 +29,7 @@ class ReadOnlyAdminMixin:
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         declared = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        if self.fieldsets:  # type: ignore[attr-defined]
-            shown = flatten_fieldsets(self.fieldsets)  # type: ignore[attr-defined]
-        elif self.fields:  # type: ignore[attr-defined]
+        if self.fields:  # type: ignore[attr-defined]
             shown = list(self.fields)  # type: ignore[attr-defined]
         else:
             fields = self.model._meta.get_fields()  # type: ignore[attr-defined]

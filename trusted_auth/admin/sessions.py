@@ -150,22 +150,10 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         matches = Q(session_id=term) | Q(session_id=term.lower())
         # A profile's or an organization's public id: its sessions, by the indexed foreign key.
-        profile_pks = (
-            list(
-                TrustedAuthTokenProfile.objects.filter(profile_id=term).values_list("pk", flat=True)
-            )
-            if term.startswith(f"{ids.PROFILE}-")
-            else []
-        )
-        organization_pks = (
-            list(Organization.objects.filter(organization_id=term).values_list("pk", flat=True))
-            if term.startswith(f"{ids.ORGANIZATION}-")
-            else []
-        )
-        if profile_pks:
-            matches |= Q(profile_id__in=profile_pks)
-        if organization_pks:
-            matches |= Q(organization_id__in=organization_pks)
+        if term.startswith(f"{ids.PROFILE}-"):
+            matches |= Q(profile__in=TrustedAuthTokenProfile.objects.filter(profile_id=term))
+        if term.startswith(f"{ids.ORGANIZATION}-"):
+            matches |= Q(organization__in=Organization.objects.filter(organization_id=term))
         if user_pks:
             matches |= Q(user_id__in=sorted(user_pks))
         if member_pks:
@@ -246,6 +234,7 @@ class RecentSessionsInline(ReadOnlyAdminMixin, admin.TabularInline):
         "revoked_at",
     )
     limit = 20
+    limit_ordering = ("-started_at", "-pk")
     verbose_name_plural = _("latest sessions (revoke them from the session list)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -269,31 +258,26 @@ def latest_pks(queryset: QuerySet, limit: int, *ordering: str) -> list[int]:
     return list(queryset.order_by(*ordering).values_list("pk", flat=True)[:limit])
 
 
-def limited_inline_kwargs(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    obj: Any,
-    inline: Any,
-    kwargs: dict[str, Any],
-) -> dict[str, Any]:
+class LimitedInlinesMixin(admin.ModelAdmin):
     """Give inlines that declare a ``limit`` only their first ``limit`` rows."""
-    limit = getattr(inline, "limit", None)
-    if limit and obj is not None and obj.pk is not None:
-        fk = inline.fk_name
-        queryset = inline.get_queryset(request)
-        pks = latest_pks(queryset.filter(Q(**{fk: obj})), limit, *inline.limit_ordering)
-        kwargs["queryset"] = queryset.filter(pk__in=pks)
-    return kwargs
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if getattr(inline, "limit", None) and obj is not None and obj.pk is not None:
+            queryset = inline.get_queryset(request)
+            pks = latest_pks(
+                queryset.filter(**{inline.fk_name: obj}), inline.limit, *inline.limit_ordering
+            )
+            kwargs["queryset"] = queryset.filter(pk__in=pks)
+        return kwargs
 
 
 class MemberSessionsInline(RecentSessionsInline):
     fk_name = "member"
-    limit_ordering = ("-started_at", "-pk")
 
 
 class OrganizationSessionsInline(RecentSessionsInline):
     fk_name = "organization"
-    limit_ordering = ("-started_at", "-pk")
     fields = (
         "session_link",
         "member",
