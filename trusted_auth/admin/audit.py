@@ -12,7 +12,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth.admin.paging import CappedCountPaginator
-from trusted_auth.admin.public_ids import LIST_MEDIA, breakable, compact_time, copyable_id
+from trusted_auth.admin.public_ids import (
+    LIST_MEDIA,
+    breakable,
+    compact_time,
+    copyable_id,
+    two_lines,
+)
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.internal.http import valid_ip
 from trusted_auth.models import AuditEvent
@@ -119,11 +125,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         badge = format_html(
             '<strong style="color: {}">{}</strong>', colour, event.get_outcome_display()
         )
-        if not event.error_type:
-            return badge
-        return format_html(
-            '{}<span class="ta-second-line">{}</span>', badge, breakable(event.error_type)
-        )
+        return two_lines(badge, breakable(event.error_type))
 
     @admin.display(description=_("profile"), ordering="profile__name")
     def profile_link(self, event: AuditEvent) -> str:
@@ -140,11 +142,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """The account the event is about and the token's subject, each short with a copy
         button (one column: two ids side by side do not fit 1,400 px beside the filters)."""
         if event.user_id and event.subject:
-            return format_html(
-                '{}<span class="ta-second-line">{}</span>',
-                copyable_id(event.user_id),
-                copyable_id(event.subject),
-            )
+            return two_lines(copyable_id(event.user_id), copyable_id(event.subject))
         return copyable_id(event.user_id or event.subject)
 
     @admin.display(description=_("IP address"), ordering="ip_address")

@@ -33,6 +33,7 @@ from trusted_auth.admin.public_ids import (
     PublicIdAdminMixin,
     breakable,
     copyable_id,
+    two_lines,
 )
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.issuers import profiles as profile_service
@@ -210,11 +211,7 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("issuer · audience"), ordering="issuer")
     def issuer_and_audience(self, profile: TrustedAuthTokenProfile) -> str:
-        return format_html(
-            '{}<span class="ta-second-line">{}</span>',
-            breakable(profile.issuer),
-            breakable(profile.audience),
-        )
+        return two_lines(breakable(profile.issuer), breakable(profile.audience))
 
     @admin.display(description=_("tools"))
     def tools(self, profile: TrustedAuthTokenProfile) -> str:

@@ -117,6 +117,13 @@ def breakable(text: str, after: str = "_:./|-@") -> SafeString:
     return mark_safe(re.sub(f"([{re.escape(after)}])", r"\1<wbr>", str(escape(text))))
 
 
+def two_lines(first: str, second: str) -> SafeString:
+    """``first``, and ``second`` below it in a list cell when there is one."""
+    if not second:
+        return format_html("{}", first)
+    return format_html('{}<span class="ta-second-line">{}</span>', first, second)
+
+
 def compact_time(moment: datetime | None, *, seconds: bool = False) -> SafeString:
     """``2026-12-07 02:50`` in the current time zone for a list column (the date kept on one
     line, the time wrapping below it when the column is narrow); "—" for none."""

@@ -26,6 +26,7 @@ from trusted_auth.admin.public_ids import (
     breakable,
     compact_time,
     copyable_id,
+    two_lines,
 )
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.errors import SessionNotFound
@@ -170,13 +171,8 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("user or member"))
     def owner(self, session: Session) -> str:
-        if session.organization is None:
-            return breakable(session_owner(session))
-        return format_html(
-            '{}<span class="ta-second-line">{}</span>',
-            breakable(session_owner(session)),
-            session.organization.name,
-        )
+        organization = session.organization.name if session.organization else ""
+        return two_lines(breakable(session_owner(session)), organization)
 
     @admin.display(description=_("profile"), ordering="profile__name")
     def profile_name(self, session: Session) -> str:
