@@ -30,13 +30,7 @@ from trusted_auth.admin.public_ids import (
 )
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.errors import SessionNotFound
-from trusted_auth.models import (
-    Member,
-    Organization,
-    Session,
-    TrustedAuthTokenProfile,
-    UserIdentity,
-)
+from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile, UserIdentity
 from trusted_auth.sessions.lifecycle import revoke_sessions
 from trusted_auth.sessions.sessions import live_session_queryset
 
