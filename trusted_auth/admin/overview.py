@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
@@ -23,26 +22,17 @@ WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 30
 
 
-@dataclass(frozen=True)
-class Tick:
-    y: float
-    label: str
-
-
 def _nice_max(value: int) -> int:
     """Four gridline steps of 1/2/5 × 10^n that reach ``value``: the top of the y axis."""
-    step_needed = max(value, 4) / 4
-    magnitude = 10 ** math.floor(math.log10(step_needed))
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= step_needed:
-            return int(4 * step * magnitude)
-    raise AssertionError("unreachable")
+    needed = max(value, 4) / 4
+    magnitude = 10 ** math.floor(math.log10(needed))
+    return next(int(4 * step * magnitude) for step in (1, 2, 5, 10) if step * magnitude >= needed)
 
 
-def _ticks(top: int) -> list[Tick]:
+def _ticks(top: int) -> list[dict[str, Any]]:
     plot = HEIGHT - TOP - BOTTOM
     return [
-        Tick(y=round(TOP + plot - plot * i / 4, 1), label=f"{top * i // 4:,}") for i in range(5)
+        {"y": round(TOP + plot - plot * i / 4, 1), "label": f"{top * i // 4:,}"} for i in range(5)
     ]
 
 
