@@ -399,13 +399,10 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": opts,
-            "original": profile,
             "profile": profile,
             "form": form,
             "result": result,
             "title": _("Test a token against %(name)s") % {"name": profile.name},
-            "has_view_permission": True,
-            "app_label": opts.app_label,
             "failed_attests_url": failed_attests_url(profile),
         }
         return TemplateResponse(
