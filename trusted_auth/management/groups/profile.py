@@ -176,11 +176,7 @@ def create(options: dict[str, Any], io: CommandIO) -> None:
     if "pem_keys" in given:
         fields.pop("jwks_url", None)  # the PEM files replace the preset's or issuer's JWKS
     fields.update(given)
-    missing = [
-        flag
-        for flag, name in (("--name", "name"), ("--issuer", "issuer"), ("--audience", "audience"))
-        if name not in fields
-    ]
+    missing = [f"--{name}" for name in ("name", "issuer", "audience") if name not in fields]
     if "attribute_mapping" not in fields:
         missing.append("--map")
     if not fields.get("jwks_url") and not fields.get("pem_keys"):
