@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
-    _AdminBase = ModelAdmin
+    AdminMixinBase = ModelAdmin
 else:  # a plain mixin at run time; typed as the ModelAdmin it is mixed into
-    _AdminBase = object
+    AdminMixinBase = object
 
 
 class PublicIdChangeList(ChangeList):
@@ -37,7 +37,7 @@ class PublicIdChangeList(ChangeList):
         return model_admin.public_id_change_url(public_id)
 
 
-class PublicIdAdminMixin(_AdminBase):
+class PublicIdAdminMixin(AdminMixinBase):
     """Mixed into a ``ModelAdmin`` whose model has a unique public id field."""
 
     public_id_field: str = ""
