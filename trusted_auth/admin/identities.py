@@ -20,7 +20,6 @@ from trusted_auth.admin.sessions import (
     LimitedInlinesMixin,
     MemberSessionsInline,
     OrganizationSessionsInline,
-    latest_pks,
     session_state,
 )
 from trusted_auth.errors import TrustedAuthError
@@ -84,16 +83,9 @@ class UserIdentityAdmin(PublicIdAdminMixin, LinkFormsetMixin, admin.ModelAdmin):
         if not identity.pk:
             return "—"
         sessions = (
-            Session.objects.filter(
-                pk__in=latest_pks(
-                    Session.objects.filter(user_id=identity.django_user_id),
-                    RECENT_SESSIONS,
-                    "-started_at",
-                    "-pk",
-                ),
-            )
+            Session.objects.filter(user_id=identity.django_user_id)
             .select_related("profile")
-            .order_by("-started_at", "-pk")
+            .order_by("-started_at", "-pk")[:RECENT_SESSIONS]
         )
         rows = format_html_join(
             "",
