@@ -26,24 +26,6 @@ from trusted_auth.models import AuditEvent
 # The text columns an exact search looks in (each indexed, see models/events.py).
 EXACT_SEARCH_FIELDS = ("token_id", "subject", "user_id", "session_id", "requested_profile_id")
 
-EVENT_FIELDS = (
-    "created_at",
-    "action",
-    "via",
-    "outcome",
-    "error_type",
-    "error_message",
-    "profile",
-    "requested_profile_id",
-    "token_id",
-    "subject",
-    "user_id",
-    "organization_id",
-    "session_id",
-    "ip_address",
-    "user_agent",
-)
-
 
 class RecentErrorTypeFilter(admin.SimpleListFilter):
     """Error types seen in the latest ``RECENT_EVENTS`` events (the filter's choices), read
@@ -91,7 +73,23 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "requested profile id, organization id or IP address."
     )
     list_select_related = ("profile",)
-    fields = EVENT_FIELDS
+    fields = (
+        "created_at",
+        "action",
+        "via",
+        "outcome",
+        "error_type",
+        "error_message",
+        "profile",
+        "requested_profile_id",
+        "token_id",
+        "subject",
+        "user_id",
+        "organization_id",
+        "session_id",
+        "ip_address",
+        "user_agent",
+    )
     show_full_result_count = False
     paginator = CappedCountPaginator
 
