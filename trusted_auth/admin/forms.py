@@ -4,6 +4,7 @@ key type that follows what was pasted (PEM keys without a JWKS URL make a PEM pr
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -68,6 +69,7 @@ def _mapping_field(key: str) -> forms.CharField:
         required=key in REQUIRED_MAPPING_KEYS,
         max_length=200,
         help_text=_MAPPING_HELP[key],
+        validators=[partial(validate_claim_path, key)],
     )
 
 
@@ -237,20 +239,10 @@ class ProfileForm(forms.ModelForm):
             raise _field_error(e) from e
 
     def _clean_mapping_fields(self) -> dict[str, str] | None:
-        mapping: dict[str, str] = {}
-        for key in MAPPING_KEYS:
-            name = mapping_field_name(key)
-            claim = (self.cleaned_data.get(name) or "").strip()
-            if not claim:
-                continue
-            try:
-                validate_claim_path(key, claim)
-            except ValidationError as e:
-                self.add_error(name, e)
-                continue
-            mapping[key] = claim
         if any(mapping_field_name(key) in self.errors for key in MAPPING_KEYS):
             return None
+        given = {key: self.cleaned_data.get(mapping_field_name(key)) for key in MAPPING_KEYS}
+        mapping = {key: claim for key, claim in given.items() if claim}
         try:
             return profile_service.clean_attribute_mapping(mapping)
         except InvalidProfile as e:
