@@ -59,10 +59,6 @@ def mapping_field_name(key: str) -> str:
     return MAPPING_FIELD_PREFIX + key
 
 
-def _field_error(error: TrustedAuthError) -> ValidationError:
-    return ValidationError(error.message)
-
-
 def _mapping_field(key: str) -> forms.CharField:
     return forms.CharField(
         label=key,
@@ -220,7 +216,7 @@ class ProfileForm(forms.ModelForm):
         try:
             profile_service.validate_issuer(issuer)
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
         return issuer
 
     def clean_untrusted_claims(self) -> list[str]:
@@ -230,13 +226,13 @@ class ProfileForm(forms.ModelForm):
                 [path for path in UNTRUSTED_SPLIT.split(text) if path]
             )
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
     def clean_algorithms(self) -> list[str]:
         try:
             return profile_service.clean_algorithms(self.cleaned_data["algorithms"])
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
     def _clean_mapping_fields(self) -> dict[str, str] | None:
         if any(mapping_field_name(key) in self.errors for key in MAPPING_KEYS):
@@ -246,7 +242,7 @@ class ProfileForm(forms.ModelForm):
         try:
             return profile_service.clean_attribute_mapping(mapping)
         except InvalidProfile as e:
-            self.add_error(None, _field_error(e))
+            self.add_error(None, e.message)
             return None
 
     def _infer_key_type(self, cleaned: dict[str, Any]) -> None:
@@ -287,7 +283,7 @@ class ProfileForm(forms.ModelForm):
             try:
                 self.fetched_jwks = profile_service.usable_jwks(url)
             except TrustedAuthError as e:
-                self.add_error("jwks_url", _field_error(e))
+                self.add_error("jwks_url", e.message)
         return cleaned
 
     def _post_clean(self) -> None:
@@ -303,7 +299,7 @@ class ProfileForm(forms.ModelForm):
             field = getattr(e, "field", None) or "jwks_url"
             if field == "pem_keys":
                 return
-            self.add_error(field if field in self.fields else None, _field_error(e))
+            self.add_error(field if field in self.fields else None, e.message)
 
 
 class PemKeyForm(forms.ModelForm):
@@ -332,7 +328,7 @@ class PemKeyForm(forms.ModelForm):
         try:
             return profile_service.normalised_public_key_pem(self.cleaned_data["public_key_pem"])
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
 
 class PemKeyFormSet(BaseInlineFormSet):
@@ -361,7 +357,7 @@ class PemKeyFormSet(BaseInlineFormSet):
         try:
             profile_service.check_pem_keys(pems, list(profile.algorithms or []))
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
 
 class TestTokenForm(forms.Form):
