@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +14,7 @@ from trusted_auth.admin.paging import CappedCountPaginator
 from trusted_auth.admin.public_ids import (
     LIST_MEDIA,
     breakable,
+    change_link,
     compact_time,
     copyable_id,
     two_lines,
@@ -129,11 +129,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def profile_link(self, event: AuditEvent) -> str:
         if event.profile is None:
             return copyable_id(event.requested_profile_id)
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:trusted_auth_trustedauthtokenprofile_change", args=[event.profile_id]),
-            event.profile.name,
-        )
+        return change_link(event.profile, event.profile.name)
 
     @admin.display(description=_("user or member · subject"))
     def who(self, event: AuditEvent) -> str:

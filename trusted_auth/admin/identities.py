@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth.admin.links import IdentityLinksInline, LinkFormsetMixin, MemberLinksInline
-from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.admin.public_ids import PublicIdAdminMixin, change_link
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.admin.sessions import (
     LimitedInlinesMixin,
@@ -89,11 +89,10 @@ class UserIdentityAdmin(PublicIdAdminMixin, LinkFormsetMixin, admin.ModelAdmin):
         )
         rows = format_html_join(
             "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    reverse("admin:trusted_auth_session_change", args=[s.pk]),
-                    s.session_id,
+                    change_link(s, s.session_id),
                     session_state(s),
                     s.profile or "—",
                     f"{s.started_at:%Y-%m-%d %H:%M}",
@@ -170,11 +169,7 @@ class MembersInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description=_("member"))
     def member_link(self, member: Member) -> str:
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:trusted_auth_member_change", args=[member.pk]),
-            member.member_id,
-        )
+        return change_link(member, member.member_id)
 
 
 @admin.register(Organization)

@@ -109,6 +109,12 @@ def copyable_id(value: str, url: str | None = None) -> SafeString:
     )
 
 
+def change_link(obj: Model, text: str) -> SafeString:
+    """A link to ``obj``'s page in the admin."""
+    url = reverse(f"admin:trusted_auth_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
 def breakable(text: str, after: str = "_:./|-@") -> SafeString:
     """``text`` with a line-break opportunity after each of ``after``'s characters, so a long
     error type, email, IP address or URL wraps inside its column instead of widening it."""

@@ -9,10 +9,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from trusted_auth.admin.public_ids import change_link
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.internal.http import request_context
 from trusted_auth.models import Member, RbacPolicy
@@ -157,12 +157,7 @@ class RbacPolicyAdmin(admin.ModelAdmin):
                 "organization"
             )[: MEMBERS_SHOWN + 1]
             links = format_html_join(
-                ", ",
-                '<a href="{}">{}</a>',
-                (
-                    (reverse("admin:trusted_auth_member_change", args=[m.pk]), m.email)
-                    for m in members[:MEMBERS_SHOWN]
-                ),
+                ", ", "{}", ((change_link(m, m.email),) for m in members[:MEMBERS_SHOWN])
             )
             more = "…" if len(members) > MEMBERS_SHOWN else ""
             rows.append(format_html("<li><b>{}</b>: {}{}</li>", role_id, links or "—", more))

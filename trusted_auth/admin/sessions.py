@@ -12,9 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -24,6 +22,7 @@ from trusted_auth.admin.public_ids import (
     LIST_MEDIA,
     PublicIdAdminMixin,
     breakable,
+    change_link,
     compact_time,
     copyable_id,
     two_lines,
@@ -230,11 +229,7 @@ class RecentSessionsInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description=_("session"))
     def session_link(self, session: Session) -> str:
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:trusted_auth_session_change", args=[session.pk]),
-            session.session_id,
-        )
+        return change_link(session, session.session_id)
 
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
