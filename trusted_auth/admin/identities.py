@@ -20,6 +20,7 @@ from trusted_auth.admin.sessions import (
     LimitedInlinesMixin,
     MemberSessionsInline,
     OrganizationSessionsInline,
+    RecentSessionsInline,
     session_state,
 )
 from trusted_auth.errors import TrustedAuthError
@@ -32,8 +33,6 @@ from trusted_auth.identities.organizations import (
 )
 from trusted_auth.models import Member, Organization, Session, UserIdentity
 from trusted_auth.rbac.policy import defined_role_ids
-
-RECENT_SESSIONS = 20
 
 
 def _session_list_url(**filters: Any) -> str:
@@ -85,7 +84,7 @@ class UserIdentityAdmin(PublicIdAdminMixin, LinkFormsetMixin, admin.ModelAdmin):
         sessions = (
             Session.objects.filter(user_id=identity.django_user_id)
             .select_related("profile")
-            .order_by("-started_at", "-pk")[:RECENT_SESSIONS]
+            .order_by("-started_at", "-pk")[: RecentSessionsInline.limit]
         )
         rows = format_html_join(
             "",
