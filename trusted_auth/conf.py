@@ -1,8 +1,5 @@
-"""The ``TRUSTED_AUTH`` settings dict, read through ``trusted_auth_settings``.
-
-Read a setting where it is used, never into a module constant: the object reloads on
-``setting_changed``. Misconfiguration is reported by ``trusted_auth.checks``, not raised here.
-"""
+"""The ``TRUSTED_AUTH`` settings dict, read through ``trusted_auth_settings`` where used (it
+reloads on ``setting_changed``); ``trusted_auth.checks`` reports misconfiguration."""
 
 from __future__ import annotations
 

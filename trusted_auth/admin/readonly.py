@@ -9,11 +9,8 @@ from django.http import HttpRequest
 
 
 class ReadOnlyAdminMixin:
-    """Mix into a ``ModelAdmin`` or an ``InlineModelAdmin`` (before it in the bases).
-
-    Deliberate actions (revoke a session, rotate a key) stay available as admin actions that
-    call a service, with their own permission checks.
-    """
+    """Mix into a ``ModelAdmin`` or an ``InlineModelAdmin`` (before it in the bases). Deliberate
+    actions (revoke, rotate) stay admin actions that call a service, with their own permission."""
 
     can_delete = False  # inlines: no "delete" column
     extra = 0  # inlines: no empty forms

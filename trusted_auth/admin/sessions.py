@@ -1,7 +1,5 @@
-"""Sessions: find them (state, profile, organization, email, member, id) and revoke them.
-
-No page shows a session token: only its digest is stored, and the admin leaves even that out.
-"""
+"""Sessions: find them (state, profile, organization, email, member, id) and revoke them. No
+page shows a session token: only its digest is stored, and the admin leaves even that out."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """``manage.py trusted_auth profile …``: trusted auth token profiles, and a dry run of a token.
-
-Reads files and arguments; the rules live in ``issuers.profiles``. A JWKS URL is fetched once
-before it is saved (``--no-fetch`` skips that), as the admin does.
-"""
+The rules live in ``issuers.profiles``; a JWKS URL is fetched once before it is saved."""
 
 from __future__ import annotations
 
