@@ -362,19 +362,15 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra_context = dict(extra_context or {})
         profile = self.get_object(request, unquote(object_id))
         if profile is not None:
-            extra_context.update(
-                {
-                    "test_token_url": self.test_token_url(profile),
-                    "failed_attests_url": failed_attests_url(profile),
-                    "sessions_url": reverse(
-                        f"{self.admin_site.name}:trusted_auth_session_changelist"
-                    )
-                    + f"?profile__id__exact={profile.pk}",
-                }
-            )
+            sessions_url = reverse(f"{self.admin_site.name}:trusted_auth_session_changelist")
+            extra_context = {
+                **(extra_context or {}),
+                "test_token_url": self.test_token_url(profile),
+                "failed_attests_url": failed_attests_url(profile),
+                "sessions_url": f"{sessions_url}?profile__id__exact={profile.pk}",
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     @method_decorator(never_cache)
@@ -386,15 +382,10 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         if not self.has_view_or_change_permission(request, profile):
             raise PermissionDenied
         result = None
-        if request.method == "POST":
-            form = TestTokenForm(request.POST)
-            if form.is_valid():
-                result = dry_run_context(
-                    dry_run_token(profile.profile_id, form.cleaned_data["token"])
-                )
-                form = TestTokenForm()  # the token is not echoed back into the page
-        else:
-            form = TestTokenForm()
+        form = TestTokenForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            result = dry_run_context(dry_run_token(profile.profile_id, form.cleaned_data["token"]))
+            form = TestTokenForm()  # the token is not echoed back into the page
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
