@@ -20,6 +20,7 @@ from trusted_auth.models import Overview
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 30
+PLOT_W, PLOT_H, BASELINE = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM, HEIGHT - BOTTOM
 
 
 def _nice_max(value: int) -> int:
@@ -30,29 +31,26 @@ def _nice_max(value: int) -> int:
 
 
 def _ticks(top: int) -> list[dict[str, Any]]:
-    plot = HEIGHT - TOP - BOTTOM
     return [
-        {"y": round(TOP + plot - plot * i / 4, 1), "label": f"{top * i // 4:,}"} for i in range(5)
+        {"y": round(BASELINE - PLOT_H * i / 4, 1), "label": f"{top * i // 4:,}"} for i in range(5)
     ]
 
 
 def _attests_chart(data: OverviewData) -> dict[str, Any]:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = _nice_max(max((h.success + h.failure for h in data.hours), default=0))
-    slot = plot_w / len(data.hours)
+    slot = PLOT_W / len(data.hours)
     bars = []
     for i, hour in enumerate(data.hours):
         x = LEFT + i * slot + slot * 0.15
-        success_h = plot_h * hour.success / top
-        failure_h = plot_h * hour.failure / top
-        base = TOP + plot_h
+        success_h = PLOT_H * hour.success / top
+        failure_h = PLOT_H * hour.failure / top
         bars.append(
             {
                 "x": round(x, 1),
                 "width": round(slot * 0.7, 1),
-                "success_y": round(base - success_h, 1),
+                "success_y": round(BASELINE - success_h, 1),
                 "success_h": round(success_h, 1),
-                "failure_y": round(base - success_h - failure_h, 1),
+                "failure_y": round(BASELINE - success_h - failure_h, 1),
                 "failure_h": round(failure_h, 1),
                 "label": hour.start.strftime("%H:00") if i % 3 == 0 else "",
                 "label_x": round(LEFT + i * slot + slot / 2, 1),
@@ -60,17 +58,16 @@ def _attests_chart(data: OverviewData) -> dict[str, Any]:
                 f"{hour.failure} failed",
             }
         )
-    return {"bars": bars, "ticks": _ticks(top), "baseline": TOP + plot_h}
+    return {"bars": bars, "ticks": _ticks(top), "baseline": BASELINE}
 
 
 def _live_chart(data: OverviewData) -> dict[str, Any]:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = _nice_max(max((p.count for p in data.live_sessions), default=0))
     n = len(data.live_sessions)
     points = []
     for i, point in enumerate(data.live_sessions):
-        x = LEFT + plot_w * i / max(n - 1, 1)
-        y = TOP + plot_h - plot_h * point.count / top
+        x = LEFT + PLOT_W * i / max(n - 1, 1)
+        y = BASELINE - PLOT_H * point.count / top
         points.append(
             {
                 "x": round(x, 1),
@@ -81,14 +78,13 @@ def _live_chart(data: OverviewData) -> dict[str, Any]:
             }
         )
     line = " ".join(f"{p['x']},{p['y']}" for p in points)
-    baseline = TOP + plot_h
-    area = f"{LEFT},{baseline} {line} {points[-1]['x']},{baseline}" if points else ""
+    area = f"{LEFT},{BASELINE} {line} {points[-1]['x']},{BASELINE}" if points else ""
     return {
         "points": points,
         "line": line,
         "area": area,
         "ticks": _ticks(top),
-        "baseline": baseline,
+        "baseline": BASELINE,
     }
 
 
