@@ -34,6 +34,23 @@ from trusted_auth.sessions.sessions import live_session_queryset
 # A search matching more owners than this shows the sessions of the first ones found.
 MAX_SEARCH_OWNERS = 1000
 
+SESSION_FIELDS = (
+    "session_id",
+    "user",
+    "member",
+    "organization",
+    "profile",
+    "roles",
+    "authentication_factors",
+    "custom_claims",
+    "ip_address",
+    "user_agent",
+    "started_at",
+    "last_accessed_at",
+    "expires_at",
+    "revoked_at",
+)
+
 
 def session_state(session: Session) -> str:
     if session.revoked_at is not None:
@@ -95,22 +112,7 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "organization id."
     )
     list_select_related = ("user__trusted_auth_identity", "member", "organization", "profile")
-    fields = (
-        "session_id",
-        "user",
-        "member",
-        "organization",
-        "profile",
-        "roles",
-        "authentication_factors",
-        "custom_claims",
-        "ip_address",
-        "user_agent",
-        "started_at",
-        "last_accessed_at",
-        "expires_at",
-        "revoked_at",
-    )
+    fields = SESSION_FIELDS
     actions = ["revoke_selected"]
     show_full_result_count = False
     paginator = CappedCountPaginator
