@@ -48,6 +48,7 @@ from trusted_auth.models.profiles import MAX_PEM_KEYS
 
 TIME_CLAIMS = ("iat", "nbf", "exp")
 MAX_START_PARAMS = 10
+TEST_TOKEN_URL_NAME = "trusted_auth_trustedauthtokenprofile_test_token"
 
 
 def parse_preset_params(text: str) -> dict[str, str]:
@@ -224,11 +225,7 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         )
 
     def test_token_url(self, profile: TrustedAuthTokenProfile) -> str:
-        opts = self.model._meta
-        return reverse(
-            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_test_token",
-            args=[profile.pk],
-        )
+        return reverse(f"{self.admin_site.name}:{TEST_TOKEN_URL_NAME}", args=[profile.pk])
 
     def save_model(
         self, request: HttpRequest, obj: TrustedAuthTokenProfile, form: ProfileForm, change: bool
@@ -346,14 +343,9 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def get_urls(self):
-        opts = self.model._meta
-        return [
-            path(
-                "<path:object_id>/test-token/",
-                self.admin_site.admin_view(self.test_token_view),
-                name=f"{opts.app_label}_{opts.model_name}_test_token",
-            ),
-        ] + super().get_urls()
+        view = self.admin_site.admin_view(self.test_token_view)
+        test_token = path("<path:object_id>/test-token/", view, name=TEST_TOKEN_URL_NAME)
+        return [test_token, *super().get_urls()]
 
     def change_view(
         self,
