@@ -182,8 +182,7 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return compact_time(session.expires_at)
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
     @admin.action(description=_("Revoke selected sessions"), permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
