@@ -122,3 +122,27 @@ def test_the_error_type_filter_offers_recent_error_types(admin_client, db):
     [error_filter] = [f for f in response.context["cl"].filter_specs if f.title == "error type"]
     assert [c for c, _ in error_filter.lookup_choices] == ["jwt_invalid_audience", "user_not_found"]
     assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"]]
+
+
+def test_session_search_by_profile_or_organization_id(
+    admin_client, api, pem_profile, profile_factory, token_factory, signer
+):
+    ada = attested(pem_profile, token_factory, "ada@example.com")
+    organization = create_organization(name="Acme", slug="acme")
+    b2b_profile = profile_factory(
+        pem_keys=[signer.public_pem], attribute_mapping=B2B_MAPPING, can_jit_provision=True
+    )
+    b2b = start_member(
+        api,
+        b2b_profile,
+        token_factory,
+        organization,
+        claims={"email": "member@acme.example", "org": organization.organization_id},
+    )
+    member_session = b2b["member_session"]["member_session_id"]
+    url = reverse("admin:trusted_auth_session_changelist")
+    table = "trusted_auth_session"
+    page = found(admin_client, url, pem_profile.profile_id, table)
+    assert ada.session.session_id in page and member_session not in page
+    page = found(admin_client, url, organization.organization_id, table)
+    assert member_session in page and ada.session.session_id not in page

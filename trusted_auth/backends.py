@@ -1,8 +1,4 @@
-"""The authentication backend behind the browser flow's ``login()`` (check ``trusted_auth.W010``).
-
-It checks no credentials of its own. On every request it refuses inactive users and deleted
-identities, so a deactivated account's browser sessions end at once.
-"""
+"""The authentication backend behind the browser flow's ``login()`` (check W010)."""
 
 from __future__ import annotations
 
@@ -17,7 +13,9 @@ BACKEND = "trusted_auth.backends.TrustedAuthBackend"
 
 
 class TrustedAuthBackend(BaseBackend):
-    """Loads the users the browser flow logged in; never checks credentials of its own."""
+    """Loads the users the browser flow logged in; never checks credentials of its own. It
+    refuses inactive users and deleted identities on every request, so a deactivated account's
+    browser sessions end at once."""
 
     def authenticate(self, request: Any, **credentials: Any) -> None:
         return None

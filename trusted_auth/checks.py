@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.http.request import validate_host
 from rest_framework.throttling import SimpleRateThrottle
 
 from trusted_auth.backends import BACKEND as BROWSER_BACKEND
@@ -307,17 +308,6 @@ def check_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
 _DEBUG_LOCAL_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
 
 
-def _host_is_allowed(host: str, allowed_hosts: list[str]) -> bool:
-    """``host`` against ``ALLOWED_HOSTS`` by Django's documented rules: ``*``, an exact name,
-    or ``.example.com`` for that domain and its subdomains (case-insensitive)."""
-    for pattern in (item.lower() for item in allowed_hosts):
-        if pattern == "*" or pattern == host:
-            return True
-        if pattern.startswith(".") and (host.endswith(pattern) or host == pattern[1:]):
-            return True
-    return False
-
-
 @register(Tags.security, "trusted_auth", deploy=True)
 def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``manage.py check --deploy``: ``ISSUER`` as clients and the SDKs will use it."""
@@ -339,7 +329,7 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     host = (parts.hostname or "").lower()
     host = f"[{host}]" if ":" in host else host  # an IPv6 address, as ALLOWED_HOSTS writes it
     allowed = settings.ALLOWED_HOSTS or (_DEBUG_LOCAL_HOSTS if settings.DEBUG else [])
-    if host and not _host_is_allowed(host, allowed):
+    if host and not validate_host(host, allowed):  # the rule HttpRequest.get_host() applies
         messages.append(
             Warning(
                 f"The host of {SETTING_NAME}['ISSUER'] ({host!r}) is not in ALLOWED_HOSTS.",

@@ -1,8 +1,6 @@
 """Every ``error_type`` trusted_auth answers with: its HTTP status, what it means, how to fix it.
-
-The source of the served Errors page and of each body's ``error_url``; it must agree with the
-code and ``openapi.yaml`` (``tests/test_error_reference.py``).
-"""
+Source of the Errors page and of each ``error_url``; tests/test_error_reference.py checks it
+against the code and ``openapi.yaml``."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """``BrowserSessionMiddleware``: a browser login lives exactly as long as its trusted session.
-
-Add it to ``MIDDLEWARE`` after ``SessionMiddleware`` (check ``trusted_auth.W008`` says so when
-the browser flow is enabled and it is missing).
-"""
+Add it after ``SessionMiddleware`` (check ``trusted_auth.W008``)."""
 
 from __future__ import annotations
 
@@ -20,17 +17,12 @@ from trusted_auth.sessions.sessions import find_live_session
 
 
 class BrowserSessionMiddleware:
-    """Logs a browser out on its first request after the trusted session behind its login
-    (``browser/exchange``) stops being live: revoked, expired, idle or its user out
-    (``sessions.session_is_live``). Every other request records a use of that session, so a
-    browser in use does not idle out.
+    """Logs a browser out on its first request after the trusted session behind its login stops
+    being live (revoked, expired, idle, its user out); other requests record a use of it.
 
-    The check lives here, not in the authentication backend: Django asks a backend for a user
-    by id only (``get_user(user_id)``), without the request, so the backend cannot see which
-    trusted session the browser holds. A request without a session cookie costs nothing; one
-    with a browser login costs one read (and a write once per touch interval). When the
-    database is down the check raises, and the page fails rather than serve a login it could
-    not check.
+    Here, not in the backend: ``get_user(user_id)`` never sees the request, so it cannot know
+    which trusted session the browser holds. With the database down the check raises: the page
+    fails rather than serve a login it could not check.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -11,8 +11,7 @@ from django.dispatch import Signal
 #     sender:  ``AuditEvent``
 #     event:   the ``AuditEvent`` row written for this attest
 #     user:    the Django user (consumer), or the member's linked user or None (B2B)
-#     session: the ``Session`` started or extended, or None when none was (consumer attest
-#              without ``session_duration_minutes``)
+#     session: the ``Session`` started or extended, or None (no ``session_duration_minutes``)
 attest_succeeded = Signal()
 
 # attest_failed
@@ -31,8 +30,7 @@ attest_failed = Signal()
 session_started = Signal()
 
 # session_refreshed
-#     Sent when a live session was used and touched: ``authenticate`` (consumer or B2B), or an
-#     attest that added a trusted token factor to it.
+#     Sent when ``authenticate`` touched a live session, or an attest added a factor to it.
 #     sender:   ``Session``
 #     session:  the ``Session``, after the change
 #     reason:   ``"authenticate"`` or ``"factor_added"``
@@ -40,35 +38,30 @@ session_started = Signal()
 session_refreshed = Signal()
 
 # session_revoked
-#     Sent when sessions stopped being live before their expiry: a revoke call (API, admin,
-#     browser logout), a deleted user or member, or an idle session refused by ``authenticate``.
+#     Sent when sessions stopped being live before their expiry: revoked (API, admin, browser
+#     logout, a deleted user or member) or idle (refused by ``authenticate``).
 #     sender:      ``Session``
-#     session_ids: list of the public ids (``session-…`` / ``member-session-…``) revoked, in
-#                  no particular order; never empty
+#     session_ids: the public ids revoked, in no particular order; never empty
 #     reason:      ``"revoked"`` or ``"idle_timeout"``
 session_revoked = Signal()
 
 # user_provisioned
-#     Sent when a consumer user and its identity were created: by a JIT attest, ``POST
-#     /v1/users`` or ``trusted_auth user create``.
+#     Sent when a consumer user and its identity were created (JIT, API or CLI).
 #     sender:   ``UserIdentity``
 #     identity: the new ``UserIdentity``
 #     user:     its Django user
-#     profile:  the ``TrustedAuthTokenProfile`` whose JIT provisioning made it, or None when an
-#               operator did (a pre-provisioned identity)
+#     profile:  the ``TrustedAuthTokenProfile`` whose JIT provisioning made it, or None
 user_provisioned = Signal()
 
 # member_provisioned
-#     Sent when a B2B member was created: by a JIT attest, ``POST
-#     /v1/b2b/organizations/{id}/members`` or ``trusted_auth member create``.
+#     Sent when a B2B member was created (JIT, API or CLI).
 #     sender:  ``Member``
 #     member:  the new ``Member`` (``member.organization`` is its organization)
 #     profile: the ``TrustedAuthTokenProfile`` whose JIT provisioning made it, or None
 member_provisioned = Signal()
 
 # identity_linked
-#     Sent when an issuer was linked to a user or member: by JIT provisioning, by claiming a
-#     pre-provisioned identity, by the profile's link policy, or by an operator (admin, CLI).
+#     Sent when an issuer was linked to a user or member (its origin says how).
 #     sender: ``IdentityLink``
 #     link:   the new ``IdentityLink`` (``link.identity`` or ``link.member`` is set)
 #     origin: ``IdentityLink.Origin``: ``"jit"``, ``"claimed"``, ``"policy"`` or ``"operator"``
@@ -81,16 +74,14 @@ identity_linked = Signal()
 identity_unlinked = Signal()
 
 # rbac_policy_changed
-#     Sent after an RBAC policy change committed: the project policy (import, admin) or an
-#     organization's roles (API, admin).
+#     Sent after the project policy or an organization's roles changed.
 #     sender:       ``RbacPolicy`` (project) or ``OrganizationRbacPolicy``
 #     organization: the ``Organization`` whose roles changed, or None for the project policy
 #     policy:       the new policy, as stored (``{"roles": [...]}`` for an organization)
 rbac_policy_changed = Signal()
 
 # member_roles_changed
-#     Sent after a change to a member's explicit roles through the members API (``PUT
-#     .../members/{member_id}``, ``update_member``) committed. The member's live sessions keep
+#     Sent after the members API changed a member's explicit roles. Its live sessions keep
 #     their roles; its next session has the new ones.
 #     sender:         ``Member``
 #     member:         the ``Member``, after the change (``member.roles``)

@@ -7,36 +7,24 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth.admin.paging import CappedCountPaginator
-from trusted_auth.admin.public_ids import LIST_MEDIA, breakable, compact_time, copyable_id
+from trusted_auth.admin.public_ids import (
+    LIST_MEDIA,
+    breakable,
+    change_link,
+    compact_time,
+    copyable_id,
+    two_lines,
+)
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.internal.http import valid_ip
 from trusted_auth.models import AuditEvent
 
 # The text columns an exact search looks in (each indexed, see models/events.py).
 EXACT_SEARCH_FIELDS = ("token_id", "subject", "user_id", "session_id", "requested_profile_id")
-
-EVENT_FIELDS = (
-    "created_at",
-    "action",
-    "via",
-    "outcome",
-    "error_type",
-    "error_message",
-    "profile",
-    "requested_profile_id",
-    "token_id",
-    "subject",
-    "user_id",
-    "organization_id",
-    "session_id",
-    "ip_address",
-    "user_agent",
-)
 
 
 class RecentErrorTypeFilter(admin.SimpleListFilter):
@@ -85,7 +73,23 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "requested profile id, organization id or IP address."
     )
     list_select_related = ("profile",)
-    fields = EVENT_FIELDS
+    fields = (
+        "created_at",
+        "action",
+        "via",
+        "outcome",
+        "error_type",
+        "error_message",
+        "profile",
+        "requested_profile_id",
+        "token_id",
+        "subject",
+        "user_id",
+        "organization_id",
+        "session_id",
+        "ip_address",
+        "user_agent",
+    )
     show_full_result_count = False
     paginator = CappedCountPaginator
 
@@ -119,32 +123,20 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         badge = format_html(
             '<strong style="color: {}">{}</strong>', colour, event.get_outcome_display()
         )
-        if not event.error_type:
-            return badge
-        return format_html(
-            '{}<span class="ta-second-line">{}</span>', badge, breakable(event.error_type)
-        )
+        return two_lines(badge, breakable(event.error_type))
 
     @admin.display(description=_("profile"), ordering="profile__name")
     def profile_link(self, event: AuditEvent) -> str:
         if event.profile is None:
             return copyable_id(event.requested_profile_id)
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:trusted_auth_trustedauthtokenprofile_change", args=[event.profile_id]),
-            event.profile.name,
-        )
+        return change_link(event.profile, event.profile.name)
 
     @admin.display(description=_("user or member · subject"))
     def who(self, event: AuditEvent) -> str:
         """The account the event is about and the token's subject, each short with a copy
         button (one column: two ids side by side do not fit 1,400 px beside the filters)."""
         if event.user_id and event.subject:
-            return format_html(
-                '{}<span class="ta-second-line">{}</span>',
-                copyable_id(event.user_id),
-                copyable_id(event.subject),
-            )
+            return two_lines(copyable_id(event.user_id), copyable_id(event.subject))
         return copyable_id(event.user_id or event.subject)
 
     @admin.display(description=_("IP address"), ordering="ip_address")

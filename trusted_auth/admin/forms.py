@@ -4,6 +4,7 @@ key type that follows what was pasted (PEM keys without a JWKS URL make a PEM pr
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -58,16 +59,13 @@ def mapping_field_name(key: str) -> str:
     return MAPPING_FIELD_PREFIX + key
 
 
-def _field_error(error: TrustedAuthError) -> ValidationError:
-    return ValidationError(error.message)
-
-
 def _mapping_field(key: str) -> forms.CharField:
     return forms.CharField(
         label=key,
         required=key in REQUIRED_MAPPING_KEYS,
         max_length=200,
         help_text=_MAPPING_HELP[key],
+        validators=[partial(validate_claim_path, key)],
     )
 
 
@@ -218,7 +216,7 @@ class ProfileForm(forms.ModelForm):
         try:
             profile_service.validate_issuer(issuer)
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
         return issuer
 
     def clean_untrusted_claims(self) -> list[str]:
@@ -228,33 +226,23 @@ class ProfileForm(forms.ModelForm):
                 [path for path in UNTRUSTED_SPLIT.split(text) if path]
             )
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
     def clean_algorithms(self) -> list[str]:
         try:
             return profile_service.clean_algorithms(self.cleaned_data["algorithms"])
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
     def _clean_mapping_fields(self) -> dict[str, str] | None:
-        mapping: dict[str, str] = {}
-        for key in MAPPING_KEYS:
-            name = mapping_field_name(key)
-            claim = (self.cleaned_data.get(name) or "").strip()
-            if not claim:
-                continue
-            try:
-                validate_claim_path(key, claim)
-            except ValidationError as e:
-                self.add_error(name, e)
-                continue
-            mapping[key] = claim
         if any(mapping_field_name(key) in self.errors for key in MAPPING_KEYS):
             return None
+        given = {key: self.cleaned_data.get(mapping_field_name(key)) for key in MAPPING_KEYS}
+        mapping = {key: claim for key, claim in given.items() if claim}
         try:
             return profile_service.clean_attribute_mapping(mapping)
         except InvalidProfile as e:
-            self.add_error(None, _field_error(e))
+            self.add_error(None, e.message)
             return None
 
     def _infer_key_type(self, cleaned: dict[str, Any]) -> None:
@@ -295,7 +283,7 @@ class ProfileForm(forms.ModelForm):
             try:
                 self.fetched_jwks = profile_service.usable_jwks(url)
             except TrustedAuthError as e:
-                self.add_error("jwks_url", _field_error(e))
+                self.add_error("jwks_url", e.message)
         return cleaned
 
     def _post_clean(self) -> None:
@@ -311,7 +299,7 @@ class ProfileForm(forms.ModelForm):
             field = getattr(e, "field", None) or "jwks_url"
             if field == "pem_keys":
                 return
-            self.add_error(field if field in self.fields else None, _field_error(e))
+            self.add_error(field if field in self.fields else None, e.message)
 
 
 class PemKeyForm(forms.ModelForm):
@@ -340,7 +328,7 @@ class PemKeyForm(forms.ModelForm):
         try:
             return profile_service.normalised_public_key_pem(self.cleaned_data["public_key_pem"])
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
 
 class PemKeyFormSet(BaseInlineFormSet):
@@ -369,7 +357,7 @@ class PemKeyFormSet(BaseInlineFormSet):
         try:
             profile_service.check_pem_keys(pems, list(profile.algorithms or []))
         except InvalidProfile as e:
-            raise _field_error(e) from e
+            raise ValidationError(e.message) from e
 
 
 class TestTokenForm(forms.Form):

@@ -14,13 +14,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from trusted_auth.admin.links import IdentityLinksInline, LinkFormsetMixin, MemberLinksInline
-from trusted_auth.admin.public_ids import PublicIdAdminMixin
+from trusted_auth.admin.public_ids import PublicIdAdminMixin, change_link
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.admin.sessions import (
+    LimitedInlinesMixin,
     MemberSessionsInline,
     OrganizationSessionsInline,
-    latest_pks,
-    limited_inline_kwargs,
+    RecentSessionsInline,
     session_state,
 )
 from trusted_auth.errors import TrustedAuthError
@@ -34,18 +34,10 @@ from trusted_auth.identities.organizations import (
 from trusted_auth.models import Member, Organization, Session, UserIdentity
 from trusted_auth.rbac.policy import defined_role_ids
 
-RECENT_SESSIONS = 20
-
 
 def _session_list_url(**filters: Any) -> str:
     query = "&".join(f"{key}={value}" for key, value in filters.items())
     return reverse("admin:trusted_auth_session_changelist") + "?" + query
-
-
-class LimitedInlinesMixin(admin.ModelAdmin):
-    def get_formset_kwargs(self, request, obj, inline, prefix):
-        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        return limited_inline_kwargs(self, request, obj, inline, kwargs)
 
 
 def _email_rule(value: str) -> str:
@@ -90,24 +82,16 @@ class UserIdentityAdmin(PublicIdAdminMixin, LinkFormsetMixin, admin.ModelAdmin):
         if not identity.pk:
             return "—"
         sessions = (
-            Session.objects.filter(
-                pk__in=latest_pks(
-                    Session.objects.filter(user_id=identity.django_user_id),
-                    RECENT_SESSIONS,
-                    "-started_at",
-                    "-pk",
-                ),
-            )
+            Session.objects.filter(user_id=identity.django_user_id)
             .select_related("profile")
-            .order_by("-started_at", "-pk")
+            .order_by("-started_at", "-pk")[: RecentSessionsInline.limit]
         )
         rows = format_html_join(
             "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    reverse("admin:trusted_auth_session_change", args=[s.pk]),
-                    s.session_id,
+                    change_link(s, s.session_id),
                     session_state(s),
                     s.profile or "—",
                     f"{s.started_at:%Y-%m-%d %H:%M}",
@@ -184,11 +168,7 @@ class MembersInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description=_("member"))
     def member_link(self, member: Member) -> str:
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:trusted_auth_member_change", args=[member.pk]),
-            member.member_id,
-        )
+        return change_link(member, member.member_id)
 
 
 @admin.register(Organization)

@@ -35,15 +35,7 @@ class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only rows; the changelist's Rotate and Retire buttons call ``signing_keys``."""
 
     change_list_template = "admin/trusted_auth/signingkey/change_list.html"
-    list_display = (
-        "kid",
-        "state",
-        "algorithm",
-        "key_size",
-        "created_at",
-        "activated_at",
-        "deactivated_at",
-    )
+    list_display = tuple(name for name in KEY_FIELDS if name != "public_jwk")
     list_filter = ("state",)
     search_fields = ("=kid",)
     fields = KEY_FIELDS
@@ -53,17 +45,12 @@ class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
     def get_urls(self):
+        views = {"rotate": self.rotate_view, "retire": self.retire_view}
         return [
             path(
-                "rotate/",
-                self.admin_site.admin_view(self.rotate_view),
-                name="trusted_auth_signingkey_rotate",
-            ),
-            path(
-                "retire/",
-                self.admin_site.admin_view(self.retire_view),
-                name="trusted_auth_signingkey_retire",
-            ),
+                f"{name}/", self.admin_site.admin_view(view), name=f"trusted_auth_signingkey_{name}"
+            )
+            for name, view in views.items()
         ] + super().get_urls()
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None):
@@ -104,18 +91,11 @@ class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ApiSecret)
 class ApiSecretAdmin(PublicIdAdminMixin, admin.ModelAdmin):
+    """Secrets are created with ``manage.py trusted_auth secret create`` (shown once there);
+    only the description is editable here."""
+
     public_id_field = "secret_id"
     search_fields = ("=secret_id", "description")
-    """Secrets are created with ``manage.py trusted_auth secret create`` (shown once there)."""
-
-    list_display = (
-        "secret_id",
-        "last_four",
-        "description",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
     fields = (
         "secret_id",
         "last_four",
@@ -125,14 +105,8 @@ class ApiSecretAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         "revoked_at",
         "replaces",
     )
-    readonly_fields = (
-        "secret_id",
-        "last_four",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-        "replaces",
-    )
+    list_display = fields[:-1]
+    readonly_fields = tuple(name for name in fields if name != "description")
     actions = ["revoke_selected"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

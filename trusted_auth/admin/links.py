@@ -4,20 +4,16 @@ change made here is an operator link and is audited."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from trusted_auth.admin.public_ids import AdminMixinBase
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.identities import links
 from trusted_auth.models import IdentityLink
-
-if TYPE_CHECKING:
-    _AdminBase = admin.ModelAdmin
-else:  # a plain mixin at run time; typed as the ModelAdmin it is mixed into
-    _AdminBase = object
 
 
 class IdentityLinksInline(admin.TabularInline):
@@ -43,7 +39,7 @@ class MemberLinksInline(IdentityLinksInline):
     exclude = ("identity", "organization")
 
 
-class LinkFormsetMixin(_AdminBase):
+class LinkFormsetMixin(AdminMixinBase):
     """``save_formset`` for ``*LinksInline``: new rows and deletions go through the service."""
 
     def save_formset(self, request, form, formset, change):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
@@ -14,54 +13,44 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.audit.overview import Overview as OverviewData
 from trusted_auth.audit.overview import build_overview
 from trusted_auth.models import Overview
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 30
-
-
-@dataclass(frozen=True)
-class Tick:
-    y: float
-    label: str
+PLOT_W, PLOT_H, BASELINE = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM, HEIGHT - BOTTOM
 
 
 def _nice_max(value: int) -> int:
     """Four gridline steps of 1/2/5 × 10^n that reach ``value``: the top of the y axis."""
-    step_needed = max(value, 4) / 4
-    magnitude = 10 ** math.floor(math.log10(step_needed))
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= step_needed:
-            return int(4 * step * magnitude)
-    raise AssertionError("unreachable")
+    needed = max(value, 4) / 4
+    magnitude = 10 ** math.floor(math.log10(needed))
+    return next(int(4 * step * magnitude) for step in (1, 2, 5, 10) if step * magnitude >= needed)
 
 
-def _ticks(top: int) -> list[Tick]:
-    plot = HEIGHT - TOP - BOTTOM
+def _ticks(top: int) -> list[dict[str, Any]]:
     return [
-        Tick(y=round(TOP + plot - plot * i / 4, 1), label=f"{top * i // 4:,}") for i in range(5)
+        {"y": round(BASELINE - PLOT_H * i / 4, 1), "label": f"{top * i // 4:,}"} for i in range(5)
     ]
 
 
 def _attests_chart(data: OverviewData) -> dict[str, Any]:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = _nice_max(max((h.success + h.failure for h in data.hours), default=0))
-    slot = plot_w / len(data.hours)
+    slot = PLOT_W / len(data.hours)
     bars = []
     for i, hour in enumerate(data.hours):
         x = LEFT + i * slot + slot * 0.15
-        success_h = plot_h * hour.success / top
-        failure_h = plot_h * hour.failure / top
-        base = TOP + plot_h
+        success_h = PLOT_H * hour.success / top
+        failure_h = PLOT_H * hour.failure / top
         bars.append(
             {
                 "x": round(x, 1),
                 "width": round(slot * 0.7, 1),
-                "success_y": round(base - success_h, 1),
+                "success_y": round(BASELINE - success_h, 1),
                 "success_h": round(success_h, 1),
-                "failure_y": round(base - success_h - failure_h, 1),
+                "failure_y": round(BASELINE - success_h - failure_h, 1),
                 "failure_h": round(failure_h, 1),
                 "label": hour.start.strftime("%H:00") if i % 3 == 0 else "",
                 "label_x": round(LEFT + i * slot + slot / 2, 1),
@@ -69,17 +58,16 @@ def _attests_chart(data: OverviewData) -> dict[str, Any]:
                 f"{hour.failure} failed",
             }
         )
-    return {"bars": bars, "ticks": _ticks(top), "baseline": TOP + plot_h}
+    return {"bars": bars, "ticks": _ticks(top), "baseline": BASELINE}
 
 
 def _live_chart(data: OverviewData) -> dict[str, Any]:
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = _nice_max(max((p.count for p in data.live_sessions), default=0))
     n = len(data.live_sessions)
     points = []
     for i, point in enumerate(data.live_sessions):
-        x = LEFT + plot_w * i / max(n - 1, 1)
-        y = TOP + plot_h - plot_h * point.count / top
+        x = LEFT + PLOT_W * i / max(n - 1, 1)
+        y = BASELINE - PLOT_H * point.count / top
         points.append(
             {
                 "x": round(x, 1),
@@ -90,43 +78,28 @@ def _live_chart(data: OverviewData) -> dict[str, Any]:
             }
         )
     line = " ".join(f"{p['x']},{p['y']}" for p in points)
-    baseline = TOP + plot_h
-    area = f"{LEFT},{baseline} {line} {points[-1]['x']},{baseline}" if points else ""
+    area = f"{LEFT},{BASELINE} {line} {points[-1]['x']},{BASELINE}" if points else ""
     return {
         "points": points,
         "line": line,
         "area": area,
         "ticks": _ticks(top),
-        "baseline": baseline,
+        "baseline": BASELINE,
     }
 
 
 def _failures_chart(data: OverviewData) -> dict[str, Any]:
     top = max((f.count for f in data.failures), default=1)
-    rows = []
-    for i, failure in enumerate(data.failures):
-        rows.append(
-            {
-                "y": 8 + i * 30,
-                "width": round(max(2.0, 330 * failure.count / top), 1),
-                "failure": failure,
-            }
-        )
+    rows = [
+        {"y": 8 + i * 30, "width": round(max(2.0, 330 * f.count / top), 1), "failure": f}
+        for i, f in enumerate(data.failures)
+    ]
     return {"rows": rows, "height": 16 + 30 * len(rows)}
 
 
 @admin.register(Overview)
-class OverviewAdmin(admin.ModelAdmin):
-    """Read-only; anyone who may view audit events may see it."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class OverviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Anyone who may view audit events may see it."""
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("trusted_auth.view_overview") or request.user.has_perm(

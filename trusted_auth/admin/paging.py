@@ -1,8 +1,5 @@
-"""Paging for admin lists of tables that grow to millions of rows (sessions, audit events).
-
-The count stops at ``COUNT_CAP`` rows instead of counting every match: filter or search to
-reach older rows.
-"""
+"""Paging for admin lists of tables that grow to millions of rows (sessions, audit events): the
+count stops at ``COUNT_CAP`` rows instead of counting every match."""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ from trusted_auth.admin.public_ids import (
     PublicIdAdminMixin,
     breakable,
     copyable_id,
+    two_lines,
 )
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.issuers import profiles as profile_service
@@ -47,6 +48,7 @@ from trusted_auth.models.profiles import MAX_PEM_KEYS
 
 TIME_CLAIMS = ("iat", "nbf", "exp")
 MAX_START_PARAMS = 10
+TEST_TOKEN_URL_NAME = "trusted_auth_trustedauthtokenprofile_test_token"
 
 
 def parse_preset_params(text: str) -> dict[str, str]:
@@ -210,11 +212,7 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("issuer · audience"), ordering="issuer")
     def issuer_and_audience(self, profile: TrustedAuthTokenProfile) -> str:
-        return format_html(
-            '{}<span class="ta-second-line">{}</span>',
-            breakable(profile.issuer),
-            breakable(profile.audience),
-        )
+        return two_lines(breakable(profile.issuer), breakable(profile.audience))
 
     @admin.display(description=_("tools"))
     def tools(self, profile: TrustedAuthTokenProfile) -> str:
@@ -227,11 +225,7 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         )
 
     def test_token_url(self, profile: TrustedAuthTokenProfile) -> str:
-        opts = self.model._meta
-        return reverse(
-            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_test_token",
-            args=[profile.pk],
-        )
+        return reverse(f"{self.admin_site.name}:{TEST_TOKEN_URL_NAME}", args=[profile.pk])
 
     def save_model(
         self, request: HttpRequest, obj: TrustedAuthTokenProfile, form: ProfileForm, change: bool
@@ -349,14 +343,9 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def get_urls(self):
-        opts = self.model._meta
-        return [
-            path(
-                "<path:object_id>/test-token/",
-                self.admin_site.admin_view(self.test_token_view),
-                name=f"{opts.app_label}_{opts.model_name}_test_token",
-            ),
-        ] + super().get_urls()
+        view = self.admin_site.admin_view(self.test_token_view)
+        test_token = path("<path:object_id>/test-token/", view, name=TEST_TOKEN_URL_NAME)
+        return [test_token, *super().get_urls()]
 
     def change_view(
         self,
@@ -365,19 +354,15 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra_context = dict(extra_context or {})
         profile = self.get_object(request, unquote(object_id))
         if profile is not None:
-            extra_context.update(
-                {
-                    "test_token_url": self.test_token_url(profile),
-                    "failed_attests_url": failed_attests_url(profile),
-                    "sessions_url": reverse(
-                        f"{self.admin_site.name}:trusted_auth_session_changelist"
-                    )
-                    + f"?profile__id__exact={profile.pk}",
-                }
-            )
+            sessions_url = reverse(f"{self.admin_site.name}:trusted_auth_session_changelist")
+            extra_context = {
+                **(extra_context or {}),
+                "test_token_url": self.test_token_url(profile),
+                "failed_attests_url": failed_attests_url(profile),
+                "sessions_url": f"{sessions_url}?profile__id__exact={profile.pk}",
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     @method_decorator(never_cache)
@@ -389,26 +374,18 @@ class TrustedAuthTokenProfileAdmin(PublicIdAdminMixin, admin.ModelAdmin):
         if not self.has_view_or_change_permission(request, profile):
             raise PermissionDenied
         result = None
-        if request.method == "POST":
-            form = TestTokenForm(request.POST)
-            if form.is_valid():
-                result = dry_run_context(
-                    dry_run_token(profile.profile_id, form.cleaned_data["token"])
-                )
-                form = TestTokenForm()  # the token is not echoed back into the page
-        else:
-            form = TestTokenForm()
+        form = TestTokenForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            result = dry_run_context(dry_run_token(profile.profile_id, form.cleaned_data["token"]))
+            form = TestTokenForm()  # the token is not echoed back into the page
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
             "opts": opts,
-            "original": profile,
             "profile": profile,
             "form": form,
             "result": result,
             "title": _("Test a token against %(name)s") % {"name": profile.name},
-            "has_view_permission": True,
-            "app_label": opts.app_label,
             "failed_attests_url": failed_attests_url(profile),
         }
         return TemplateResponse(

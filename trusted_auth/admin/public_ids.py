@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
-    _AdminBase = ModelAdmin
+    AdminMixinBase = ModelAdmin
 else:  # a plain mixin at run time; typed as the ModelAdmin it is mixed into
-    _AdminBase = object
+    AdminMixinBase = object
 
 
 class PublicIdChangeList(ChangeList):
@@ -37,7 +37,7 @@ class PublicIdChangeList(ChangeList):
         return model_admin.public_id_change_url(public_id)
 
 
-class PublicIdAdminMixin(_AdminBase):
+class PublicIdAdminMixin(AdminMixinBase):
     """Mixed into a ``ModelAdmin`` whose model has a unique public id field."""
 
     public_id_field: str = ""
@@ -109,12 +109,25 @@ def copyable_id(value: str, url: str | None = None) -> SafeString:
     )
 
 
+def change_link(obj: Model, text: str) -> SafeString:
+    """A link to ``obj``'s page in the admin."""
+    url = reverse(f"admin:trusted_auth_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
 def breakable(text: str, after: str = "_:./|-@") -> SafeString:
     """``text`` with a line-break opportunity after each of ``after``'s characters, so a long
     error type, email, IP address or URL wraps inside its column instead of widening it."""
     # None of ``after``'s characters is one ``escape`` writes, so the <wbr> land between
     # whole characters of the escaped text.
     return mark_safe(re.sub(f"([{re.escape(after)}])", r"\1<wbr>", str(escape(text))))
+
+
+def two_lines(first: str, second: str) -> SafeString:
+    """``first``, and ``second`` below it in a list cell when there is one."""
+    if not second:
+        return format_html("{}", first)
+    return format_html('{}<span class="ta-second-line">{}</span>', first, second)
 
 
 def compact_time(moment: datetime | None, *, seconds: bool = False) -> SafeString:

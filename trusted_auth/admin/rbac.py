@@ -9,10 +9,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from trusted_auth.admin.public_ids import change_link
 from trusted_auth.errors import TrustedAuthError
 from trusted_auth.internal.http import request_context
 from trusted_auth.models import Member, RbacPolicy
@@ -90,37 +90,29 @@ class RbacPolicyForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
+        descriptions = {r["resource_id"]: r["description"] for r in self.current["resources"]}
         resources = [
             {
                 "resource_id": resource_id,
-                "description": "",
+                "description": descriptions.get(resource_id, ""),
                 "actions": [a.strip() for a in actions.split(",") if a.strip()],
             }
             for resource_id, actions in _lines(cleaned.get("resources_text") or "")
         ]
-        descriptions = {r["resource_id"]: r["description"] for r in self.current["resources"]}
-        for resource in resources:
-            resource["description"] = descriptions.get(resource["resource_id"], "")
-        roles = []
+        kept = {r["resource_id"] for r in resources}
         listed = _lines(cleaned.get("roles_text") or "")
         named = {role_id for role_id, _description in listed}
         listed += [(r, d) for r, d in DEFAULT_ROLES.items() if r not in named]  # always exist
+        roles = []
         for role_id, description in listed:
             granted: dict[str, list[str]] = {}
             for choice in cleaned.get(ROLE_FIELD + role_id) or []:
                 resource_id, _colon, action = choice.rpartition(":")
-                granted.setdefault(resource_id, []).append(action)
-            kept = {r["resource_id"] for r in resources}
+                if resource_id in kept:
+                    granted.setdefault(resource_id, []).append(action)
+            permissions = [{"resource_id": r, "actions": a} for r, a in granted.items()]
             roles.append(
-                {
-                    "role_id": role_id,
-                    "description": description,
-                    "permissions": [
-                        {"resource_id": resource_id, "actions": actions}
-                        for resource_id, actions in granted.items()
-                        if resource_id in kept
-                    ],
-                }
+                {"role_id": role_id, "description": description, "permissions": permissions}
             )
         document = {"resources": resources, "roles": roles, "scopes": self.current["scopes"]}
         try:
@@ -165,12 +157,7 @@ class RbacPolicyAdmin(admin.ModelAdmin):
                 "organization"
             )[: MEMBERS_SHOWN + 1]
             links = format_html_join(
-                ", ",
-                '<a href="{}">{}</a>',
-                (
-                    (reverse("admin:trusted_auth_member_change", args=[m.pk]), m.email)
-                    for m in members[:MEMBERS_SHOWN]
-                ),
+                ", ", "{}", ((change_link(m, m.email),) for m in members[:MEMBERS_SHOWN])
             )
             more = "…" if len(members) > MEMBERS_SHOWN else ""
             rows.append(format_html("<li><b>{}</b>: {}{}</li>", role_id, links or "—", more))

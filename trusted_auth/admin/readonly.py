@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.admin.utils import flatten_fieldsets
 from django.http import HttpRequest
 
 
 class ReadOnlyAdminMixin:
-    """Mix into a ``ModelAdmin`` or an ``InlineModelAdmin`` (before it in the bases).
-
-    Deliberate actions (revoke a session, rotate a key) stay available as admin actions that
-    call a service, with their own permission checks.
-    """
+    """Mix into a ``ModelAdmin`` or an ``InlineModelAdmin`` (before it in the bases). Deliberate
+    actions (revoke, rotate) stay admin actions that call a service, with their own permission."""
 
     can_delete = False  # inlines: no "delete" column
     extra = 0  # inlines: no empty forms
@@ -30,9 +26,7 @@ class ReadOnlyAdminMixin:
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         declared = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        if self.fieldsets:  # type: ignore[attr-defined]
-            shown = flatten_fieldsets(self.fieldsets)  # type: ignore[attr-defined]
-        elif self.fields:  # type: ignore[attr-defined]
+        if self.fields:  # type: ignore[attr-defined]
             shown = list(self.fields)  # type: ignore[attr-defined]
         else:
             fields = self.model._meta.get_fields()  # type: ignore[attr-defined]

@@ -1,7 +1,5 @@
-"""Sessions: find them (state, profile, organization, email, member, id) and revoke them.
-
-No page shows a session token: only its digest is stored, and the admin leaves even that out.
-"""
+"""Sessions: find them (state, profile, organization, email, member, id) and revoke them. No
+page shows a session token: only its digest is stored, and the admin leaves even that out."""
 
 from __future__ import annotations
 
@@ -12,9 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -24,18 +20,14 @@ from trusted_auth.admin.public_ids import (
     LIST_MEDIA,
     PublicIdAdminMixin,
     breakable,
+    change_link,
     compact_time,
     copyable_id,
+    two_lines,
 )
 from trusted_auth.admin.readonly import ReadOnlyAdminMixin
 from trusted_auth.errors import SessionNotFound
-from trusted_auth.models import (
-    Member,
-    Organization,
-    Session,
-    TrustedAuthTokenProfile,
-    UserIdentity,
-)
+from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile, UserIdentity
 from trusted_auth.sessions.lifecycle import revoke_sessions
 from trusted_auth.sessions.sessions import live_session_queryset
 
@@ -151,22 +143,10 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         matches = Q(session_id=term) | Q(session_id=term.lower())
         # A profile's or an organization's public id: its sessions, by the indexed foreign key.
-        profile_pks = (
-            list(
-                TrustedAuthTokenProfile.objects.filter(profile_id=term).values_list("pk", flat=True)
-            )
-            if term.startswith(f"{ids.PROFILE}-")
-            else []
-        )
-        organization_pks = (
-            list(Organization.objects.filter(organization_id=term).values_list("pk", flat=True))
-            if term.startswith(f"{ids.ORGANIZATION}-")
-            else []
-        )
-        if profile_pks:
-            matches |= Q(profile_id__in=profile_pks)
-        if organization_pks:
-            matches |= Q(organization_id__in=organization_pks)
+        if term.startswith(f"{ids.PROFILE}-"):
+            matches |= Q(profile__in=TrustedAuthTokenProfile.objects.filter(profile_id=term))
+        if term.startswith(f"{ids.ORGANIZATION}-"):
+            matches |= Q(organization__in=Organization.objects.filter(organization_id=term))
         if user_pks:
             matches |= Q(user_id__in=sorted(user_pks))
         if member_pks:
@@ -183,13 +163,8 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("user or member"))
     def owner(self, session: Session) -> str:
-        if session.organization is None:
-            return breakable(session_owner(session))
-        return format_html(
-            '{}<span class="ta-second-line">{}</span>',
-            breakable(session_owner(session)),
-            session.organization.name,
-        )
+        organization = session.organization.name if session.organization else ""
+        return two_lines(breakable(session_owner(session)), organization)
 
     @admin.display(description=_("profile"), ordering="profile__name")
     def profile_name(self, session: Session) -> str:
@@ -208,8 +183,7 @@ class SessionAdmin(PublicIdAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return compact_time(session.expires_at)
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
     @admin.action(description=_("Revoke selected sessions"), permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -247,6 +221,7 @@ class RecentSessionsInline(ReadOnlyAdminMixin, admin.TabularInline):
         "revoked_at",
     )
     limit = 20
+    limit_ordering = ("-started_at", "-pk")
     verbose_name_plural = _("latest sessions (revoke them from the session list)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -254,11 +229,7 @@ class RecentSessionsInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description=_("session"))
     def session_link(self, session: Session) -> str:
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:trusted_auth_session_change", args=[session.pk]),
-            session.session_id,
-        )
+        return change_link(session, session.session_id)
 
     @admin.display(description=_("state"))
     def state(self, session: Session) -> str:
@@ -270,31 +241,26 @@ def latest_pks(queryset: QuerySet, limit: int, *ordering: str) -> list[int]:
     return list(queryset.order_by(*ordering).values_list("pk", flat=True)[:limit])
 
 
-def limited_inline_kwargs(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    obj: Any,
-    inline: Any,
-    kwargs: dict[str, Any],
-) -> dict[str, Any]:
+class LimitedInlinesMixin(admin.ModelAdmin):
     """Give inlines that declare a ``limit`` only their first ``limit`` rows."""
-    limit = getattr(inline, "limit", None)
-    if limit and obj is not None and obj.pk is not None:
-        fk = inline.fk_name
-        queryset = inline.get_queryset(request)
-        pks = latest_pks(queryset.filter(Q(**{fk: obj})), limit, *inline.limit_ordering)
-        kwargs["queryset"] = queryset.filter(pk__in=pks)
-    return kwargs
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if getattr(inline, "limit", None) and obj is not None and obj.pk is not None:
+            queryset = inline.get_queryset(request)
+            pks = latest_pks(
+                queryset.filter(**{inline.fk_name: obj}), inline.limit, *inline.limit_ordering
+            )
+            kwargs["queryset"] = queryset.filter(pk__in=pks)
+        return kwargs
 
 
 class MemberSessionsInline(RecentSessionsInline):
     fk_name = "member"
-    limit_ordering = ("-started_at", "-pk")
 
 
 class OrganizationSessionsInline(RecentSessionsInline):
     fk_name = "organization"
-    limit_ordering = ("-started_at", "-pk")
     fields = (
         "session_link",
         "member",

@@ -1,9 +1,6 @@
-"""``@permission_required("documents", "write")`` for plain Django views: the RBAC check of
-``HasPermission`` for a request carrying a trusted session, as a bearer credential
-(``Authorization: Bearer <session_jwt or session_token>``) or a browser login
-(``browser/exchange``).
-
-Without a live trusted session the view answers 401; with one that holds no granting role, 403.
+"""``@permission_required("documents", "write")`` for plain Django views: ``HasPermission``'s
+RBAC check for a trusted session given as a bearer credential or a browser login. No live
+trusted session: 401; one that holds no granting role: 403.
 """
 
 from __future__ import annotations

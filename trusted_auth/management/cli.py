@@ -18,10 +18,6 @@ from trusted_auth.errors import TrustedAuthError
 MAX_INPUT_BYTES = 64 * 1024
 
 
-def _plain(text: str) -> str:
-    return text
-
-
 class CommandIO:
     """The running command's streams and verbosity, handed to every action."""
 
@@ -36,7 +32,7 @@ class CommandIO:
 
     def note(self, message: str, *, level: int = 1) -> None:
         if self.verbosity >= level:
-            self.command.stderr.write(message, style_func=_plain)
+            self.command.stderr.write(message, style_func=str)  # uncoloured
 
     def warn(self, message: str) -> None:
         if self.verbosity >= 1:

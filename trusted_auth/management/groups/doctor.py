@@ -1,11 +1,8 @@
 """``manage.py trusted_auth doctor``: would the Stytch SDKs verify our session JWTs?
 
-It does from this machine what ``authenticate_jwt_local`` does in a client: fetch our JWKS at
-``{base URL}/v1/sessions/jwks/{PROJECT_ID}`` with PyJWT's ``PyJWKClient`` (urllib and the
-default trust store, as the Python SDK), then verify a freshly signed session JWT with
-``iss`` in [``stytch.com/{PROJECT_ID}``, the base URL without its slash], ``aud`` = the project
-id, RS256, and ``exp``, ``iat``, ``nbf`` required. The SDK says none of this: it returns
-``None``. The checks stop at the first failure, which names what to fix; exit status 1 then.
+It does what ``authenticate_jwt_local`` does in a client (PyJWT's ``PyJWKClient`` on our JWKS URL,
+the default trust store, the SDK's ``jwt.decode`` arguments), where the SDK would only return
+``None``. It stops at the first failing check, which names what to fix; exit status 1 then.
 """
 
 from __future__ import annotations
@@ -118,20 +115,13 @@ class Doctor:
                 "TRUSTED_AUTH['ISSUER'] to the public base URL of this one.",
             ) from e
         try:
-            # jwt_helpers._authenticate_jwt_local of the stytch SDK, option for option.
+            # jwt_helpers._authenticate_jwt_local of the stytch SDK: it turns on every verify_*
+            # option, which are PyJWT's defaults.
             jwt.decode(
                 token,
                 signing_key.key,
                 algorithms=["RS256"],
-                options={
-                    "require": ["aud", "iss", "exp", "iat", "nbf"],
-                    "verify_signature": True,
-                    "verify_aud": True,
-                    "verify_iss": True,
-                    "verify_exp": True,
-                    "verify_iat": True,
-                    "verify_nbf": True,
-                },
+                options={"require": ["aud", "iss", "exp", "iat", "nbf"]},
                 audience=self.project_id,
                 issuer=[f"stytch.com/{self.project_id}", self.base_url.rstrip("/")],
                 leeway=0,

@@ -1,8 +1,5 @@
 """``manage.py trusted_auth profile …``: trusted auth token profiles, and a dry run of a token.
-
-Reads files and arguments; the rules live in ``issuers.profiles``. A JWKS URL is fetched once
-before it is saved (``--no-fetch`` skips that), as the admin does.
-"""
+The rules live in ``issuers.profiles``; a JWKS URL is fetched once before it is saved."""
 
 from __future__ import annotations
 
@@ -57,15 +54,23 @@ def _mapping_pair(text: str) -> tuple[str, str]:
     return key.strip(), claim.strip()
 
 
-def _mapping(pairs: list[tuple[str, str]] | None) -> dict[str, str] | None:
-    if pairs is None:
-        return None
-    mapping: dict[str, str] = {}
-    for key, claim in pairs:
-        if key in mapping and mapping[key] != claim:
-            raise CommandError(f"--map names {key} twice ({mapping[key]} and {claim})")
-        mapping[key] = claim
-    return mapping
+def _param_pair(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE (like domain=acme.auth0.com), got {text!r}"
+        )
+    return key.strip(), value.strip()
+
+
+def _pairs(pairs: list[tuple[str, str]], flag: str) -> dict[str, str]:
+    """``KEY=VALUE`` pairs as a dict; a key given twice with two values is refused."""
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        if key in found and found[key] != value:
+            raise CommandError(f"{flag} names {key} twice ({found[key]} and {value})")
+        found[key] = value
+    return found
 
 
 def _pem_keys(paths: list[str] | None, io: CommandIO) -> list[str] | None:
@@ -92,7 +97,7 @@ def _profile_fields(options: dict[str, Any], io: CommandIO) -> dict[str, Any]:
         "audience": options["audience"],
         "jwks_url": options["jwks_url"],
         "pem_keys": _pem_keys(options["pem_files"], io),
-        "attribute_mapping": _mapping(options["map"]),
+        "attribute_mapping": None if options["map"] is None else _pairs(options["map"], "--map"),
         "can_jit_provision": options["jit"],
         "can_jit_create_organizations": options["jit_organizations"],
         "algorithms": options["algorithms"],
@@ -115,28 +120,10 @@ def _given(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def _param_pair(text: str) -> tuple[str, str]:
-    key, separator, value = text.partition("=")
-    if not separator or not key.strip():
-        raise argparse.ArgumentTypeError(
-            f"expected KEY=VALUE (like domain=acme.auth0.com), got {text!r}"
-        )
-    return key.strip(), value.strip()
-
-
-def _preset_params(options: dict[str, Any]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for key, value in options.get("params") or []:
-        if key in params and params[key] != value:
-            raise CommandError(f"--param names {key} twice ({params[key]} and {value})")
-        params[key] = value
-    return params
-
-
 def _starting_fields(options: dict[str, Any], io: CommandIO) -> dict[str, Any]:
     """What --preset and --discover fill in, before the other flags override it."""
     fields: dict[str, Any] = {}
-    params = _preset_params(options)
+    params = _pairs(options.get("params") or [], "--param")
     if options.get("preset"):
         fields = build_preset(options["preset"], params)
         io.note(
@@ -186,11 +173,7 @@ def create(options: dict[str, Any], io: CommandIO) -> None:
     if "pem_keys" in given:
         fields.pop("jwks_url", None)  # the PEM files replace the preset's or issuer's JWKS
     fields.update(given)
-    missing = [
-        flag
-        for flag, name in (("--name", "name"), ("--issuer", "issuer"), ("--audience", "audience"))
-        if name not in fields
-    ]
+    missing = [f"--{name}" for name in ("name", "issuer", "audience") if name not in fields]
     if "attribute_mapping" not in fields:
         missing.append("--map")
     if not fields.get("jwks_url") and not fields.get("pem_keys"):
@@ -247,21 +230,20 @@ def delete(options: dict[str, Any], io: CommandIO) -> None:
     )
 
 
+def _emit_key(io: CommandIO, what: str, row: Any, profile_id: str) -> None:
+    profile = profiles.profile_as_dict(profiles.get_profile(profile_id))
+    io.emit({what: profiles.pem_key_as_dict(row), "profile": profile})
+
+
 def add_pem(options: dict[str, Any], io: CommandIO) -> None:
     [pem] = _pem_keys([options["pem_file"]], io) or [""]
     row = profiles.add_pem_key(options["profile_id"], pem)
-    profile = profiles.get_profile(options["profile_id"])
-    io.emit(
-        {"added_key": profiles.pem_key_as_dict(row), "profile": profiles.profile_as_dict(profile)}
-    )
+    _emit_key(io, "added_key", row, options["profile_id"])
 
 
 def remove_pem(options: dict[str, Any], io: CommandIO) -> None:
     row = profiles.remove_pem_key(options["profile_id"], options["key_id"])
-    profile = profiles.get_profile(options["profile_id"])
-    io.emit(
-        {"removed_key": profiles.pem_key_as_dict(row), "profile": profiles.profile_as_dict(profile)}
-    )
+    _emit_key(io, "removed_key", row, options["profile_id"])
 
 
 def test(options: dict[str, Any], io: CommandIO) -> None:
@@ -293,7 +275,6 @@ def _add_profile_id(parser: CommandParser) -> None:
 def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
     """The settings ``create`` needs (unless a preset or discovery fills them) and ``update``
     may change."""
-    required = False  # create checks after --preset / --discover have filled in theirs
     if creating:
         start = parser.add_argument_group(
             "starting point", "fill the profile from a provider preset or the issuer's discovery"
@@ -320,16 +301,10 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
             "ISSUER_URL exactly), jwks_uri and algorithms",
         )
     issuer = parser.add_argument_group("issuer")
-    issuer.add_argument("--name", required=required, help="a name for people")
-    issuer.add_argument(
-        "--issuer",
-        required=required,
-        metavar="ISS",
-        help="the exact `iss` claim of accepted tokens",
-    )
+    issuer.add_argument("--name", help="a name for people")
+    issuer.add_argument("--issuer", metavar="ISS", help="the exact `iss` claim of accepted tokens")
     issuer.add_argument(
         "--audience",
-        required=required,
         metavar="AUD",
         help="the exact `aud` claim (or one entry of it) of accepted tokens",
     )
@@ -339,7 +314,7 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
         if creating
         else "replacing the key source: --jwks-url drops the PEM keys, --pem-file the JWKS URL",
     )
-    source = keys.add_mutually_exclusive_group(required=required)
+    source = keys.add_mutually_exclusive_group()
     source.add_argument(
         "--jwks-url",
         metavar="URL",
@@ -360,7 +335,6 @@ def _add_profile_fields(parser: CommandParser, *, creating: bool) -> None:
         action="extend",
         nargs="+",
         type=_mapping_pair,
-        required=required,
         metavar="KEY=CLAIM",
         help=MAPPING_HELP + ("" if creating else "; replaces the whole mapping"),
     )
