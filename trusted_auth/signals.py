@@ -81,8 +81,8 @@ identity_unlinked = Signal()
 rbac_policy_changed = Signal()
 
 # member_roles_changed
-#     Sent after the members API changed a member's explicit roles. Its live sessions keep
-#     their roles; its next session has the new ones.
+#     Sent after the members API changed a member's explicit roles. Its live sessions hold
+#     the new ones from their next authenticate or session-token use.
 #     sender:         ``Member``
 #     member:         the ``Member``, after the change (``member.roles``)
 #     previous_roles: the role ids it held before
