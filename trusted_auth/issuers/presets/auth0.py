@@ -20,11 +20,6 @@ from trusted_auth.issuers.presets.base import host, param, register
         "the application's Client ID (ID tokens) or the API Identifier (access tokens)",
         "3Kq9bVx7mYc2LpA0zR5tUe8wHs1DfGjN",
     ),
-    docs=(
-        "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
-        "https://auth0.com/docs/secure/tokens/json-web-tokens/json-web-key-sets",
-        "https://auth0.com/docs/get-started/applications/signing-algorithms",
-    ),
     notes="Access tokens carry no email unless an Action adds one; ID tokens do.",
 )
 def auth0(params: dict[str, str]) -> dict[str, Any]:

@@ -85,13 +85,14 @@ def register(
     name: str,
     title: str,
     *parameters: Parameter,
-    docs: tuple[str, ...],
     notes: str = "",
     audience_from: str = "audience",
 ) -> Callable[[Builder], Builder]:
-    """Register the decorated builder as preset ``name``; its docstring cites the IdP's docs."""
+    """Register the decorated builder as preset ``name``; the URLs after ``Sources:`` in its
+    docstring are the preset's ``docs``."""
 
     def add(build: Builder) -> Builder:
+        docs = tuple(re.findall(r"https://\S+", (build.__doc__ or "").partition("Sources:")[2]))
         PRESETS[name] = Preset(name, title, parameters, build, docs, notes, audience_from)
         return build
 

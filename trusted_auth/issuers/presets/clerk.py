@@ -20,11 +20,6 @@ from trusted_auth.issuers.presets.base import host, param, register
         "the aud your JWT template sets (Clerk session tokens carry none)",
         "https://api.example.com",
     ),
-    docs=(
-        "https://clerk.com/docs/guides/sessions/session-tokens",
-        "https://clerk.com/docs/guides/sessions/jwt-templates",
-        "https://clerk.com/docs/guides/sessions/manual-jwt-verification",
-    ),
     notes='Needs a JWT template with {"aud": "<audience>", "email": '
     '"{{user.primary_email_address}}", "email_verified": "{{user.email_verified}}", '
     '"name": "{{user.full_name}}"}: the default session token has neither aud nor email.',

@@ -18,11 +18,6 @@ ENTRA_ALIASES = ("common", "organizations", "consumers")
         "the application (client) id: the aud of its ID tokens",
         "6731de76-14a6-49ae-97bc-6eba6914391e",
     ),
-    docs=(
-        "https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference",
-        "https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference",
-        "https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims",
-    ),
     notes="Add the optional 'email' claim to the app's ID token; Entra ID has no email_verified.",
     audience_from="client_id",
 )

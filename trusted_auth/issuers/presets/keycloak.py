@@ -18,10 +18,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
     ),
     param("realm", "the realm name", "acme"),
     param("audience", "the client id (the aud of its ID tokens)", "my-app"),
-    docs=(
-        "https://www.keycloak.org/docs/latest/server_admin/#_oidc",
-        "https://www.keycloak.org/securing-apps/oidc-layers",
-    ),
 )
 def keycloak(params: dict[str, str]) -> dict[str, Any]:
     """A Keycloak realm's ID tokens: ``iss`` ``<base_url>/realms/<realm>``, keys at

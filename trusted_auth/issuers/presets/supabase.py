@@ -21,11 +21,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
         required=False,
         default="authenticated",
     ),
-    docs=(
-        "https://supabase.com/docs/guides/auth/jwt-fields",
-        "https://supabase.com/docs/guides/auth/signing-keys",
-        "https://supabase.com/docs/guides/auth/jwts",
-    ),
     notes="Needs asymmetric JWT signing keys (ES256 or RS256); the legacy HS256 secret is "
     "symmetric and cannot be trusted through a JWKS.",
 )

@@ -18,10 +18,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
         "client_01HXYZEXAMPLE",
         required=False,
     ),
-    docs=(
-        "https://workos.com/docs/reference/authkit/session-tokens",
-        "https://workos.com/docs/authkit/jwt-templates",
-    ),
     notes='Access tokens carry no email: add {"email": "{{user.email}}"} with a JWT template.',
     audience_from="audience",
 )
