@@ -77,26 +77,6 @@ __all__ = [
     "validate_public_key_pem",
 ]
 
-UPDATABLE_FIELDS = frozenset(
-    {
-        "name",
-        "issuer",
-        "audience",
-        "attribute_mapping",
-        "jwks_url",
-        "pem_keys",
-        "can_jit_provision",
-        "can_jit_create_organizations",
-        "algorithms",
-        "leeway_seconds",
-        "max_token_lifetime_seconds",
-        "replay_policy",
-        "link_policy",
-        "require_verified_email",
-        "untrusted_claims",
-        "grantable_roles",
-    }
-)
 _PLAIN_FIELDS = (
     "name",
     "issuer",
@@ -109,6 +89,9 @@ _PLAIN_FIELDS = (
     "link_policy",
     "require_verified_email",
     "grantable_roles",
+)
+UPDATABLE_FIELDS = frozenset(
+    {*_PLAIN_FIELDS, "attribute_mapping", "jwks_url", "pem_keys", "algorithms", "untrusted_claims"}
 )
 
 
