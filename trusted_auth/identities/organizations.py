@@ -43,13 +43,19 @@ MEMBER_ID_PREFIX = f"{ids.MEMBER}-"
 NAME_LENGTH, SLUG_LENGTH = 200, 128  # Organization.name and .slug max_length
 
 
-def _normalise_domains(domains: list[str] | None) -> list[str]:
+def normalise_domains(domains: list[str] | None) -> list[str]:
+    """Email domains as ``email_allowed_domains`` stores them: lower case, no ``@``, sorted."""
     return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
 
 
-def normalise_domains(domains: list[str] | None) -> list[str]:
-    """Email domains as ``email_allowed_domains`` stores them: lower case, no ``@``, sorted."""
-    return _normalise_domains(domains)
+def _domains(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
+        raise BadRequest("email_allowed_domains must be a list of domains")
+    return normalise_domains(value)
+
+
+def _invalid(error: ValidationError) -> BadRequest:
+    return BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()))
 
 
 def create_organization(
@@ -67,16 +73,12 @@ def create_organization(
     if not name.strip():
         raise BadRequest("organization_name is required")
     slug = _text(slug, "organization_slug")
-    if email_allowed_domains is not None and not (
-        isinstance(email_allowed_domains, list)
-        and all(isinstance(d, str) for d in email_allowed_domains)
-    ):
-        raise BadRequest("email_allowed_domains must be a list of domains")
+    domains = _domains(email_allowed_domains) if email_allowed_domains is not None else []
     organization = Organization(
         name=name,
         slug=slug or slugify(name),
         external_id=validate_external_id(external_id, "organization_external_id"),
-        email_allowed_domains=_normalise_domains(email_allowed_domains),
+        email_allowed_domains=domains,
         trusted_metadata=validate_metadata(trusted_metadata),
         rbac_email_implicit_role_assignments=_implicit_roles(
             rbac_email_implicit_role_assignments or [], None
@@ -122,27 +124,24 @@ def check_references(organization: Organization) -> None:
     other namespace (a slug that is another's external id, or the reverse). 400 naming the
     field. Run it under ``lock_references``; same-namespace duplicates are the unique
     constraints' (409)."""
-    fields = {
-        "organization_slug": organization.slug,
-        "organization_external_id": organization.external_id,
-    }
-    for field, value in fields.items():
+    # Each field with the column of the other namespace its value must not be in.
+    fields = (
+        ("organization_slug", organization.slug, "external_id"),
+        ("organization_external_id", organization.external_id, "slug"),
+    )
+    for field, value, _ in fields:
         if value.lower().startswith(ORGANIZATION_ID_PREFIX):
             raise BadRequest(
                 f"{field}: {value[:80]!r} starts with {ORGANIZATION_ID_PREFIX!r}, which only "
                 "organization ids do"
             )
     others = Organization.objects.exclude(pk=organization.pk)
-    if organization.slug and others.filter(external_id=organization.slug).exists():
-        raise BadRequest(
-            f"organization_slug: {organization.slug[:80]!r} is another organization's "
-            "external id, and one reference must name one organization"
-        )
-    if organization.external_id and others.filter(slug=organization.external_id).exists():
-        raise BadRequest(
-            f"organization_external_id: {organization.external_id[:80]!r} is another "
-            "organization's slug, and one reference must name one organization"
-        )
+    for field, value, other in fields:
+        if value and others.filter(**{other: value}).exists():
+            raise BadRequest(
+                f"{field}: {value[:80]!r} is another organization's {other.replace('_', ' ')}, "
+                "and one reference must name one organization"
+            )
 
 
 def lock_references(organization: Organization) -> None:
@@ -191,23 +190,12 @@ def create_member(
         roles=roles,
         trusted_metadata=validate_metadata(trusted_metadata),
     )
-    try:
-        # Constraints are left to the database: a duplicate is then a 409, also under a race.
-        member.full_clean(validate_constraints=False, validate_unique=False)
-        with transaction.atomic():
-            member.save()
-            record_change(
-                "member_create",
-                user_id=member.member_id,
-                organization_id=organization.organization_id,
-                context=context,
-            )
-    except ValidationError as e:
-        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
-    except IntegrityError as e:
-        raise DuplicateMember(
-            f"{email} (or this external_id) is already a member of {organization.slug}"
-        ) from e
+    _save_member(
+        member,
+        "member_create",
+        f"{email} (or this external_id) is already a member of {organization.slug}",
+        context=context,
+    )
     signals.member_provisioned.send(sender=Member, member=member, profile=None)
     return member
 
@@ -349,7 +337,7 @@ def _save_organization(organization: Organization, *, context, action: str) -> N
             raise DuplicateOrganization(
                 "another organization has this organization_slug or organization_external_id"
             ) from e
-        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
+        raise _invalid(e) from e
     except IntegrityError as e:
         raise DuplicateOrganization(
             "another organization has this organization_slug or organization_external_id"
@@ -380,11 +368,7 @@ def update_organization(
     if external_id is not None:
         organization.external_id = validate_external_id(external_id, "organization_external_id")
     if email_allowed_domains is not None:
-        if not isinstance(email_allowed_domains, list) or not all(
-            isinstance(d, str) for d in email_allowed_domains
-        ):
-            raise BadRequest("email_allowed_domains must be a list of domains")
-        organization.email_allowed_domains = _normalise_domains(email_allowed_domains)
+        organization.email_allowed_domains = _domains(email_allowed_domains)
     if trusted_metadata is not None:
         organization.trusted_metadata = validate_metadata(trusted_metadata)
     _save_organization(organization, context=context, action="organization_update")
@@ -441,7 +425,7 @@ def search_organizations(*, query: Any = None, cursor: Any = None, limit: Any = 
                 slug__icontains=search.string_value("organization_slug_fuzzy", v)
             ),
             "allowed_domains": lambda v: search.any_json_string(
-                "domains_text", _normalise_domains(search.string_list("allowed_domains", v))
+                "domains_text", normalise_domains(search.string_list("allowed_domains", v))
             ),
         },
     )
@@ -499,31 +483,41 @@ def update_member(
         member.roles = _role_list(roles, organization)
     if trusted_metadata is not None:
         member.trusted_metadata = validate_metadata(trusted_metadata)
+    roles_changed = member.roles != previous_roles
+    _save_member(
+        member,
+        "member_update",
+        "another member of this organization has this email or external_id",
+        detail=f"roles: {', '.join(member.roles) or '(none)'}" if roles_changed else "",
+        context=context,
+    )
+    if roles_changed:
+        transaction.on_commit(
+            lambda: signals.member_roles_changed.send(
+                sender=Member, member=member, previous_roles=previous_roles
+            )
+        )
+    return member
+
+
+def _save_member(member: Member, action: str, duplicate: str, *, detail: str = "", context) -> None:
+    """Validate and save ``member`` with its audit event. Constraints are left to the database:
+    a duplicate is then a 409 (``duplicate``), also under a race."""
     try:
         member.full_clean(validate_constraints=False, validate_unique=False)
         with transaction.atomic():
             member.save()
-            roles_changed = member.roles != previous_roles
             record_change(
-                "member_update",
+                action,
                 user_id=member.member_id,
-                organization_id=organization.organization_id,
-                detail=f"roles: {', '.join(member.roles) or '(none)'}" if roles_changed else "",
+                organization_id=member.organization.organization_id,
+                detail=detail,
                 context=context,
             )
-            if roles_changed:
-                transaction.on_commit(
-                    lambda: signals.member_roles_changed.send(
-                        sender=Member, member=member, previous_roles=previous_roles
-                    )
-                )
     except ValidationError as e:
-        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
+        raise _invalid(e) from e
     except IntegrityError as e:
-        raise DuplicateMember(
-            "another member of this organization has this email or external_id"
-        ) from e
-    return member
+        raise DuplicateMember(duplicate) from e
 
 
 def _set_member_status(
