@@ -34,7 +34,7 @@ from trusted_auth.internal.dependencies import is_dependency_error, service_unav
 from trusted_auth.internal.http import request_context
 from trusted_auth.oauth import errors
 from trusted_auth.oauth.errors import OAuthError
-from trusted_auth.oauth.grants import GrantRequest, attest_profile_id, token_response
+from trusted_auth.oauth.grants import GrantRequest, token_response
 from trusted_auth.oauth.introspection import introspect, revoke
 from trusted_auth.oauth.metadata import (
     METADATA_MAX_AGE_SECONDS,
@@ -119,6 +119,13 @@ class OAuthView(APIView):
                 "send the parameters as application/x-www-form-urlencoded (RFC 6749 §3.2)",
             ) from e
 
+    def form_token(self) -> str:
+        """The ``token`` parameter of introspection and revocation, required."""
+        token = self.form().get("token")
+        if not token:
+            raise OAuthError(errors.INVALID_REQUEST, "token is required")
+        return token
+
     def handle_exception(self, exc: Exception) -> Response:
         error, headers = oauth_error_answer(exc)
         body = {"error": error.error, "error_description": error.description}
@@ -147,7 +154,7 @@ class TokenView(OAuthView):
             self._limit(AuthenticateIPThrottle())
         else:
             self._limit(AttestIPThrottle())
-            self.throttle_profile_id = attest_profile_id(grant)
+            self.throttle_profile_id = grant.get("profile_id")
             self._limit(AttestProfileThrottle())
         return Response(token_response(grant))
 
@@ -162,10 +169,7 @@ class IntrospectView(OAuthView):
     throttle_classes = [AuthenticateIPThrottle]
 
     def post(self, request):
-        token = self.form().get("token")
-        if not token:
-            raise OAuthError(errors.INVALID_REQUEST, "token is required")
-        return Response(introspect(token))
+        return Response(introspect(self.form_token()))
 
 
 class RevokeView(OAuthView):
@@ -174,10 +178,7 @@ class RevokeView(OAuthView):
     throttle_classes = [AuthenticateIPThrottle]
 
     def post(self, request):
-        token = self.form().get("token")
-        if not token:
-            raise OAuthError(errors.INVALID_REQUEST, "token is required")
-        revoke(token)
+        revoke(self.form_token())
         return Response({})
 
 

@@ -68,11 +68,6 @@ def token_response(grant: GrantRequest) -> dict[str, Any]:
     )
 
 
-def attest_profile_id(grant: GrantRequest) -> str | None:
-    """The ``profile_id`` the grant asks for, if it names one (for the per-profile limit)."""
-    return grant.get("profile_id")
-
-
 def _attest_grant(grant: GrantRequest, grant_type: str) -> dict[str, Any]:
     b2b = grant.get("organization_id") is not None
     action = "b2b_attest" if b2b else "attest"
