@@ -19,16 +19,6 @@ from django.conf import settings
 
 from trusted_auth.conf import trusted_auth_settings
 
-__all__ = [
-    "InvalidToken",
-    "decrypt",
-    "derive_fernet_key",
-    "encrypt",
-    "key_encryption_fernet",
-    "key_encryption_keys",
-    "rewrap",
-]
-
 
 @lru_cache(maxsize=16)
 def derive_fernet_key(secret: str) -> bytes:
@@ -75,14 +65,9 @@ def key_encryption_keys() -> list[bytes]:
     return list(dict.fromkeys([_as_bytes(configured), *explicit, *derived]))
 
 
-def key_encryption_fernet(kek: bytes | None = None) -> Fernet:
-    """The Fernet of ``kek``, default the current KEK."""
-    return Fernet(kek or current_kek())
-
-
 def encrypt(plaintext: bytes) -> bytes:
     """``plaintext`` encrypted under the current KEK."""
-    return key_encryption_fernet().encrypt(plaintext)
+    return Fernet(current_kek()).encrypt(plaintext)
 
 
 def decrypt(token: bytes, extra_keys: Sequence[bytes] = ()) -> tuple[bytes, bool]:
