@@ -46,11 +46,6 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
         "jwks_url": f"https://{domain}/.well-known/jwks.json",
         "algorithms": ["RS256", "PS256"],
         "max_token_lifetime_seconds": 36000,
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "sid",
-            "external_user_id": "sub",
-            "name": "name",
-        },
+        "attribute_mapping": {"token_id": "sid"},
         "untrusted_claims": ["user_metadata"],
     }

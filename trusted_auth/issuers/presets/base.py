@@ -74,6 +74,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {}
+# A builder's attribute_mapping names only the claims that differ from these.
+STANDARD_MAPPING = {"email": "email", "token_id": "jti", "external_user_id": "sub", "name": "name"}
 
 _HOST = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -182,7 +184,10 @@ def build_preset(name: str, params: Mapping[str, str]) -> dict[str, Any]:
             )
         if value:
             values[parameter.name] = value
-    return preset.build(values)
+    fields = preset.build(values)
+    mapping = {**STANDARD_MAPPING, **fields.pop("attribute_mapping", {})}
+    untrusted = fields.pop("untrusted_claims", [])
+    return {**fields, "attribute_mapping": mapping, "untrusted_claims": untrusted}
 
 
 def list_presets() -> list[dict[str, Any]]:

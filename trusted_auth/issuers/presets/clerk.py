@@ -47,11 +47,6 @@ def clerk(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": f"https://{frontend_api}/.well-known/jwks.json",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "sid",
-            "external_user_id": "sub",
-            "name": "name",
-        },
+        "attribute_mapping": {"token_id": "sid"},
         "untrusted_claims": ["unsafe_metadata"],
     }

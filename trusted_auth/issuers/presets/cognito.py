@@ -63,11 +63,5 @@ def cognito(params: dict[str, str]) -> dict[str, Any]:
         "audience": slug(params, "client_id"),
         "jwks_url": f"{issuer}/.well-known/jwks.json",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
         "untrusted_claims": ["custom:*"],
     }

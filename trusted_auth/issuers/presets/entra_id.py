@@ -53,11 +53,5 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
         "audience": client_id,
         "jwks_url": f"https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "uti",
-            "external_user_id": "oid",
-            "name": "name",
-        },
-        "untrusted_claims": [],
+        "attribute_mapping": {"token_id": "uti", "external_user_id": "oid"},
     }

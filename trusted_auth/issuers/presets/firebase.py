@@ -40,11 +40,5 @@ def firebase(params: dict[str, str]) -> dict[str, Any]:
         "jwks_url": "https://www.googleapis.com/service_accounts/v1/jwk/"
         "securetoken@system.gserviceaccount.com",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "sub",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
+        "attribute_mapping": {"token_id": "sub"},
     }

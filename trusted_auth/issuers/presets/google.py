@@ -43,11 +43,4 @@ def google(params: dict[str, str]) -> dict[str, Any]:
         "audience": client_id,
         "jwks_url": "https://www.googleapis.com/oauth2/v3/certs",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }

@@ -47,11 +47,4 @@ def keycloak(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": f"{issuer}/protocol/openid-connect/certs",
         "algorithms": ["RS256", "PS256", "ES256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }

@@ -53,11 +53,4 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": jwks_url,
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }

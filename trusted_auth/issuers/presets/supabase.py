@@ -56,11 +56,6 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": f"{issuer}/.well-known/jwks.json",
         "algorithms": ["ES256", "RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "session_id",
-            "external_user_id": "sub",
-            "name": "user_metadata.full_name",
-        },
+        "attribute_mapping": {"token_id": "session_id", "name": "user_metadata.full_name"},
         "untrusted_claims": ["user_metadata"],
     }

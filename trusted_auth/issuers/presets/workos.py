@@ -46,11 +46,4 @@ def workos(params: dict[str, str]) -> dict[str, Any]:
         "audience": params.get("audience") or client_id,
         "jwks_url": f"https://api.workos.com/sso/jwks/{client_id}",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }
