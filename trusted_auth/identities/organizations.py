@@ -146,15 +146,10 @@ def check_references(organization: Organization) -> None:
 
 def lock_references(organization: Organization) -> None:
     """Serialise writers of the same slug or external id until the transaction ends, so two
-    concurrent writes cannot both pass ``check_references`` (one as a slug, one as an external
-    id: no unique constraint spans two columns).
-
-    PostgreSQL: a transaction-scoped advisory lock per value; the second writer waits for the
-    first to commit, then sees its row (READ COMMITTED reads each statement afresh). SQLite
-    needs none: it runs one writer at a time, and a transaction that read before another's
-    write committed cannot write (``database is locked``, a 503 to retry). Must be called
-    inside ``transaction.atomic()``.
-    """
+    concurrent writes cannot both pass ``check_references`` (no unique constraint spans two
+    columns). PostgreSQL: an advisory transaction lock per value. SQLite needs none: it runs one
+    writer at a time (a stale writer gets ``database is locked``, a 503). Call inside
+    ``transaction.atomic()``."""
     if connection.vendor != "postgresql":
         return
     values = {organization.slug, organization.external_id} - {""}

@@ -206,17 +206,10 @@ def _wait_for_other_fetch(profile: TrustedAuthTokenProfile, known: KeySet | None
 
 
 def _release_fetch_lock(lock_key: str, token: str) -> None:
-    """Delete the fetch lock if it still holds ``token``, the value its holder added.
-
-    A lock that expired may have been taken by another worker: deleting it blindly would let a
-    third one fetch as well. Compare, then delete, with Django's cache API: two round trips, so
-    the lock can still expire and change hands between them. That takes a fetch that outlived
-    the lock's TTL (the total deadline plus 2 s, while the fetch, name resolution included, is
-    bounded by the deadline) and then a pause between two cache calls; the cost is one more
-    concurrent fetch of the same JWKS. The lock saves fetches, it guards nothing: every fetched
-    set is checked the same way. An atomic compare-and-delete needs a script on the cache
-    server (Redis ``EVAL``), which the cache API does not offer.
-    """
+    """Delete the fetch lock if it still holds ``token``: an expired lock may be another
+    worker's now. Get-then-delete is not atomic (the cache API has no compare-and-delete), so a
+    lock can still change hands between the two calls; the cost is one more fetch of the same
+    JWKS, since the lock saves fetches and guards nothing (every fetched set is checked alike)."""
     cache = _cache()
     if cache.get(lock_key) == token:
         cache.delete(lock_key)

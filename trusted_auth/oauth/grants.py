@@ -1,11 +1,9 @@
-"""The token endpoint's grants: form parameters in, the one attest flow (or authenticate) run,
-an RFC 6749 §5.1 answer out.
+"""The token endpoint's grants: form parameters in, an RFC 6749 §5.1 answer out.
 
-Token exchange (RFC 8693) and JWT bearer (RFC 7523) build an ``AttestRequest`` and call
-``attest`` or, with ``organization_id``, ``b2b_attest``: verification, replay, link policy, JIT,
-roles, one transaction and one audit event are the flow's, so a token consumed here is replayed
-on ``/v1/sessions/attest`` and the other way round. ``refresh_token`` is the session token and
-runs ``authenticate_session``, the function behind ``/v1/sessions/authenticate``.
+Token exchange (RFC 8693) and JWT bearer (RFC 7523) run the one attest flow (``attest``, or
+``b2b_attest`` with ``organization_id``), so a token consumed here is replayed on
+``/v1/sessions/attest`` and the other way round. ``refresh_token`` is the session token, run
+through ``authenticate_session``.
 """
 
 from __future__ import annotations

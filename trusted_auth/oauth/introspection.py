@@ -1,9 +1,8 @@
 """Token introspection (RFC 7662) and revocation (RFC 7009) of our session tokens and JWTs.
 
 Liveness is ``sessions.find_live_session``'s one rule. Introspection answers ``{"active":
-false}`` alike for revoked, expired, idle, foreign and malformed tokens, so the answer tells a
-caller nothing about why; revocation answers the same for a token it knows and one it does not.
-A database that is down is a 503 (``ServiceUnavailable``), never ``active: false``.
+false}`` alike for every dead or unknown token, and revocation the same for a token it knows and
+one it does not, so neither says why. A database that is down is a 503, never ``active: false``.
 """
 
 from __future__ import annotations
