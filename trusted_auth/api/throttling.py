@@ -9,7 +9,7 @@ never allows.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.cache import caches
@@ -113,11 +113,6 @@ class AttestProfileThrottle(TrustedAuthThrottle):
         return hashlib.sha256(profile_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-@dataclass
-class _ProfileHolder:
-    throttle_profile_id: Any
-
-
 class BrowserProfileThrottle(AttestProfileThrottle):
     scope = "browser_profile"
 
@@ -126,6 +121,6 @@ def browser_throttle_wait(request: Any, profile_id: Any) -> float | None:
     """For the browser flow (outside DRF): None when both of its limits allow the request, else
     the seconds to wait. Its own scopes: the server API's attest budget is not spent here."""
     for throttle in (BrowserIPThrottle(), BrowserProfileThrottle()):
-        if not throttle.allow_request(request, _ProfileHolder(profile_id)):
+        if not throttle.allow_request(request, SimpleNamespace(throttle_profile_id=profile_id)):
             return throttle.wait() or 0.0
     return None
