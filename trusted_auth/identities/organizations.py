@@ -252,10 +252,9 @@ def resolve_organization(
                 error_type="organization_mismatch",
             )
         return from_request
-    if from_request is not None:
-        return from_request
-    if from_claim is not None:
-        return from_claim
+    found = from_request or from_claim
+    if found is not None:
+        return found
     assert claimed is not None  # neither given was refused first
     # An id is never created: a claim naming an unknown id names no organization.
     if not profile.can_jit_create_organizations or claimed.startswith(ORGANIZATION_ID_PREFIX):

@@ -199,7 +199,7 @@ def create_profile(
         untrusted_claims=_listed(untrusted_claims) if untrusted_claims is not None else [],
     )
     optional = {
-        "algorithms": algorithms,
+        "algorithms": list(algorithms) if isinstance(algorithms, Sequence) else algorithms,
         "leeway_seconds": leeway_seconds,
         "max_token_lifetime_seconds": max_token_lifetime_seconds,
         "replay_policy": replay_policy,
@@ -209,11 +209,7 @@ def create_profile(
     }
     for attribute, value in optional.items():
         if value is not None:
-            setattr(
-                profile,
-                attribute,
-                list(value) if attribute == "algorithms" and isinstance(value, Sequence) else value,
-            )
+            setattr(profile, attribute, value)
     save_profile(
         profile, list(pem_keys) if key_type == TrustedAuthTokenProfile.KeyType.PEM else None
     )
