@@ -1,9 +1,7 @@
 """The OAuth face's HTTP endpoints: metadata, token, introspection, revocation.
 
-Thin DRF views over ``trusted_auth.oauth``. Form bodies in (``application/x-www-form-urlencoded``,
-RFC 6749 §3.2), JSON out; client authentication is the server API's HTTP Basic
-``project_id:secret`` with its throttles and audit. Every error is answered the RFC 6749 §5.2
-way (``{"error", "error_description"}``), never in the Stytch envelope, with ``no-store``.
+Thin DRF views over ``trusted_auth.oauth``: form bodies in (RFC 6749 §3.2), JSON out, the server
+API's HTTP Basic client authentication, errors the RFC 6749 §5.2 way (not the Stytch envelope).
 """
 
 from __future__ import annotations

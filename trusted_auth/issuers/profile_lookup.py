@@ -17,9 +17,7 @@ from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 
 def get_profile(profile_id: Any, *, for_update: bool = False) -> TrustedAuthTokenProfile:
     """The profile with this public id, its PEM keys prefetched. Raises ``ProfileNotFound``.
-
-    ``for_update`` locks the row (inside a transaction) before its keys are read.
-    """
+    ``for_update`` locks the row (inside a transaction) before its keys are read."""
     if not isinstance(profile_id, str) or not profile_id:
         raise BadRequest("profile_id is required")
     if "\x00" in profile_id:  # no id holds one, and PostgreSQL refuses to compare it
