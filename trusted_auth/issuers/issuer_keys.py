@@ -160,15 +160,12 @@ def _fetch_holding_lock(profile: TrustedAuthTokenProfile, known: KeySet | None) 
         return latest  # another worker refreshed between our look and our lock
     try:
         keyset = refresh_keyset(profile)
-    except JwksUnavailable as error:
-        _remember_failure(profile, error)
-        if known is not None:
-            return _serve_stale(profile, known)  # the cache entry's own timeout bounds it
-        raise
-    except InvalidJwksUrl:
-        if known is not None:
-            return _serve_stale(profile, known)
-        raise
+    except (JwksUnavailable, InvalidJwksUrl) as error:
+        if isinstance(error, JwksUnavailable):
+            _remember_failure(profile, error)
+        if known is None:
+            raise
+        return _serve_stale(profile, known)  # the cache entry's own timeout bounds it
     return keyset
 
 
