@@ -1,9 +1,7 @@
 """Rate limits: DRF throttles counted in the shared ``CACHE_ALIAS`` cache, one atomic counter
-per scope, client and fixed window (DRF's timestamp list loses concurrent writes).
-
-A refusal is 429 ``too_many_requests`` with ``Retry-After``, counted but not audited, so a flood
-cannot fill the audit table. A cache outage fails the request (503): a limit that cannot count
-never allows.
+per scope, client and fixed window (DRF's timestamp list loses concurrent writes). A refusal is
+a 429, counted but not audited (a flood cannot fill the audit table); a cache outage is a 503:
+a limit that cannot count never allows.
 """
 
 from __future__ import annotations

@@ -89,11 +89,9 @@ def create_organization(
 
 
 def find_organization(reference: str) -> Organization | None:
-    """The organization ``reference`` names, by one rule: an ``organization-…`` reference is an
-    id and only an id; anything else is a slug or an external id, two namespaces that never
-    share a value between two organizations (``check_references`` refuses it where it is
-    written). Two organizations answering to one reference (rows written before that rule, or
-    by hand) is a 400, never a guess."""
+    """The organization ``reference`` names: an ``organization-…`` reference is an id and only an
+    id; anything else a slug or an external id (``check_references`` keeps the two apart). Two
+    organizations answering to one reference (rows written by hand) is a 400, never a guess."""
     if reference.startswith(ORGANIZATION_ID_PREFIX):
         return Organization.objects.filter(organization_id=reference).first()
     matches = list(
@@ -119,11 +117,9 @@ def get_organization(reference: Any) -> Organization:
 
 
 def check_references(organization: Organization) -> None:
-    """Refuse a slug or external id that another reference kind could mean: one that starts
-    with ``organization-`` (in any case), or one that is another organization's value in the
-    other namespace (a slug that is another's external id, or the reverse). 400 naming the
-    field. Run it under ``lock_references``; same-namespace duplicates are the unique
-    constraints' (409)."""
+    """400 for a slug or external id another reference kind could mean: one starting with
+    ``organization-``, or another organization's value in the other namespace. Run it under
+    ``lock_references``; same-namespace duplicates are the unique constraints' (409)."""
     # Each field with the column of the other namespace its value must not be in.
     fields = (
         ("organization_slug", organization.slug, "external_id"),
@@ -235,12 +231,9 @@ def validate_roles(role_ids: list[str], organization: Organization | None = None
 def resolve_organization(
     profile: TrustedAuthTokenProfile, requested: Any, claimed: str | None
 ) -> Organization:
-    """The one organization an attest is for, from the request and/or the token's claim.
-
-    Neither → 400. Both → they must name the same organization (a token for org A can never open
-    a session in org B). A claim naming no organization may create it, when the profile allows
-    JIT organization creation and the request named none.
-    """
+    """The one organization an attest is for, from the request and/or the token's claim. Both
+    must name the same one (a token for org A never opens a session in org B); a claim naming
+    none creates it when the profile allows JIT organizations and the request named none."""
     if requested is None and claimed is None:
         raise BadRequest("organization_id is required: pass it or map it from a token claim")
     from_request = get_organization(requested) if requested is not None else None

@@ -53,8 +53,7 @@ _attest_copies: ProcessCache[str, TrustedAuthTokenProfile] = ProcessCache(
 def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
     """``get_profile(profile_id)`` as attest reads it: this process's copy while the
     ``profiles`` generation is unchanged and the copy is younger than ``PROFILE_CACHE_SECONDS``
-    (``0``: no copy). Every save or delete of a profile or PEM key bumps the generation, so the
-    next attest of every worker sees it. The copy is shared by threads: never modify it."""
+    (``0``: no copy). The copy is shared by threads: never modify it."""
     lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS
     if not lifetime or not isinstance(profile_id, str) or not profile_id:
         return get_profile(profile_id)
@@ -68,9 +67,8 @@ def list_profiles() -> list[TrustedAuthTokenProfile]:
 
 def profiles_for_token(token: Any) -> list[TrustedAuthTokenProfile]:
     """The profiles a token names by its unverified ``iss`` (narrowed by ``aud`` when several
-    share the issuer): how OAuth's token endpoint picks a profile when no ``profile_id`` is
-    given. The claims are read, not trusted: the attest then verifies the token against the
-    one profile found. An unreadable token names none (``[]``)."""
+    share it), for OAuth's token endpoint without ``profile_id``: read, not trusted (the attest
+    verifies the token against the one found). An unreadable token names none."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except (jwt.PyJWTError, TypeError, ValueError):

@@ -367,9 +367,8 @@ def consumed_token_row(
     profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]
 ) -> ConsumedToken | None:
     """The row that records a verified token as attested (single-use profiles; else None), for
-    the attest's transaction. Its unique ``replay_key`` fails a second attest on any worker; a
-    concurrent one waits for this transaction and succeeds only if it rolls back.
-    """
+    the attest's transaction: its unique ``replay_key`` fails a second attest on any worker (a
+    concurrent one waits, and succeeds only if this transaction rolls back)."""
     if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
         return None
     return ConsumedToken(
@@ -395,9 +394,8 @@ def verify_external_token(
     dry_run: bool = False,
 ) -> VerifiedToken:
     """Run every verification check on ``token``; raise ``TrustedAuthError`` at the first
-    failure. It writes nothing: the attest writes ``consumed_token_row`` in its transaction, and
-    ``dry_run=True`` only looks the token up.
-    """
+    failure. Writes nothing: the attest writes ``consumed_token_row`` in its transaction, and
+    ``dry_run=True`` only looks the token up."""
     trace = trace if trace is not None else Trace()
     step = "size"
     try:

@@ -25,12 +25,9 @@ def _looks_like_jwt(token: str) -> bool:
 
 
 def introspect(token: str) -> dict[str, Any]:
-    """The RFC 7662 answer for a session token or a session JWT: its session's subject, times,
-    roles and organization while the token is active, else ``{"active": false}``.
-
-    A session JWT is active until its own ``exp`` while its session lives; a session token
-    while its session lives. An active answer counts as a use of the session (idle timeout).
-    """
+    """The RFC 7662 answer for a session token or JWT: its session's subject, times, roles and
+    organization while it is active (a JWT also until its ``exp``), else ``{"active": false}``.
+    An active answer counts as a use of the session (idle timeout)."""
     try:
         if _looks_like_jwt(token):
             claims = verify_session_jwt(token)

@@ -34,12 +34,9 @@ def issuer_path() -> str:
 
 
 def authorization_server_metadata() -> dict[str, Any]:
-    """The metadata document, the same at both well-known locations.
-
-    Only what holds: no authorization endpoint (no browser redirect flow), so no response types
-    and no ``id_token_signing_alg_values_supported``: we issue no ID tokens. The access token is
-    our RS256 session JWT, verifiable with the keys at ``jwks_uri``. No scopes.
-    """
+    """The metadata document, the same at both well-known locations. Only what holds: no
+    authorization endpoint (so no response types), no ID tokens, no scopes; the access token is
+    our RS256 session JWT, verifiable with the keys at ``jwks_uri``."""
     base = issuer()
     client_auth = ["client_secret_basic"]
     return {
