@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import caches
 
 from trusted_auth.errors import TrustedAuthError
-from trusted_auth.issuers.issuer_keys import _keyset_cache_key
+from trusted_auth.issuers.issuer_keys import _cache_key
 from trusted_auth.issuers.verification import verify_external_token
 from trusted_auth.sessions import secrets, signing_keys
 
@@ -40,7 +40,7 @@ def test_serving_a_stale_jwks_is_a_warning(issuer, jwks_profile, caplog):
     token = issuer.signer.sign(default_claims())
     verify_external_token(jwks_profile, token)
     # Age the cached set past JWKS_CACHE_SECONDS instead of waiting for it.
-    cache, key = caches["default"], _keyset_cache_key(jwks_profile)
+    cache, key = caches["default"], _cache_key("jwks", jwks_profile)
     cache.set(key, {**cache.get(key), "fetched_at": time.time() - 3600})
     issuer.down = True
     caplog.set_level(logging.INFO, logger="trusted_auth")

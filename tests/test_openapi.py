@@ -16,8 +16,8 @@ from openapi_spec_validator import validate
 
 from trusted_auth import urls
 from trusted_auth.api.docs_views import openapi_document
-from trusted_auth.api.envelope import error_response
 from trusted_auth.error_catalog import ERRORS
+from trusted_auth.internal.http import error_body
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_every_error_envelope_conforms():
     """Each error type, as the envelope builds it, validates against ErrorResponse."""
     schema = {"$ref": "#/components/schemas/ErrorResponse"}
     for error_type, info in ERRORS.items():
-        _check(schema, error_response(info.status, error_type, "m", "request-id-1").data)
+        _check(schema, error_body(info.status, error_type, "m", "request-id-1"))
 
 
 def test_real_responses_of_every_endpoint_conform(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
-from trusted_auth.api.throttling import BasicAuthFailureThrottle, client_ip
-from trusted_auth.audit.events import RequestContext
+from trusted_auth.api.throttling import BasicAuthFailureThrottle
 from trusted_auth.errors import Unauthorized
+from trusted_auth.internal.http import request_context
 from trusted_auth.sessions.secrets import authenticate_secret, record_rejected_credentials
 
 MISSING_CREDENTIALS = (
@@ -57,9 +57,4 @@ class ProjectSecretAuthentication(authentication.BasicAuthentication):
         throttle = BasicAuthFailureThrottle()
         if not throttle.allow_request(request, None):
             raise exceptions.Throttled(throttle.wait()) from error
-        record_rejected_credentials(
-            RequestContext(
-                ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
-            ),
-            str(error.detail),
-        )
+        record_rejected_credentials(request_context(request), str(error.detail))

@@ -24,8 +24,6 @@ from trusted_auth.internal.http import error_body, new_request_id
 
 logger = logging.getLogger("trusted_auth")
 
-__all__ = ["StytchAPIView", "error_answer", "error_response", "new_request_id"]
-
 _DRF_ERROR_TYPES = {
     exceptions.NotAuthenticated: "unauthorized_credentials",
     exceptions.AuthenticationFailed: "unauthorized_credentials",
@@ -35,17 +33,6 @@ _DRF_ERROR_TYPES = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.NotFound: "not_found",
 }
-
-
-def error_response(
-    status_code: int,
-    error_type: str,
-    message: str,
-    request_id: str,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    body = error_body(status_code, error_type, message, request_id)
-    return Response(body, status=status_code, headers=headers)
 
 
 class JSONOnlyNegotiation(DefaultContentNegotiation):

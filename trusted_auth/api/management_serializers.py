@@ -1,9 +1,7 @@
 """Request parsing for the users, organizations and members endpoints.
 
 Every field is accepted as JSON and checked by the service (one set of rules for the API and the
-CLI). Stytch fields we do not implement (phone numbers, passwords, MFA, RBAC beyond ``roles``,
-untrusted metadata, …) are accepted and ignored, so SDK calls that pass them keep working; the
-docs list them (docs/concepts.md).
+CLI); Stytch fields we do not implement are ignored, so SDK calls that pass them keep working.
 """
 
 from rest_framework import serializers

@@ -1,9 +1,7 @@
 """The OAuth face's HTTP endpoints: metadata, token, introspection, revocation.
 
-Thin DRF views over ``trusted_auth.oauth``. Form bodies in (``application/x-www-form-urlencoded``,
-RFC 6749 §3.2), JSON out; client authentication is the server API's HTTP Basic
-``project_id:secret`` with its throttles and audit. Every error is answered the RFC 6749 §5.2
-way (``{"error", "error_description"}``), never in the Stytch envelope, with ``no-store``.
+Thin DRF views over ``trusted_auth.oauth``: form bodies in (RFC 6749 §3.2), JSON out, the server
+API's HTTP Basic client authentication, errors the RFC 6749 §5.2 way (not the Stytch envelope).
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from trusted_auth.internal.dependencies import is_dependency_error, service_unav
 from trusted_auth.internal.http import request_context
 from trusted_auth.oauth import errors
 from trusted_auth.oauth.errors import OAuthError
-from trusted_auth.oauth.grants import GrantRequest, attest_profile_id, token_response
+from trusted_auth.oauth.grants import GrantRequest, token_response
 from trusted_auth.oauth.introspection import introspect, revoke
 from trusted_auth.oauth.metadata import (
     METADATA_MAX_AGE_SECONDS,
@@ -119,6 +117,13 @@ class OAuthView(APIView):
                 "send the parameters as application/x-www-form-urlencoded (RFC 6749 §3.2)",
             ) from e
 
+    def form_token(self) -> str:
+        """The ``token`` parameter of introspection and revocation, required."""
+        token = self.form().get("token")
+        if not token:
+            raise OAuthError(errors.INVALID_REQUEST, "token is required")
+        return token
+
     def handle_exception(self, exc: Exception) -> Response:
         error, headers = oauth_error_answer(exc)
         body = {"error": error.error, "error_description": error.description}
@@ -147,7 +152,7 @@ class TokenView(OAuthView):
             self._limit(AuthenticateIPThrottle())
         else:
             self._limit(AttestIPThrottle())
-            self.throttle_profile_id = attest_profile_id(grant)
+            self.throttle_profile_id = grant.get("profile_id")
             self._limit(AttestProfileThrottle())
         return Response(token_response(grant))
 
@@ -162,10 +167,7 @@ class IntrospectView(OAuthView):
     throttle_classes = [AuthenticateIPThrottle]
 
     def post(self, request):
-        token = self.form().get("token")
-        if not token:
-            raise OAuthError(errors.INVALID_REQUEST, "token is required")
-        return Response(introspect(token))
+        return Response(introspect(self.form_token()))
 
 
 class RevokeView(OAuthView):
@@ -174,10 +176,7 @@ class RevokeView(OAuthView):
     throttle_classes = [AuthenticateIPThrottle]
 
     def post(self, request):
-        token = self.form().get("token")
-        if not token:
-            raise OAuthError(errors.INVALID_REQUEST, "token is required")
-        revoke(token)
+        revoke(self.form_token())
         return Response({})
 
 

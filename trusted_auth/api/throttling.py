@@ -1,15 +1,13 @@
 """Rate limits: DRF throttles counted in the shared ``CACHE_ALIAS`` cache, one atomic counter
-per scope, client and fixed window (DRF's timestamp list loses concurrent writes).
-
-A refusal is 429 ``too_many_requests`` with ``Retry-After``, counted but not audited, so a flood
-cannot fill the audit table. A cache outage fails the request (503): a limit that cannot count
-never allows.
+per scope, client and fixed window (DRF's timestamp list loses concurrent writes). A refusal is
+a 429, counted but not audited (a flood cannot fill the audit table); a cache outage is a 503:
+a limit that cannot count never allows.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.cache import caches
@@ -113,11 +111,6 @@ class AttestProfileThrottle(TrustedAuthThrottle):
         return hashlib.sha256(profile_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-@dataclass
-class _ProfileHolder:
-    throttle_profile_id: Any
-
-
 class BrowserProfileThrottle(AttestProfileThrottle):
     scope = "browser_profile"
 
@@ -126,6 +119,6 @@ def browser_throttle_wait(request: Any, profile_id: Any) -> float | None:
     """For the browser flow (outside DRF): None when both of its limits allow the request, else
     the seconds to wait. Its own scopes: the server API's attest budget is not spent here."""
     for throttle in (BrowserIPThrottle(), BrowserProfileThrottle()):
-        if not throttle.allow_request(request, _ProfileHolder(profile_id)):
+        if not throttle.allow_request(request, SimpleNamespace(throttle_profile_id=profile_id)):
             return throttle.wait() or 0.0
     return None

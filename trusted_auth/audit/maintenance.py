@@ -17,10 +17,8 @@ DEFAULT_BATCH_SIZE = 1000
 
 
 def delete_in_batches(queryset: models.QuerySet, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
-    """Delete every row of ``queryset``, ``batch_size`` primary keys per statement.
-
-    Returns how many rows of the queryset's model were deleted (cascades not counted).
-    """
+    """Delete every row of ``queryset``, ``batch_size`` primary keys per statement; returns how
+    many rows of its model were deleted (cascades not counted)."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise BadRequest("batch size must be at least 1")
     model = queryset.model
@@ -39,10 +37,8 @@ def delete_in_batches(queryset: models.QuerySet, batch_size: int = DEFAULT_BATCH
 def prune_audit_events(
     older_than_days: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> int:
-    """Delete audit events older than ``older_than_days`` (default: ``AUDIT_RETENTION_DAYS``).
-
-    Raises ``BadRequest`` when neither is set: keeping every event is the default.
-    """
+    """Delete audit events older than ``older_than_days`` (default: ``AUDIT_RETENTION_DAYS``);
+    ``BadRequest`` when neither is set, since keeping every event is the default."""
     days = (
         trusted_auth_settings.AUDIT_RETENTION_DAYS if older_than_days is None else older_than_days
     )

@@ -1,8 +1,6 @@
 """Prometheus-style counters in the shared Django cache, so every worker counts into one place
-(``prometheus_client`` would need a multiprocess mode a reusable app cannot impose).
-
-A request's increments are sent together when it ends; counting is best effort and never fails
-the request. Each label has a closed set of values (else ``other``): input cannot add series.
+(``prometheus_client`` would need a multiprocess mode a reusable app cannot impose). Counting is
+best effort, sent when the request ends; each label has a closed set of values (else ``other``).
 """
 
 from __future__ import annotations

@@ -108,17 +108,15 @@ def _attests_per_hour(first_hour: dt.datetime) -> list[HourOfAttests]:
         if timezone.is_naive(hour):
             hour = timezone.make_aware(hour, dt.UTC)
         counts[(hour.astimezone(dt.UTC), row["outcome"])] = row["n"]
-    hours = []
-    for i in range(HOURS):
-        start = first_hour + dt.timedelta(hours=i)
-        hours.append(
-            HourOfAttests(
-                start=start,
-                success=counts.get((start, AuditEvent.Outcome.SUCCESS), 0),
-                failure=counts.get((start, AuditEvent.Outcome.FAILURE), 0),
-            )
+    starts = [first_hour + dt.timedelta(hours=i) for i in range(HOURS)]
+    return [
+        HourOfAttests(
+            start=start,
+            success=counts.get((start, AuditEvent.Outcome.SUCCESS), 0),
+            failure=counts.get((start, AuditEvent.Outcome.FAILURE), 0),
         )
-    return hours
+        for start in starts
+    ]
 
 
 def _failure_reasons(since: dt.datetime) -> list[FailureReason]:

@@ -1,17 +1,12 @@
 """The one email rule (DESIGN.md §4 step 5): what address is accepted, and how two compare.
 
-Attest (the mapped email), identity links, JIT, users and members, and every management lookup
-and search use it. An address is accepted when it is plain ASCII (so NFC leaves it as it is;
-one NFC would turn into ASCII, such as "Kevin" written with U+212A KELVIN SIGN, is refused as a
-look-alike), at most 254 characters, free of control characters and valid for Django's
-``EmailValidator``. It is stored as given and compared by ASCII case-folding only (A–Z to
-a–z): Python's ``lower()``/``casefold()`` and the databases' ``UPPER``/``LOWER`` fold
-look-alikes into ASCII, so a database match is confirmed by that exact comparison.
-
-ASCII only, because Django's validator matches the local part case-insensitively (it lets the
-Kelvin sign through as a "k"), and because SQLite's ASCII ``LOWER`` and PostgreSQL's Unicode
-``LOWER`` then agree on every accepted address. Internationalised domains go in their ``xn--``
-form.
+Every lookup and search of an address uses it. An address is accepted when it is plain ASCII
+(a look-alike such as U+212A KELVIN SIGN for "K" is refused), at most 254 characters, free of
+control characters and valid for Django's ``EmailValidator``; internationalised domains go in
+their ``xn--`` form. It is stored as given and compared by ASCII case-folding only: ``lower()``,
+``casefold()`` and the databases' ``LOWER`` fold look-alikes into ASCII, so a database match is
+confirmed by that exact comparison. ASCII only, because Django's validator lets the Kelvin sign
+through as a "k", and so SQLite's ASCII ``LOWER`` and PostgreSQL's Unicode one agree.
 """
 
 from __future__ import annotations

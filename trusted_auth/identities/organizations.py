@@ -43,13 +43,19 @@ MEMBER_ID_PREFIX = f"{ids.MEMBER}-"
 NAME_LENGTH, SLUG_LENGTH = 200, 128  # Organization.name and .slug max_length
 
 
-def _normalise_domains(domains: list[str] | None) -> list[str]:
+def normalise_domains(domains: list[str] | None) -> list[str]:
+    """Email domains as ``email_allowed_domains`` stores them: lower case, no ``@``, sorted."""
     return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
 
 
-def normalise_domains(domains: list[str] | None) -> list[str]:
-    """Email domains as ``email_allowed_domains`` stores them: lower case, no ``@``, sorted."""
-    return _normalise_domains(domains)
+def _domains(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
+        raise BadRequest("email_allowed_domains must be a list of domains")
+    return normalise_domains(value)
+
+
+def _invalid(error: ValidationError) -> BadRequest:
+    return BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()))
 
 
 def create_organization(
@@ -67,16 +73,12 @@ def create_organization(
     if not name.strip():
         raise BadRequest("organization_name is required")
     slug = _text(slug, "organization_slug")
-    if email_allowed_domains is not None and not (
-        isinstance(email_allowed_domains, list)
-        and all(isinstance(d, str) for d in email_allowed_domains)
-    ):
-        raise BadRequest("email_allowed_domains must be a list of domains")
+    domains = _domains(email_allowed_domains) if email_allowed_domains is not None else []
     organization = Organization(
         name=name,
         slug=slug or slugify(name),
         external_id=validate_external_id(external_id, "organization_external_id"),
-        email_allowed_domains=_normalise_domains(email_allowed_domains),
+        email_allowed_domains=domains,
         trusted_metadata=validate_metadata(trusted_metadata),
         rbac_email_implicit_role_assignments=_implicit_roles(
             rbac_email_implicit_role_assignments or [], None
@@ -87,11 +89,9 @@ def create_organization(
 
 
 def find_organization(reference: str) -> Organization | None:
-    """The organization ``reference`` names, by one rule: an ``organization-…`` reference is an
-    id and only an id; anything else is a slug or an external id, two namespaces that never
-    share a value between two organizations (``check_references`` refuses it where it is
-    written). Two organizations answering to one reference (rows written before that rule, or
-    by hand) is a 400, never a guess."""
+    """The organization ``reference`` names: an ``organization-…`` reference is an id and only an
+    id; anything else a slug or an external id (``check_references`` keeps the two apart). Two
+    organizations answering to one reference (rows written by hand) is a 400, never a guess."""
     if reference.startswith(ORGANIZATION_ID_PREFIX):
         return Organization.objects.filter(organization_id=reference).first()
     matches = list(
@@ -117,45 +117,35 @@ def get_organization(reference: Any) -> Organization:
 
 
 def check_references(organization: Organization) -> None:
-    """Refuse a slug or external id that another reference kind could mean: one that starts
-    with ``organization-`` (in any case), or one that is another organization's value in the
-    other namespace (a slug that is another's external id, or the reverse). 400 naming the
-    field. Run it under ``lock_references``; same-namespace duplicates are the unique
-    constraints' (409)."""
-    fields = {
-        "organization_slug": organization.slug,
-        "organization_external_id": organization.external_id,
-    }
-    for field, value in fields.items():
+    """400 for a slug or external id another reference kind could mean: one starting with
+    ``organization-``, or another organization's value in the other namespace. Run it under
+    ``lock_references``; same-namespace duplicates are the unique constraints' (409)."""
+    # Each field with the column of the other namespace its value must not be in.
+    fields = (
+        ("organization_slug", organization.slug, "external_id"),
+        ("organization_external_id", organization.external_id, "slug"),
+    )
+    for field, value, _ in fields:
         if value.lower().startswith(ORGANIZATION_ID_PREFIX):
             raise BadRequest(
                 f"{field}: {value[:80]!r} starts with {ORGANIZATION_ID_PREFIX!r}, which only "
                 "organization ids do"
             )
     others = Organization.objects.exclude(pk=organization.pk)
-    if organization.slug and others.filter(external_id=organization.slug).exists():
-        raise BadRequest(
-            f"organization_slug: {organization.slug[:80]!r} is another organization's "
-            "external id, and one reference must name one organization"
-        )
-    if organization.external_id and others.filter(slug=organization.external_id).exists():
-        raise BadRequest(
-            f"organization_external_id: {organization.external_id[:80]!r} is another "
-            "organization's slug, and one reference must name one organization"
-        )
+    for field, value, other in fields:
+        if value and others.filter(**{other: value}).exists():
+            raise BadRequest(
+                f"{field}: {value[:80]!r} is another organization's {other.replace('_', ' ')}, "
+                "and one reference must name one organization"
+            )
 
 
 def lock_references(organization: Organization) -> None:
     """Serialise writers of the same slug or external id until the transaction ends, so two
-    concurrent writes cannot both pass ``check_references`` (one as a slug, one as an external
-    id: no unique constraint spans two columns).
-
-    PostgreSQL: a transaction-scoped advisory lock per value; the second writer waits for the
-    first to commit, then sees its row (READ COMMITTED reads each statement afresh). SQLite
-    needs none: it runs one writer at a time, and a transaction that read before another's
-    write committed cannot write (``database is locked``, a 503 to retry). Must be called
-    inside ``transaction.atomic()``.
-    """
+    concurrent writes cannot both pass ``check_references`` (no unique constraint spans two
+    columns). PostgreSQL: an advisory transaction lock per value. SQLite needs none: it runs one
+    writer at a time (a stale writer gets ``database is locked``, a 503). Call inside
+    ``transaction.atomic()``."""
     if connection.vendor != "postgresql":
         return
     values = {organization.slug, organization.external_id} - {""}
@@ -191,23 +181,12 @@ def create_member(
         roles=roles,
         trusted_metadata=validate_metadata(trusted_metadata),
     )
-    try:
-        # Constraints are left to the database: a duplicate is then a 409, also under a race.
-        member.full_clean(validate_constraints=False, validate_unique=False)
-        with transaction.atomic():
-            member.save()
-            record_change(
-                "member_create",
-                user_id=member.member_id,
-                organization_id=organization.organization_id,
-                context=context,
-            )
-    except ValidationError as e:
-        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
-    except IntegrityError as e:
-        raise DuplicateMember(
-            f"{email} (or this external_id) is already a member of {organization.slug}"
-        ) from e
+    _save_member(
+        member,
+        "member_create",
+        f"{email} (or this external_id) is already a member of {organization.slug}",
+        context=context,
+    )
     signals.member_provisioned.send(sender=Member, member=member, profile=None)
     return member
 
@@ -252,12 +231,9 @@ def validate_roles(role_ids: list[str], organization: Organization | None = None
 def resolve_organization(
     profile: TrustedAuthTokenProfile, requested: Any, claimed: str | None
 ) -> Organization:
-    """The one organization an attest is for, from the request and/or the token's claim.
-
-    Neither → 400. Both → they must name the same organization (a token for org A can never open
-    a session in org B). A claim naming no organization may create it, when the profile allows
-    JIT organization creation and the request named none.
-    """
+    """The one organization an attest is for, from the request and/or the token's claim. Both
+    must name the same one (a token for org A never opens a session in org B); a claim naming
+    none creates it when the profile allows JIT organizations and the request named none."""
     if requested is None and claimed is None:
         raise BadRequest("organization_id is required: pass it or map it from a token claim")
     from_request = get_organization(requested) if requested is not None else None
@@ -269,10 +245,9 @@ def resolve_organization(
                 error_type="organization_mismatch",
             )
         return from_request
-    if from_request is not None:
-        return from_request
-    if from_claim is not None:
-        return from_claim
+    found = from_request or from_claim
+    if found is not None:
+        return found
     assert claimed is not None  # neither given was refused first
     # An id is never created: a claim naming an unknown id names no organization.
     if not profile.can_jit_create_organizations or claimed.startswith(ORGANIZATION_ID_PREFIX):
@@ -349,7 +324,7 @@ def _save_organization(organization: Organization, *, context, action: str) -> N
             raise DuplicateOrganization(
                 "another organization has this organization_slug or organization_external_id"
             ) from e
-        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
+        raise _invalid(e) from e
     except IntegrityError as e:
         raise DuplicateOrganization(
             "another organization has this organization_slug or organization_external_id"
@@ -380,11 +355,7 @@ def update_organization(
     if external_id is not None:
         organization.external_id = validate_external_id(external_id, "organization_external_id")
     if email_allowed_domains is not None:
-        if not isinstance(email_allowed_domains, list) or not all(
-            isinstance(d, str) for d in email_allowed_domains
-        ):
-            raise BadRequest("email_allowed_domains must be a list of domains")
-        organization.email_allowed_domains = _normalise_domains(email_allowed_domains)
+        organization.email_allowed_domains = _domains(email_allowed_domains)
     if trusted_metadata is not None:
         organization.trusted_metadata = validate_metadata(trusted_metadata)
     _save_organization(organization, context=context, action="organization_update")
@@ -441,7 +412,7 @@ def search_organizations(*, query: Any = None, cursor: Any = None, limit: Any = 
                 slug__icontains=search.string_value("organization_slug_fuzzy", v)
             ),
             "allowed_domains": lambda v: search.any_json_string(
-                "domains_text", _normalise_domains(search.string_list("allowed_domains", v))
+                "domains_text", normalise_domains(search.string_list("allowed_domains", v))
             ),
         },
     )
@@ -499,31 +470,41 @@ def update_member(
         member.roles = _role_list(roles, organization)
     if trusted_metadata is not None:
         member.trusted_metadata = validate_metadata(trusted_metadata)
+    roles_changed = member.roles != previous_roles
+    _save_member(
+        member,
+        "member_update",
+        "another member of this organization has this email or external_id",
+        detail=f"roles: {', '.join(member.roles) or '(none)'}" if roles_changed else "",
+        context=context,
+    )
+    if roles_changed:
+        transaction.on_commit(
+            lambda: signals.member_roles_changed.send(
+                sender=Member, member=member, previous_roles=previous_roles
+            )
+        )
+    return member
+
+
+def _save_member(member: Member, action: str, duplicate: str, *, detail: str = "", context) -> None:
+    """Validate and save ``member`` with its audit event. Constraints are left to the database:
+    a duplicate is then a 409 (``duplicate``), also under a race."""
     try:
         member.full_clean(validate_constraints=False, validate_unique=False)
         with transaction.atomic():
             member.save()
-            roles_changed = member.roles != previous_roles
             record_change(
-                "member_update",
+                action,
                 user_id=member.member_id,
-                organization_id=organization.organization_id,
-                detail=f"roles: {', '.join(member.roles) or '(none)'}" if roles_changed else "",
+                organization_id=member.organization.organization_id,
+                detail=detail,
                 context=context,
             )
-            if roles_changed:
-                transaction.on_commit(
-                    lambda: signals.member_roles_changed.send(
-                        sender=Member, member=member, previous_roles=previous_roles
-                    )
-                )
     except ValidationError as e:
-        raise BadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in e.message_dict.items())) from e
+        raise _invalid(e) from e
     except IntegrityError as e:
-        raise DuplicateMember(
-            "another member of this organization has this email or external_id"
-        ) from e
-    return member
+        raise DuplicateMember(duplicate) from e
 
 
 def _set_member_status(

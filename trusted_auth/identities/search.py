@@ -56,13 +56,9 @@ def string_value(name: str, value: Any) -> str:
 
 
 def any_json_string(alias: str, values: list[str]) -> Q:
-    """Rows whose JSON list of strings, cast to text as ``alias``, holds one of ``values``.
-
-    One regular expression for all the values, so a filter is one SQL expression whatever its
-    length (an OR of one LIKE per value nests 1,000 deep, past SQLite's limit). An element is
-    matched whole: its JSON spelling (with ``\\u`` escapes as SQLite stores them, or without, as
-    PostgreSQL prints them) between the ``[``/``,`` before it and the ``,``/``]`` after it.
-    """
+    """Rows whose JSON list of strings, cast to text as ``alias``, holds one of ``values``: one
+    regular expression (an OR of 1,000 LIKEs nests past SQLite's limit) matching a whole element
+    in its JSON spelling, with ``\\u`` escapes (SQLite) or without (PostgreSQL)."""
     spellings = dict.fromkeys(
         re.escape(json.dumps(value, ensure_ascii=ascii_only)[1:-1])
         for value in values

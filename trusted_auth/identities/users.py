@@ -120,11 +120,9 @@ def create_user(
     trusted_metadata: Any = None,
     context: RequestContext | None = None,
 ) -> UserIdentity:
-    """Pre-provision a user: a new Django user (unusable password) and its identity.
-
-    An email any identity or Django user already has is refused (``duplicate_email``): making an
-    existing account claimable is an explicit link, never a side effect of an API call.
-    """
+    """Pre-provision a user: a new Django user (unusable password) and its identity. An email
+    an identity or Django user already has is refused (``duplicate_email``): making an existing
+    account claimable is an explicit link, never a side effect of an API call."""
     email = validate_email_address(email)
     name = validate_name(name)
     external_id = validate_external_id(external_id, id_prefix=USER_ID_PREFIX)

@@ -1,14 +1,10 @@
 """The one per-process cache: bounded, thread-safe, each copy tagged with what it was made from.
 
-``get(key, tag)`` returns a copy only while the caller's tag is the one it was stored with and
-it is younger than ``max_age``; beyond ``size`` entries the least recently used goes, so a flood
-of distinct keys never grows the process.
-
-``fetch(key, load)`` keeps copies of database rows, tagged with the generation of ``counter``
-(``internal/generations.py``) read before loading: a change committed by any process is seen on
-the next request of every worker. A copy loaded inside a transaction is kept only once that
-transaction commits: a rollback may undo a bump of its own, and the counter could later reach
-the same number for a different state. Until the commit each call loads again.
+Beyond ``size`` entries the least recently used goes, so a flood of distinct keys never grows
+the process. ``fetch`` tags copies of database rows with the generation of ``counter``
+(``internal/generations.py``), so a change committed by any process is seen on every worker's
+next request. A copy loaded inside a transaction is kept only once it commits: a rollback may
+undo a bump of its own, and the counter could later reach the same number for another state.
 
 Failure mode: the counter lives in the database; when it cannot be read ``fetch`` raises (503),
 never serving a stale copy. Values are shared by the threads of a process: never modify one.

@@ -1,9 +1,8 @@
 """Which exceptions mean "a dependency is down or slow", and the 503 they become.
 
-A database or cache failure refuses the request with 503 ``service_unavailable``: nothing was
-committed, so a token stays retryable, and what the cache could not check is never let through.
-An error the request's own values caused (a value too long, too many values or too deep an
-expression for one statement) is the client's: 400 ``bad_request`` (``input_error``).
+A database or cache failure is a 503 ``service_unavailable``: nothing was committed (a token stays
+retryable) and nothing the cache could not check is let through. An error the request's own
+values caused (too long, too many, too deep for one statement) is a 400 (``input_error``).
 """
 
 from __future__ import annotations

@@ -19,16 +19,6 @@ from django.conf import settings
 
 from trusted_auth.conf import trusted_auth_settings
 
-__all__ = [
-    "InvalidToken",
-    "decrypt",
-    "derive_fernet_key",
-    "encrypt",
-    "key_encryption_fernet",
-    "key_encryption_keys",
-    "rewrap",
-]
-
 
 @lru_cache(maxsize=16)
 def derive_fernet_key(secret: str) -> bytes:
@@ -54,14 +44,10 @@ def current_kek() -> bytes:
 
 
 def key_encryption_keys() -> list[bytes]:
-    """Every KEK a stored value may be encrypted under, the current one (which encrypts) first.
-
-    With ``KEY_ENCRYPTION_KEY``: it, then ``KEY_ENCRYPTION_KEY_FALLBACKS``, then the keys derived
-    from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``, so keys stored before a KEK was first set
-    still decrypt until ``keys rewrap`` moves them (those derived keys protect nothing more than
-    what is stored under them already). Without it: derived from ``SECRET_KEY``, then from each
-    of ``SECRET_KEY_FALLBACKS``, Django's rotation.
-    """
+    """Every KEK a stored value may be encrypted under, the current one (which encrypts) first:
+    ``KEY_ENCRYPTION_KEY`` and its fallbacks when set, then the keys derived from ``SECRET_KEY``
+    and ``SECRET_KEY_FALLBACKS`` (so values stored before a KEK was set decrypt until ``keys
+    rewrap`` moves them)."""
     derived = [
         derive_fernet_key(secret)
         for secret in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
@@ -75,23 +61,15 @@ def key_encryption_keys() -> list[bytes]:
     return list(dict.fromkeys([_as_bytes(configured), *explicit, *derived]))
 
 
-def key_encryption_fernet(kek: bytes | None = None) -> Fernet:
-    """The Fernet of ``kek``, default the current KEK."""
-    return Fernet(kek or current_kek())
-
-
 def encrypt(plaintext: bytes) -> bytes:
     """``plaintext`` encrypted under the current KEK."""
-    return key_encryption_fernet().encrypt(plaintext)
+    return Fernet(current_kek()).encrypt(plaintext)
 
 
 def decrypt(token: bytes, extra_keys: Sequence[bytes] = ()) -> tuple[bytes, bool]:
     """The plaintext of ``token`` and whether the current KEK decrypted it (False: a fallback
-    or one of ``extra_keys`` did; ``rewrap`` moves it to the current KEK).
-
-    Raises ``InvalidToken`` when no KEK decrypts it. A fallback that is not a Fernet key is
-    skipped (check ``trusted_auth.E004`` reports it).
-    """
+    or one of ``extra_keys`` did). Raises ``InvalidToken`` when no KEK decrypts it; a fallback
+    that is not a Fernet key is skipped (check ``trusted_auth.E004`` reports it)."""
     for index, key in enumerate([*key_encryption_keys(), *extra_keys]):
         try:
             fernet = Fernet(key)

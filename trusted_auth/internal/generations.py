@@ -1,18 +1,12 @@
 """Generation counters: how every worker learns, on its next request, that shared state changed.
 
-Process-local caches (profiles, API secrets, signing keys) are only as fresh as the counter
-they were filled at. ``current()`` reads every counter in one query; inside a request the answer
-is memoised for that request only (``request_started`` clears it; never an answer read inside a
-transaction, which may roll back), so one request costs at most one read however many caches
-consult it. ``bump(name)`` increments a counter inside the caller's transaction, so the change
-and its announcement commit together or not at all.
+``bump`` increments a counter in the caller's transaction (the change and its announcement commit
+together); saves and deletes of ``TRACKED_MODELS`` bump through model signals, while
+``QuerySet.update()`` and raw SQL must call ``bump`` themselves. ``current()`` reads every counter
+in one query, memoised per request (never inside a transaction, which may roll back).
 
-Saves and deletes of the models in ``TRACKED_MODELS`` bump their counter through model signals.
-``QuerySet.update()`` and raw SQL send no signal: code that changes tracked rows that way must
-call ``bump`` itself.
-
-Failure mode: the counters live in the database, which is already required for every request;
-when it is down the read raises and the request fails closed (503), never serving stale state.
+Failure mode: the counters live in the database; when it is down the read raises (503), never
+serving stale state.
 """
 
 from __future__ import annotations

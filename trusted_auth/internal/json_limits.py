@@ -40,12 +40,9 @@ class NotUTF8(ValueError):
 
 def utf8_text(raw: bytes) -> str:
     """``raw`` decoded as UTF-8, strictly: no byte order mark, no invalid sequence (an encoded
-    surrogate is one), no NUL byte. Raises ``NotUTF8``.
-
-    UTF-16 or UTF-32 text of ASCII characters is valid UTF-8 with a NUL byte between them. JSON
-    text never holds a raw NUL (it escapes it in strings), and NUL bytes are what ``json.loads``
-    reads as UTF-16 or UTF-32: refusing them means bytes that pass here parse the same way
-    wherever ``json.loads`` reads them again (PyJWT does, after the signature)."""
+    surrogate is one), no NUL byte (JSON never holds a raw one, and NULs are what makes
+    ``json.loads`` read UTF-16 or UTF-32), so bytes that pass parse the same wherever they are
+    read again (PyJWT does, after the signature). Raises ``NotUTF8``."""
     if raw.startswith(codecs.BOM_UTF8):
         raise NotUTF8("JSON text begins with a byte order mark")
     if b"\x00" in raw:

@@ -8,12 +8,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from trusted_auth.models.profiles import SUPPORTED_ALGORITHMS
+
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 EC_CURVE_BY_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 EC_CURVE_BY_KEY = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-ASYMMETRIC_ALGORITHMS = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-)
+ASYMMETRIC_ALGORITHMS = frozenset(SUPPORTED_ALGORITHMS)
 # Hostile key bounds: an RSA verification costs about the square of the modulus
 # size, so a JWKS serving huge moduli (or exponents) could make every attest expensive.
 MAX_RSA_MODULUS_BITS = 8192

@@ -10,7 +10,6 @@ import ipaddress
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-_6TO4 = ipaddress.ip_network("2002::/16")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated (RFC 4291), still parsed
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 

@@ -1,7 +1,5 @@
-"""PEM public keys: parsing, the key types we verify with, and the checks on a key list.
-
-Private keys pasted by mistake, certificates, short RSA keys and key types we never verify with
-raise ``InvalidProfile``, each with a message that says what to do instead.
+"""PEM public keys: parsing, the key types we verify with, and the checks on a key list. Anything
+else (a private key, a certificate, a short RSA key) is an ``InvalidProfile`` saying what to do.
 """
 
 from __future__ import annotations

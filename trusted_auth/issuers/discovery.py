@@ -7,7 +7,7 @@ Fetched under the JWKS fetcher's rules; the document's ``issuer`` must equal the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from trusted_auth.errors import InvalidJwksUrl, InvalidProfile, JwksUnavailable
@@ -47,15 +47,7 @@ class DiscoveredIssuer:
         return mapping
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "document_url": self.document_url,
-            "jwks_url": self.jwks_url,
-            "algorithms": self.algorithms,
-            "advertised_algorithms": self.advertised_algorithms,
-            "ignored_algorithms": self.ignored_algorithms,
-            "claims_supported": self.claims_supported,
-        }
+        return asdict(self)
 
     def summary(self) -> str:
         """One sentence for people: what was found and what was left out."""

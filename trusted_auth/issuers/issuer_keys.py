@@ -45,25 +45,15 @@ def _cache():
     return caches[trusted_auth_settings.CACHE_ALIAS]
 
 
-def _keyset_cache_key(profile: TrustedAuthTokenProfile) -> str:
-    return f"trusted_auth:jwks:{profile.profile_id}"
-
-
-def _cooldown_cache_key(profile: TrustedAuthTokenProfile) -> str:
-    return f"trusted_auth:jwks-refetch:{profile.profile_id}"
-
-
-def _failure_cache_key(profile: TrustedAuthTokenProfile) -> str:
-    return f"trusted_auth:jwks-failed:{profile.profile_id}"
-
-
-def _in_flight_cache_key(profile: TrustedAuthTokenProfile) -> str:
-    return f"trusted_auth:jwks-fetching:{profile.profile_id}"
+def _cache_key(kind: str, profile: TrustedAuthTokenProfile) -> str:
+    """``kind``: ``jwks`` (the key set), ``jwks-refetch`` (the cooldown), ``jwks-failed`` (a
+    remembered failure) or ``jwks-fetching`` (the fetch lock)."""
+    return f"trusted_auth:{kind}:{profile.profile_id}"
 
 
 def _remembered_failure(profile: TrustedAuthTokenProfile) -> JwksUnavailable | None:
     """The 503 to answer while a failed fetch of this profile's JWKS is remembered."""
-    entry = _cache().get(_failure_cache_key(profile))
+    entry = _cache().get(_cache_key("jwks-failed", profile))
     if not isinstance(entry, dict) or entry.get("url") != profile.jwks_url:
         return None
     retry_after = max(1, int(entry["until"] - time.time()) + 1)
@@ -77,7 +67,7 @@ def _remembered_failure(profile: TrustedAuthTokenProfile) -> JwksUnavailable | N
 def _remember_failure(profile: TrustedAuthTokenProfile, error: JwksUnavailable) -> None:
     cooldown = trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS
     _cache().set(
-        _failure_cache_key(profile),
+        _cache_key("jwks-failed", profile),
         {"url": profile.jwks_url, "message": error.message, "until": time.time() + cooldown},
         timeout=cooldown,
     )
@@ -86,7 +76,7 @@ def _remember_failure(profile: TrustedAuthTokenProfile, error: JwksUnavailable) 
 
 def forget_remembered_failure(profile: TrustedAuthTokenProfile) -> None:
     """End a remembered fetch failure now (a good set was stored, or an operator fixed it)."""
-    _cache().delete(_failure_cache_key(profile))
+    _cache().delete(_cache_key("jwks-failed", profile))
 
 
 def _keyset_from(entry: Any, profile: TrustedAuthTokenProfile) -> KeySet | None:
@@ -97,13 +87,13 @@ def _keyset_from(entry: Any, profile: TrustedAuthTokenProfile) -> KeySet | None:
 
 
 def cached_keyset(profile: TrustedAuthTokenProfile) -> KeySet | None:
-    return _keyset_from(_cache().get(_keyset_cache_key(profile)), profile)
+    return _keyset_from(_cache().get(_cache_key("jwks", profile)), profile)
 
 
 def cached_keysets(profiles: list[TrustedAuthTokenProfile]) -> dict[str, KeySet | None]:
     """``cached_keyset`` of several profiles in one cache round trip (the admin overview).
     A cache that is down reads as nothing cached."""
-    keys = {_keyset_cache_key(p): p for p in profiles}
+    keys = {_cache_key("jwks", p): p for p in profiles}
     try:
         entries = _cache().get_many(list(keys))
     except Exception:  # noqa: BLE001 - a dashboard read; attests see the outage themselves
@@ -145,7 +135,7 @@ def store_keyset(profile: TrustedAuthTokenProfile, keys: list[dict[str, Any]]) -
         trusted_auth_settings.JWKS_CACHE_SECONDS + trusted_auth_settings.JWKS_STALE_IF_ERROR_SECONDS
     )
     _cache().set(
-        _keyset_cache_key(profile),
+        _cache_key("jwks", profile),
         {"url": keyset.url, "keys": keyset.keys, "fetched_at": keyset.fetched_at},
         timeout=lifetime,
     )
@@ -170,15 +160,12 @@ def _fetch_holding_lock(profile: TrustedAuthTokenProfile, known: KeySet | None) 
         return latest  # another worker refreshed between our look and our lock
     try:
         keyset = refresh_keyset(profile)
-    except JwksUnavailable as error:
-        _remember_failure(profile, error)
-        if known is not None:
-            return _serve_stale(profile, known)  # the cache entry's own timeout bounds it
-        raise
-    except InvalidJwksUrl:
-        if known is not None:
-            return _serve_stale(profile, known)
-        raise
+    except (JwksUnavailable, InvalidJwksUrl) as error:
+        if isinstance(error, JwksUnavailable):
+            _remember_failure(profile, error)
+        if known is None:
+            raise
+        return _serve_stale(profile, known)  # the cache entry's own timeout bounds it
     return keyset
 
 
@@ -202,7 +189,7 @@ def _wait_for_other_fetch(profile: TrustedAuthTokenProfile, known: KeySet | None
         if latest is not None and _newer(latest, known):
             return latest
         failure = _remembered_failure(profile)
-        if failure is not None or not _cache().get(_in_flight_cache_key(profile)):
+        if failure is not None or not _cache().get(_cache_key("jwks-fetching", profile)):
             break  # the other fetch ended without a newer set
         if time.monotonic() >= waited_until:
             break
@@ -216,17 +203,10 @@ def _wait_for_other_fetch(profile: TrustedAuthTokenProfile, known: KeySet | None
 
 
 def _release_fetch_lock(lock_key: str, token: str) -> None:
-    """Delete the fetch lock if it still holds ``token``, the value its holder added.
-
-    A lock that expired may have been taken by another worker: deleting it blindly would let a
-    third one fetch as well. Compare, then delete, with Django's cache API: two round trips, so
-    the lock can still expire and change hands between them. That takes a fetch that outlived
-    the lock's TTL (the total deadline plus 2 s, while the fetch, name resolution included, is
-    bounded by the deadline) and then a pause between two cache calls; the cost is one more
-    concurrent fetch of the same JWKS. The lock saves fetches, it guards nothing: every fetched
-    set is checked the same way. An atomic compare-and-delete needs a script on the cache
-    server (Redis ``EVAL``), which the cache API does not offer.
-    """
+    """Delete the fetch lock if it still holds ``token``: an expired lock may be another
+    worker's now. Get-then-delete is not atomic (the cache API has no compare-and-delete), so a
+    lock can still change hands between the two calls; the cost is one more fetch of the same
+    JWKS, since the lock saves fetches and guards nothing (every fetched set is checked alike)."""
     cache = _cache()
     if cache.get(lock_key) == token:
         cache.delete(lock_key)
@@ -234,7 +214,7 @@ def _release_fetch_lock(lock_key: str, token: str) -> None:
 
 def _refetch(profile: TrustedAuthTokenProfile, known: KeySet | None) -> KeySet:
     lock_ttl = int(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS) + 2
-    lock_key = _in_flight_cache_key(profile)
+    lock_key = _cache_key("jwks-fetching", profile)
     token = secrets.token_hex(16)
     if not _cache().add(lock_key, token, timeout=lock_ttl):
         return _wait_for_other_fetch(profile, known)
@@ -259,7 +239,9 @@ def jwks_for(profile: TrustedAuthTokenProfile, kid: str | None) -> KeySet:
     if keyset is None:
         return _refetch(profile, None)
     if not _cache().add(
-        _cooldown_cache_key(profile), 1, timeout=trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS
+        _cache_key("jwks-refetch", profile),
+        1,
+        timeout=trusted_auth_settings.JWKS_REFETCH_COOLDOWN_SECONDS,
     ):
         metrics.increment(metrics.JWKS_CACHE_HITS)
         return keyset  # someone refetched within the cooldown: use what we have

@@ -146,13 +146,10 @@ T = TypeVar("T")
 
 
 def _run_by(deadline: float, work: Callable[[], T], expired: str) -> T:
-    """``work()`` in a helper thread, waited for until ``deadline`` (``time.monotonic()``).
-
-    A name lookup cannot be interrupted, and ``requests`` bounds each socket operation, not the
-    whole exchange: past the deadline the caller gets ``JwksUnavailable(expired)`` at once. The
-    thread is left to end on its own and its result is dropped: a resolver gives up after its own
-    timeout, and ``_Deadline`` shuts the fetch's sockets down at the deadline.
-    """
+    """``work()`` in a helper thread, waited for until ``deadline`` (``time.monotonic()``), then
+    ``JwksUnavailable(expired)``: a name lookup cannot be interrupted, and ``requests`` bounds each
+    socket operation, not the exchange. The thread ends on its own (the resolver's timeout, or
+    ``_Deadline`` shutting its sockets down); its result is dropped."""
     outcome: list[tuple[bool, Any]] = []
 
     def run() -> None:
@@ -277,12 +274,10 @@ def fetch_jwks(url: str) -> FetchedJwks:
 
 
 def fetch_capped(url: str, *, what: str = "JWKS", cap: int | None = None) -> bytes:
-    """The body of one GET of ``url`` under every rule of the JWKS fetch: https, public peers
-    (unless allowed), no redirects, connect timeout and total deadline (name resolution
-    included), ``cap`` bytes (default ``JWKS_MAX_BYTES``). Shared by the JWKS and the OIDC
-    discovery fetch; ``what`` names the document in messages. Raises ``InvalidJwksUrl`` or
-    ``JwksUnavailable``.
-    """
+    """The body of one GET of ``url`` under every rule of the JWKS fetch (https, public peers
+    unless allowed, no redirects, total deadline with name resolution, ``cap`` bytes, default
+    ``JWKS_MAX_BYTES``), for JWKS and OIDC discovery alike. Raises ``InvalidJwksUrl`` or
+    ``JwksUnavailable``."""
     deadline = time.monotonic() + float(trusted_auth_settings.JWKS_TOTAL_TIMEOUT_SECONDS)
     validate_jwks_url(url, what=what, deadline=deadline)
     return _run_by(

@@ -17,9 +17,7 @@ from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 
 def get_profile(profile_id: Any, *, for_update: bool = False) -> TrustedAuthTokenProfile:
     """The profile with this public id, its PEM keys prefetched. Raises ``ProfileNotFound``.
-
-    ``for_update`` locks the row (inside a transaction) before its keys are read.
-    """
+    ``for_update`` locks the row (inside a transaction) before its keys are read."""
     if not isinstance(profile_id, str) or not profile_id:
         raise BadRequest("profile_id is required")
     if "\x00" in profile_id:  # no id holds one, and PostgreSQL refuses to compare it
@@ -55,8 +53,7 @@ _attest_copies: ProcessCache[str, TrustedAuthTokenProfile] = ProcessCache(
 def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
     """``get_profile(profile_id)`` as attest reads it: this process's copy while the
     ``profiles`` generation is unchanged and the copy is younger than ``PROFILE_CACHE_SECONDS``
-    (``0``: no copy). Every save or delete of a profile or PEM key bumps the generation, so the
-    next attest of every worker sees it. The copy is shared by threads: never modify it."""
+    (``0``: no copy). The copy is shared by threads: never modify it."""
     lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS
     if not lifetime or not isinstance(profile_id, str) or not profile_id:
         return get_profile(profile_id)
@@ -70,9 +67,8 @@ def list_profiles() -> list[TrustedAuthTokenProfile]:
 
 def profiles_for_token(token: Any) -> list[TrustedAuthTokenProfile]:
     """The profiles a token names by its unverified ``iss`` (narrowed by ``aud`` when several
-    share the issuer): how OAuth's token endpoint picks a profile when no ``profile_id`` is
-    given. The claims are read, not trusted: the attest then verifies the token against the
-    one profile found. An unreadable token names none (``[]``)."""
+    share it), for OAuth's token endpoint without ``profile_id``: read, not trusted (the attest
+    verifies the token against the one found). An unreadable token names none."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except (jwt.PyJWTError, TypeError, ValueError):

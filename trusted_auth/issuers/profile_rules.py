@@ -4,7 +4,7 @@ Each refusal is an ``InvalidProfile`` (or ``InvalidJwksUrl``) whose ``field`` na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,16 +78,21 @@ def clean_attribute_mapping(mapping: Any) -> dict[str, str]:
     return {key: claim.strip() for key, claim in mapping.items()}
 
 
-def clean_untrusted_claims(untrusted: Any) -> list[str]:
-    """The untrusted claim paths without duplicates, or ``InvalidProfile`` on
-    ``untrusted_claims``."""
-    if isinstance(untrusted, tuple):
-        untrusted = list(untrusted)
+def _clean_list(value: Any, validate: Callable[[Any], None], field: str) -> list[str]:
+    """``value`` (a tuple is read as a list) as the model's ``validate`` accepts it, without
+    duplicates, or ``InvalidProfile`` on ``field``."""
+    if isinstance(value, tuple):
+        value = list(value)
     try:
-        validate_untrusted_claims(untrusted)
+        validate(value)
     except ValidationError as e:
-        raise InvalidProfile(" ".join(e.messages), field="untrusted_claims") from e
-    return list(dict.fromkeys(untrusted))
+        raise InvalidProfile(" ".join(e.messages), field=field) from e
+    return list(dict.fromkeys(value))
+
+
+def clean_untrusted_claims(untrusted: Any) -> list[str]:
+    """The untrusted claim paths without duplicates, or ``InvalidProfile``."""
+    return _clean_list(untrusted, validate_untrusted_claims, "untrusted_claims")
 
 
 def _covers(entry: str, path: str) -> bool:
@@ -127,14 +132,8 @@ def check_claims_trusted(mapping: dict[str, str], untrusted: list[str]) -> None:
 
 
 def clean_algorithms(algorithms: Any) -> list[str]:
-    """The allowed algorithms without duplicates, or ``InvalidProfile`` on ``algorithms``."""
-    if isinstance(algorithms, tuple):
-        algorithms = list(algorithms)
-    try:
-        validate_algorithms(algorithms)
-    except ValidationError as e:
-        raise InvalidProfile(" ".join(e.messages), field="algorithms") from e
-    return list(dict.fromkeys(algorithms))
+    """The allowed algorithms without duplicates, or ``InvalidProfile``."""
+    return _clean_list(algorithms, validate_algorithms, "algorithms")
 
 
 def check_jwks_url(url: Any) -> None:

@@ -14,9 +14,6 @@ from django.db import transaction
 
 from trusted_auth.errors import InvalidProfile, TrustedAuthError
 from trusted_auth.internal.pem import (
-    MAX_PEM_CHARACTERS,
-    MIN_RSA_KEY_BITS,
-    SUPPORTED_KEY_TYPES,
     check_keys_fit,
     check_pem_keys,
     describe_public_key,
@@ -26,7 +23,7 @@ from trusted_auth.internal.pem import (
     spki_pem,
     validate_public_key_pem,
 )
-from trusted_auth.issuers.dry_run import TokenDryRun, dry_run_token
+from trusted_auth.issuers.dry_run import dry_run_token
 from trusted_auth.issuers.profile_json import pem_key_as_dict, profile_as_dict
 from trusted_auth.issuers.profile_lookup import get_profile, list_profiles
 from trusted_auth.issuers.profile_rules import (
@@ -44,12 +41,6 @@ from trusted_auth.models import ProfilePublicKey, TrustedAuthTokenProfile
 from trusted_auth.models.profiles import MAX_PEM_KEYS
 
 __all__ = [
-    "MAX_PEM_CHARACTERS",
-    "MIN_RSA_KEY_BITS",
-    "SUPPORTED_KEY_TYPES",
-    "UPDATABLE_FIELDS",
-    "KeyChanges",
-    "TokenDryRun",
     "add_pem_key",
     "check_pem_keys",
     "clean_algorithms",
@@ -66,7 +57,6 @@ __all__ = [
     "pem_key_as_dict",
     "preview_jwks",
     "profile_as_dict",
-    "public_key_fingerprint",
     "remove_pem_key",
     "untrusted_mappings",
     "save_profile",
@@ -77,26 +67,6 @@ __all__ = [
     "validate_public_key_pem",
 ]
 
-UPDATABLE_FIELDS = frozenset(
-    {
-        "name",
-        "issuer",
-        "audience",
-        "attribute_mapping",
-        "jwks_url",
-        "pem_keys",
-        "can_jit_provision",
-        "can_jit_create_organizations",
-        "algorithms",
-        "leeway_seconds",
-        "max_token_lifetime_seconds",
-        "replay_policy",
-        "link_policy",
-        "require_verified_email",
-        "untrusted_claims",
-        "grantable_roles",
-    }
-)
 _PLAIN_FIELDS = (
     "name",
     "issuer",
@@ -109,6 +79,9 @@ _PLAIN_FIELDS = (
     "link_policy",
     "require_verified_email",
     "grantable_roles",
+)
+UPDATABLE_FIELDS = frozenset(
+    {*_PLAIN_FIELDS, "attribute_mapping", "jwks_url", "pem_keys", "algorithms", "untrusted_claims"}
 )
 
 
@@ -226,7 +199,7 @@ def create_profile(
         untrusted_claims=_listed(untrusted_claims) if untrusted_claims is not None else [],
     )
     optional = {
-        "algorithms": algorithms,
+        "algorithms": list(algorithms) if isinstance(algorithms, Sequence) else algorithms,
         "leeway_seconds": leeway_seconds,
         "max_token_lifetime_seconds": max_token_lifetime_seconds,
         "replay_policy": replay_policy,
@@ -236,11 +209,7 @@ def create_profile(
     }
     for attribute, value in optional.items():
         if value is not None:
-            setattr(
-                profile,
-                attribute,
-                list(value) if attribute == "algorithms" and isinstance(value, Sequence) else value,
-            )
+            setattr(profile, attribute, value)
     save_profile(
         profile, list(pem_keys) if key_type == TrustedAuthTokenProfile.KeyType.PEM else None
     )

@@ -34,11 +34,11 @@ MAX_EXTERNAL_ID_LENGTH = 256
 _REJECTED_HEADER_PARAMS = ("crit", "cty", "enc", "zip", "b64")
 # Unicode category Cc is exactly C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F).
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
-# The names of the steps ``verify_external_token`` records in a ``Trace``, in order.
 # Registered time claims must be JSON numbers between the epoch and the end of year 9999: checked
 # on the raw payload before PyJWT or we do any arithmetic, so 10**400 is a clear 400, not a 500.
 MAX_TIMESTAMP = 253402300799
 _TIME_CLAIMS = ("exp", "iat", "nbf")
+# The names of the steps ``verify_external_token`` records in a ``Trace``, in order.
 PIPELINE_STEPS = (
     "size",
     "header",
@@ -216,12 +216,11 @@ def _is_timestamp(value: Any) -> bool:
 
 def _check_time_claims(stated: dict[str, Any]) -> None:
     """Refuse registered time claims that are numbers out of bounds (10**400, 1e30, NaN), before
-    the signature check does any arithmetic with them (PyJWT parses the payload once more)."""
-    # Not a JSON object ({}): the signature check that follows refuses it in its own words.
+    the signature check does any arithmetic with them (PyJWT parses the payload once more).
+    Other types, and claims that are no JSON object, are refused by the checks that follow."""
     for name in _TIME_CLAIMS:
         value = stated.get(name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        # Other types are refused by the checks that follow (PyJWT, then _check_claims).
         if number and not _is_timestamp(value):
             raise TokenRejected(
                 f"{name} must be a JSON number of seconds since the epoch, at most {MAX_TIMESTAMP}",
@@ -240,23 +239,15 @@ def claim_at_path(claims: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _has_control_characters(value: str) -> bool:
-    return _CONTROL_CHARACTERS.search(value) is not None
-
-
 def _bounded_string(value: Any, name: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise claims_rejected(f"mapped {name} must be a non-empty string")
     if len(value) > limit:
         raise claims_rejected(f"mapped {name} is longer than {limit} characters")
     # Ids are stored and compared: a NUL is refused by PostgreSQL, a newline forges log lines.
-    if _has_control_characters(value):
+    if _CONTROL_CHARACTERS.search(value):
         raise claims_rejected(f"mapped {name} must not contain control characters")
     return value
-
-
-def _plain_text(value: str) -> str:
-    return _CONTROL_CHARACTERS.sub("", value)
 
 
 def _email(value: Any) -> str:
@@ -271,10 +262,10 @@ def _email(value: Any) -> str:
 
 def _name(value: Any) -> dict[str, str]:
     if isinstance(value, str) and value.strip():
-        return {"first_name": _plain_text(value).strip()[:150]}
+        return {"first_name": _CONTROL_CHARACTERS.sub("", value).strip()[:150]}
     if isinstance(value, dict):
         return {
-            k: _plain_text(v)[:150]
+            k: _CONTROL_CHARACTERS.sub("", v)[:150]
             for k, v in value.items()
             if k in ("first_name", "middle_name", "last_name") and isinstance(v, str)
         }
@@ -340,7 +331,7 @@ def map_attributes(profile: TrustedAuthTokenProfile, claims: dict[str, Any]) -> 
         if roles is None:
             roles = []
         if not isinstance(roles, list) or not all(
-            isinstance(r, str) and r and not _has_control_characters(r) for r in roles
+            isinstance(r, str) and r and not _CONTROL_CHARACTERS.search(r) for r in roles
         ):
             raise claims_rejected("mapped role_ids must be a list of strings")
         attributes["role_ids"] = roles
@@ -376,9 +367,8 @@ def consumed_token_row(
     profile: TrustedAuthTokenProfile, token: str, claims: dict[str, Any]
 ) -> ConsumedToken | None:
     """The row that records a verified token as attested (single-use profiles; else None), for
-    the attest's transaction. Its unique ``replay_key`` fails a second attest on any worker; a
-    concurrent one waits for this transaction and succeeds only if it rolls back.
-    """
+    the attest's transaction: its unique ``replay_key`` fails a second attest on any worker (a
+    concurrent one waits, and succeeds only if this transaction rolls back)."""
     if profile.replay_policy != TrustedAuthTokenProfile.ReplayPolicy.SINGLE_USE:
         return None
     return ConsumedToken(
@@ -404,9 +394,8 @@ def verify_external_token(
     dry_run: bool = False,
 ) -> VerifiedToken:
     """Run every verification check on ``token``; raise ``TrustedAuthError`` at the first
-    failure. It writes nothing: the attest writes ``consumed_token_row`` in its transaction, and
-    ``dry_run=True`` only looks the token up.
-    """
+    failure. Writes nothing: the attest writes ``consumed_token_row`` in its transaction, and
+    ``dry_run=True`` only looks the token up."""
     trace = trace if trace is not None else Trace()
     step = "size"
     try:

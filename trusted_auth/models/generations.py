@@ -5,10 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Generation(models.Model):
-    """A counter per kind of security-relevant state (``profiles``, ``secrets``,
-    ``signing_keys``), bumped in the same transaction as any change to it. Workers compare it once
-    per request with their process-local copies, so a change made anywhere is seen on every
-    worker's next request."""
+    """A counter per kind of security-relevant state, bumped in the same transaction as any
+    change to it (``internal/generations.py``)."""
 
     name = models.CharField(_("name"), max_length=32, primary_key=True)
     value = models.BigIntegerField(_("value"), default=0)

@@ -10,10 +10,7 @@ from trusted_auth.models.profiles import TrustedAuthTokenProfile
 
 class IdentityLink(models.Model):
     """An issuer vouched for this user or member: the only way a token reaches an account.
-
-    Keyed by (issuer, external id) when the profile maps one, else (issuer, email); made by an
-    attest or an operator, and always audited.
-    """
+    Keyed by (issuer, external id) when the profile maps one, else (issuer, email); audited."""
 
     class Kind(models.TextChoices):
         EXTERNAL_ID = "external_id", _("external id")

@@ -1,8 +1,7 @@
 """The RBAC policy: the project's (one row) and each organization's (its extra roles).
 
 Both hold Stytch's policy shape as JSON, validated whole by ``trusted_auth.rbac.policy`` before
-any write: a policy is read and replaced as one document, never edited piecemeal behind the
-validator's back.
+any write: a policy is replaced as one document, never edited piecemeal.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
-"""The token endpoint's grants: form parameters in, the one attest flow (or authenticate) run,
-an RFC 6749 §5.1 answer out.
+"""The token endpoint's grants: form parameters in, an RFC 6749 §5.1 answer out.
 
-Token exchange (RFC 8693) and JWT bearer (RFC 7523) build an ``AttestRequest`` and call
-``attest`` or, with ``organization_id``, ``b2b_attest``: verification, replay, link policy, JIT,
-roles, one transaction and one audit event are the flow's, so a token consumed here is replayed
-on ``/v1/sessions/attest`` and the other way round. ``refresh_token`` is the session token and
-runs ``authenticate_session``, the function behind ``/v1/sessions/authenticate``.
+Token exchange (RFC 8693) and JWT bearer (RFC 7523) run the one attest flow (``attest``, or
+``b2b_attest`` with ``organization_id``), so a token consumed here is replayed on
+``/v1/sessions/attest`` and the other way round. ``refresh_token`` is the session token, run
+through ``authenticate_session``.
 """
 
 from __future__ import annotations
@@ -66,11 +64,6 @@ def token_response(grant: GrantRequest) -> dict[str, Any]:
         errors.UNSUPPORTED_GRANT_TYPE,
         f"grant_type must be one of {TOKEN_EXCHANGE}, {JWT_BEARER} or {REFRESH_TOKEN}",
     )
-
-
-def attest_profile_id(grant: GrantRequest) -> str | None:
-    """The ``profile_id`` the grant asks for, if it names one (for the per-profile limit)."""
-    return grant.get("profile_id")
 
 
 def _attest_grant(grant: GrantRequest, grant_type: str) -> dict[str, Any]:

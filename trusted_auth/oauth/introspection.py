@@ -1,9 +1,8 @@
 """Token introspection (RFC 7662) and revocation (RFC 7009) of our session tokens and JWTs.
 
 Liveness is ``sessions.find_live_session``'s one rule. Introspection answers ``{"active":
-false}`` alike for revoked, expired, idle, foreign and malformed tokens, so the answer tells a
-caller nothing about why; revocation answers the same for a token it knows and one it does not.
-A database that is down is a 503 (``ServiceUnavailable``), never ``active: false``.
+false}`` alike for every dead or unknown token, and revocation the same for a token it knows and
+one it does not, so neither says why. A database that is down is a 503, never ``active: false``.
 """
 
 from __future__ import annotations
@@ -31,12 +30,9 @@ def _looks_like_jwt(token: str) -> bool:
 
 
 def introspect(token: str) -> dict[str, Any]:
-    """The RFC 7662 answer for a session token or a session JWT: its session's subject, times,
-    roles and organization while the token is active, else ``{"active": false}``.
-
-    A session JWT is active until its own ``exp`` while its session lives; a session token
-    while its session lives. An active answer counts as a use of the session (idle timeout).
-    """
+    """The RFC 7662 answer for a session token or JWT: its session's subject, times, roles and
+    organization while it is active (a JWT also until its ``exp``), else ``{"active": false}``.
+    An active answer counts as a use of the session (idle timeout)."""
     try:
         if _looks_like_jwt(token):
             claims = verify_session_jwt(token)

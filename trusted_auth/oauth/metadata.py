@@ -1,11 +1,9 @@
 """Authorization server metadata (RFC 8414, OpenID Connect Discovery 1.0): what is true of this
 deployment, built from ``ISSUER`` and ``PROJECT_ID``.
 
-The app is mounted at ``ISSUER``'s path, so every endpoint is ``ISSUER`` + its route. OpenID
-Connect appends ``/.well-known/openid-configuration`` to the issuer (served by
-``trusted_auth.urls``); RFC 8414 §3 inserts ``/.well-known/oauth-authorization-server`` between
-the host and the issuer's path, which only the host's root URLconf can serve when ``ISSUER`` has
-a path (``trusted_auth.urls.well_known_urlpatterns``).
+The app is mounted at ``ISSUER``'s path, so every endpoint is ``ISSUER`` + its route. RFC 8414
+§3's ``/.well-known/oauth-authorization-server`` goes before the issuer's path: only the host's
+root URLconf can serve it (``trusted_auth.urls.well_known_urlpatterns``).
 """
 
 from __future__ import annotations
@@ -36,12 +34,9 @@ def issuer_path() -> str:
 
 
 def authorization_server_metadata() -> dict[str, Any]:
-    """The metadata document, the same at both well-known locations.
-
-    Only what holds: no authorization endpoint (no browser redirect flow), so no response types
-    and no ``id_token_signing_alg_values_supported``: we issue no ID tokens. The access token is
-    our RS256 session JWT, verifiable with the keys at ``jwks_uri``. No scopes.
-    """
+    """The metadata document, the same at both well-known locations. Only what holds: no
+    authorization endpoint (so no response types), no ID tokens, no scopes; the access token is
+    our RS256 session JWT, verifiable with the keys at ``jwks_uri``."""
     base = issuer()
     client_auth = ["client_secret_basic"]
     return {

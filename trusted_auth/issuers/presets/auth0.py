@@ -20,11 +20,6 @@ from trusted_auth.issuers.presets.base import host, param, register
         "the application's Client ID (ID tokens) or the API Identifier (access tokens)",
         "3Kq9bVx7mYc2LpA0zR5tUe8wHs1DfGjN",
     ),
-    docs=(
-        "https://auth0.com/docs/secure/tokens/id-tokens/id-token-structure",
-        "https://auth0.com/docs/secure/tokens/json-web-tokens/json-web-key-sets",
-        "https://auth0.com/docs/get-started/applications/signing-algorithms",
-    ),
     notes="Access tokens carry no email unless an Action adds one; ID tokens do.",
 )
 def auth0(params: dict[str, str]) -> dict[str, Any]:
@@ -51,11 +46,6 @@ def auth0(params: dict[str, str]) -> dict[str, Any]:
         "jwks_url": f"https://{domain}/.well-known/jwks.json",
         "algorithms": ["RS256", "PS256"],
         "max_token_lifetime_seconds": 36000,
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "sid",
-            "external_user_id": "sub",
-            "name": "name",
-        },
+        "attribute_mapping": {"token_id": "sid"},
         "untrusted_claims": ["user_metadata"],
     }

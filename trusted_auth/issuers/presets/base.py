@@ -74,6 +74,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {}
+# A builder's attribute_mapping names only the claims that differ from these.
+STANDARD_MAPPING = {"email": "email", "token_id": "jti", "external_user_id": "sub", "name": "name"}
 
 _HOST = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -85,13 +87,14 @@ def register(
     name: str,
     title: str,
     *parameters: Parameter,
-    docs: tuple[str, ...],
     notes: str = "",
     audience_from: str = "audience",
 ) -> Callable[[Builder], Builder]:
-    """Register the decorated builder as preset ``name``; its docstring cites the IdP's docs."""
+    """Register the decorated builder as preset ``name``; the URLs after ``Sources:`` in its
+    docstring are the preset's ``docs``."""
 
     def add(build: Builder) -> Builder:
+        docs = tuple(re.findall(r"https://\S+", (build.__doc__ or "").partition("Sources:")[2]))
         PRESETS[name] = Preset(name, title, parameters, build, docs, notes, audience_from)
         return build
 
@@ -181,7 +184,10 @@ def build_preset(name: str, params: Mapping[str, str]) -> dict[str, Any]:
             )
         if value:
             values[parameter.name] = value
-    return preset.build(values)
+    fields = preset.build(values)
+    mapping = {**STANDARD_MAPPING, **fields.pop("attribute_mapping", {})}
+    untrusted = fields.pop("untrusted_claims", [])
+    return {**fields, "attribute_mapping": mapping, "untrusted_claims": untrusted}
 
 
 def list_presets() -> list[dict[str, Any]]:

@@ -20,11 +20,6 @@ from trusted_auth.issuers.presets.base import host, param, register
         "the aud your JWT template sets (Clerk session tokens carry none)",
         "https://api.example.com",
     ),
-    docs=(
-        "https://clerk.com/docs/guides/sessions/session-tokens",
-        "https://clerk.com/docs/guides/sessions/jwt-templates",
-        "https://clerk.com/docs/guides/sessions/manual-jwt-verification",
-    ),
     notes='Needs a JWT template with {"aud": "<audience>", "email": '
     '"{{user.primary_email_address}}", "email_verified": "{{user.email_verified}}", '
     '"name": "{{user.full_name}}"}: the default session token has neither aud nor email.',
@@ -52,11 +47,6 @@ def clerk(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": f"https://{frontend_api}/.well-known/jwks.json",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "sid",
-            "external_user_id": "sub",
-            "name": "name",
-        },
+        "attribute_mapping": {"token_id": "sid"},
         "untrusted_claims": ["unsafe_metadata"],
     }

@@ -17,10 +17,6 @@ COGNITO_POOL = re.compile(r"^(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)_[A-Za-z0-9]+$")
     param("region", "the AWS region of the user pool", "eu-west-1"),
     param("user_pool_id", "the user pool id, <region>_<id>", "eu-west-1_AbCdEf123"),
     param("client_id", "the app client id: the aud of the pool's ID tokens", "1example23456789"),
-    docs=(
-        "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html",
-        "https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html",
-    ),
     notes="Use ID tokens: Cognito access tokens carry client_id instead of aud, and no email.",
     audience_from="client_id",
 )
@@ -67,11 +63,5 @@ def cognito(params: dict[str, str]) -> dict[str, Any]:
         "audience": slug(params, "client_id"),
         "jwks_url": f"{issuer}/.well-known/jwks.json",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
         "untrusted_claims": ["custom:*"],
     }

@@ -18,11 +18,6 @@ ENTRA_ALIASES = ("common", "organizations", "consumers")
         "the application (client) id: the aud of its ID tokens",
         "6731de76-14a6-49ae-97bc-6eba6914391e",
     ),
-    docs=(
-        "https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference",
-        "https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference",
-        "https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims",
-    ),
     notes="Add the optional 'email' claim to the app's ID token; Entra ID has no email_verified.",
     audience_from="client_id",
 )
@@ -58,11 +53,5 @@ def entra_id(params: dict[str, str]) -> dict[str, Any]:
         "audience": client_id,
         "jwks_url": f"https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "uti",
-            "external_user_id": "oid",
-            "name": "name",
-        },
-        "untrusted_claims": [],
+        "attribute_mapping": {"token_id": "uti", "external_user_id": "oid"},
     }

@@ -12,9 +12,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
     "firebase",
     "Firebase Authentication (Google Identity Platform)",
     param("project_id", "the Firebase project id", "my-project-1234"),
-    docs=(
-        "https://firebase.google.com/docs/auth/admin/verify-id-tokens#verify_id_tokens_using_a_third-party_jwt_library",
-    ),
     audience_from="project_id",
 )
 def firebase(params: dict[str, str]) -> dict[str, Any]:
@@ -43,11 +40,5 @@ def firebase(params: dict[str, str]) -> dict[str, Any]:
         "jwks_url": "https://www.googleapis.com/service_accounts/v1/jwk/"
         "securetoken@system.gserviceaccount.com",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "sub",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
+        "attribute_mapping": {"token_id": "sub"},
     }

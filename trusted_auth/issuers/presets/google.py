@@ -16,10 +16,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
         "the OAuth client id: the aud of its ID tokens",
         "1234567890-abc123.apps.googleusercontent.com",
     ),
-    docs=(
-        "https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken",
-        "https://developers.google.com/identity/gsi/web/reference/js-reference#credential",
-    ),
     notes="Google may also write iss as accounts.google.com (no scheme); this preset trusts "
     "https://accounts.google.com, the issuer of Google's discovery document.",
     audience_from="client_id",
@@ -47,11 +43,4 @@ def google(params: dict[str, str]) -> dict[str, Any]:
         "audience": client_id,
         "jwks_url": "https://www.googleapis.com/oauth2/v3/certs",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }

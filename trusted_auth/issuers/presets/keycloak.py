@@ -18,10 +18,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
     ),
     param("realm", "the realm name", "acme"),
     param("audience", "the client id (the aud of its ID tokens)", "my-app"),
-    docs=(
-        "https://www.keycloak.org/docs/latest/server_admin/#_oidc",
-        "https://www.keycloak.org/securing-apps/oidc-layers",
-    ),
 )
 def keycloak(params: dict[str, str]) -> dict[str, Any]:
     """A Keycloak realm's ID tokens: ``iss`` ``<base_url>/realms/<realm>``, keys at
@@ -51,11 +47,4 @@ def keycloak(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": f"{issuer}/protocol/openid-connect/certs",
         "algorithms": ["RS256", "PS256", "ES256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }

@@ -23,11 +23,6 @@ from trusted_auth.issuers.presets.base import host, param, register, slug
         "the Client ID (ID tokens) or the authorization server's audience (api://default)",
         "0oa1example2345678",
     ),
-    docs=(
-        "https://developer.okta.com/docs/reference/api/oidc/#id-token",
-        "https://developer.okta.com/docs/concepts/auth-servers/",
-        "https://developer.okta.com/docs/guides/validate-id-tokens/main/",
-    ),
     notes="Access tokens carry no email claim by default; ID tokens with the email scope do.",
 )
 def okta(params: dict[str, str]) -> dict[str, Any]:
@@ -58,11 +53,4 @@ def okta(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": jwks_url,
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }

@@ -21,11 +21,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
         required=False,
         default="authenticated",
     ),
-    docs=(
-        "https://supabase.com/docs/guides/auth/jwt-fields",
-        "https://supabase.com/docs/guides/auth/signing-keys",
-        "https://supabase.com/docs/guides/auth/jwts",
-    ),
     notes="Needs asymmetric JWT signing keys (ES256 or RS256); the legacy HS256 secret is "
     "symmetric and cannot be trusted through a JWKS.",
 )
@@ -61,11 +56,6 @@ def supabase(params: dict[str, str]) -> dict[str, Any]:
         "audience": params["audience"],
         "jwks_url": f"{issuer}/.well-known/jwks.json",
         "algorithms": ["ES256", "RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "session_id",
-            "external_user_id": "sub",
-            "name": "user_metadata.full_name",
-        },
+        "attribute_mapping": {"token_id": "session_id", "name": "user_metadata.full_name"},
         "untrusted_claims": ["user_metadata"],
     }

@@ -18,10 +18,6 @@ from trusted_auth.issuers.presets.base import InvalidPresetParameters, param, re
         "client_01HXYZEXAMPLE",
         required=False,
     ),
-    docs=(
-        "https://workos.com/docs/reference/authkit/session-tokens",
-        "https://workos.com/docs/authkit/jwt-templates",
-    ),
     notes='Access tokens carry no email: add {"email": "{{user.email}}"} with a JWT template.',
     audience_from="audience",
 )
@@ -50,11 +46,4 @@ def workos(params: dict[str, str]) -> dict[str, Any]:
         "audience": params.get("audience") or client_id,
         "jwks_url": f"https://api.workos.com/sso/jwks/{client_id}",
         "algorithms": ["RS256"],
-        "attribute_mapping": {
-            "email": "email",
-            "token_id": "jti",
-            "external_user_id": "sub",
-            "name": "name",
-        },
-        "untrusted_claims": [],
     }
