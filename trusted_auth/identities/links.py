@@ -207,9 +207,9 @@ class UserAccounts(Accounts):
 
     def linked(self, key: LinkKey) -> UserIdentity | None:
         """``linked_identity_query(key).first()``, read with two plain SELECTs (the identity
-        through its link, then its Django user): a returning user's attest reads it, and the
-        ORM would compile the join again each time. ``tests/test_linking.py`` holds the two
-        equal. (issuer, kind, subject) is unique among the links of users."""
+        through its link, then its Django user) where the ORM would compile its join again on
+        every attest (bench/README.md, issue 27). ``tests/test_linking.py`` holds the two equal.
+        (issuer, kind, subject) is unique among the links of users."""
         identity = row(
             UserIdentity,
             "SELECT i.* FROM trusted_auth_useridentity i"

@@ -207,8 +207,8 @@ def session_with_owner_query() -> QuerySet[Session]:
 
 def session_with_owner(**lookup: str) -> Session | None:
     """``session_with_owner_query().filter(**lookup).first()`` (``lookup``: a ``token_digest``
-    or a ``session_id``), read with one plain SELECT per row: the ORM compiles that five-table
-    join again on every call, the slowest part of an authenticate.
+    or a ``session_id``), read with one plain SELECT per row where the ORM would compile its
+    join again on every authenticate (bench/README.md, issue 27).
     ``tests/test_session_lookup.py`` holds the two equal."""
     ((column, value),) = lookup.items()
     session = row_by(Session, value, column)
