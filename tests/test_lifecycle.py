@@ -795,12 +795,12 @@ def test_clear_expired_command_refuses_a_bad_batch_size(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_authenticate_of_a_session_in_use_reads_two_rows_and_writes_none(
+def test_one_authenticate_of_a_session_in_use_reads_its_rows_and_writes_none(
     api, pem_profile, token_factory
 ):
-    """With the worker's caches warm (API secret, signing key): the generation counters and the
-    session row, no transaction and no write; ``last_accessed_at`` was written moments ago.
-    A regression shows here first."""
+    """With the worker's caches warm (API secret, signing key): the generation counters, then
+    the session, its user and its identity (``sessions.session_with_owner``), no transaction
+    and no write; ``last_accessed_at`` was written moments ago. A regression shows here first."""
     body = start(api, pem_profile, token_factory)
     call = {"session_token": body["session_token"]}
     assert api.post(AUTHENTICATE, call, format="json").status_code == 200  # warms the caches
@@ -808,9 +808,11 @@ def test_one_authenticate_of_a_session_in_use_reads_two_rows_and_writes_none(
         response = api.post(AUTHENTICATE, call, format="json")
     assert response.status_code == 200, response.json()
     statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == 2, "\n".join(statements)
+    assert len(statements) == 4, "\n".join(statements)
     assert "trusted_auth_generation" in statements[0]  # the counters
-    assert statements[1].startswith("SELECT") and "trusted_auth_session" in statements[1]
+    tables = ["trusted_auth_session", "auth_user", "trusted_auth_useridentity"]
+    for statement, table in zip(statements[1:], tables, strict=True):
+        assert statement.startswith("SELECT") and table in statement
 
 
 @pytest.mark.django_db(transaction=True)
@@ -828,8 +830,8 @@ def test_authenticate_touches_last_accessed_at_once_per_touch_interval(
         response = api.post(AUTHENTICATE, call, format="json")
     assert response.status_code == 200, response.json()
     statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == 3, "\n".join(statements)
-    assert statements[2].startswith("UPDATE") and "trusted_auth_session" in statements[2]
+    assert len(statements) == 5, "\n".join(statements)  # the counters, three rows, the write
+    assert statements[4].startswith("UPDATE") and "trusted_auth_session" in statements[4]
     row = Session.objects.get()
     assert row.last_accessed_at > earlier + timedelta(seconds=60)
     assert response.json()["session"]["last_accessed_at"] == rfc3339(row.last_accessed_at)

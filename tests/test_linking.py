@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from trusted_auth.adapter import DefaultTrustedAuthAdapter
 from trusted_auth.errors import TrustedAuthError
+from trusted_auth.identities.links import LinkKey, UserAccounts, linked_identity_query
 from trusted_auth.identities.organizations import create_member, create_organization
 from trusted_auth.models import AuditEvent, IdentityLink, Member, Session, UserIdentity
 from trusted_auth.models.identities import ProvisionedBy
@@ -27,6 +28,7 @@ from .issuers import DROP, SigningPair
 from .test_attest_rejections import assert_rejected, post_attest
 from .test_b2b import B2B_MAPPING, post_b2b
 from .test_cli import run_failing
+from .test_session_lookup import values
 
 EMAIL = "ada@example.com"
 SUB_MAPPING = {"email": "email", "token_id": "jti", "external_user_id": "sub"}
@@ -655,3 +657,29 @@ def test_an_operator_links_and_unlinks_in_the_admin_and_it_is_audited(admin_clie
     assert response.status_code == 302, response.content.decode()[:3000]
     assert not IdentityLink.objects.exists()
     assert AuditEvent.objects.filter(action="identity_unlink").count() == 1
+
+
+# --- the returning user's lookup ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_link_lookup_reads_what_its_orm_query_reads(django_assert_num_queries):
+    user = get_user_model().objects.create_user(username="ada", email=EMAIL, is_staff=True)
+    identity = UserIdentity.objects.create(django_user=user, email=EMAIL, name={"first_name": "A"})
+    IdentityLink.objects.create(
+        issuer=OTHER_ISSUER, kind=IdentityLink.Kind.EMAIL, subject=EMAIL, identity=identity
+    )
+    key = LinkKey(OTHER_ISSUER, IdentityLink.Kind.EMAIL, EMAIL)
+    expected = linked_identity_query(key).get()
+    with django_assert_num_queries(2):
+        found = UserAccounts().linked(key)
+    assert found is not None
+    with django_assert_num_queries(0):
+        rows = [found, found.django_user]
+    assert [values(row) for row in rows] == [values(expected), values(expected.django_user)]
+    for other in (
+        LinkKey(OTHER_ISSUER, IdentityLink.Kind.EXTERNAL_ID, EMAIL),
+        LinkKey("x", "email", EMAIL),
+    ):
+        assert UserAccounts().linked(other) is None
+        assert not linked_identity_query(other).exists()

@@ -296,7 +296,8 @@ def test_workers_killed_mid_burst_lose_no_token_and_no_audit_event(
 @pytest.mark.django_db(transaction=True)
 def test_one_attest_makes_few_sql_statements_with_one_commit(api, pem_profile, token_factory):
     """With the worker's caches warm (API secret, signing keys, profile): the generation
-    counters, then one transaction — the link lookup, then one INSERT each for the
+    counters, then one transaction — the link lookup (the identity, then its Django user),
+    then one INSERT each for the
     consumed-token row, the session and the audit event, the commit. A regression shows here
     first (SQLite also logs its ``BEGIN``)."""
     for _ in range(2):  # the first attests create the signing key and the JIT user
@@ -307,12 +308,13 @@ def test_one_attest_makes_few_sql_statements_with_one_commit(api, pem_profile, t
         )
     assert response.status_code == 200, response.json()
     statements = [q["sql"] for q in queries.captured_queries if q["sql"] != "BEGIN"]
-    assert len(statements) == 6, "\n".join(statements)
+    assert len(statements) == 7, "\n".join(statements)
     assert "trusted_auth_generation" in statements[0]
     assert "trusted_auth_identitylink" in statements[1]
+    assert "auth_user" in statements[2]
     assert statements[-1] == "COMMIT"
     tables = ["trusted_auth_consumedtoken", "trusted_auth_session", "trusted_auth_auditevent"]
-    for write, table in zip(statements[2:-1], tables, strict=True):
+    for write, table in zip(statements[3:-1], tables, strict=True):
         assert write.startswith("INSERT") and table in write, write
 
 

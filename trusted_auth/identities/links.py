@@ -35,6 +35,7 @@ from trusted_auth.identities.emails import (
     validate_email_address,
 )
 from trusted_auth.identities.hints import LINK_COMMAND
+from trusted_auth.internal.rows import referenced, row
 from trusted_auth.models import (
     IdentityLink,
     Member,
@@ -192,19 +193,33 @@ class Accounts:
         return account
 
 
+def linked_identity_query(key: LinkKey):
+    """The identity ``key``'s link reaches (at most one), with its Django user."""
+    return UserIdentity.objects.select_related("django_user").filter(
+        links__issuer=key.issuer, links__kind=key.kind, links__subject=key.subject
+    )
+
+
 class UserAccounts(Accounts):
     """Consumer accounts: a Django user (``AUTH_USER_MODEL``) and its ``UserIdentity``."""
 
     kind = "user"
 
     def linked(self, key: LinkKey) -> UserIdentity | None:
-        # (issuer, kind, subject) is unique among the links of users: one identity at most.
-        try:
-            return UserIdentity.objects.select_related("django_user").get(
-                links__issuer=key.issuer, links__kind=key.kind, links__subject=key.subject
-            )
-        except UserIdentity.DoesNotExist:
-            return None
+        """``linked_identity_query(key).first()``, read with two plain SELECTs (the identity
+        through its link, then its Django user) where the ORM would compile its join again on
+        every attest (bench/README.md, issue 27). ``tests/test_linking.py`` holds the two equal.
+        (issuer, kind, subject) is unique among the links of users."""
+        identity = row(
+            UserIdentity,
+            "SELECT i.* FROM trusted_auth_useridentity i"
+            " JOIN trusted_auth_identitylink l ON l.identity_id = i.id"
+            " WHERE l.issuer = %s AND l.kind = %s AND l.subject = %s",
+            [key.issuer, key.kind, key.subject],
+        )
+        if identity is not None:
+            identity.django_user = referenced(get_user_model(), identity.django_user_id)
+        return identity
 
     def by_email(self, email: str) -> tuple[UserIdentity | None, Any | None]:
         return user_by_email(email)

@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -16,7 +17,14 @@ from trusted_auth import ids, signals
 from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.errors import BadRequest, SessionNotFound, TrustedAuthError
 from trusted_auth.identities.links import DELETED, member_is_out, user_is_out
-from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
+from trusted_auth.internal.rows import referenced, row_by
+from trusted_auth.models import (
+    Member,
+    Organization,
+    Session,
+    TrustedAuthTokenProfile,
+    UserIdentity,
+)
 from trusted_auth.sessions.session_jwt import session_id_from_jwt
 from trusted_auth.timeutil import rfc3339
 
@@ -185,6 +193,43 @@ def live_session_queryset(
     return (Session.objects.all() if queryset is None else queryset).filter(rule).exclude(owner_out)
 
 
+def session_with_owner_query() -> QuerySet[Session]:
+    """Sessions with what using one needs loaded: the user and its identity (the JWT subject),
+    or the member, its Django user and organization, and the session's organization.
+
+    ``for_update`` in ``find_live_session`` locks the session row only: PostgreSQL refuses
+    FOR UPDATE on the nullable side of these outer joins (user or member is always null).
+    """
+    return Session.objects.select_related(
+        "user__trusted_auth_identity", "member__django_user", "member__organization", "organization"
+    )
+
+
+def session_with_owner(**lookup: str) -> Session | None:
+    """``session_with_owner_query().filter(**lookup).first()`` (``lookup``: a ``token_digest``
+    or a ``session_id``), read with one plain SELECT per row where the ORM would compile its
+    join again on every authenticate (bench/README.md, issue 27).
+    ``tests/test_session_lookup.py`` holds the two equal."""
+    ((column, value),) = lookup.items()
+    session = row_by(Session, value, column)
+    if session is None:
+        return None
+    if session.member_id is None:
+        session.user = referenced(get_user_model(), session.user_id)
+        session.user.trusted_auth_identity = row_by(UserIdentity, session.user_id, "django_user_id")
+        return session
+    session.member = member = referenced(Member, session.member_id)
+    member.organization = referenced(Organization, member.organization_id)
+    if member.django_user_id is not None:
+        member.django_user = referenced(get_user_model(), member.django_user_id)
+    session.organization = (
+        member.organization
+        if session.organization_id == member.organization_id
+        else referenced(Organization, session.organization_id)
+    )
+    return session
+
+
 def find_live_session(
     *,
     session_token: Any = None,
@@ -210,18 +255,13 @@ def find_live_session(
         if not isinstance(session_id, str) or not session_id or "\x00" in session_id:
             raise SessionNotFound("session_id is not valid")
         lookup = {"session_id": session_id}
-    # user__trusted_auth_identity: the JWT subject (user_id) comes along, no second query.
-    queryset = Session.objects.select_related(
-        "user__trusted_auth_identity", "member__django_user", "member__organization", "organization"
-    )
     if for_update:
-        # Lock the session row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
-        # outer joins select_related makes (user or member is always null).
-        queryset = queryset.select_for_update(of=("self",))
-    try:
-        session = queryset.get(**lookup)  # token_digest and session_id are unique
-    except Session.DoesNotExist as e:
-        raise SessionNotFound("no live session for these credentials") from e
+        locked = session_with_owner_query().select_for_update(of=("self",))
+        session = locked.filter(**lookup).first()
+    else:
+        session = session_with_owner(**lookup)
+    if session is None:
+        raise SessionNotFound("no live session for these credentials")
     reason = why_not_live(session)
     if reason == "idle":
         raise SessionIdledOut(session)
