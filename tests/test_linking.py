@@ -14,6 +14,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -683,3 +684,24 @@ def test_the_link_lookup_reads_what_its_orm_query_reads(django_assert_num_querie
     ):
         assert UserAccounts().linked(other) is None
         assert not linked_identity_query(other).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_linked_user_deleted_between_the_reads_is_no_link():
+    """The identity and its Django user are two statements: a user deleted in between makes
+    the link reach nobody (None), never an exception that becomes a 500."""
+    user = get_user_model().objects.create_user(username="ada", email=EMAIL)
+    identity = UserIdentity.objects.create(django_user=user, email=EMAIL)
+    IdentityLink.objects.create(
+        issuer=OTHER_ISSUER, kind=IdentityLink.Kind.EMAIL, subject=EMAIL, identity=identity
+    )
+
+    def delete_the_user_after_the_identity_is_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("SELECT i.* FROM trusted_auth_useridentity"):
+            get_user_model().objects.filter(pk=user.pk).delete()
+        return result
+
+    with connection.execute_wrapper(delete_the_user_after_the_identity_is_read):
+        found = UserAccounts().linked(LinkKey(OTHER_ISSUER, IdentityLink.Kind.EMAIL, EMAIL))
+    assert found is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from trusted_auth.identities.organizations import create_organization
 from trusted_auth.models import Member, Session
@@ -94,3 +95,24 @@ def test_a_member_session(
 def test_an_unknown_session_is_none():
     assert session_with_owner(token_digest=token_digest("no such token")) is None
     assert session_with_owner(session_id="session-test-nope") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_owner_deleted_between_the_reads_is_session_not_found(api, pem_profile, token_factory):
+    """The reads are separate statements: an owner deleted after the session row was read is
+    an unknown session (404), never a 500."""
+    body = attest(api, "/v1/sessions/attest", pem_profile, token_factory())
+    user_id = Session.objects.get().user_id
+
+    def delete_the_user_after_the_session_is_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if 'FROM "trusted_auth_session"' in sql and sql.lstrip().startswith("SELECT *"):
+            get_user_model().objects.filter(pk=user_id).delete()
+        return result
+
+    with connection.execute_wrapper(delete_the_user_after_the_session_is_read):
+        response = api.post(
+            "/v1/sessions/authenticate", {"session_token": body["session_token"]}, format="json"
+        )
+    assert response.status_code == 404, response.content
+    assert response.json()["error_type"] == "session_not_found"

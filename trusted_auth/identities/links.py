@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
@@ -217,8 +218,12 @@ class UserAccounts(Accounts):
             " WHERE l.issuer = %s AND l.kind = %s AND l.subject = %s",
             [key.issuer, key.kind, key.subject],
         )
-        if identity is not None:
+        if identity is None:
+            return None
+        try:
             identity.django_user = referenced(get_user_model(), identity.django_user_id)
+        except ObjectDoesNotExist:
+            return None  # deleted since the first read: its link goes with it
         return identity
 
     def by_email(self, email: str) -> tuple[UserIdentity | None, Any | None]:

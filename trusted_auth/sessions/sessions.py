@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -209,11 +210,19 @@ def session_with_owner(**lookup: str) -> Session | None:
     """``session_with_owner_query().filter(**lookup).first()`` (``lookup``: a ``token_digest``
     or a ``session_id``), read with one plain SELECT per row where the ORM would compile its
     join again on every authenticate (bench/README.md, issue 27).
-    ``tests/test_session_lookup.py`` holds the two equal."""
+    ``tests/test_session_lookup.py`` holds the two equal. An owner deleted between the reads
+    (the cascade takes the session too) is an unknown session: None."""
     ((column, value),) = lookup.items()
     session = row_by(Session, value, column)
     if session is None:
         return None
+    try:
+        return _with_owner(session)
+    except ObjectDoesNotExist:
+        return None
+
+
+def _with_owner(session: Session) -> Session:
     if session.member_id is None:
         session.user = referenced(get_user_model(), session.user_id)
         session.user.trusted_auth_identity = row_by(UserIdentity, session.user_id, "django_user_id")
