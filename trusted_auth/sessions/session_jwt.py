@@ -38,14 +38,10 @@ def session_claim(
 def issue_session_jwt(
     session: Session, subject: str, key: SigningKey | None = None, *, reuse: bool = False
 ) -> str:
-    """Sign a session JWT for ``session``; it expires after 5 minutes or with the session.
-
-    ``key``: the signing key to use, read beforehand (attest reads it before its transaction
-    and signs after the commit); by default the current one.
-    ``reuse`` (authenticate): return the JWT this process signed for the session less than
-    ``SESSION_JWT_REUSE_SECONDS`` ago when every claim but ``iat``/``nbf``/``exp`` would be the
-    same, signed by the same key; the caller has checked the session is live.
-    """
+    """Sign a session JWT for ``session`` (by ``key``, default the current one); it expires
+    after 5 minutes or with the session. ``reuse`` (authenticate, on a session known live):
+    return the JWT signed here less than ``SESSION_JWT_REUSE_SECONDS`` ago for the same claims
+    but ``iat``/``nbf``/``exp`` and the same key."""
     key = key or current_signing_key()
     now = int(time.time())
     claims = dict(session.custom_claims)
@@ -98,21 +94,12 @@ REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
 
 
 def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, Any]:
-    """Verify one of our session JWTs: the one verifier, for ``authenticate`` and Bearer auth.
+    """Verify one of our session JWTs (RS256, our issuer and project, ``REQUIRED_CLAIMS``) with
+    the keyring key its ``kid`` names: a key retired anywhere is refused on the next request.
+    ``allow_expired`` leaves ``exp`` to the session. Raises ``SessionNotFound``.
 
-    ``jwt.decode`` checks it (RS256 only, our issuer, our project in ``aud``, the
-    ``REQUIRED_CLAIMS``) with the key its ``kid`` names in the process's keyring
-    (``signing_keys.keyring``): no query beyond the request's generation read, and a key retired
-    in any process is refused on the next request. ``allow_expired`` accepts a valid signature
-    past ``exp``: the session itself decides. Raises ``SessionNotFound`` when the token is not
-    ours or not valid.
-
-    A client sends the same JWT with each request until it expires, so this process remembers
-    each token it verified with the key object that verified it. Used again while the keyring
-    still holds that key object (a rotate or retire anywhere loads new ones), the token's
-    claims are read again (a fresh dict every time) and its ``exp`` checked again; ``nbf`` and
-    ``iat`` only ever pass later than they did.
-    """
+    A token verified before is not verified again while the keyring holds the same key object;
+    its claims are re-read and ``exp`` re-checked (``nbf`` and ``iat`` only pass later)."""
     try:
         now = time.time()
         tag = (trusted_auth_settings.ISSUER, trusted_auth_settings.PROJECT_ID)
@@ -145,9 +132,8 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
     return claims
 
 
-# token -> (kid, the key that verified it), tagged with (ISSUER, PROJECT_ID): the session JWTs
-# this process has verified, 4,096 at most (about 1 KB each). No age limit: every use checks
-# exp again.
+# token -> (kid, the key that verified it), tagged with (ISSUER, PROJECT_ID); no age limit:
+# every use checks exp again.
 _verified: ProcessCache[str, tuple[str, jwt.PyJWK]] = ProcessCache(4096)
 
 
@@ -157,11 +143,6 @@ def _payload(token: str) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise SessionNotFound("session_jwt payload is not an object")
     return claims
-
-
-def decode_session_jwt(token: Any, *, allow_expired: bool) -> dict[str, Any]:
-    """Former name of ``verify_session_jwt``, kept for callers of the 0.x API."""
-    return verify_session_jwt(token, allow_expired=allow_expired)
 
 
 def session_id_from_jwt(token: Any) -> str:
