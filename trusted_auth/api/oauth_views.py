@@ -66,9 +66,8 @@ def oauth_error_answer(exc: BaseException) -> tuple[OAuthError, dict[str, str]]:
         error = exc
     elif isinstance(exc, TrustedAuthError):
         error = errors.oauth_error(exc)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            headers["Retry-After"] = str(retry_after)
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         error = OAuthError(
             errors.INVALID_CLIENT,
