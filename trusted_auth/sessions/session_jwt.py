@@ -60,15 +60,15 @@ def issue_session_jwt(
             "slug": organization.slug,
         }
     fingerprint = ""
+    lifetime = int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS)
     if reuse:
         fingerprint = key.kid + json.dumps(claims, sort_keys=True, separators=(",", ":"))
-        recent = _recent_jwts.get(session.session_id, fingerprint, now=now, max_age=_reuse_window())
+        # Reused for at most half a session JWT's lifetime, whatever the setting says.
+        window = min(int(trusted_auth_settings.SESSION_JWT_REUSE_SECONDS), lifetime // 2)
+        recent = _recent_jwts.get(session.session_id, fingerprint, now=now, max_age=window)
         if recent is not None:
             return recent
-    expires = min(
-        now + int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS),
-        int(session.expires_at.timestamp()),
-    )
+    expires = min(now + lifetime, int(session.expires_at.timestamp()))
     claims.update({"iat": now, "nbf": now, "exp": expires})
     token = jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
     if reuse:
@@ -79,14 +79,6 @@ def issue_session_jwt(
 # session id -> the JWT authenticate last signed for it, tagged with the claims' fingerprint:
 # a hit costs a JSON dump instead of an RSA signature; 2,048 entries are a few MB at most.
 _recent_jwts: ProcessCache[str, str] = ProcessCache(2048)
-
-
-def _reuse_window() -> int:
-    """``SESSION_JWT_REUSE_SECONDS``, at most half a session JWT's lifetime."""
-    return min(
-        int(trusted_auth_settings.SESSION_JWT_REUSE_SECONDS),
-        int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS) // 2,
-    )
 
 
 # Every session JWT we accept carries these, whoever verifies it.
@@ -105,7 +97,8 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
         tag = (trusted_auth_settings.ISSUER, trusted_auth_settings.PROJECT_ID)
         remembered = _verified.get(token, tag, now=now, max_age=math.inf)
         if remembered is not None and keyring().verifiers.get(remembered[0]) is remembered[1]:
-            claims = _payload(token)
+            # The exact string jwt.decode accepted: its payload is the claims object it read.
+            claims = json.loads(base64url.decode(token.split(".", 2)[1]))
             if not allow_expired and int(claims["exp"]) <= now:
                 raise SessionNotFound("session_jwt is not valid: ExpiredSignatureError")
         else:
@@ -135,14 +128,6 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
 # token -> (kid, the key that verified it), tagged with (ISSUER, PROJECT_ID); no age limit:
 # every use checks exp again.
 _verified: ProcessCache[str, tuple[str, jwt.PyJWK]] = ProcessCache(4096)
-
-
-def _payload(token: str) -> dict[str, Any]:
-    """The claims of a token whose exact string was verified before (``verify_session_jwt``)."""
-    claims = json.loads(base64url.decode(token.split(".", 2)[1]))
-    if not isinstance(claims, dict):
-        raise SessionNotFound("session_jwt payload is not an object")
-    return claims
 
 
 def session_id_from_jwt(token: Any) -> str:
