@@ -76,8 +76,7 @@ class DefaultTrustedAuthAdapter:
         policy = profile.link_policy
         if policy == LinkPolicy.EMAIL:
             return IdentityLink.Origin.POLICY
-        verified = attributes.get("email_verified") is True
-        if policy == LinkPolicy.VERIFIED_EMAIL and verified:
+        if policy == LinkPolicy.VERIFIED_EMAIL and attributes.get("email_verified") is True:
             return IdentityLink.Origin.POLICY
         detail = (
             "and the token does not prove the email verified"

@@ -203,13 +203,13 @@ def rotate(*, promote: bool = False) -> dict[str, Any]:
         current_signing_key()  # a first rotation on a fresh install still leaves a signer
         created = generate_signing_key(SigningKey.State.NEXT)
         return {"action": "published", "kid": created.kid, "state": created.state}
-    age = (timezone.now() - pending.created_at).total_seconds()
+    now = timezone.now()
+    age = (now - pending.created_at).total_seconds()
     if not promote and age < trusted_auth_settings.KEY_PUBLISH_SECONDS:
         raise RotationRefused(
             f"key {pending.kid} has been published for {int(age)} s; promote after "
             f"{trusted_auth_settings.KEY_PUBLISH_SECONDS} s or pass --promote"
         )
-    now = timezone.now()
     with transaction.atomic():
         demoted = list(
             SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT)
