@@ -21,16 +21,14 @@ SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 
 
-def session_claim(
-    session: Session, authentication_factors: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def session_claim(session: Session) -> dict[str, Any]:
     return {
         "id": session.session_id,
         "started_at": rfc3339(session.started_at),
         "last_accessed_at": rfc3339(session.last_accessed_at),
         "expires_at": rfc3339(session.expires_at),
         "attributes": {"ip_address": session.ip_address or "", "user_agent": session.user_agent},
-        "authentication_factors": authentication_factors or session.authentication_factors,
+        "authentication_factors": session.authentication_factors,
         "roles": session.roles,
     }
 
