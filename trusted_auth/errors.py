@@ -61,7 +61,6 @@ class InvalidJwksUrl(TrustedAuthError):
     """A JWKS URL that we refuse to fetch (not https, private network, …)."""
 
     error_type = "invalid_jwks_url"
-    status_code = 400
 
 
 class ProfileNotFound(TrustedAuthError):
@@ -98,7 +97,6 @@ class InvalidProfile(TrustedAuthError):
     """A profile (or one of its PEM keys) we refuse to save; ``field`` names the field at fault."""
 
     error_type = "invalid_profile"
-    status_code = 400
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
