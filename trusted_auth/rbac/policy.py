@@ -163,8 +163,7 @@ def validate_org_roles(document: Any) -> list[dict[str, Any]]:
     unknown = sorted(set(document) - {"roles"})
     if unknown:
         raise BadRequest(f"unknown org_policy fields: {', '.join(unknown)[:200]}")
-    policy = project_policy()
-    actions_of = {r["resource_id"]: r["actions"] for r in policy["resources"]}
+    actions_of = {r["resource_id"]: r["actions"] for r in project_policy()["resources"]}
     roles = _grants(document.get("roles"), "role", "role_id", actions_of)
     taken = project_role_ids()
     for role in roles:
