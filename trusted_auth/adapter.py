@@ -1,23 +1,9 @@
 """The host's seam: who a verified token signs in as, as one overridable class.
 
-``TRUSTED_AUTH["ADAPTER"]`` names the class (a dotted path, resolved when used, like
-django-allauth's ``ACCOUNT_ADAPTER``); ``get_adapter()`` returns an instance. The default
-adapter *is* the documented policy (docs/concepts.md, "Who a token signs in as"); it finds,
-creates and links accounts through ``trusted_auth.identities.links``, which decides nothing.
-Subclass it and override a hook:
-
-- ``resolve_user(profile, attributes)`` / ``resolve_member(profile, organization, attributes)``:
-  find (or create) the account for verified attributes — mozilla-django-oidc's
-  ``filter_users_by_claims`` and ``create_user`` in one.
-- ``may_link(profile, attributes, user=, claimable=)``: whether an existing account the issuer
-  has no link to may be linked now; return an ``IdentityLink.Origin`` or raise
-  ``IdentityLinkRequired``. ``user`` is the Django user (or None for a member without one).
-- ``populate_user(user, attributes)`` / ``populate_member(member, attributes)``: fill a new,
-  unsaved account from the token's attributes before JIT provisioning saves it.
-- ``pre_sign_in(profile, attributes, principal)``: the last word: raise any
-  ``TrustedAuthError`` (its ``error_type`` and status reach the client) to veto the sign-in.
-
-Every hook runs inside the attest's transaction: a veto rolls back whatever the attest made.
+``TRUSTED_AUTH["ADAPTER"]`` names it (a dotted path resolved when used, like allauth's
+``ACCOUNT_ADAPTER``). The default adapter *is* the documented policy (docs/concepts.md); it
+acts through ``identities.links``, which decides nothing. Override a public hook: each runs
+inside the attest's transaction, so a veto rolls back whatever the attest made.
 """
 
 from __future__ import annotations
@@ -47,17 +33,15 @@ LinkPolicy = TrustedAuthTokenProfile.LinkPolicy
 class DefaultTrustedAuthAdapter:
     """The documented linking policy, with one method per decision a host may change.
 
-    A token reaches, in this order: the account its issuer is linked to; else the account with
-    its email, when an operator pre-provisioned it and no issuer has claimed it yet, or when the
-    profile's ``link_policy`` allows it (``may_link``: never staff, superusers or inactive
-    users); else, when the profile may JIT provision, a new account with its link. Deleted and
-    inactive accounts are refused however they were reached.
-    """
+    A token reaches the account its issuer is linked to; else the account with its email, if
+    pre-provisioned and unclaimed or if ``may_link`` allows; else a JIT account with its link.
+    Deleted and inactive accounts are refused however they were reached."""
 
     def resolve_user(
         self, profile: TrustedAuthTokenProfile, attributes: dict[str, Any]
     ) -> UserIdentity:
-        """The consumer identity a verified token speaks for (links, claim, policy, JIT)."""
+        """The consumer identity a verified token speaks for (links, claim, policy, JIT): what
+        mozilla-django-oidc's ``filter_users_by_claims`` and ``create_user`` do."""
         return self._resolve(profile, attributes, links.UserAccounts())
 
     def resolve_member(
@@ -77,9 +61,9 @@ class DefaultTrustedAuthAdapter:
         user: Any,
         claimable: bool,
     ) -> str:
-        """Whether a token may link an existing account its issuer has no link to yet: the
-        origin of the new link (``IdentityLink.Origin``), or ``IdentityLinkRequired``.
-        Staff, superusers and inactive users never; a claimable account always; else the
+        """The ``IdentityLink.Origin`` of a link to an existing account the issuer has no link
+        to, or ``IdentityLinkRequired``. ``user`` is the Django user (None for a member without
+        one): staff, superusers and inactive users never; a claimable account always; else the
         profile's ``link_policy``."""
         if user is not None and not user.is_active:
             raise IdentityLinkRequired("an inactive account has this email")
@@ -92,8 +76,7 @@ class DefaultTrustedAuthAdapter:
         policy = profile.link_policy
         if policy == LinkPolicy.EMAIL:
             return IdentityLink.Origin.POLICY
-        verified = attributes.get("email_verified") is True
-        if policy == LinkPolicy.VERIFIED_EMAIL and verified:
+        if policy == LinkPolicy.VERIFIED_EMAIL and attributes.get("email_verified") is True:
             return IdentityLink.Origin.POLICY
         detail = (
             "and the token does not prove the email verified"
@@ -107,7 +90,7 @@ class DefaultTrustedAuthAdapter:
         )
 
     def populate_user(self, user: Any, attributes: dict[str, Any]) -> None:
-        """Fill a new Django user from the token. The default sets the names it can."""
+        """Fill a new, unsaved Django user from the token. The default sets the names it can."""
         name = attributes.get("name") or {}
         if hasattr(user, "first_name"):
             user.first_name = name.get("first_name", "")[:150]
@@ -120,7 +103,8 @@ class DefaultTrustedAuthAdapter:
     def pre_sign_in(
         self, profile: TrustedAuthTokenProfile, attributes: dict[str, Any], principal: Principal
     ) -> None:
-        """Veto a sign-in by raising a ``TrustedAuthError``. The default allows every one."""
+        """Veto a sign-in by raising a ``TrustedAuthError`` (its error type and status reach the
+        client). The default allows every one."""
 
     # --- the policy, step by step (one resolution serves users and members) ---------------
 

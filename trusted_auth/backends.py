@@ -17,9 +17,6 @@ class TrustedAuthBackend(BaseBackend):
     refuses inactive users and deleted identities on every request, so a deactivated account's
     browser sessions end at once."""
 
-    def authenticate(self, request: Any, **credentials: Any) -> None:
-        return None
-
     def get_user(self, user_id: Any) -> Any | None:
         user = (
             get_user_model()

@@ -7,16 +7,23 @@ from __future__ import annotations
 
 
 class TrustedAuthError(Exception):
-    """Root of every error a service raises on bad input or a refused request."""
+    """Root of every error a service raises on bad input or a refused request. ``retry_after``
+    (seconds), when known, is sent as ``Retry-After``."""
 
     error_type = "bad_request"
     status_code = 400
 
     def __init__(
-        self, message: str, *, error_type: str | None = None, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        status_code: int | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
         if error_type is not None:
             self.error_type = error_type
         if status_code is not None:
@@ -35,18 +42,11 @@ class TokenRejected(TrustedAuthError):
 
 
 class JwksUnavailable(TrustedAuthError):
-    """The issuer's JWKS could not be fetched and no good copy is cached.
-
-    ``retry_after`` (seconds), when known, is sent as ``Retry-After``: a failed fetch is
-    remembered for the refetch cooldown, so retrying sooner gets the same answer.
-    """
+    """The issuer's JWKS could not be fetched and no good copy is cached. A failed fetch is
+    remembered for the refetch cooldown (``retry_after``): retrying sooner gets the same answer."""
 
     error_type = "jwks_unavailable"
     status_code = 503
-
-    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class ServiceUnavailable(TrustedAuthError):
@@ -56,16 +56,11 @@ class ServiceUnavailable(TrustedAuthError):
     error_type = "service_unavailable"
     status_code = 503
 
-    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class InvalidJwksUrl(TrustedAuthError):
     """A JWKS URL that we refuse to fetch (not https, private network, …)."""
 
     error_type = "invalid_jwks_url"
-    status_code = 400
 
 
 class ProfileNotFound(TrustedAuthError):
@@ -102,7 +97,6 @@ class InvalidProfile(TrustedAuthError):
     """A profile (or one of its PEM keys) we refuse to save; ``field`` names the field at fault."""
 
     error_type = "invalid_profile"
-    status_code = 400
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)

@@ -27,7 +27,7 @@ from trusted_auth.api.throttling import (
     AuthenticateIPThrottle,
 )
 from trusted_auth.error_catalog import ERRORS, error_url
-from trusted_auth.errors import TrustedAuthError
+from trusted_auth.errors import TrustedAuthError, Unauthorized
 from trusted_auth.internal.dependencies import is_dependency_error, service_unavailable
 from trusted_auth.internal.http import request_context
 from trusted_auth.oauth import errors
@@ -62,30 +62,23 @@ def oauth_error_answer(exc: BaseException) -> tuple[OAuthError, dict[str, str]]:
     headers: dict[str, str] = {}
     if is_dependency_error(exc):
         exc = service_unavailable(exc)
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        exc = Unauthorized(str(exc.detail))
+        headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'
+    elif isinstance(exc, exceptions.Throttled):
+        wait = getattr(exc, "wait", None)  # Throttled sets it; DRF's stubs do not declare it
+        exc = TrustedAuthError(
+            "too many requests",
+            error_type="too_many_requests",
+            status_code=429,
+            retry_after=int(wait or 0) + 1,
+        )
     if isinstance(exc, OAuthError):
         error = exc
     elif isinstance(exc, TrustedAuthError):
-        error = errors.oauth_error(exc)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            headers["Retry-After"] = str(retry_after)
-    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        error = OAuthError(
-            errors.INVALID_CLIENT,
-            str(exc.detail),
-            status_code=401,
-            error_type="unauthorized_credentials",
-        )
-        headers["WWW-Authenticate"] = 'Basic realm="trusted_auth"'
-    elif isinstance(exc, exceptions.Throttled):
-        error = OAuthError(
-            errors.TEMPORARILY_UNAVAILABLE,
-            "too many requests",
-            status_code=429,
-            error_type="too_many_requests",
-        )
-        wait = getattr(exc, "wait", None)  # Throttled sets it; DRF's stubs do not declare it
-        headers["Retry-After"] = str(int(wait or 0) + 1)
+        error = errors.oauth_error(exc)  # the one table: 401 invalid_client, 429 unavailable, …
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, exceptions.APIException):
         error = OAuthError(errors.INVALID_REQUEST, str(exc.detail), status_code=exc.status_code)
     elif isinstance(exc, Http404):

@@ -12,23 +12,20 @@ from trusted_auth.api.views import ServerAPIView, request_context
 from trusted_auth.identities import users
 
 
-def _email_id(identity) -> str:
-    return user_shape(identity)["emails"][0]["email_id"]
-
-
 class UsersView(ServerAPIView):
     """``POST /v1/users``: create (pre-provision) a user."""
 
     def post(self, request):
         data = self.parse(UserCreateSerializer)
         identity = users.create_user(**data, context=request_context(request))
+        shape = user_shape(identity)
         return self.ok(
             {
                 "user_id": identity.user_id,
-                "email_id": _email_id(identity),
+                "email_id": shape["emails"][0]["email_id"],
                 "status": identity.status,
                 "phone_id": "",
-                "user": user_shape(identity),
+                "user": shape,
             }
         )
 

@@ -41,7 +41,6 @@ class MemberResolver:
         return Principal(
             public_id=member.member_id,
             django_user=member.django_user,
-            roles=[],  # the attest flow computes them (``rbac.roles.session_roles``)
             member=member,
             organization=organization,
         )
@@ -58,8 +57,5 @@ class MemberResolver:
 
 
 def b2b_attest(request: AttestRequest) -> AttestResult:
-    """Attest ``request.token`` for a member of one organization; always audited.
-
-    Without ``session_duration_minutes`` a 60-minute session is started.
-    """
+    """Attest ``request.token`` for a member of one organization; always audited."""
     return run_attest(request, MemberResolver())

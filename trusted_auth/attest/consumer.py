@@ -32,7 +32,6 @@ class ConsumerResolver:
         return Principal(
             public_id=identity.user_id,
             django_user=identity.django_user,
-            roles=[],  # the attest flow computes them (``rbac.roles.session_roles``)
             identity=identity,
         )
 
@@ -46,8 +45,5 @@ class ConsumerResolver:
 
 def attest(request: AttestRequest) -> AttestResult:
     """Attest ``request.token`` for a consumer user; every outcome writes an audit event.
-
-    Without ``session_duration_minutes`` or a session to attach to, no session starts. Attaching
-    by ``session_jwt`` returns an empty ``session_token``: only its digest is stored.
-    """
+    Attaching by ``session_jwt`` returns an empty ``session_token``: only its digest is stored."""
     return run_attest(request, ConsumerResolver())

@@ -88,10 +88,14 @@ def _user_for_subject(subject: str):
     return principal
 
 
-def _user_for_session(session: Session):
+def _authenticated(session: Session):
+    """``(user, session)`` for a live session looked up by token or id, its use recorded and
+    its roles brought up to date."""
+    record_use(session)
+    refresh_roles(session)
     if session.member is not None:
-        return session.member.django_user or MemberPrincipal(session.member)
-    return session.user
+        return session.member.django_user or MemberPrincipal(session.member), session
+    return session.user, session
 
 
 class BearerSessionAuthentication(authentication.BaseAuthentication):
@@ -121,9 +125,7 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
             session = find_live_session(session_token=token)
         except TrustedAuthError as e:
             raise exceptions.AuthenticationFailed(e.message) from e
-        record_use(session)
-        refresh_roles(session)
-        return _user_for_session(session), session
+        return _authenticated(session)
 
     def _authenticate_jwt(self, token: str):
         try:
@@ -139,18 +141,16 @@ class BearerSessionAuthentication(authentication.BaseAuthentication):
                 raise exceptions.AuthenticationFailed(
                     "the session was revoked or has expired"
                 ) from e
-            record_use(session)
-            refresh_roles(session)
-            return _user_for_session(session), session
+            return _authenticated(session)
         organization = claims.get(ORGANIZATION_CLAIM) or {}
+        subject = claims["sub"]
         verified = VerifiedSession(
             session_id=session_id,
-            subject=claims["sub"],
+            subject=subject,
             organization_id=organization.get("organization_id"),
             roles=list(session_claim.get("roles") or []),
             claims=claims,
         )
-        subject = claims["sub"]
         return _LazyAuthenticatedUser(lambda: _user_for_subject(subject)), verified
 
 
@@ -169,16 +169,10 @@ def session_roles_of(auth: Any) -> tuple[list[str], str | None] | None:
 
 
 class HasPermission(permissions.BasePermission):
-    """``permission_classes = [HasPermission("documents", "write")]``: the request's trusted
-    session holds a role the RBAC policy lets take ``action`` on ``resource_id`` (with
-    ``BearerSessionAuthentication``). A member session's organization roles count too.
-
-    Roles: a session token's are the session's current ones (a change to the member, the
-    organization or the token's grant applies on its next use); a session JWT's are its roles
-    claim until it expires (at most 5 minutes), or the session's current ones with
-    ``BEARER_CHECK_REVOCATION``. Policy changes apply on the next request. No session, or no
-    granting role: 403 (401 when unauthenticated).
-    """
+    """``permission_classes = [HasPermission("documents", "write")]``: the trusted session
+    (``BearerSessionAuthentication``) holds a role the policy lets take ``action`` on
+    ``resource_id``; else 403 (401 unauthenticated). A session JWT's roles are its claim until it
+    expires (at most 5 minutes) unless ``BEARER_CHECK_REVOCATION``; a token's are current."""
 
     message = "the session holds no role that grants this permission"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from trusted_auth.models import Member, Organization, UserIdentity
@@ -14,7 +14,7 @@ class Principal:
 
     public_id: str  # the session JWT's ``sub``: ``user-…`` or ``member-…``
     django_user: Any | None
-    roles: list[str]
+    roles: list[str] = field(default_factory=list)  # set by the attest flow (``session_roles``)
     identity: UserIdentity | None = None
     member: Member | None = None
     organization: Organization | None = None

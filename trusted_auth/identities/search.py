@@ -92,18 +92,12 @@ def query_filter(query: Any, filters: Mapping[str, Filter]) -> Q:
     return combined
 
 
-def validate_limit(limit: Any) -> int:
-    if limit is None:
-        return DEFAULT_LIMIT
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return limit
-
-
 def paginate(queryset: QuerySet[Model], *, cursor: Any, limit: Any) -> Page:
     """A page of ``queryset`` in primary-key order after ``cursor`` (keyset pagination). The
     cursor is signed, so a client cannot forge one."""
-    size = validate_limit(limit)
+    size = DEFAULT_LIMIT if limit is None else limit
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_LIMIT:
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
     rows = queryset.order_by("pk")
     if cursor is not None:
         if not isinstance(cursor, str):

@@ -13,9 +13,8 @@ class AuditEvent(models.Model):
         SUCCESS = "success", _("success")
         FAILURE = "failure", _("failure")
 
-    # created_at, error_type and profile have no index of their own: the composite indexes
-    # below lead with each of them, and every attest writes one row here (fewer B-trees to
-    # update, fewer pages in each commit).
+    # No index of their own for created_at, error_type and profile: a composite index below
+    # leads with each, and every attest writes a row here (fewer B-trees to update).
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
     action = models.CharField(_("action"), max_length=32, default="attest")
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
@@ -46,8 +45,7 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
-        # Every admin path at 1M rows (admin/audit.py): the list's order, each list filter with
-        # that order, and each exact-match search field (the admin ORs them: one index each).
+        # The admin's paths (admin/audit.py): its order, each filter with it, each search field.
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="ta_event_recent_idx"),
             models.Index(fields=["outcome", "-created_at"], name="ta_event_outcome_idx"),

@@ -39,10 +39,8 @@ class UserIdentity(models.Model):
         _("user id"), max_length=64, unique=True, default=_new_user_id, editable=False
     )
     email = models.EmailField(_("email"), max_length=254)
-    # Stytch's user ``external_id``: set by the operator or the users API, or by JIT provisioning
-    # to the token's mapped ``external_user_id``. Not an identity key: the ids issuers vouch for
-    # live in ``IdentityLink`` rows (two issuers may use the same subject for two people). An
-    # operator-set value must match the token's external id for a token to claim the identity.
+    # Stytch's user ``external_id``, not an identity key: issuers' ids live in ``IdentityLink``
+    # (two issuers may use one subject for two people). An operator-set one must match to claim.
     external_id = models.CharField(_("external id"), max_length=256, blank=True)
     name = models.JSONField(_("name"), default=dict, blank=True)
     # Stytch's trusted_metadata: set by the backend (POST/PUT /v1/users), never by the user.

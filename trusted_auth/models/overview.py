@@ -6,9 +6,8 @@ from trusted_auth.models.events import AuditEvent
 
 
 class Overview(AuditEvent):
-    """No table of its own: the admin's Overview page (attests, failures, sessions, keys, JWKS
-    health), registered as a proxy so the admin index lists it with the models, in any host
-    project's admin, without a custom ``AdminSite``."""
+    """No table of its own: the admin's Overview page, a proxy so any host's admin index lists it
+    with the models without a custom ``AdminSite``."""
 
     class Meta:
         proxy = True

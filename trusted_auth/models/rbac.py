@@ -1,8 +1,5 @@
-"""The RBAC policy: the project's (one row) and each organization's (its extra roles).
-
-Both hold Stytch's policy shape as JSON, validated whole by ``trusted_auth.rbac.policy`` before
-any write: a policy is replaced as one document, never edited piecemeal.
-"""
+"""The RBAC policy, the project's (one row) and each organization's extra roles: Stytch's shape
+as JSON, validated whole by ``rbac.policy`` and replaced as one document, never piecemeal."""
 
 from __future__ import annotations
 

@@ -75,11 +75,8 @@ class Session(models.Model):
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
         ordering = ["-started_at"]
-        # Every admin path at 1M rows (admin/sessions.py): the list's order (the admin adds -pk
-        # for a total order), each list filter and the recent-sessions inlines with that same
-        # order; the state filter's revoked_at; expires_at (clear-expired) is indexed above.
-        # The four foreign keys have no single-column index: the composite index that leads
-        # with each serves their joins and cascades, and every attest writes a row here.
+        # The admin's paths (admin/sessions.py): its order, each filter and inline with it. A
+        # foreign key's joins use the index leading with it (every attest writes a row here).
         indexes = [
             models.Index(fields=["-started_at", "-id"], name="ta_session_recent_idx"),
             models.Index(fields=["profile", "-started_at"], name="ta_session_profile_idx"),

@@ -1,10 +1,8 @@
 """The one evaluation of a permission: may these roles take ``action`` on ``resource_id``?
 
-A role grants a permission when it names the resource with the action or ``*``. A resource or
-action the project policy does not define is never allowed, whatever the roles (fail closed).
-Member sessions are also evaluated against their organization's roles, and a check naming
-another organization is a tenancy error. Stytch's 403 error types answer a denial; a denial
-does not end the session.
+A role grants it by naming the resource with the action or ``*``; an action the policy does not
+define is never allowed (fail closed). A member session also counts its organization's roles and
+may not name another organization. A denial (Stytch's 403 error types) does not end the session.
 """
 
 from __future__ import annotations
@@ -68,18 +66,9 @@ def authorize(
     session: Session, resource_id: str, action: str, organization_id: str | None = None
 ) -> list[str]:
     """The roles of ``session`` granting the check; 403 with Stytch's error type otherwise."""
-    if session.member_id is None:
-        granted = granting_roles(session.roles, resource_id, action)
-        if not granted:
-            raise TrustedAuthError(
-                f"the user is not authorized to {action!r} on {resource_id!r}",
-                error_type="consumer_session_authorization_error",
-                status_code=403,
-            )
-        return granted
-    assert session.organization is not None
-    session_organization = session.organization.organization_id
-    if organization_id != session_organization:
+    member = session.member_id is not None
+    session_organization = session.organization.organization_id if session.organization else None
+    if member and organization_id != session_organization:
         raise TrustedAuthError(
             "organization_id in the authorization_check does not match the session's organization",
             error_type="session_authorization_tenancy_error",
@@ -88,8 +77,11 @@ def authorize(
     granted = granting_roles(session.roles, resource_id, action, session_organization)
     if not granted:
         raise TrustedAuthError(
-            f"the member is not authorized to {action!r} on {resource_id!r}",
-            error_type="session_authorization_error",
+            f"the {'member' if member else 'user'} is not authorized to {action!r} on "
+            f"{resource_id!r}",
+            error_type="session_authorization_error"
+            if member
+            else "consumer_session_authorization_error",
             status_code=403,
         )
     return granted

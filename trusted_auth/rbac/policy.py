@@ -1,17 +1,9 @@
-"""The RBAC policy in Stytch's shape: validated whole, stored in the database, cached per process.
+"""The RBAC policy in Stytch's shape: which roles exist and what they may do, validated whole.
 
-The project policy (``resources``, ``roles``, ``scopes``) is the source of truth for which roles
-exist and what they may do. Stytch's default roles always exist: ``stytch_user`` (every consumer
-session), ``stytch_member`` (every member session) and ``stytch_admin`` (assigned); the stored
-policy may give them permissions. An organization's policy adds roles of its own, which use the
-project's resources and are assignable only within that organization.
-
-``TRUSTED_AUTH["ROLES"]`` is a deprecated fallback: the role ids it lists still count as defined
-(with no permissions) so existing member roles keep validating.
-
-Failure mode: a document that breaks any rule is refused whole with ``BadRequest`` naming the
-role, resource or action; nothing is written. Reads go through ``ProcessCache`` on the ``rbac``
-generation, so a change committed anywhere is seen by every worker on its next request.
+The project policy always holds Stytch's default roles; an organization's adds roles of its own
+on the project's resources. ``TRUSTED_AUTH["ROLES"]`` (deprecated) still counts as defined role
+ids. A broken document is refused whole with ``BadRequest`` naming the rule; reads are cached
+per process on the ``rbac`` generation, so a change is seen everywhere on the next request.
 """
 
 from __future__ import annotations
@@ -146,10 +138,6 @@ def _grants(
     return grants
 
 
-def _roles(value: Any, actions_of: dict[str, list[str]]) -> list[dict[str, Any]]:
-    return _grants(value, "role", "role_id", actions_of)
-
-
 def validate_policy(document: Any) -> dict[str, Any]:
     """A project policy document (Stytch's export, or ``{"policy": …}`` around it) in its
     normalised shape; ``BadRequest`` naming the first broken rule."""
@@ -163,7 +151,7 @@ def validate_policy(document: Any) -> dict[str, Any]:
     actions_of = {r["resource_id"]: r["actions"] for r in resources}
     return {
         "resources": resources,
-        "roles": _roles(document.get("roles"), actions_of),
+        "roles": _grants(document.get("roles"), "role", "role_id", actions_of),
         "scopes": _grants(document.get("scopes"), "scope", "scope", actions_of),
     }
 
@@ -175,9 +163,8 @@ def validate_org_roles(document: Any) -> list[dict[str, Any]]:
     unknown = sorted(set(document) - {"roles"})
     if unknown:
         raise BadRequest(f"unknown org_policy fields: {', '.join(unknown)[:200]}")
-    policy = project_policy()
-    actions_of = {r["resource_id"]: r["actions"] for r in policy["resources"]}
-    roles = _roles(document.get("roles"), actions_of)
+    actions_of = {r["resource_id"]: r["actions"] for r in project_policy()["resources"]}
+    roles = _grants(document.get("roles"), "role", "role_id", actions_of)
     taken = project_role_ids()
     for role in roles:
         if role["role_id"] in taken or role["role_id"].startswith("stytch"):
@@ -187,24 +174,15 @@ def validate_org_roles(document: Any) -> list[dict[str, Any]]:
     return roles
 
 
-def _with_default_roles(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    present = {role["role_id"] for role in roles}
+def _load_project() -> dict[str, Any]:
+    row = RbacPolicy.objects.filter(name=RbacPolicy.PROJECT).first() or RbacPolicy()
+    present = {role["role_id"] for role in row.roles}
     defaults = [
         {"role_id": role_id, "description": description, "permissions": []}
         for role_id, description in DEFAULT_ROLES.items()
         if role_id not in present
     ]
-    return defaults + roles
-
-
-def _load_project() -> dict[str, Any]:
-    row = RbacPolicy.objects.filter(name=RbacPolicy.PROJECT).first()
-    stored = (
-        {"resources": row.resources, "roles": row.roles, "scopes": row.scopes}
-        if row is not None
-        else {"resources": [], "roles": [], "scopes": []}
-    )
-    return {**stored, "roles": _with_default_roles(stored["roles"])}
+    return {"resources": row.resources, "roles": defaults + row.roles, "scopes": row.scopes}
 
 
 def project_policy() -> dict[str, Any]:

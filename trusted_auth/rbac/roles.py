@@ -1,17 +1,10 @@
 """The roles a session holds: computed by the attest flow, recomputed on each authenticate.
 
-A session's roles are the union of the default role (``stytch_user`` for a consumer,
-``stytch_member`` for a member), the member's explicit roles, the organization's implicit roles
-for the member's email domain, and the roles the token grants. Token roles live on the session
-only (``Session.token_roles``): they are never written to the user or member, so they end with
-the session and the next token decides again. A token grants a role only when its profile lists
-it in ``grantable_roles`` and the policy (the project's, or the member's organization's) defines
-it; every other role it names is dropped and reported to the caller for the audit event.
-
-``current_roles`` applies the same rule to a live session, with the member, organization,
-policy and profile as they are now: a token role stays while the policy defines it and the
-profile that started the session may still grant it (a deleted profile grants nothing). Both
-are read through generation-checked process copies, so an unchanged session costs no query.
+The default role, the member's explicit and email-domain implicit roles, and the token's roles.
+Token roles live on the session only (``Session.token_roles``), never on the user or member; a
+token grants a role only when its profile's ``grantable_roles`` lists it and the policy defines
+it (others are dropped and audited). ``current_roles`` applies the rule again with the member,
+policy and profile as they are now (a deleted profile grants nothing).
 """
 
 from __future__ import annotations
@@ -47,8 +40,8 @@ def _held(
     named: list[str],
     grantable: list[str],
 ) -> tuple[list[str], list[str]]:
-    """``(roles, granted)``: the one rule. ``named``: the roles a token names; ``grantable``:
-    its profile's allow-list; ``granted``: the named roles both allow and the policy defines."""
+    """``(roles, granted)``: ``granted`` are the ``named`` roles in the profile's ``grantable``
+    list that the policy defines."""
     organization_id = None
     if member is not None and organization is not None:
         base = [MEMBER_ROLE, *member.roles, *implicit_roles(organization, member.email)]
@@ -65,9 +58,8 @@ def _held(
 def session_roles(
     profile: TrustedAuthTokenProfile, principal: Principal, attributes: dict[str, Any]
 ) -> tuple[list[str], list[str], list[str]]:
-    """``(roles, granted, dropped)`` of a new session for ``principal``: all its roles, the
-    token's roles it holds (``Session.token_roles``), and the roles the token named that it
-    may not grant."""
+    """``(roles, granted, dropped)`` of a new session: all its roles, its ``token_roles``, and
+    the roles the token named that it may not grant."""
     named = _unique(list(attributes.get("role_ids") or []))
     roles, granted = _held(
         principal.member, principal.organization, named, list(profile.grantable_roles or [])
@@ -97,8 +89,7 @@ def _load_grantable(profile_pk: int) -> list[str]:
 
 
 def _grantable_roles(profile_pk: int | None) -> list[str]:
-    """The allow-list of the profile with this pk, through this process's copy
-    (``PROFILE_CACHE_SECONDS``, as attest reads profiles; 0: read every time)."""
+    """The profile's allow-list, kept ``PROFILE_CACHE_SECONDS`` as attest keeps profiles."""
     if profile_pk is None:
         return []
     lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS

@@ -1,7 +1,5 @@
-"""The certificate each published signing key carries in our JWKS (``x5c``/``x5tS256``). A key
-without one, or with one naming another ``ISSUER``, gets a new one when next published: it is a
-name binding, not a trust anchor, so re-issuing it is harmless.
-"""
+"""The certificate each signing key carries in our JWKS (``x5c``/``x5tS256``): a name binding, not
+a trust anchor, so a key without one or naming another ``ISSUER`` gets a new one when published."""
 
 from __future__ import annotations
 
@@ -16,8 +14,7 @@ from trusted_auth.models import SigningKey
 
 
 def issue_certificate(private_key: rsa.RSAPrivateKey, not_before: datetime) -> bytes:
-    """A certificate for a signing key naming the deployment's issuer, valid from
-    ``not_before`` (when the key was published)."""
+    """A certificate naming the deployment's issuer, valid from ``not_before`` (publication)."""
     return x509.self_signed_certificate(
         private_key, subject=trusted_auth_settings.ISSUER, not_before=not_before
     )

@@ -21,16 +21,14 @@ SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 
 
-def session_claim(
-    session: Session, authentication_factors: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def session_claim(session: Session) -> dict[str, Any]:
     return {
         "id": session.session_id,
         "started_at": rfc3339(session.started_at),
         "last_accessed_at": rfc3339(session.last_accessed_at),
         "expires_at": rfc3339(session.expires_at),
         "attributes": {"ip_address": session.ip_address or "", "user_agent": session.user_agent},
-        "authentication_factors": authentication_factors or session.authentication_factors,
+        "authentication_factors": session.authentication_factors,
         "roles": session.roles,
     }
 
@@ -38,14 +36,10 @@ def session_claim(
 def issue_session_jwt(
     session: Session, subject: str, key: SigningKey | None = None, *, reuse: bool = False
 ) -> str:
-    """Sign a session JWT for ``session``; it expires after 5 minutes or with the session.
-
-    ``key``: the signing key to use, read beforehand (attest reads it before its transaction
-    and signs after the commit); by default the current one.
-    ``reuse`` (authenticate): return the JWT this process signed for the session less than
-    ``SESSION_JWT_REUSE_SECONDS`` ago when every claim but ``iat``/``nbf``/``exp`` would be the
-    same, signed by the same key; the caller has checked the session is live.
-    """
+    """Sign a session JWT for ``session`` (by ``key``, default the current one); it expires
+    after 5 minutes or with the session. ``reuse`` (authenticate, on a session known live):
+    return the JWT signed here less than ``SESSION_JWT_REUSE_SECONDS`` ago for the same claims
+    but ``iat``/``nbf``/``exp`` and the same key."""
     key = key or current_signing_key()
     now = int(time.time())
     claims = dict(session.custom_claims)
@@ -64,15 +58,15 @@ def issue_session_jwt(
             "slug": organization.slug,
         }
     fingerprint = ""
+    lifetime = int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS)
     if reuse:
         fingerprint = key.kid + json.dumps(claims, sort_keys=True, separators=(",", ":"))
-        recent = _recent_jwts.get(session.session_id, fingerprint, now=now, max_age=_reuse_window())
+        # Reused for at most half a session JWT's lifetime, whatever the setting says.
+        window = min(int(trusted_auth_settings.SESSION_JWT_REUSE_SECONDS), lifetime // 2)
+        recent = _recent_jwts.get(session.session_id, fingerprint, now=now, max_age=window)
         if recent is not None:
             return recent
-    expires = min(
-        now + int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS),
-        int(session.expires_at.timestamp()),
-    )
+    expires = min(now + lifetime, int(session.expires_at.timestamp()))
     claims.update({"iat": now, "nbf": now, "exp": expires})
     token = jwt.encode(claims, private_key(key), algorithm="RS256", headers={"kid": key.kid})
     if reuse:
@@ -85,40 +79,24 @@ def issue_session_jwt(
 _recent_jwts: ProcessCache[str, str] = ProcessCache(2048)
 
 
-def _reuse_window() -> int:
-    """``SESSION_JWT_REUSE_SECONDS``, at most half a session JWT's lifetime."""
-    return min(
-        int(trusted_auth_settings.SESSION_JWT_REUSE_SECONDS),
-        int(trusted_auth_settings.SESSION_JWT_LIFETIME_SECONDS) // 2,
-    )
-
-
 # Every session JWT we accept carries these, whoever verifies it.
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
 
 
 def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, Any]:
-    """Verify one of our session JWTs: the one verifier, for ``authenticate`` and Bearer auth.
+    """Verify one of our session JWTs (RS256, our issuer and project, ``REQUIRED_CLAIMS``) with
+    the keyring key its ``kid`` names: a key retired anywhere is refused on the next request.
+    ``allow_expired`` leaves ``exp`` to the session. Raises ``SessionNotFound``.
 
-    ``jwt.decode`` checks it (RS256 only, our issuer, our project in ``aud``, the
-    ``REQUIRED_CLAIMS``) with the key its ``kid`` names in the process's keyring
-    (``signing_keys.keyring``): no query beyond the request's generation read, and a key retired
-    in any process is refused on the next request. ``allow_expired`` accepts a valid signature
-    past ``exp``: the session itself decides. Raises ``SessionNotFound`` when the token is not
-    ours or not valid.
-
-    A client sends the same JWT with each request until it expires, so this process remembers
-    each token it verified with the key object that verified it. Used again while the keyring
-    still holds that key object (a rotate or retire anywhere loads new ones), the token's
-    claims are read again (a fresh dict every time) and its ``exp`` checked again; ``nbf`` and
-    ``iat`` only ever pass later than they did.
-    """
+    A token verified before is not verified again while the keyring holds the same key object;
+    its claims are re-read and ``exp`` re-checked (``nbf`` and ``iat`` only pass later)."""
     try:
         now = time.time()
         tag = (trusted_auth_settings.ISSUER, trusted_auth_settings.PROJECT_ID)
         remembered = _verified.get(token, tag, now=now, max_age=math.inf)
         if remembered is not None and keyring().verifiers.get(remembered[0]) is remembered[1]:
-            claims = _payload(token)
+            # The exact string jwt.decode accepted: its payload is the claims object it read.
+            claims = json.loads(base64url.decode(token.split(".", 2)[1]))
             if not allow_expired and int(claims["exp"]) <= now:
                 raise SessionNotFound("session_jwt is not valid: ExpiredSignatureError")
         else:
@@ -145,23 +123,9 @@ def verify_session_jwt(token: Any, *, allow_expired: bool = False) -> dict[str, 
     return claims
 
 
-# token -> (kid, the key that verified it), tagged with (ISSUER, PROJECT_ID): the session JWTs
-# this process has verified, 4,096 at most (about 1 KB each). No age limit: every use checks
-# exp again.
+# token -> (kid, the key that verified it), tagged with (ISSUER, PROJECT_ID); no age limit:
+# every use checks exp again.
 _verified: ProcessCache[str, tuple[str, jwt.PyJWK]] = ProcessCache(4096)
-
-
-def _payload(token: str) -> dict[str, Any]:
-    """The claims of a token whose exact string was verified before (``verify_session_jwt``)."""
-    claims = json.loads(base64url.decode(token.split(".", 2)[1]))
-    if not isinstance(claims, dict):
-        raise SessionNotFound("session_jwt payload is not an object")
-    return claims
-
-
-def decode_session_jwt(token: Any, *, allow_expired: bool) -> dict[str, Any]:
-    """Former name of ``verify_session_jwt``, kept for callers of the 0.x API."""
-    return verify_session_jwt(token, allow_expired=allow_expired)
 
 
 def session_id_from_jwt(token: Any) -> str:

@@ -194,27 +194,22 @@ class RotationRefused(TrustedAuthError):
     status_code = 409
 
 
-def _latest(state: str) -> SigningKey | None:
-    return SigningKey.objects.filter(state=state).order_by("-created_at").first()
-
-
 def rotate(*, promote: bool = False) -> dict[str, Any]:
     """One step of a zero-downtime rotation: publish a new ``next`` key (in JWKS, not signing),
     or promote it to ``current`` once every JWKS cache has seen it (``KEY_PUBLISH_SECONDS``, or
-    ``promote``); otherwise refuse.
-    """
-    pending = _latest(SigningKey.State.NEXT)
+    ``promote``); otherwise refuse."""
+    pending = SigningKey.objects.filter(state=SigningKey.State.NEXT).order_by("-created_at").first()
     if pending is None:
         current_signing_key()  # a first rotation on a fresh install still leaves a signer
         created = generate_signing_key(SigningKey.State.NEXT)
         return {"action": "published", "kid": created.kid, "state": created.state}
-    age = (timezone.now() - pending.created_at).total_seconds()
+    now = timezone.now()
+    age = (now - pending.created_at).total_seconds()
     if not promote and age < trusted_auth_settings.KEY_PUBLISH_SECONDS:
         raise RotationRefused(
             f"key {pending.kid} has been published for {int(age)} s; promote after "
             f"{trusted_auth_settings.KEY_PUBLISH_SECONDS} s or pass --promote"
         )
-    now = timezone.now()
     with transaction.atomic():
         demoted = list(
             SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT)
@@ -269,12 +264,9 @@ def retire(*, force: bool = False) -> dict[str, Any]:
 
 
 def rewrap(extra_keys: Sequence[bytes] = ()) -> dict[str, Any]:
-    """Re-encrypt every stored private key (all states) under the current key-encryption key.
-
-    Keys already under it are left as they are; the others are decrypted with a fallback KEK
-    (or one of ``extra_keys``). All or nothing: when a key decrypts with none, nothing is
-    written and ``TrustedAuthError(invalid_key_encryption_key)`` names it.
-    """
+    """Re-encrypt every stored private key under the current KEK, decrypting with a fallback KEK
+    or one of ``extra_keys``. All or nothing: a key none decrypts is named by
+    ``TrustedAuthError(invalid_key_encryption_key)`` and nothing is written."""
     rewrapped: list[SigningKey] = []
     current: list[str] = []
     undecryptable: list[str] = []
@@ -314,17 +306,16 @@ def reencrypt(old_kek: bytes) -> int:
     return len(rewrap(extra_keys=[old_kek])["kids"])
 
 
-def key_as_dict(key: SigningKey) -> dict[str, Any]:
-    return {
-        "kid": key.kid,
-        "state": key.state,
-        "algorithm": key.algorithm,
-        "key_size": key.key_size,
-        "created_at": rfc3339(key.created_at),
-        "activated_at": rfc3339(key.activated_at),
-        "deactivated_at": rfc3339(key.deactivated_at),
-    }
-
-
 def list_keys() -> list[dict[str, Any]]:
-    return [key_as_dict(k) for k in SigningKey.objects.order_by("-created_at")]
+    return [
+        {
+            "kid": key.kid,
+            "state": key.state,
+            "algorithm": key.algorithm,
+            "key_size": key.key_size,
+            "created_at": rfc3339(key.created_at),
+            "activated_at": rfc3339(key.activated_at),
+            "deactivated_at": rfc3339(key.deactivated_at),
+        }
+        for key in SigningKey.objects.order_by("-created_at")
+    ]
