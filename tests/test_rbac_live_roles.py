@@ -39,6 +39,17 @@ def authenticate(api, path: str, session_token: str, check: dict[str, Any] | Non
     return api.post(path, body, format="json")
 
 
+def set_member_roles(api, organization: Organization, attested: dict, roles: list[str]) -> None:
+    """Change the attested member's explicit roles through the members API."""
+    member_id = attested["member"]["member_id"]
+    response = api.put(
+        f"/v1/b2b/organizations/{organization.organization_id}/members/{member_id}",
+        {"roles": roles},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+
+
 @pytest.fixture
 def acme(db) -> Organization:
     RbacPolicy.objects.create(**POLICY)
@@ -74,15 +85,11 @@ CONSUMER = "/v1/sessions/authenticate"
 def test_a_members_new_roles_reach_the_session_on_its_next_authenticate(api, acme, member_session):
     attested = member_session(["editor"])
     token, org = attested["session_token"], acme.organization_id
-    member_id = attested["member"]["member_id"]
     before = authenticate(api, B2B, token, {"organization_id": org, **WRITE})
     assert before.status_code == 200, before.json()
     assert jwt_roles(before.json()["session_jwt"]) == ["stytch_member", "editor"]
 
-    changed = api.put(
-        f"/v1/b2b/organizations/{org}/members/{member_id}", {"roles": ["reader"]}, format="json"
-    )
-    assert changed.status_code == 200, changed.json()
+    set_member_roles(api, acme, attested, ["reader"])
 
     denied = authenticate(api, B2B, token, {"organization_id": org, **WRITE})
     assert (denied.status_code, denied.json()["error_type"]) == (403, "session_authorization_error")
@@ -117,12 +124,7 @@ def test_an_implicit_role_added_to_the_organization_reaches_the_session(api, acm
 def test_an_extend_recomputes_the_roles_too(api, acme, member_session):
     """The slow path (session_duration_minutes, on the locked row) writes the new roles."""
     attested = member_session(["editor"])
-    member_id = attested["member"]["member_id"]
-    api.put(
-        f"/v1/b2b/organizations/{acme.organization_id}/members/{member_id}",
-        {"roles": []},
-        format="json",
-    )
+    set_member_roles(api, acme, attested, [])
 
     response = api.post(
         B2B,
@@ -247,15 +249,10 @@ def test_a_session_token_bearer_sees_the_current_roles_a_session_jwt_keeps_its_o
     api, acme, member_session
 ):
     attested = member_session([])
-    member_id = attested["member"]["member_id"]
     view = WriteDocuments.as_view()
     assert call(view, attested["session_token"]).status_code == 403
 
-    api.put(
-        f"/v1/b2b/organizations/{acme.organization_id}/members/{member_id}",
-        {"roles": ["editor"]},
-        format="json",
-    )
+    set_member_roles(api, acme, attested, ["editor"])
 
     assert call(view, attested["session_token"]).status_code == 200
     assert Session.objects.get().roles == ["stytch_member", "editor"]
@@ -268,15 +265,10 @@ def test_with_bearer_check_revocation_a_session_jwt_sees_the_current_roles(
 ):
     settings.TRUSTED_AUTH = {**settings.TRUSTED_AUTH, "BEARER_CHECK_REVOCATION": True}
     attested = member_session([])
-    member_id = attested["member"]["member_id"]
     view = WriteDocuments.as_view()
     assert call(view, attested["session_jwt"]).status_code == 403
 
-    api.put(
-        f"/v1/b2b/organizations/{acme.organization_id}/members/{member_id}",
-        {"roles": ["editor"]},
-        format="json",
-    )
+    set_member_roles(api, acme, attested, ["editor"])
 
     assert call(view, attested["session_jwt"]).status_code == 200
 
