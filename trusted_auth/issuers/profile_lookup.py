@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -50,14 +51,42 @@ _attest_copies: ProcessCache[str, TrustedAuthTokenProfile] = ProcessCache(
 )
 
 
-def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
-    """``get_profile(profile_id)`` as attest reads it: this process's copy while the
-    ``profiles`` generation is unchanged and the copy is younger than ``PROFILE_CACHE_SECONDS``
-    (``0``: no copy). The copy is shared by threads: never modify it."""
+def _kept(cache: ProcessCache[Any, Any], key: Any, load: Callable[[], Any]) -> Any:
+    """``load()``, through this process's copy in ``cache`` while the ``profiles`` generation is
+    unchanged and the copy is younger than ``PROFILE_CACHE_SECONDS`` (``0``: no copy)."""
     lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS
-    if not lifetime or not isinstance(profile_id, str) or not profile_id:
+    if not lifetime:
+        return load()
+    return cache.fetch(key, load, max_age=lifetime)
+
+
+def profile_for_attest(profile_id: Any) -> TrustedAuthTokenProfile:
+    """``get_profile(profile_id)`` as attest reads it, through this process's copy (``_kept``).
+    The copy is shared by threads: never modify it."""
+    if not isinstance(profile_id, str) or not profile_id:
         return get_profile(profile_id)
-    return _attest_copies.fetch(profile_id, partial(get_profile, profile_id), max_age=lifetime)
+    return _kept(_attest_copies, profile_id, partial(get_profile, profile_id))
+
+
+# profile pk -> its grantable_roles ([] once deleted).
+_grantable_copies: ProcessCache[int, list[str]] = ProcessCache(256, counter=generations.PROFILES)
+
+
+def _load_grantable_roles(profile_pk: int) -> list[str]:
+    found = (
+        TrustedAuthTokenProfile.objects.filter(pk=profile_pk)
+        .values_list("grantable_roles", flat=True)
+        .first()
+    )
+    return list(found or [])
+
+
+def grantable_roles(profile_pk: int | None) -> list[str]:
+    """The allow-list of the profile with this pk (none for a deleted profile), through this
+    process's copy as attest reads profiles (``_kept``)."""
+    if profile_pk is None:
+        return []
+    return _kept(_grantable_copies, profile_pk, partial(_load_grantable_roles, profile_pk))
 
 
 def list_profiles() -> list[TrustedAuthTokenProfile]:

@@ -9,13 +9,10 @@ policy and profile as they are now (a deleted profile grants nothing).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from trusted_auth.conf import trusted_auth_settings
 from trusted_auth.identities.principal import Principal
-from trusted_auth.internal.cache import ProcessCache
-from trusted_auth.internal.generations import PROFILES
+from trusted_auth.issuers.profile_lookup import grantable_roles
 from trusted_auth.models import Member, Organization, Session, TrustedAuthTokenProfile
 from trusted_auth.rbac.policy import CONSUMER_ROLE, MEMBER_ROLE, defined_role_ids
 
@@ -71,28 +68,5 @@ def current_roles(session: Session) -> list[str]:
     """The roles ``session`` holds now (it needs ``member``, ``organization`` and ``user``
     loaded): its owner's roles as they are, and the token roles still granted."""
     named = list(session.token_roles or [])
-    grantable = _grantable_roles(session.profile_id) if named else []
+    grantable = grantable_roles(session.profile_id) if named else []
     return _held(session.member, session.organization, named, grantable)[0]
-
-
-# profile pk -> its grantable_roles ([] once deleted), while the profiles generation holds.
-_grantable: ProcessCache[int, list[str]] = ProcessCache(256, counter=PROFILES)
-
-
-def _load_grantable(profile_pk: int) -> list[str]:
-    found = (
-        TrustedAuthTokenProfile.objects.filter(pk=profile_pk)
-        .values_list("grantable_roles", flat=True)
-        .first()
-    )
-    return list(found or [])
-
-
-def _grantable_roles(profile_pk: int | None) -> list[str]:
-    """The profile's allow-list, kept ``PROFILE_CACHE_SECONDS`` as attest keeps profiles."""
-    if profile_pk is None:
-        return []
-    lifetime = trusted_auth_settings.PROFILE_CACHE_SECONDS
-    if not lifetime:
-        return _load_grantable(profile_pk)
-    return _grantable.fetch(profile_pk, partial(_load_grantable, profile_pk), max_age=lifetime)
